@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Limits on free text: long enough for real use, short enough that a runaway agent cannot bloat the database. */
+export const LIMITS = {
+  key: 64,
+  name: 200,
+  text: 20_000,
+  ticket: 64,
+  tickets: 50,
+  deps: 200,
+  phases: 5000,
+} as const;
+
+export const MegaKey = z
+  .string()
+  .min(1)
+  .max(LIMITS.key)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a MEGA key is letters, digits, ".", "_" or "-", like CAB-1290')
+  .describe('MEGA ticket key, e.g. CAB-1290');
+
+export const PhaseIdSchema = z
+  .union([
+    z.int().min(0).max(1_000_000_000),
+    z.string().trim().min(1).max(LIMITS.key).regex(/^[^\s\p{C}]+$/u, 'a phase id has no spaces or control characters'),
+  ])
+  .describe('phase id within its MEGA: an integer or a string, as in the plan');
+
+export const Token = z.string().min(1).max(128).describe('fencing token returned by claim_phase');
+
+export const LeaseSeconds = z
+  .int()
+  .min(1)
+  .max(7 * 24 * 3600)
+  .describe('lease length in seconds (default from config, 7200)');
+
+export const PhaseRefSchema = z.object({
+  mega: z.string(),
+  id: z.union([z.number(), z.string()]),
+  name: z.string(),
+  points: z.number().nullable(),
+  tickets: z.array(z.string()),
+  deps: z.array(z.union([z.number(), z.string()])),
+});
+
+/** Renders zod issues as `path: message` lines, the path in the caller's terms (`phases[2].deps[0]`). */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = formatPath(i.path);
+      if (i.code === 'unrecognized_keys') {
+        const keys = (i as { keys: string[] }).keys;
+        return `${path ? `${path}: ` : ''}unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+      }
+      if (i.code === 'too_big' && (i as { origin?: string }).origin === 'string') {
+        return `${path || '(input)'}: too long (at most ${(i as { maximum: number | bigint }).maximum} characters)`;
+      }
+      return `${path || '(input)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}

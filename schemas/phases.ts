@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
+
+const ReasonText = z.string().max(LIMITS.name);
+
+export const PlanMegaInput = z.strictObject({
+  key: MegaKey,
+  title: z.string().trim().min(1).max(LIMITS.name).describe('MEGA title'),
+  phases: z
+    .array(
+      z.strictObject({
+        id: PhaseIdSchema,
+        name: z.string().trim().min(1).max(LIMITS.name),
+        points: z.number().min(0).max(1000).optional().describe('story points'),
+        tickets: z.array(z.string().min(1).max(LIMITS.ticket)).max(LIMITS.tickets).optional().describe('ticket keys in this phase'),
+        deps: z.array(PhaseIdSchema).max(LIMITS.deps).optional().describe('ids of phases that must be done first'),
+      }),
+    )
+    .min(1)
+    .max(LIMITS.phases),
+  source: z.string().max(LIMITS.name).optional().describe('where the plan came from, e.g. a Linear URL'),
+});
+
+export const PlanMegaOutput = z.object({
+  mega: z.string(),
+  phases: z.number().describe('phase count'),
+  created: z.boolean(),
+  removed: z.array(z.union([z.number(), z.string()])),
+  ready: z.array(z.union([z.number(), z.string()])),
+});
+
+export const ClaimReasonSchema = z.enum([
+  'already_claimed',
+  'already_completed',
+  'deps_unmet',
+  'council_required',
+  'kill_switch',
+  'cost_cap',
+  'no_ready_phase',
+]);
+
+export const ClaimPhaseInput = z.strictObject({
+  mega: MegaKey.optional().describe('MEGA to claim in; omit for any MEGA'),
+  phase: PhaseIdSchema.optional().describe('a phase id; omit to take the next ready phase'),
+  lease_seconds: LeaseSeconds.optional(),
+});
+
+export const ClaimResultSchema = z.object({
+  claimed: z.boolean(),
+  phase: PhaseRefSchema.optional(),
+  token: z.string().optional(),
+  lease_expires_at: z.string().optional(),
+  reason: ClaimReasonSchema.optional(),
+  owner: z.string().optional(),
+  unmet_deps: z.array(z.union([z.number(), z.string()])).optional(),
+  remaining: z.number().optional().describe('phases not yet done in scope; 0 = all done'),
+  message: z.string(),
+});
+
+export const TokenInputShape = {
+  mega: MegaKey,
+  phase: PhaseIdSchema,
+  token: Token,
+};
+
+export const HeartbeatInput = z.strictObject(TokenInputShape);
+export const TokenRefusalSchema = z.enum(['stale_token', 'not_claimed']);
+export const HeartbeatOutput = z.object({
+  ok: z.boolean(),
+  lease_expires_at: z.string().optional(),
+  reason: TokenRefusalSchema.optional(),
+  owner: z.string().optional(),
+  message: z.string(),
+});
+
+export const CompletePhaseInput = z.strictObject({
+  ...TokenInputShape,
+  chain: z.boolean().optional().describe('also claim the next ready phase (same MEGA first)'),
+  lease_seconds: LeaseSeconds.optional().describe('lease for the chained claim'),
+});
+export const CompletePhaseOutput = z.object({
+  completed: z.boolean(),
+  phase: PhaseRefSchema.optional(),
+  reason: TokenRefusalSchema.optional(),
+  owner: z.string().optional(),
+  next: ClaimResultSchema.optional(),
+  message: z.string(),
+});
+
+export const ReleasePhaseInput = z.strictObject({
+  ...TokenInputShape,
+  reason: ReasonText.min(1).describe('why: blocked, handing over, wrong split…'),
+});
+export const ReleasePhaseOutput = z.object({
+  released: z.boolean(),
+  reason: TokenRefusalSchema.optional(),
+  owner: z.string().optional(),
+  message: z.string(),
+});
+
+export const BoardInput = z.strictObject({
+  mega: MegaKey.optional().describe('one MEGA; omit for all'),
+});
+export const BoardPhaseSchema = PhaseRefSchema.extend({
+  status: z.enum(['ready', 'blocked', 'claimed', 'done']),
+  owner: z.string().nullable(),
+  claimed_at: z.string().nullable(),
+  lease_expires_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  completed_by: z.string().nullable(),
+});
+export const BoardOutput = z.object({
+  megas: z.array(
+    z.object({
+      key: z.string(),
+      title: z.string(),
+      source: z.string().nullable(),
+      total: z.number(),
+      done: z.number(),
+      claimed: z.number(),
+      ready: z.number(),
+      points_total: z.number(),
+      points_done: z.number(),
+      phases: z.array(BoardPhaseSchema),
+    }),
+  ),
+});

@@ -1,0 +1,131 @@
+/**
+ * The demo: four agents, each an MCP client with its own real `factory-mcp` stdio process,
+ * share one fresh database, plan a MEGA of twelve phases and finish it in parallel.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { renderBoardLines } from '../src/render.js';
+import type { BoardMega } from '../src/store/phases.js';
+
+export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+export const DEMO_PLAN = {
+  key: 'DEMO-1',
+  title: 'Payments platform',
+  phases: [
+    { id: 1, name: 'API + Gateway', points: 5, tickets: ['DEMO-11'], deps: [] },
+    { id: 2, name: 'Data model + migrations', points: 3, tickets: ['DEMO-12'], deps: [] },
+    { id: 3, name: 'Auth + sessions', points: 5, tickets: ['DEMO-13'], deps: [1] },
+    { id: 4, name: 'Billing service', points: 5, tickets: ['DEMO-14'], deps: [2] },
+    { id: 5, name: 'Webhooks', points: 3, tickets: ['DEMO-15'], deps: [1, 2] },
+    { id: 6, name: 'Admin UI', points: 5, tickets: ['DEMO-16'], deps: [3] },
+    { id: 7, name: 'Customer portal', points: 5, tickets: ['DEMO-17'], deps: [3, 4] },
+    { id: 8, name: 'Invoicing', points: 3, tickets: ['DEMO-18'], deps: [4] },
+    { id: 9, name: 'Notifications', points: 2, tickets: ['DEMO-19'], deps: [5] },
+    { id: 10, name: 'Metrics + alerts', points: 2, tickets: ['DEMO-20'], deps: [5] },
+    { id: 11, name: 'Load tests', points: 3, tickets: ['DEMO-21'], deps: [7, 8] },
+    { id: 12, name: 'Docs + rollout', points: 2, tickets: ['DEMO-22'], deps: [6, 9, 10, 11] },
+  ],
+};
+
+const AGENTS = ['claude-code', 'cursor', 'codex', 'aider', 'gemini', 'copilot', 'cline', 'zed'];
+
+interface ClaimAnswer {
+  claimed: boolean;
+  phase?: { id: number | string; name: string; points: number | null };
+  token?: string;
+  reason?: string;
+  owner?: string;
+  remaining?: number;
+}
+
+export interface AgentReport {
+  agent: string;
+  instance: string;
+  phases: (number | string)[];
+  points: number;
+  refused: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function connectAgent(db: string, agent: string, extraEnv: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: agent, version: '1.0.0' });
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), FACTORY_DB: db, FACTORY_LOG: 'silent', ...extraEnv };
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI], env, stderr: 'inherit' }));
+  return client;
+}
+
+async function call<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const r = await client.callTool({ name, arguments: args });
+  if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
+  return r.structuredContent as T;
+}
+
+/** One simulated agent: races for phase 1, then claims, works, completes with chaining until nothing is left. */
+async function runAgent(client: Client, agent: string, msPerPoint: number): Promise<AgentReport> {
+  const report: AgentReport = { agent, instance: '', phases: [], points: 0, refused: 0 };
+  let claim = await call<ClaimAnswer & { owner?: string }>(client, 'claim_phase', { mega: DEMO_PLAN.key, phase: 1 });
+  for (;;) {
+    if (!claim.claimed) {
+      report.refused++;
+      if (claim.remaining === 0) break;
+      await sleep(10);
+      claim = await call<ClaimAnswer>(client, 'claim_phase', { mega: DEMO_PLAN.key });
+      continue;
+    }
+    report.instance ||= claim.owner ?? '';
+    const phase = claim.phase as NonNullable<ClaimAnswer['phase']>;
+    await sleep((phase.points ?? 1) * msPerPoint * (0.7 + Math.random() * 0.6)); // the "work"
+    const done = await call<{ completed: boolean; next?: ClaimAnswer }>(client, 'complete_phase', {
+      mega: DEMO_PLAN.key,
+      phase: phase.id,
+      token: claim.token,
+      chain: true,
+    });
+    if (!done.completed) throw new Error(`${agent} lost ${phase.id}`);
+    report.phases.push(phase.id);
+    report.points += phase.points ?? 0;
+    claim = done.next ?? { claimed: false, remaining: 1 };
+  }
+  return report;
+}
+
+export async function runDemo(opts: { agents?: number | undefined; msPerPoint?: number; out?: (s: string) => void } = {}): Promise<{ reports: AgentReport[]; board: BoardMega[]; ms: number }> {
+  const out = opts.out ?? ((s: string) => process.stdout.write(`${s}\n`));
+  const n = Math.min(Math.max(opts.agents ?? 4, 1), AGENTS.length);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-demo-'));
+  const db = path.join(dir, 'factory.db');
+  out(`factory-mcp demo: ${n} agents, each with its own factory-mcp stdio process, sharing ${db}\n`);
+  const clients = await Promise.all(AGENTS.slice(0, n).map((a) => connectAgent(db, a)));
+  try {
+    const planned = await call<{ ready: unknown[] }>(clients[0] as Client, 'plan_mega', DEMO_PLAN);
+    out(`${AGENTS[0]} planned ${DEMO_PLAN.key} "${DEMO_PLAN.title}": ${DEMO_PLAN.phases.length} phases, ready now: ${planned.ready.join(', ')}`);
+    out(`all ${n} agents race for phase 1 — the first claim wins — then take ready phases and chain.\n`);
+    const t0 = Date.now();
+    const reports = await Promise.all(clients.map((c, i) => runAgent(c, AGENTS[i] as string, opts.msPerPoint ?? 40)));
+    const ms = Date.now() - t0;
+    const { megas } = await call<{ megas: BoardMega[] }>(clients[0] as Client, 'board', {});
+    out(renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n'));
+    out('\nwho did what:');
+    for (const r of reports) {
+      out(`  ${r.agent.padEnd(12)} ${r.instance.padEnd(7)} ${String(r.phases.length).padStart(2)} phases, ${String(r.points).padStart(2)} pts: ${r.phases.join(', ') || '—'}`);
+    }
+    const total = reports.reduce((a, r) => a + r.phases.length, 0);
+    out(`\n${total} phases completed exactly once by ${n} agents in ${(ms / 1000).toFixed(2)} s; database: ${db}`);
+    return { reports, board: megas, ms };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runDemo().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,130 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { formatIssues } from '../schemas/common.js';
+import type { Config } from '../schemas/config.js';
+import { ALL_TOOLS } from '../tools/index.js';
+import { Session, type CallInfo, type Context } from './context.js';
+import { InputError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { Store } from './store/index.js';
+import type { NewSession } from './store/sessions.js';
+import type { AnyTool, Toolset } from './tool.js';
+
+export const SERVER_NAME = 'factory-mcp';
+export const SERVER_VERSION = '0.1.0';
+
+const INSTRUCTIONS = `factory-mcp coordinates several agents on one repository through one shared database.
+Workflow: board (see the plan) → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token) →
+work, calling heartbeat on long steps → complete_phase with chain:true (claims the next ready phase) → repeat until remaining is 0.
+Never edit claim files by hand; a claimed:false answer is normal: read its reason and message.`;
+
+export interface ServerOptions {
+  store: Store;
+  config: Config;
+  root: string;
+  session: NewSession;
+  clock?: () => number;
+  random?: () => number;
+  logger?: Logger;
+  /** Only tools annotated readOnlyHint (dashboards, observers). */
+  readOnly?: boolean;
+  /** Only tools of these toolsets (default: all). */
+  toolsets?: readonly Toolset[];
+}
+
+export interface FactoryServer {
+  server: Server;
+  ctx: Context;
+  tools: readonly AnyTool[];
+  /** Marks the session disconnected; the caller closes the store. */
+  cleanup(): void;
+}
+
+/** Selects the tools for a server; a tool that writes yet claims readOnlyHint is a start-up error. */
+export function selectTools(opts: { readOnly?: boolean; toolsets?: readonly Toolset[] }, tools: readonly AnyTool[] = ALL_TOOLS): AnyTool[] {
+  return tools.filter((t) => (!opts.toolsets || opts.toolsets.includes(t.toolset)) && (!opts.readOnly || t.annotations.readOnlyHint === true));
+}
+
+/** JSON Schemas for tools/list, computed once per process. */
+const listCache = new WeakMap<AnyTool, Tool>();
+export function toolListing(t: AnyTool): Tool {
+  let entry = listCache.get(t);
+  if (!entry) {
+    entry = {
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Tool['inputSchema'],
+      outputSchema: z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Tool['outputSchema'],
+      annotations: { title: t.title, ...t.annotations },
+    };
+    delete (entry.inputSchema as Record<string, unknown>).$schema;
+    delete (entry.outputSchema as Record<string, unknown>).$schema;
+    listCache.set(t, entry);
+  }
+  return entry;
+}
+
+/** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI. */
+export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call: CallInfo): Promise<CallToolResult> {
+  const parsed = tool.input.safeParse(args ?? {});
+  if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
+  try {
+    ctx.session.touch();
+    const out = tool.output.parse(await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    const text = tool.text ? tool.text(out) : typeof out.message === 'string' ? out.message : JSON.stringify(out);
+    return { structuredContent: out, content: [{ type: 'text', text }] };
+  } catch (e) {
+    if (e instanceof InputError) return errorResult(`Invalid arguments for ${tool.name}: ${e.message}`);
+    ctx.logger.error(`${tool.name} failed: ${(e as Error).stack ?? String(e)}`);
+    return errorResult(`${tool.name} failed: ${(e as Error).message}`);
+  }
+}
+
+function errorResult(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
+export function createServer(opts: ServerOptions): FactoryServer {
+  const clock = opts.clock ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const logger = opts.logger ?? silentLogger;
+  const session = new Session(opts.store, { ...opts.session }, clock, random);
+  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: {} };
+  const tools = selectTools(opts);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const listing = { tools: tools.map(toolListing) };
+
+  const server = new Server({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  // The session (and its instance id) opens when the client finishes initializing, so it is never
+  // a side effect of whichever call comes first, valid or not.
+  server.oninitialized = () => {
+    session.setAgent(server.getClientVersion()?.name);
+    void session.instance;
+  };
+  server.setRequestHandler(ListToolsRequestSchema, () => listing);
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const tool = byName.get(req.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)} (available: ${[...byName.keys()].join(', ')})`);
+    const token = req.params._meta?.progressToken;
+    const call: CallInfo = {
+      signal: extra.signal,
+      progress: async (progress, total, message) => {
+        if (token === undefined) return;
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
+      },
+    };
+    return callTool(ctx, tool, req.params.arguments, call);
+  });
+
+  return {
+    server,
+    ctx,
+    tools,
+    cleanup: () => {
+      if (!session.started || !opts.store.db.open) return;
+      opts.store.sessions.markDisconnected(session.instance, clock());
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './db.js';
+
+export interface Operation {
+  seq: number;
+  ts: number;
+  instance: string | null;
+  kind: string;
+  mega: string | null;
+  phase: string | null;
+  message: string;
+  data: unknown;
+  hash: string;
+}
+
+export interface NewOperation {
+  instance?: string | null;
+  kind: string;
+  mega?: string | null;
+  phase?: string | null;
+  message: string;
+  data?: unknown;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The hash of one entry covers every field and the previous entry's hash. */
+export function operationHash(prev: string, e: { seq: number; ts: number; instance: string | null; kind: string; mega: string | null; phase: string | null; message: string; data: string | null }): string {
+  return createHash('sha256')
+    .update(JSON.stringify([prev, e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data]))
+    .digest('hex');
+}
+
+interface Row {
+  seq: number;
+  ts: number;
+  instance: string | null;
+  kind: string;
+  mega: string | null;
+  phase: string | null;
+  message: string;
+  data: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * The append-only, hash-chained operations log. `append` must run inside the caller's write
+ * transaction so that the entry and the change it records commit together.
+ */
+export class OperationsStore {
+  private readonly last;
+  private readonly insert;
+  private readonly tail;
+
+  constructor(private readonly db: Db) {
+    this.last = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM operations ORDER BY seq DESC LIMIT 1');
+    this.insert = db.prepare(
+      'INSERT INTO operations (seq, ts, instance, kind, mega, phase, message, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)',
+    );
+    this.tail = db.prepare<[number], Row>('SELECT * FROM operations ORDER BY seq DESC LIMIT ?');
+  }
+
+  append(ts: number, op: NewOperation): number {
+    const prev = this.last.get();
+    const seq = (prev?.seq ?? 0) + 1;
+    const prevHash = prev?.hash ?? GENESIS_HASH;
+    const e = {
+      seq,
+      ts,
+      instance: op.instance ?? null,
+      kind: op.kind,
+      mega: op.mega ?? null,
+      phase: op.phase ?? null,
+      message: op.message,
+      data: op.data === undefined ? null : JSON.stringify(op.data),
+    };
+    this.insert.run(e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data, prevHash, operationHash(prevHash, e));
+    return seq;
+  }
+
+  recent(limit: number): Operation[] {
+    return this.tail.all(limit).reverse().map(toOperation);
+  }
+}
+
+export function toOperation(r: Row): Operation {
+  return {
+    seq: r.seq,
+    ts: r.ts,
+    instance: r.instance,
+    kind: r.kind,
+    mega: r.mega,
+    phase: r.phase,
+    message: r.message,
+    data: r.data === null ? null : JSON.parse(r.data),
+    hash: r.hash,
+  };
+}

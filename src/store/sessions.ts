@@ -1,0 +1,87 @@
+import os from 'node:os';
+import type { Db } from './db.js';
+import { instanceId } from '../domain/ids.js';
+import type { Liveness } from '../domain/lease.js';
+
+export interface SessionRow {
+  instance: string;
+  agent: string | null;
+  transport: string;
+  host: string;
+  pid: number | null;
+  started_at: number;
+  last_seen_at: number;
+  disconnected_at: number | null;
+  ended_at: number | null;
+  summary: string | null;
+}
+
+export interface NewSession {
+  agent?: string | null;
+  transport: 'stdio' | 'http' | 'memory' | 'cli';
+  /** The process that owns the session, when liveness can be judged by it (stdio). */
+  pid?: number | null;
+}
+
+/** Session rows: one per server session, each with a unique `t4821`-style instance id. */
+export class SessionsStore {
+  private readonly insert;
+  private readonly byInstance;
+  private readonly seen;
+  readonly host = os.hostname();
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      'INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at) VALUES (?,?,?,?,?,?,?)',
+    );
+    this.byInstance = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
+    this.seen = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
+  }
+
+  /** Creates a session with a fresh instance id; call inside a write transaction. */
+  create(s: NewSession, now: number, random: () => number = Math.random): SessionRow {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const digits = 4 + Math.floor(attempt / 20); // widen the id when the short space is crowded
+      const id = instanceId(random, digits);
+      const r = this.insert.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now);
+      if (r.changes === 1) return this.get(id) as SessionRow;
+    }
+    throw new Error('could not allocate a unique instance id');
+  }
+
+  get(instance: string): SessionRow | undefined {
+    return this.byInstance.get(instance);
+  }
+
+  markSeen(instance: string, now: number): void {
+    this.seen.run(now, instance);
+  }
+
+  /** The client went away without session_end: the session counts as interrupted. */
+  markDisconnected(instance: string, now: number): void {
+    this.db.prepare('UPDATE sessions SET disconnected_at = ? WHERE instance = ? AND ended_at IS NULL').run(now, instance);
+  }
+
+  /**
+   * Whether a session's owner still runs: an ended session is dead; a session of a process on
+   * this host is alive exactly while that process runs; otherwise (another host, an HTTP
+   * session) it cannot be known and the lease alone decides.
+   */
+  liveness(instance: string): Liveness {
+    const s = this.get(instance);
+    if (!s) return 'dead';
+    if (s.ended_at !== null) return 'dead';
+    if (s.pid === null || s.host !== this.host) return 'unknown';
+    return processAlive(s.pid) ? 'alive' : 'dead';
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

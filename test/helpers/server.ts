@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { parseConfig } from '../../src/config.js';
+import { createServer, type FactoryServer, type ServerOptions } from '../../src/server.js';
+import { Store } from '../../src/store/index.js';
+
+export function tempDir(prefix = 'factory-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A controllable clock for leases: starts at a fixed instant, moves only when told. */
+export class FakeClock {
+  constructor(public now = Date.UTC(2026, 10, 25, 9, 0, 0)) {}
+  readonly fn = () => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+export interface Harness {
+  dir: string;
+  dbFile: string;
+  store: Store;
+  clock: FakeClock;
+  /** A new MCP client with its own server session on the shared store. */
+  connect(opts?: Partial<ServerOptions> & { name?: string }): Promise<Agent>;
+  close(): Promise<void>;
+}
+
+export interface Agent {
+  client: Client;
+  server: FactoryServer;
+  /** Calls a tool; returns structuredContent, throws on an error result. */
+  call<T = Record<string, unknown>>(name: string, args?: Record<string, unknown>): Promise<T>;
+  /** Calls a tool and returns the raw result (for error results). */
+  raw(name: string, args?: unknown): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** A real SQLite file in a temp dir and any number of in-memory MCP clients on it. */
+export async function harness(opts: { config?: unknown; leaseSeconds?: number } = {}): Promise<Harness> {
+  const dir = tempDir();
+  const dbFile = path.join(dir, 'factory.db');
+  const config = parseConfig(opts.config ?? {});
+  const store = Store.open(dbFile, { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
+  const clock = new FakeClock();
+  const agents: Agent[] = [];
+  return {
+    dir,
+    dbFile,
+    store,
+    clock,
+    async connect(o = {}) {
+      const server = createServer({ store, config, root: dir, clock: clock.fn, session: { transport: 'memory', pid: null }, ...o });
+      const client = new Client({ name: o.name ?? 'test-agent', version: '1.0.0' });
+      const [a, b] = InMemoryTransport.createLinkedPair();
+      await Promise.all([server.server.connect(b), client.connect(a)]);
+      const raw = (name: string, args?: unknown) => client.callTool({ name, arguments: args as Record<string, unknown> }) as Promise<CallToolResult>;
+      const agent: Agent = {
+        client,
+        server,
+        raw,
+        async call<T>(name: string, args: Record<string, unknown> = {}) {
+          const r = await raw(name, args);
+          if (r.isError) throw new Error(`${name} returned an error: ${textOf(r)}`);
+          return r.structuredContent as T;
+        },
+        async close() {
+          await client.close();
+          server.cleanup();
+        },
+      };
+      agents.push(agent);
+      return agent;
+    },
+    async close() {
+      await Promise.all(agents.map((a) => a.close()));
+      store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function textOf(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+/** A stable dump of every table, to prove that a refused call changed nothing. */
+export function snapshot(store: Store): string {
+  const tables = store.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
+  return JSON.stringify(tables.map((t) => [t.name, store.db.prepare(`SELECT * FROM "${t.name}"`).all()]));
+}

@@ -1,0 +1,13 @@
+import { defineTool } from '../src/tool.js';
+import { ReleasePhaseInput, ReleasePhaseOutput } from '../schemas/phases.js';
+
+export const releasePhase = defineTool({
+  name: 'release_phase',
+  title: 'Release a claim',
+  toolset: 'phases',
+  description: 'Give a phase back unfinished (blocked, handing over, wrong split), with its token and a reason, so another agent can claim it.',
+  input: ReleasePhaseInput,
+  output: ReleasePhaseOutput,
+  annotations: { idempotentHint: false, destructiveHint: false },
+  handler: (ctx, input) => ctx.store.phases.release(ctx.session.instance, input, ctx.clock()),
+});
