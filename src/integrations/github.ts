@@ -1,0 +1,27 @@
+import { Octokit } from 'octokit';
+
+/**
+ * The GitHub client. The token comes from the environment only (GITHUB_TOKEN); the API base
+ * URL from FACTORY_GITHUB_API_URL (tests point it at a local fake; GitHub Enterprise users at
+ * theirs). Returns null without a token, and callers say what to set.
+ */
+export function githubClient(env: NodeJS.ProcessEnv = process.env): Octokit | null {
+  const token = env.GITHUB_TOKEN;
+  if (!token) return null;
+  return new Octokit({
+    auth: token,
+    baseUrl: env.FACTORY_GITHUB_API_URL || 'https://api.github.com',
+    userAgent: 'factory-mcp',
+    request: { retries: 0 },
+    throttle: { enabled: false },
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+}
+
+export const NO_GITHUB_TOKEN = 'GITHUB_TOKEN is not set: export a token with repo read access (and pull request write access for labels)';
+
+/** owner/repo from a git remote URL (https or ssh form), or null. */
+export function parseGithubRemote(url: string): { owner: string; repo: string } | null {
+  const m = /github\.com[/:]([^/\s]+)\/([^/\s]+?)(?:\.git)?\/?$/.exec(url.trim());
+  return m ? { owner: m[1] as string, repo: m[2] as string } : null;
+}

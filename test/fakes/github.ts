@@ -1,0 +1,105 @@
+import { FakeHttpServer, type RecordedRequest } from './http.js';
+
+export interface FakePull {
+  number: number;
+  head: { ref: string; sha: string };
+  base?: { ref: string };
+  state?: 'open' | 'closed';
+  labels?: string[];
+  title?: string;
+}
+
+export interface FakeCheckRun {
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required' | null;
+}
+
+export interface FakeStatus {
+  context: string;
+  state: 'success' | 'failure' | 'error' | 'pending';
+}
+
+/**
+ * A local GitHub REST server answering the real routes octokit calls, for one or more
+ * repositories: Actions variables, pulls by head branch, issue labels, check runs and commit
+ * statuses. State is plain data the test sets; every request is recorded for assertions.
+ * Requests without `authorization: token …`/`Bearer …` get 401, like GitHub.
+ */
+export class FakeGitHub extends FakeHttpServer {
+  variables = new Map<string, string>(); // "owner/repo/NAME" -> value
+  pulls = new Map<string, FakePull[]>(); // "owner/repo" -> pulls
+  checkRuns = new Map<string, FakeCheckRun[]>(); // sha -> runs
+  statuses = new Map<string, FakeStatus[]>(); // sha -> statuses
+  acceptedToken = 'test-token';
+
+  constructor() {
+    super();
+    const auth = (req: RecordedRequest) => {
+      const h = req.headers.authorization ?? '';
+      return h === `token ${this.acceptedToken}` || h === `Bearer ${this.acceptedToken}`;
+    };
+    const unauthorized = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
+    const guard =
+      (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) =>
+      (req: RecordedRequest, p: Record<string, string>) =>
+        auth(req) ? h(req, p) : unauthorized;
+
+    this.route('GET', '/repos/:owner/:repo/actions/variables/:name', guard((_r, p) => {
+      const v = this.variables.get(`${p.owner}/${p.repo}/${p.name}`);
+      return v === undefined ? { status: 404, body: { message: 'Not Found' } } : { status: 200, body: { name: p.name, value: v, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' } };
+    }));
+    this.route('GET', '/repos/:owner/:repo/pulls', guard((r, p) => {
+      const all = this.pulls.get(`${p.owner}/${p.repo}`) ?? [];
+      const state = r.query.state ?? 'open';
+      const head = r.query.head; // "owner:branch"
+      const list = all.filter((pr) => (state === 'all' || (pr.state ?? 'open') === state) && (!head || `${p.owner}:${pr.head.ref}` === head));
+      return { status: 200, body: list.map((pr) => this.pullJson(p.owner as string, p.repo as string, pr)) };
+    }));
+    this.route('GET', '/repos/:owner/:repo/pulls/:number', guard((_r, p) => {
+      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+      return pr ? { status: 200, body: this.pullJson(p.owner as string, p.repo as string, pr) } : { status: 404, body: { message: 'Not Found' } };
+    }));
+    this.route('POST', '/repos/:owner/:repo/issues/:number/labels', guard((r, p) => {
+      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+      if (!pr) return { status: 404, body: { message: 'Not Found' } };
+      const body = r.body as { labels?: string[] } | string[];
+      const add = Array.isArray(body) ? body : (body.labels ?? []);
+      pr.labels = [...new Set([...(pr.labels ?? []), ...add])];
+      return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name, color: 'ededed' })) };
+    }));
+    this.route('DELETE', '/repos/:owner/:repo/issues/:number/labels/:name', guard((_r, p) => {
+      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+      if (!pr || !(pr.labels ?? []).includes(p.name as string)) return { status: 404, body: { message: 'Label does not exist' } };
+      pr.labels = (pr.labels ?? []).filter((l) => l !== p.name);
+      return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name })) };
+    }));
+    this.route('GET', '/repos/:owner/:repo/commits/:ref/check-runs', guard((_r, p) => {
+      const runs = this.checkRuns.get(p.ref as string) ?? [];
+      return { status: 200, body: { total_count: runs.length, check_runs: runs.map((c, i) => ({ id: i + 1, head_sha: p.ref, ...c })) } };
+    }));
+    this.route('GET', '/repos/:owner/:repo/commits/:ref/status', guard((_r, p) => {
+      const st = this.statuses.get(p.ref as string) ?? [];
+      const state = st.length === 0 ? 'pending' : st.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : st.every((s) => s.state === 'success') ? 'success' : 'pending';
+      return { status: 200, body: { state, sha: p.ref, total_count: st.length, statuses: st.map((s, i) => ({ id: i + 1, ...s })) } };
+    }));
+    this.route('GET', '/repos/:owner/:repo/commits/:ref/statuses', guard((_r, p) => ({ status: 200, body: (this.statuses.get(p.ref as string) ?? []).map((s, i) => ({ id: i + 1, ...s })) })));
+  }
+
+  private pullJson(owner: string, repo: string, pr: FakePull) {
+    return {
+      number: pr.number,
+      state: pr.state ?? 'open',
+      title: pr.title ?? `PR ${pr.number}`,
+      html_url: `https://github.com/${owner}/${repo}/pull/${pr.number}`,
+      head: { ref: pr.head.ref, sha: pr.head.sha, label: `${owner}:${pr.head.ref}` },
+      base: { ref: pr.base?.ref ?? 'main' },
+      labels: (pr.labels ?? []).map((name, i) => ({ id: i + 1, name })),
+    };
+  }
+
+  /** Environment for a factory-mcp process or client that should talk to this fake. */
+  env(): Record<string, string> {
+    return { GITHUB_TOKEN: this.acceptedToken, FACTORY_GITHUB_API_URL: this.url };
+  }
+}
