@@ -1,3 +1,4 @@
+import type { CreateMessageRequest, CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../schemas/config.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/index.js';
@@ -66,5 +67,7 @@ export interface Context {
 /** What a handler gets for one call: cancellation and progress. */
 export interface CallInfo {
   signal: AbortSignal;
+  /** Present when the client declared sampling: asks the client's model (run_council). */
+  sample?: ((params: CreateMessageRequest['params']) => Promise<CreateMessageResult>) | undefined;
   progress(progress: number, total?: number, message?: string): Promise<void>;
 }

@@ -1,9 +1,24 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { formatIssues } from '../schemas/common.js';
 import type { Config } from '../schemas/config.js';
 import { ALL_TOOLS } from '../tools/index.js';
+import { ALL_RESOURCES } from '../resources/index.js';
+import { ALL_PROMPTS } from '../prompts/index.js';
+import { matchTemplate } from './resource.js';
 import { Session, type CallInfo, type Context } from './context.js';
 import { InputError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -96,7 +111,10 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };
 
-  const server = new Server({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: INSTRUCTIONS },
+  );
   // The session (and its instance id) opens when the client finishes initializing, so it is never
   // a side effect of whichever call comes first, valid or not.
   server.oninitialized = () => {
@@ -110,12 +128,46 @@ export function createServer(opts: ServerOptions): FactoryServer {
     const token = req.params._meta?.progressToken;
     const call: CallInfo = {
       signal: extra.signal,
+      // Sampling, when the client declared it: the server asks the client's model.
+      sample: server.getClientCapabilities()?.sampling ? (params) => server.createMessage(params, { signal: extra.signal }) : undefined,
       progress: async (progress, total, message) => {
         if (token === undefined) return;
         await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
       },
     };
     return callTool(ctx, tool, req.params.arguments, call);
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    resources: ALL_RESOURCES.filter((r) => r.uri).map((r) => ({ uri: r.uri as string, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: ALL_RESOURCES.filter((r) => r.template).map((r) => ({ uriTemplate: r.template as string, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    const uri = req.params.uri;
+    for (const r of ALL_RESOURCES) {
+      const params = r.uri === uri ? {} : r.template ? matchTemplate(r.template, uri) : null;
+      if (!params) continue;
+      try {
+        return { contents: [{ uri, mimeType: r.mimeType, text: await r.read(ctx, uri, params) }] };
+      } catch (e) {
+        if (e instanceof InputError) throw new McpError(ErrorCode.InvalidParams, `${uri}: ${e.message}`);
+        throw e;
+      }
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(uri)}`);
+  });
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({
+    prompts: ALL_PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments })),
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+    const p = ALL_PROMPTS.find((x) => x.name === req.params.name);
+    if (!p) throw new McpError(ErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(req.params.name)}`);
+    const missing = (p.arguments ?? []).filter((a) => a.required && !req.params.arguments?.[a.name]);
+    if (missing.length) throw new McpError(ErrorCode.InvalidParams, `prompt ${p.name}: missing argument ${missing.map((a) => a.name).join(', ')}`);
+    const got = await p.get(ctx, req.params.arguments ?? {});
+    return { description: got.description ?? p.description, messages: [{ role: 'user' as const, content: { type: 'text' as const, text: got.text } }] };
   });
 
   return {

@@ -1,0 +1,4 @@
+import type { PromptDef } from '../src/resource.js';
+
+/** Every prompt the server offers (the council personas add theirs here). */
+export const ALL_PROMPTS: readonly PromptDef[] = [];

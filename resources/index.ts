@@ -1,0 +1,5 @@
+import type { ResourceDef } from '../src/resource.js';
+import { boardResource, megaResource } from './board.js';
+
+/** Every resource and resource template the server offers. */
+export const ALL_RESOURCES: readonly ResourceDef[] = [boardResource, megaResource];
