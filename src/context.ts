@@ -26,7 +26,7 @@ export class Session {
       const now = this.clock();
       this.id = writeTx(this.store.db, () => {
         const row = this.store.sessions.create(this.info, now, this.random);
-        this.store.operations.append(now, { instance: row.instance, kind: 'session', message: `session ${row.instance} opened (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`, data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null } });
+        this.store.operations.append(now, { instance: row.instance, kind: 'session_start', message: `SESSION-START ${row.instance} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`, data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null } });
         return row.instance;
       });
     }
