@@ -86,8 +86,9 @@ export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call:
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
   try {
-    ctx.session.touch();
     const out = tool.output.parse(await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    // Any accepted call refreshes the caller's leases; a refused (malformed) one changes nothing.
+    ctx.session.touch();
     const text = tool.text ? tool.text(out) : typeof out.message === 'string' ? out.message : JSON.stringify(out);
     return { structuredContent: out, content: [{ type: 'text', text }] };
   } catch (e) {
