@@ -11,7 +11,9 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { renderBoardLines } from '../src/render.js';
 import type { BoardMega } from '../src/store/phases.js';
 
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+// From dist/scripts/demo.js the CLI is dist/src/cli.js; from the TypeScript source (tests), the built one.
+const built = import.meta.url.includes('/dist/scripts/');
+export const CLI = fileURLToPath(new URL(built ? '../src/cli.js' : '../dist/src/cli.js', import.meta.url));
 
 export const DEMO_PLAN = {
   key: 'DEMO-1',

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+/** The built CLI (`npm test` builds first through `pretest`). */
+export const CLI = path.resolve(fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url)));
+
+export interface StdioAgent {
+  client: Client;
+  transport: StdioClientTransport;
+  pid: number;
+  call<T = Record<string, unknown>>(name: string, args?: Record<string, unknown>): Promise<T>;
+  raw(name: string, args?: unknown): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** A real `factory-mcp` stdio child process with an SDK client attached. */
+export async function stdioAgent(db: string, opts: { name?: string; env?: Record<string, string>; args?: string[]; cwd?: string } = {}): Promise<StdioAgent> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...(opts.args ?? [])],
+    env: { ...(process.env as Record<string, string>), FACTORY_DB: db, FACTORY_LOG: 'silent', ...opts.env },
+    cwd: opts.cwd,
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: opts.name ?? 'e2e-agent', version: '1.0.0' });
+  await client.connect(transport);
+  const raw = (name: string, args?: unknown) => client.callTool({ name, arguments: args as Record<string, unknown> }, undefined, { timeout: 60_000 }) as Promise<CallToolResult>;
+  return {
+    client,
+    transport,
+    pid: transport.pid as number,
+    raw,
+    async call<T>(name: string, args: Record<string, unknown> = {}) {
+      const r = await raw(name, args);
+      if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
+      return r.structuredContent as T;
+    },
+    close: () => client.close(),
+  };
+}
+
+/** A raw child speaking newline-delimited JSON-RPC, for malformed traffic the SDK client would never send. */
+export function rawStdio(db: string): { child: ChildProcessWithoutNullStreams; send(line: string): void; next(): Promise<Record<string, unknown>>; close(): Promise<void> } {
+  const child = spawn(process.execPath, [CLI], { env: { ...process.env, FACTORY_DB: db, FACTORY_LOG: 'silent' } });
+  let buf = '';
+  const queue: Record<string, unknown>[] = [];
+  const waiters: ((m: Record<string, unknown>) => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      const w = waiters.shift();
+      if (w) w(msg);
+      else queue.push(msg);
+    }
+  });
+  return {
+    child,
+    send: (line) => child.stdin.write(`${line}\n`),
+    next: () => new Promise((resolve) => (queue.length ? resolve(queue.shift() as Record<string, unknown>) : waiters.push(resolve))),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
