@@ -5,6 +5,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 export class SchemaTooNewError extends Error {
   constructor(file: string, found: number, known: number) {
     super(
@@ -27,12 +29,32 @@ export function openDb(file: string, opts: { busyTimeoutMs?: number } = {}): Db 
     ensureFactoryGitignore(dir);
   }
   const db = new Database(file);
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
-  if (file !== ':memory:') db.pragma('journal_mode = WAL');
+  const busyMs = opts.busyTimeoutMs ?? 10_000;
+  db.pragma(`busy_timeout = ${busyMs}`);
+  // Several processes may create the same new database at once; switching it to WAL takes a
+  // lock that SQLite's busy handler does not wait for, so retry that step ourselves.
+  if (file !== ':memory:') retryBusy(busyMs, () => db.pragma('journal_mode = WAL'));
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  migrate(db, file);
+  retryBusy(busyMs, () => migrate(db, file));
   return db;
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+function retryBusy<T>(ms: number, fn: () => T): T {
+  const deadline = Date.now() + ms;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= deadline) throw e;
+      Atomics.wait(sleeper, 0, 0, delay * (0.5 + Math.random()));
+    }
+  }
 }
 
 function migrate(db: Db, file: string): void {
@@ -61,7 +83,77 @@ function ensureFactoryGitignore(dir: string): void {
   if (!fs.existsSync(gi)) fs.writeFileSync(gi, '# factory-mcp state: the database and its WAL files\n*\n');
 }
 
-/** Runs `fn` in one BEGIN IMMEDIATE transaction: all of it is written, or none of it. */
+interface TxStatements {
+  begin: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
+  noWait: Database.Statement;
+  wait: Database.Statement;
+  waitMs: number;
+}
+
+const txStatements = new WeakMap<Db, TxStatements>();
+
+function statementsFor(db: Db): TxStatements {
+  let s = txStatements.get(db);
+  if (!s) {
+    const waitMs = db.pragma('busy_timeout', { simple: true }) as number;
+    s = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      noWait: db.prepare('PRAGMA busy_timeout = 0'),
+      wait: db.prepare(`PRAGMA busy_timeout = ${waitMs}`),
+      waitMs,
+    };
+    txStatements.set(db, s);
+  }
+  return s;
+}
+
+export class DatabaseBusyError extends Error {
+  constructor(ms: number) {
+    super(`the database stayed locked by another process for ${ms} ms; try again`);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+/**
+ * Runs `fn` in one BEGIN IMMEDIATE transaction: all of it is written, or none of it. A call
+ * inside another transaction joins it.
+ *
+ * Waiting for the write lock is done here rather than by SQLite's busy handler, whose sleeps
+ * start at 1 ms and grow to 100 ms: with eight processes claiming at once that turns a 0.1 ms
+ * critical section into a queue of millisecond naps. Here a loser retries after 50 µs, backing
+ * off with jitter to 4 ms, until the configured busy timeout has passed.
+ */
 export function writeTx<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  if (db.inTransaction) return fn();
+  const s = statementsFor(db);
+  const deadline = Date.now() + s.waitMs;
+  let backoffUs = 50;
+  s.noWait.run();
+  try {
+    for (;;) {
+      try {
+        s.begin.run();
+        break;
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        if (Date.now() >= deadline) throw new DatabaseBusyError(s.waitMs);
+        Atomics.wait(sleeper, 0, 0, (backoffUs * (0.5 + Math.random())) / 1000);
+        backoffUs = Math.min(backoffUs * 2, 4000);
+      }
+    }
+  } finally {
+    s.wait.run();
+  }
+  try {
+    const result = fn();
+    s.commit.run();
+    return result;
+  } catch (e) {
+    if (db.inTransaction) s.rollback.run();
+    throw e;
+  }
 }

@@ -24,6 +24,7 @@ export const MIGRATIONS: readonly string[] = [
     owner             TEXT,
     token             TEXT,
     epoch             INTEGER NOT NULL DEFAULT 0,
+    unmet             INTEGER NOT NULL DEFAULT 0, -- deps not yet completed (kept by plan and complete)
     claimed_at        INTEGER,
     lease_seconds     INTEGER,
     lease_expires_at  INTEGER,
@@ -33,7 +34,7 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX phases_owner ON phases(owner) WHERE owner IS NOT NULL;
   CREATE INDEX phases_lease ON phases(lease_expires_at) WHERE owner IS NOT NULL;
-  CREATE INDEX phases_open ON phases(mega, ord) WHERE owner IS NULL AND completed_at IS NULL;
+  CREATE INDEX phases_ready ON phases(mega, ord) WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0;
   CREATE TABLE phase_deps (
     mega   TEXT NOT NULL,
     phase  TEXT NOT NULL,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
 import { writeTx } from './db.js';
 import type { OperationsStore } from './operations.js';
@@ -143,18 +143,9 @@ export class PhasesStore {
         `SELECT d.dep, q.id_kind FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
          WHERE d.mega = ? AND d.phase = ? AND q.completed_at IS NULL ORDER BY q.ord`,
       ),
+      // `unmet` counts unfinished deps, so "ready" is one partial-index range scan.
       readyIn: db.prepare<[string, number, number], PhaseRow>(
-        `SELECT p.* FROM phases p WHERE p.mega = ? AND p.owner IS NULL AND p.completed_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
-                         WHERE d.mega = p.mega AND d.phase = p.id AND q.completed_at IS NULL)
-         ORDER BY p.ord LIMIT ? OFFSET ?`,
-      ),
-      readyAny: db.prepare<[number, number], PhaseRow>(
-        `SELECT p.* FROM phases p JOIN megas m ON m.key = p.mega
-         WHERE p.owner IS NULL AND p.completed_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
-                         WHERE d.mega = p.mega AND d.phase = p.id AND q.completed_at IS NULL)
-         ORDER BY m.created_at, m.key, p.ord LIMIT ? OFFSET ?`,
+        'SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?',
       ),
       remainingIn: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
       remainingAll: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
@@ -167,6 +158,12 @@ export class PhasesStore {
       setLease: db.prepare('UPDATE phases SET lease_expires_at = ? WHERE mega = ? AND id = ?'),
       touchLeases: db.prepare('UPDATE phases SET lease_expires_at = ? + lease_seconds * 1000 WHERE owner = ?'),
       complete: db.prepare('UPDATE phases SET owner = NULL, lease_expires_at = NULL, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?'),
+      unblock: db.prepare<[{ mega: string; dep: string }]>('UPDATE phases SET unmet = unmet - 1 WHERE mega = @mega AND id IN (SELECT phase FROM phase_deps WHERE mega = @mega AND dep = @dep)'),
+      recountUnmet: db.prepare(
+        `UPDATE phases SET unmet = (SELECT count(*) FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
+                                    WHERE d.mega = phases.mega AND d.phase = phases.id AND q.completed_at IS NULL)
+         WHERE mega = ?`,
+      ),
       insertMega: db.prepare('INSERT INTO megas (key, title, source, created_at, updated_at) VALUES (?,?,?,?,?)'),
       updateMega: db.prepare('UPDATE megas SET title = ?, source = ?, updated_at = ? WHERE key = ?'),
       upsertPhase: db.prepare(
@@ -205,6 +202,7 @@ export class PhasesStore {
         this.q.upsertPhase.run(input.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []));
         for (const d of new Set(deps)) this.q.insertDep.run(input.key, phaseKey(p.id), d);
       }
+      this.q.recountUnmet.run(input.key);
       this.ops.append(now, {
         instance,
         kind: existing ? 'replan' : 'plan',
@@ -275,10 +273,10 @@ export class PhasesStore {
 
   private claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards): ClaimResult {
     // Ready phases in plan order, a page at a time (guards may refuse some, e.g. the council gate).
-    const page = 32;
+    // The first page is one row: in the common case (no guard refuses) that is all it takes.
     let refusal: { reason: ClaimReason; message: string; phase: PhaseRef } | null = null;
-    for (let offset = 0; ; offset += page) {
-      const rows = mega !== undefined ? this.q.readyIn.all(mega, page, offset) : this.q.readyAny.all(page, offset);
+    for (let offset = 0, page = 1; ; offset += page, page = 32) {
+      const rows = mega !== undefined ? this.q.readyIn.all(mega, page, offset) : this.readyAny(page, offset);
       for (const row of rows) {
         const refused = guards.phase?.(toRef(row));
         if (!refused) return this.take(instance, row, leaseSeconds, now);
@@ -296,9 +294,23 @@ export class PhasesStore {
     return { claimed: false, reason: 'no_ready_phase', remaining, message };
   }
 
+  /** Ready phases across MEGAs in MEGA order (MEGAs are few; each lookup is an index range). */
+  private readyAny(limit: number, offset: number): PhaseRow[] {
+    const out: PhaseRow[] = [];
+    let skip = offset;
+    for (const m of this.q.megas.all()) {
+      const rows = this.q.readyIn.all(m.key, limit - out.length + skip, 0);
+      const take = rows.slice(skip);
+      skip = Math.max(0, skip - rows.length);
+      out.push(...take);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number): ClaimResult {
     const epoch = row.epoch + 1;
-    const token = `fx${epoch}-${randomBytes(8).toString('hex')}`;
+    const token = `fx${epoch}-${randomUUID().slice(0, 18)}`; // epoch first: tokens of one phase only grow
     const expires = leaseExpiry(now, leaseSeconds);
     this.q.setClaim.run(instance, token, epoch, now, leaseSeconds, expires, row.mega, row.id);
     this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message: `${instance} claimed ${row.mega}/${row.id} "${row.name}"`, data: { epoch, lease_seconds: leaseSeconds } });
@@ -351,6 +363,7 @@ export class PhasesStore {
       const refused = this.checkToken(row, input.token);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
       this.q.complete.run(now, instance, row.mega, row.id);
+      this.q.unblock.run({ mega: row.mega, dep: row.id });
       this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${instance} completed ${label} "${row.name}"`, data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at } });
       const done = { completed: true, phase: toRef(row), message: `completed ${label}` };
       return input.chain ? { ...done, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : done;

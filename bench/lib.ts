@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+export const NOOP = fileURLToPath(new URL('./noop-server.js', import.meta.url));
+
+export function tmpDb(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-')), 'factory.db');
+}
+
+export async function connect(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [script, ...args], env: { ...(process.env as Record<string, string>), FACTORY_LOG: 'silent', ...env }, stderr: 'inherit' });
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export function stats(samples: number[]): { p50: number; p99: number; n: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), n: s.length };
+}
+
+export async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+export const fmt = (n: number, d = 2) => n.toFixed(d);
+
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fileURLToPath(url);
+}
