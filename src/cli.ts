@@ -53,6 +53,19 @@ Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), r
         return 0;
       }),
   },
+  http: {
+    summary: 'serve MCP over Streamable HTTP at /mcp, with the live dashboard at /',
+    usage: `factory-mcp http [--host 127.0.0.1] [--port 7420] [--read-only] [--db FILE]
+
+Serves the same tools to many agents over Streamable HTTP at /mcp (each MCP session gets its own
+instance id), the dashboard at /, JSON at /api/board, /api/sessions, /api/operations,
+/api/metrics, and live updates at /events. Binds loopback by default; any other --host needs
+FACTORY_HTTP_TOKEN, and every request must then send "Authorization: Bearer <token>"
+(the dashboard: open /?token=<token> once). Stops gracefully on SIGINT/SIGTERM.
+  --allow-host NAME   also accept this Host header (e.g. a reverse proxy name)`,
+    options: { host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' }, 'allow-host': { type: 'string', multiple: true } },
+    run: runHttp,
+  },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
     usage: `factory-mcp demo [--agents N]
@@ -131,6 +144,36 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
   await fs_.server.connect(transport);
   logger.info(`serving over stdio (db ${store.db.name})`);
   return new Promise<number>(() => {}); // runs until the client goes away
+}
+
+async function runHttp(v: Record<string, unknown>): Promise<number> {
+  const logger = stderrLogger();
+  const port = v.port === undefined ? 7420 : Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('--port', `not a port number: ${String(v.port)}`);
+  const { store, root, config } = open(v);
+  const { startHttp, HttpConfigError } = await import('./http/server.js');
+  let http;
+  try {
+    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: process.env.FACTORY_HTTP_TOKEN, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
+  } catch (e) {
+    store.close();
+    if (e instanceof HttpConfigError) throw new InputError('--host', e.message);
+    throw e;
+  }
+  logger.info(`serving MCP at ${http.url}/mcp, dashboard at ${http.url}/ (db ${store.db.name})`);
+  process.stdout.write(`factory-mcp http: MCP at ${http.url}/mcp · dashboard at ${http.url}/\n`);
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${sig}: finishing in-flight calls`);
+    await http.close();
+    store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  return new Promise<number>(() => {});
 }
 
 export async function main(argv: string[]): Promise<number> {

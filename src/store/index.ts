@@ -2,6 +2,7 @@ import { openDb, type Db } from './db.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
+import { MetricsStore } from './metrics.js';
 
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
@@ -11,6 +12,7 @@ export class Store {
   readonly operations: OperationsStore;
   readonly sessions: SessionsStore;
   readonly phases: PhasesStore;
+  readonly metrics: MetricsStore;
 
   constructor(
     readonly db: Db,
@@ -19,6 +21,7 @@ export class Store {
     this.operations = new OperationsStore(db);
     this.sessions = new SessionsStore(db);
     this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds);
+    this.metrics = new MetricsStore(db);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

@@ -53,6 +53,11 @@ export class SessionsStore {
     return this.byInstance.get(instance);
   }
 
+  /** Recent sessions, newest first. */
+  list(limit = 100): SessionRow[] {
+    return this.db.prepare<[number], SessionRow>('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?').all(limit);
+  }
+
   markSeen(instance: string, now: number): void {
     this.seen.run(now, instance);
   }
@@ -74,6 +79,15 @@ export class SessionsStore {
     if (s.pid === null || s.host !== this.host) return 'unknown';
     return processAlive(s.pid) ? 'alive' : 'dead';
   }
+}
+
+export type SessionStatus = 'live' | 'ended' | 'interrupted';
+
+/** ended: said goodbye; interrupted: gone without session_end (process dead or client disconnected); live otherwise. */
+export function sessionStatus(row: SessionRow, liveness: Liveness): SessionStatus {
+  if (row.ended_at !== null) return 'ended';
+  if (row.disconnected_at !== null || liveness === 'dead') return 'interrupted';
+  return 'live';
 }
 
 export function processAlive(pid: number): boolean {

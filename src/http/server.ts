@@ -1,0 +1,276 @@
+import http from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Config } from '../../schemas/config.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { createServer, type FactoryServer } from '../server.js';
+import type { Store } from '../store/index.js';
+import { ChangeWatcher } from '../store/watch.js';
+import { BoundedEventStore } from './events.js';
+import { apiRoutes } from './api.js';
+import { serveAsset } from './assets.js';
+
+export interface HttpOptions {
+  store: Store;
+  config: Config;
+  root: string;
+  host?: string;
+  port?: number;
+  /** FACTORY_HTTP_TOKEN: required off loopback; when set, every request must carry it. */
+  token?: string | undefined;
+  /** Extra Host values to accept (a reverse proxy's name), beside loopback and the bind address. */
+  allowedHosts?: string[];
+  bodyLimitBytes?: number;
+  logger?: Logger;
+  clock?: () => number;
+  readOnly?: boolean;
+}
+
+export interface HttpServer {
+  url: string;
+  port: number;
+  sessions(): number;
+  watcher: ChangeWatcher;
+  /** Stops accepting, lets in-flight calls finish (up to `graceMs`), closes sessions. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const TOO_LARGE = Symbol('too large');
+const INVALID_JSON = Symbol('invalid json');
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export class HttpConfigError extends Error {}
+
+interface McpSession {
+  transport: StreamableHTTPServerTransport;
+  factory: FactoryServer;
+}
+
+/**
+ * `factory-mcp http`: the MCP tools over Streamable HTTP at /mcp (one factory session per MCP
+ * session), the dashboard at /, JSON at /api/*, live updates at /events. Loopback by default;
+ * any other bind needs a token. Host and Origin are checked against an allow-list (DNS
+ * rebinding), bodies are capped, and errors never carry stack traces.
+ */
+export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? silentLogger;
+  const token = opts.token || undefined;
+  if (!LOOPBACK.has(host) && !token) {
+    throw new HttpConfigError(`binding to ${host} exposes the factory beyond this machine: set FACTORY_HTTP_TOKEN (every request must then send "Authorization: Bearer <token>")`);
+  }
+  const bodyLimit = opts.bodyLimitBytes ?? 1024 * 1024;
+  const sessions = new Map<string, McpSession>();
+  const watcher = new ChangeWatcher(opts.store.db);
+  const sseClients = new Set<http.ServerResponse>();
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | null = null;
+
+  const server = http.createServer((req, res) => {
+    const tracked = req.method === 'POST' || req.method === 'DELETE';
+    if (tracked) {
+      inFlight++;
+      res.once('close', () => {
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      });
+    }
+    handle(req, res).catch((e) => {
+      logger.error(`http ${req.method} ${req.url}: ${(e as Error).stack ?? String(e)}`);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.end();
+    });
+  });
+  server.requestTimeout = 0; // SSE streams are long-lived
+  server.headersTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 7420, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const url = `http://${hostForUrl}:${port}`;
+  const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostForUrl}:${port}`, ...(opts.allowedHosts ?? [])]);
+
+  const api = apiRoutes({ store: opts.store, config: opts.config, clock: opts.clock ?? Date.now });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (closing) return sendJson(res, 503, { error: 'shutting down' });
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+    const hostHeader = req.headers.host ?? '';
+    if (!allowedHosts.has(hostHeader)) return sendJson(res, 403, { error: `host ${JSON.stringify(hostHeader)} is not allowed` });
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, allowedHosts)) return sendJson(res, 403, { error: `origin ${JSON.stringify(origin)} is not allowed` });
+
+    const u = new URL(req.url ?? '/', 'http://localhost');
+    // The dashboard link `/?token=…` turns the token into a same-site cookie, so the page and
+    // its EventSource authenticate without putting the token in every URL.
+    if (token && u.pathname === '/' && u.searchParams.has('token')) {
+      if (!sameSecret(u.searchParams.get('token') ?? '', token)) return sendJson(res, 401, { error: 'invalid token' });
+      res.writeHead(303, { location: '/', 'set-cookie': `factory_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` });
+      return void res.end();
+    }
+    if (token && !authorized(req, token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="factory-mcp"');
+      return sendJson(res, 401, { error: 'missing or invalid bearer token (Authorization: Bearer <FACTORY_HTTP_TOKEN>)' });
+    }
+
+    if (u.pathname === '/mcp') return handleMcp(req, res);
+    if (u.pathname === '/events' && req.method === 'GET') return handleEvents(req, res);
+    if (u.pathname.startsWith('/api/')) {
+      let body: unknown;
+      if (req.method === 'POST') {
+        const read = await readBody(req, bodyLimit);
+        if (read === TOO_LARGE) return sendJson(res, 413, { error: `request body over ${bodyLimit} bytes` });
+        if (read === INVALID_JSON) return sendJson(res, 400, { error: 'request body is not valid JSON' });
+        body = read;
+      }
+      const r = await api(req.method ?? 'GET', u, body, { authorized: token !== undefined && authorized(req, token), tokenConfigured: token !== undefined });
+      if (r.status < 400 && req.method === 'POST') watcher.poke();
+      return sendJson(res, r.status, r.body);
+    }
+    if (req.method === 'GET' && serveAsset(u.pathname, res)) return;
+    sendJson(res, 404, { error: `no route for ${req.method} ${u.pathname}` });
+  }
+
+  async function handleMcp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const sid = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(sid) ? sid[0] : sid;
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readBody(req, bodyLimit);
+      if (read === TOO_LARGE) return sendJson(res, 413, jsonRpcError(`request body over ${bodyLimit} bytes`));
+      if (read === INVALID_JSON) return sendJson(res, 400, jsonRpcError('request body is not valid JSON', -32700));
+      body = read;
+    }
+    if (sessionId) {
+      const s = sessions.get(sessionId);
+      if (!s) return sendJson(res, 404, jsonRpcError(`unknown or expired MCP session ${sessionId}; initialize a new one`));
+      await s.transport.handleRequest(req, res, body);
+      if (req.method === 'POST') watcher.poke();
+      return;
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      return sendJson(res, 400, jsonRpcError('no mcp-session-id header: the first request must be initialize'));
+    }
+    const factory = createServer({
+      store: opts.store,
+      config: opts.config,
+      root: opts.root,
+      logger,
+      clock: opts.clock,
+      session: { transport: 'http', pid: null },
+      readOnly: opts.readOnly,
+    });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: new BoundedEventStore(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, factory });
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+      factory.cleanup();
+    };
+    await factory.server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  function handleEvents(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: opts.store.operations.recent(1)[0]?.seq ?? 0 })}\n\n`);
+    sseClients.add(res);
+    const off = watcher.on((seq) => res.write(`event: change\ndata: ${JSON.stringify({ seq })}\n\n`));
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    ping.unref();
+    req.once('close', () => {
+      off();
+      clearInterval(ping);
+      sseClients.delete(res);
+    });
+  }
+
+  return {
+    url,
+    port,
+    watcher,
+    sessions: () => sessions.size,
+    async close(graceMs = 10_000) {
+      if (closing) return;
+      closing = true;
+      server.close();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      }
+      for (const c of sseClients) c.end();
+      await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
+      watcher.stop();
+      server.closeAllConnections();
+    },
+  };
+}
+
+function originAllowed(origin: string, allowedHosts: Set<string>): boolean {
+  try {
+    const o = new URL(origin);
+    return (o.protocol === 'http:' || o.protocol === 'https:') && allowedHosts.has(o.host);
+  } catch {
+    return false;
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function authorized(req: http.IncomingMessage, token: string): boolean {
+  const h = req.headers.authorization ?? '';
+  if (h.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token)) return true;
+  const cookie = /(?:^|;\s*)factory_token=([^;]+)/.exec(req.headers.cookie ?? '');
+  return cookie !== null && sameSecret(decodeURIComponent(cookie[1] as string), token);
+}
+
+async function readBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return TOO_LARGE;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      return TOO_LARGE;
+    }
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+function jsonRpcError(message: string, code = -32000) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}

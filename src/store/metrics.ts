@@ -1,0 +1,41 @@
+import type { Db } from './db.js';
+
+const DAY = 86_400_000;
+
+export interface DayMetrics {
+  day: string;
+  phases: number;
+  points: number;
+}
+
+/** Throughput figures for the dashboard and /api/metrics. */
+export class MetricsStore {
+  private readonly perDay;
+  private readonly totalsQ;
+
+  constructor(db: Db) {
+    this.perDay = db.prepare<[number], { day: number; phases: number; points: number }>(
+      `SELECT (completed_at / ${DAY}) * ${DAY} AS day, count(*) AS phases, coalesce(sum(points), 0) AS points
+       FROM phases WHERE completed_at >= ? GROUP BY day ORDER BY day`,
+    );
+    this.totalsQ = db.prepare<[], { phases: number; done: number; points_done: number; points_total: number }>(
+      `SELECT count(*) AS phases, count(completed_at) AS done, coalesce(sum(points), 0) AS points_total,
+              coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done FROM phases`,
+    );
+  }
+
+  /** Phases and story points completed per UTC day, for the `days` days up to `now`, zero-filled. */
+  daily(now: number, days: number): DayMetrics[] {
+    const start = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
+    const byDay = new Map(this.perDay.all(start).map((r) => [r.day, r]));
+    return Array.from({ length: days }, (_, i) => {
+      const day = start + i * DAY;
+      const r = byDay.get(day);
+      return { day: new Date(day).toISOString().slice(0, 10), phases: r?.phases ?? 0, points: r?.points ?? 0 };
+    });
+  }
+
+  totals() {
+    return this.totalsQ.get() ?? { phases: 0, done: 0, points_done: 0, points_total: 0 };
+  }
+}
