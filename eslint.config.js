@@ -13,4 +13,8 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    files: ['dashboard/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly' } },
+  },
 );
