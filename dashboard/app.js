@@ -22,8 +22,9 @@ const EXTRAS = [
 async function refresh() {
   const [board, sessions, operations, metrics] = await Promise.all(['/api/board', '/api/sessions', '/api/operations?limit=40', '/api/metrics'].map(getJson));
   Object.assign(state, { board, sessions, operations, metrics });
+  state.routes ??= (await getJson('/api')).routes;
   await Promise.all(EXTRAS.map(async (x) => {
-    try { state.extras[x.key] = await getJson(x.path); } catch { state.extras[x.key] = null; }
+    state.extras[x.key] = state.routes.includes(x.path) ? await getJson(x.path) : null;
   }));
   render();
 }

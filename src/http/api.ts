@@ -35,8 +35,9 @@ export function apiRoutes(deps: ApiDeps) {
     '/api/operations': (u) => ({ operations: store.operations.recent(int(u.searchParams.get('limit'), 100, 1000)) }),
     '/api/metrics': (u) => metrics(deps, int(u.searchParams.get('days'), 14, 90)),
   };
+  routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
   return async (method: string, u: URL, _body: unknown, _auth: { authorized: boolean; tokenConfigured: boolean }): Promise<ApiResult> => {
-    const route = routes[u.pathname];
+    const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
     if (method !== 'GET') return { status: 405, body: { error: `${u.pathname} only answers GET` } };
     return { status: 200, body: route(u) };

@@ -124,7 +124,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
 
     if (u.pathname === '/mcp') return handleMcp(req, res);
     if (u.pathname === '/events' && req.method === 'GET') return handleEvents(req, res);
-    if (u.pathname.startsWith('/api/')) {
+    if (u.pathname === '/api' || u.pathname.startsWith('/api/')) {
       let body: unknown;
       if (req.method === 'POST') {
         const read = await readBody(req, bodyLimit);

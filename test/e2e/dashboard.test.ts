@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { startHttp, type HttpServer } from '../../src/http/server.js';
+import { Store } from '../../src/store/index.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { httpAgent, type HttpAgent } from '../helpers/http.js';
+import { tempDir } from '../helpers/server.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+let dir: string;
+let store: Store;
+let srv: HttpServer;
+let browser: Browser;
+let planner: HttpAgent;
+let other: HttpAgent;
+
+beforeAll(async () => {
+  dir = tempDir('factory-dash-');
+  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });
+  planner = await httpAgent(srv.url, { name: 'planner' });
+  other = await httpAgent(srv.url, { name: 'cursor' });
+  await planner.call('plan_mega', {
+    key: 'DASH-1',
+    title: 'Dashboard demo',
+    phases: [
+      { id: 1, name: 'API', points: 3 },
+      { id: 2, name: 'Storage', points: 2 },
+      { id: 3, name: 'UI', points: 5, deps: [1, 2] },
+    ],
+  });
+  const c = await planner.call<{ token: string }>('claim_phase', { mega: 'DASH-1', phase: 2 });
+  await planner.call('complete_phase', { mega: 'DASH-1', phase: 2, token: c.token });
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await planner?.close();
+  await other?.close();
+  await srv?.close(1000);
+  store?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the dashboard in headless Chromium', () => {
+  it('loads without console errors, shows the board, and updates live when another client claims', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(srv.url);
+    await page.waitForSelector('[data-mega="DASH-1"]');
+    await page.waitForSelector('#live.on');
+    expect(await page.textContent('#megas')).toContain('DASH-1 · Dashboard demo');
+    expect(await page.locator('.lane-done [data-phase="DASH-1/2"]').count()).toBe(1);
+    expect(await page.locator('.lane-ready [data-phase="DASH-1/1"]').count()).toBe(1);
+    expect(await page.locator('.lane-blocked [data-phase="DASH-1/3"]').count()).toBe(1);
+
+    const t0 = Date.now();
+    const claim = await other.call<{ owner: string }>('claim_phase', { mega: 'DASH-1', phase: 1 });
+    await page.waitForSelector('.lane-claimed [data-phase="DASH-1/1"]', { timeout: 5000 });
+    const ms = Date.now() - t0;
+    expect(ms).toBeLessThan(1000); // "within a second of a tool call", via SSE, not polling
+    expect(await page.textContent('.lane-claimed [data-phase="DASH-1/1"]')).toContain(claim.owner);
+    expect(await page.textContent('#sessions')).toContain('cursor');
+    expect(await page.textContent('#operations')).toContain('claimed DASH-1/1');
+
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(fs.statSync(path.join(ARTIFACTS, 'dashboard.png')).size).toBeGreaterThan(10_000);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
