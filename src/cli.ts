@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
 import { stderrLogger } from './logger.js';
@@ -65,6 +66,26 @@ FACTORY_HTTP_TOKEN, and every request must then send "Authorization: Bearer <tok
   --allow-host NAME   also accept this Host header (e.g. a reverse proxy name)`,
     options: { host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' }, 'allow-host': { type: 'string', multiple: true } },
     run: runHttp,
+  },
+  init: {
+    summary: 'write factory.config.json and the Claude Code / Cursor client configs',
+    usage: `factory-mcp init [--force] [--cwd DIR]
+
+Writes, at the repository root:
+  factory.config.json   the defaults, with a $schema pointer for editor completion
+  .mcp.json             Claude Code project scope: mcpServers.factory
+  .cursor/mcp.json      Cursor: mcpServers.factory
+Entries of other servers are kept; an existing "factory" entry or config is kept unless --force.
+Prints the \`claude mcp add\` line for user scope.`,
+    options: { force: { type: 'boolean' } },
+    run: async (v) => {
+      const { initRepository } = await import('./init.js');
+      const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
+      const r = initRepository(root, { force: v.force === true });
+      for (const f of r.files) process.stdout.write(`${f.action.padEnd(8)} ${path.relative(process.cwd(), f.path) || f.path}\n`);
+      process.stdout.write(`\nFor every project (Claude Code user scope):\n  ${r.claudeUserScope}\n`);
+      return 0;
+    },
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',

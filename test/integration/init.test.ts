@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { initRepository, packageRoot } from '../../src/init.js';
+import { configJsonSchema, SCHEMA_FILE } from '../../scripts/gen-schema.js';
+import { tempDir } from '../helpers/server.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir('factory-init-');
+  fs.mkdirSync(path.join(dir, '.git'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+const CLI = path.join(packageRoot(), 'dist', 'src', 'cli.js');
+
+describe('factory-mcp init', () => {
+  it('on an empty repository writes the config with its $schema and both client configs', () => {
+    const r = initRepository(dir);
+    expect(r.files.map((f) => [path.relative(dir, f.path), f.action])).toEqual([
+      ['factory.config.json', 'created'],
+      ['.mcp.json', 'created'],
+      [path.join('.cursor', 'mcp.json'), 'created'],
+    ]);
+    const config = read('factory.config.json');
+    expect(fs.existsSync(path.resolve(dir, config.$schema))).toBe(true);
+    expect(loadConfig(dir)).toMatchObject({ lease_seconds: 7200 }); // the written file validates
+    expect(read('.mcp.json').mcpServers.factory).toEqual({ type: 'stdio', command: 'node', args: [CLI] });
+    expect(read('.cursor/mcp.json').mcpServers.factory.args).toEqual([CLI]);
+    expect(r.claudeUserScope).toBe(`claude mcp add --scope user factory -- node ${CLI}`);
+  });
+
+  it('keeps other servers and other keys in existing client configs', () => {
+    fs.writeFileSync(path.join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { github: { command: 'gh-mcp' } }, other: 1 }));
+    fs.mkdirSync(path.join(dir, '.cursor'));
+    fs.writeFileSync(path.join(dir, '.cursor', 'mcp.json'), JSON.stringify({ mcpServers: { linear: { url: 'https://mcp.linear.app/sse' } } }));
+    const r = initRepository(dir);
+    expect(r.files.map((f) => f.action)).toEqual(['created', 'updated', 'updated']);
+    expect(read('.mcp.json')).toMatchObject({ other: 1, mcpServers: { github: { command: 'gh-mcp' }, factory: { command: 'node' } } });
+    expect(Object.keys(read('.cursor/mcp.json').mcpServers)).toEqual(['linear', 'factory']);
+  });
+
+  it('keeps an existing factory entry unless forced', () => {
+    fs.writeFileSync(path.join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { factory: { command: 'custom' } } }));
+    expect(initRepository(dir).files[1]!.action).toBe('kept');
+    expect(read('.mcp.json').mcpServers.factory).toEqual({ command: 'custom' });
+    initRepository(dir, { force: true });
+    expect(read('.mcp.json').mcpServers.factory.command).toBe('node');
+  });
+
+  it('an invalid existing file is an error naming it, and nothing is written', () => {
+    fs.mkdirSync(path.join(dir, '.cursor'));
+    fs.writeFileSync(path.join(dir, '.cursor', 'mcp.json'), '{ not json');
+    expect(() => initRepository(dir)).toThrow(/\.cursor\/mcp\.json: not valid JSON/);
+    expect(fs.existsSync(path.join(dir, 'factory.config.json'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.mcp.json'))).toBe(false);
+  });
+
+  it('the committed JSON Schema matches the zod config schema (run `npm run schema` after changing it)', () => {
+    expect(fs.readFileSync(SCHEMA_FILE, 'utf8')).toBe(configJsonSchema());
+  });
+});
