@@ -1,6 +1,8 @@
 /**
- * The demo: four agents, each an MCP client with its own real `factory-mcp` stdio process,
- * share one fresh database, plan a MEGA of twelve phases and finish it in parallel.
+ * The demo: a real `factory-mcp http` server with its dashboard on a fresh database, and four
+ * simulated agents that plan a MEGA of twelve phases and finish it in parallel over HTTP — or,
+ * with `--stdio`, each agent with its own `factory-mcp` stdio process on the same database
+ * (the dashboard server watches either way).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { renderBoardLines } from '../src/render.js';
 import type { BoardMega } from '../src/store/phases.js';
 
@@ -62,6 +66,27 @@ export async function connectAgent(db: string, agent: string, extraEnv: Record<s
   return client;
 }
 
+export async function connectHttpAgent(url: string, agent: string): Promise<Client> {
+  const client = new Client({ name: agent, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url)));
+  return client;
+}
+
+/** Starts `factory-mcp http` on an ephemeral port and resolves with its base URL. */
+export async function startHttpServer(db: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { env: { ...process.env, FACTORY_LOG: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /MCP at (http:\/\/[^/\s]+)\/mcp/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`factory-mcp http exited with ${code}`)));
+  });
+  return { url, child };
+}
+
 async function call<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
   const r = await client.callTool({ name, arguments: args });
   if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
@@ -97,36 +122,64 @@ async function runAgent(client: Client, agent: string, msPerPoint: number): Prom
   return report;
 }
 
-export async function runDemo(opts: { agents?: number | undefined; msPerPoint?: number; out?: (s: string) => void } = {}): Promise<{ reports: AgentReport[]; board: BoardMega[]; ms: number }> {
+export interface DemoOptions {
+  agents?: number | undefined;
+  /** 'http' (default): agents talk to one factory-mcp http server; 'stdio': one process each. */
+  transport?: 'http' | 'stdio';
+  msPerPoint?: number;
+  /** Keep the dashboard server running after the agents finish (until Ctrl+C). */
+  keepOpen?: boolean;
+  out?: (s: string) => void;
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentReport[]; board: BoardMega[]; ms: number; url: string }> {
   const out = opts.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const n = Math.min(Math.max(opts.agents ?? 4, 1), AGENTS.length);
+  const transport = opts.transport ?? 'http';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-demo-'));
   const db = path.join(dir, 'factory.db');
-  out(`factory-mcp demo: ${n} agents, each with its own factory-mcp stdio process, sharing ${db}\n`);
-  const clients = await Promise.all(AGENTS.slice(0, n).map((a) => connectAgent(db, a)));
+  const server = await startHttpServer(db);
+  out(`factory-mcp demo — dashboard: ${server.url}/  (open it to watch)`);
+  out(
+    transport === 'http'
+      ? `${n} agents share one factory-mcp http server at ${server.url}/mcp; database ${db}\n`
+      : `${n} agents, each with its own factory-mcp stdio process, share ${db}\n`,
+  );
+  const names = AGENTS.slice(0, n);
+  const clients = await Promise.all(names.map((a) => (transport === 'http' ? connectHttpAgent(server.url, a) : connectAgent(db, a))));
   try {
     const planned = await call<{ ready: unknown[] }>(clients[0] as Client, 'plan_mega', DEMO_PLAN);
     out(`${AGENTS[0]} planned ${DEMO_PLAN.key} "${DEMO_PLAN.title}": ${DEMO_PLAN.phases.length} phases, ready now: ${planned.ready.join(', ')}`);
     out(`all ${n} agents race for phase 1 — the first claim wins — then take ready phases and chain.\n`);
     const t0 = Date.now();
-    const reports = await Promise.all(clients.map((c, i) => runAgent(c, AGENTS[i] as string, opts.msPerPoint ?? 40)));
+    const reports = await Promise.all(clients.map((c, i) => runAgent(c, names[i] as string, opts.msPerPoint ?? 40)));
     const ms = Date.now() - t0;
     const { megas } = await call<{ megas: BoardMega[] }>(clients[0] as Client, 'board', {});
     out(renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n'));
     out('\nwho did what:');
     for (const r of reports) {
-      out(`  ${r.agent.padEnd(12)} ${r.instance.padEnd(7)} ${String(r.phases.length).padStart(2)} phases, ${String(r.points).padStart(2)} pts: ${r.phases.join(', ') || '—'}`);
+      out(`  ${r.agent.padEnd(12)} ${r.instance.padEnd(7)} ${String(r.phases.length).padStart(2)} phase${r.phases.length === 1 ? ' ' : 's'}, ${String(r.points).padStart(2)} pts: ${r.phases.join(', ') || '—'}`);
     }
     const total = reports.reduce((a, r) => a + r.phases.length, 0);
-    out(`\n${total} phases completed exactly once by ${n} agents in ${(ms / 1000).toFixed(2)} s; database: ${db}`);
-    return { reports, board: megas, ms };
+    out(`\n${total} phases completed exactly once by ${n} agents in ${(ms / 1000).toFixed(2)} s`);
+    if (opts.keepOpen) {
+      out(`\ndashboard still running at ${server.url}/ — press Ctrl+C to stop`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+    return { reports, board: megas, ms, url: server.url };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    server.child.kill('SIGTERM');
   }
 }
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runDemo().catch((e) => {
+  const interactive = process.stdout.isTTY === true && !process.argv.includes('--exit');
+  runDemo({
+    transport: process.argv.includes('--stdio') ? 'stdio' : 'http',
+    msPerPoint: interactive ? 250 : 40,
+    keepOpen: interactive,
+  }).catch((e) => {
     console.error(e);
     process.exit(1);
   });

@@ -89,14 +89,18 @@ Prints the \`claude mcp add\` line for user scope.`,
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
-    usage: `factory-mcp demo [--agents N]
+    usage: `factory-mcp demo [--agents N] [--stdio] [--exit]
 
-Starts N (default 4) MCP clients, each with its own factory-mcp stdio process on one fresh
-temporary database, plans a MEGA of twelve phases, and lets them claim, chain and complete phases in parallel.`,
-    options: { agents: { type: 'string' } },
+Starts factory-mcp http with its dashboard on a fresh temporary database, prints the dashboard
+URL, and runs N (default 4) simulated agents that plan a MEGA of twelve phases and claim, chain
+and complete them in parallel over HTTP. --stdio gives each agent its own factory-mcp stdio
+process instead. In a terminal the agents work slowly enough to watch and the dashboard stays
+up until Ctrl+C; --exit (or a non-terminal stdout) runs fast and exits.`,
+    options: { agents: { type: 'string' }, stdio: { type: 'boolean' }, exit: { type: 'boolean' } },
     run: async (v) => {
       const { runDemo } = await import('../scripts/demo.js');
-      await runDemo({ agents: v.agents ? Number(v.agents) : undefined });
+      const interactive = process.stdout.isTTY === true && v.exit !== true;
+      await runDemo({ agents: v.agents ? Number(v.agents) : undefined, transport: v.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive });
       return 0;
     },
   },

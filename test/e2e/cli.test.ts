@@ -84,13 +84,21 @@ describe('factory-mcp CLI', () => {
     expect(r.stderr).toMatch(/factory\.config\.json: .*lease_seconds/);
   });
 
-  it('the demo: four agents finish the twelve-phase MEGA, every phase exactly once', async () => {
+  it('the demo over HTTP: four agents finish the twelve-phase MEGA, every phase exactly once', async () => {
     const lines: string[] = [];
-    const { reports, board } = await runDemo({ msPerPoint: 2, out: (s) => lines.push(s) });
+    const { reports, board, url } = await runDemo({ msPerPoint: 2, out: (s) => lines.push(s) });
+    expect(lines[0]).toContain(`dashboard: ${url}/`);
+    expect(new Set(reports.map((r) => r.instance)).size).toBe(4);
     expect(reports).toHaveLength(4);
     const ids = reports.flatMap((r) => r.phases).map(Number).sort((a, b) => a - b);
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(board[0]).toMatchObject({ done: 12, total: 12 });
     expect(lines.join('\n')).toMatch(/12 phases completed exactly once by 4 agents/);
+  });
+
+  it('the demo with --stdio: each agent its own process, same result', async () => {
+    const { reports, board } = await runDemo({ transport: 'stdio', msPerPoint: 2, out: () => {} });
+    expect(reports.flatMap((r) => r.phases)).toHaveLength(12);
+    expect(board[0]).toMatchObject({ done: 12, total: 12 });
   });
 });
