@@ -21,6 +21,7 @@ import { ALL_PROMPTS } from '../prompts/index.js';
 import { matchTemplate } from './resource.js';
 import { Session, type CallInfo, type Context } from './context.js';
 import { InputError } from './errors.js';
+import { councilGuards } from './council.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { NewSession } from './store/sessions.js';
@@ -106,7 +107,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
-  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: {} };
+  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: { ...councilGuards(opts.store, opts.config) } };
   const tools = selectTools(opts);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };

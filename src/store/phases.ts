@@ -368,6 +368,29 @@ export class PhasesStore {
     return this.claimNext(instance, undefined, lease, now, guards);
   }
 
+  /**
+   * Marks phases done because the tracker says so (sync_plan). Claimed phases are left to their
+   * owner and returned in `skipped`; already completed ones are unchanged.
+   */
+  markDone(instance: string, mega: string, ids: readonly PhaseId[], now: number, source: string): { marked: PhaseId[]; skipped: PhaseId[] } {
+    return writeTx(this.db, () => {
+      const marked: PhaseId[] = [];
+      const skipped: PhaseId[] = [];
+      for (const id of ids) {
+        const row = this.requirePhase(mega, id);
+        if (row.completed_at !== null) continue;
+        if (row.owner !== null) {
+          skipped.push(id);
+          continue;
+        }
+        this.q.complete.run(now, instance, row.mega, row.id);
+        this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${row.mega}/${row.id} "${row.name}" is done in ${source}`, data: { source } });
+        marked.push(id);
+      }
+      return { marked, skipped };
+    });
+  }
+
   release(instance: string, input: TokenInput & { reason: string }, now: number): { released: boolean; reason?: TokenRefusal; owner?: string; message: string } {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
