@@ -29,6 +29,11 @@ export function describeLinearError(e: unknown): LinearFailure {
     const after = typeof e.retryAfter === 'number' && Number.isFinite(e.retryAfter) ? e.retryAfter * 1000 : undefined;
     return { kind: 'rate_limited', message: `Linear rate limit reached${after ? `; retry after ${Math.ceil(after / 1000)} s` : ''}`, ...(after ? { retry_after_ms: after } : {}) };
   }
+  if (e instanceof LinearError && e.status === undefined && e.raw instanceof TypeError) {
+    // fetch itself failed (connection refused, DNS, TLS): the SDK wraps it without a status
+    const cause = (e.raw as { cause?: { code?: string } }).cause?.code;
+    return { kind: 'network', message: `could not reach Linear: ${firstLine(e.raw.message)}${cause ? ` (${cause})` : ''}` };
+  }
   if (e instanceof LinearError) {
     const status = e.status ? ` (HTTP ${e.status})` : '';
     if (e.type === LinearErrorType.AuthenticationError || e.type === LinearErrorType.Forbidden || e.status === 401) {
