@@ -49,7 +49,7 @@ export function councilDeps(ctx: Context): CouncilDeps {
 
 export type PostResult =
   | { ok: true; url: string; message: string }
-  | { ok: false; reason: 'no_linear_key' | 'disabled' | LinearFailureKind; queued: boolean; message: string };
+  | { ok: false; reason: 'no_linear_key' | 'disabled' | LinearFailureKind; message: string };
 
 export interface RunCouncilResult {
   status: 'decided' | 'needs_reviews';
@@ -58,11 +58,9 @@ export interface RunCouncilResult {
   average?: number;
   scores?: Partial<Record<PersonaId, number>>;
   adjustments?: string[];
-  source?: string;
   report_markdown?: string;
-  resource?: string;
   posted?: PostResult;
-  personas?: { id: PersonaId; name: string; brief: string }[];
+  personas?: { id: PersonaId; brief: string }[];
   message: string;
 }
 
@@ -107,7 +105,7 @@ export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; r
       const why = notes.length ? ` (${notes.slice(0, 4).join('; ')})` : '';
       return {
         status: 'needs_reviews',
-        personas: all.map((p) => ({ id: p.id, name: p.name, brief: brief(p, subject) })),
+        personas: all.map((p) => ({ id: p.id, brief: brief(p, subject) })),
         message:
           `No verdict yet: ${need.map((p) => p.name).join(', ')} had no review${why}. ` +
           'Write one review per persona following its brief (JSON: persona, score 1-10, rationale, concerns, adjustments) and call run_council again with reviews.',
@@ -132,11 +130,11 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
   );
   let posted: PostResult | undefined;
   if (subject.ticket) {
-    if (!deps.config.council.post_to_linear) posted = { ok: false, reason: 'disabled', queued: false, message: 'posting to Linear is off (council.post_to_linear)' };
-    else if (!client) posted = { ok: false, reason: 'no_linear_key', queued: false, message: `report not posted to ${subject.ticket}: ${NO_LINEAR_KEY}` };
+    if (!deps.config.council.post_to_linear) posted = { ok: false, reason: 'disabled', message: 'posting to Linear is off (council.post_to_linear)' };
+    else if (!client) posted = { ok: false, reason: 'no_linear_key', message: `report not posted to ${subject.ticket}: ${NO_LINEAR_KEY}` };
     else {
       const [item] = deps.store.councils.takeDue(now, { limit: 1, lockMs: POST_LOCK_MS, only: c.id });
-      posted = item ? await deliver(deps, client, item) : { ok: false, reason: 'error', queued: true, message: 'the post is already being delivered by another session' };
+      posted = item ? await deliver(deps, client, item) : { ok: false, reason: 'error', message: 'the report is queued; another session is posting it now' };
       await retryPosts(deps, { limit: 5 }).catch((e) => deps.logger.warn(`council outbox retry failed: ${(e as Error).message}`));
     }
   }
@@ -149,12 +147,10 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
     average: decision.average,
     scores: decision.scores,
     adjustments,
-    source,
     report_markdown: c.report_markdown,
-    resource: `factory://council/${c.id}`,
     ...(posted ? { posted } : {}),
     message:
-      `Council #${c.id}: ${label} (average ${decision.average.toFixed(2)}).` +
+      `Council #${c.id} (factory://council/${c.id}): ${label}, average ${decision.average.toFixed(2)} from ${source} reviews.` +
       (decision.verdict === 'adjust' ? ` ${adjustments.length} mandatory adjustment${adjustments.length === 1 ? '' : 's'}: add them to the Definition of Done.` : '') +
       (decision.verdict === 'reject' ? ' Rework the proposal; claims stay blocked until a new council.' : '') +
       (posted ? ` ${posted.message}` : ''),
@@ -254,7 +250,7 @@ async function deliver(deps: CouncilDeps, client: NonNullable<ReturnType<typeof 
     // Back off: the Retry-After Linear gave, else a minute per failed attempt (at most an hour).
     const wait = f.retry_after_ms ?? Math.min(3600_000, 60_000 * (item.attempts + 1));
     deps.store.councils.markFailed(item.council, f.message, deps.clock(), f.kind === 'auth' ? 0 : wait);
-    return { ok: false, reason: f.kind, queued: true, message: `report not posted to ${item.ticket}: ${f.message}; it is kept and retried on the next council, sync-plan or \`factory-mcp council --retry\`` };
+    return { ok: false, reason: f.kind, message: `report not posted to ${item.ticket}: ${f.message}; it is kept and retried on the next council, sync-plan or \`factory-mcp council --retry\`` };
   }
 }
 

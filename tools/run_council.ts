@@ -7,10 +7,9 @@ export const runCouncilTool = defineTool({
   title: 'Run the Council',
   toolset: 'council',
   description:
-    'Call before implementing anything over 5 points (claim_phase refuses such phases with council_required until then). ' +
-    'Four personas score the subject 1-10: avg >= 8 go, >= 6 adjust (adjustments mandatory), else reject. ' +
-    'Pass reviews, or omit them: the server asks your model (sampling) or a reviewer command, else returns ' +
-    'needs_reviews with the persona briefs to answer. Report is stored and posted to the Linear ticket.',
+    'Call before work over 5 points (claim_phase says council_required until go/adjust). Four personas score 1-10: ' +
+    'avg>=8 go, >=6 adjust (adjustments mandatory), else reject. Without reviews the server asks your model or a ' +
+    'reviewer command, else answers needs_reviews with briefs: write the reviews, call again. Report posted to the ticket.',
   input: RunCouncilInput,
   output: RunCouncilOutput,
   annotations: { idempotentHint: false, destructiveHint: false, openWorldHint: true },

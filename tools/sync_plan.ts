@@ -7,8 +7,8 @@ export const syncPlanTool = defineTool({
   title: 'Sync a plan from Linear',
   toolset: 'council',
   description:
-    'Read a MEGA issue and its sub-issues from Linear (estimates -> points, done states, blocks relations -> deps) ' +
-    'into the plan, like plan_mega; returns ready phases and plan.md. Needs LINEAR_API_KEY.',
+    'Plan a MEGA from Linear: its sub-issues become phases (estimate=points, done states, blocks=deps), ' +
+    'like plan_mega. Returns ready phases and plan.md. Needs LINEAR_API_KEY.',
   input: SyncPlanInput,
   output: SyncPlanOutput,
   annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },

@@ -167,6 +167,9 @@ export interface ReviewProblem {
   message: string;
 }
 
+/** Bounds on one review, so a runaway model or agent cannot bloat the database. */
+export const REVIEW_LIMITS = { rationale: 5000, items: 30, item: 1000 } as const;
+
 const isPersona = (s: unknown): s is PersonaId => typeof s === 'string' && (PERSONA_IDS as readonly string[]).includes(s);
 
 /**
@@ -182,9 +185,13 @@ export function checkReview(raw: unknown, path: string): { review: Review } | { 
     return { problem: { field: at('score'), message: `must be a number from 1 to 10, got ${JSON.stringify(r.score)}` } };
   }
   if (typeof r.rationale !== 'string' || !r.rationale.trim()) return { problem: { field: at('rationale'), message: 'must be a non-empty string' } };
+  if (r.rationale.length > REVIEW_LIMITS.rationale) return { problem: { field: at('rationale'), message: `too long (at most ${REVIEW_LIMITS.rationale} characters)` } };
   for (const list of ['concerns', 'adjustments'] as const) {
     const v = r[list] ?? [];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return { problem: { field: at(list), message: 'must be a list of strings' } };
+    if (v.length > REVIEW_LIMITS.items) return { problem: { field: at(list), message: `at most ${REVIEW_LIMITS.items} entries` } };
+    const long = (v as string[]).findIndex((x) => x.length > REVIEW_LIMITS.item);
+    if (long >= 0) return { problem: { field: `${at(list)}[${long}]`, message: `too long (at most ${REVIEW_LIMITS.item} characters)` } };
   }
   return {
     review: {

@@ -34,8 +34,7 @@ interface Decided {
   average: number;
   adjustments: string[];
   report_markdown: string;
-  resource: string;
-  source: string;
+  message: string;
   posted?: { ok: boolean; reason: string; message: string };
 }
 
@@ -52,7 +51,8 @@ describe('the council gate', () => {
     expect(next).toMatchObject({ claimed: true, phase: { id: 2 } });
 
     const c = await a.call<Decided>('run_council', { subject: SUBJECT, reviews: reviews([8, 9, 8, 8]) });
-    expect(c).toMatchObject({ status: 'decided', verdict: 'go', average: 8.25, source: 'caller' });
+    expect(c).toMatchObject({ status: 'decided', verdict: 'go', average: 8.25 });
+    expect(c.message).toContain('from caller reviews');
     const after = await a.call<{ claimed: boolean; phase: { id: unknown } }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(after).toMatchObject({ claimed: true, phase: { id: 1 } });
   });
@@ -85,11 +85,11 @@ describe('run_council', () => {
     h = await harness();
     const a = await h.connect();
     const c = await a.call<Decided>('run_council', { subject: { ...SUBJECT, ticket: 'CAB-1350' }, reviews: reviews([9, 9, 9, 9]) });
-    expect(c.resource).toBe(`factory://council/${c.council_id}`);
+    expect(c.message).toContain(`factory://council/${c.council_id}`);
     // no LINEAR_API_KEY in tests: a clear message, nothing fails
     expect(c.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
     expect(c.posted?.message).toContain('LINEAR_API_KEY');
-    const res = await a.client.readResource({ uri: c.resource });
+    const res = await a.client.readResource({ uri: `factory://council/${c.council_id}` });
     const text = (res.contents[0] as { text: string }).text;
     expect(text).toContain(`## Council #${c.council_id}: API + Gateway`);
     expect(text).toContain('| Persona | Score | Rationale |');
@@ -170,7 +170,8 @@ describe('run_council through MCP sampling', () => {
     const r = (await a.client.callTool({ name: 'run_council', arguments: { subject: SUBJECT } }, undefined, { onprogress: (p) => progress.push(p) })) as unknown as {
       structuredContent: Decided;
     };
-    expect(r.structuredContent).toMatchObject({ status: 'decided', verdict: 'go', average: 8.5, source: 'sampling' });
+    expect(r.structuredContent).toMatchObject({ status: 'decided', verdict: 'go', average: 8.5 });
+    expect(r.structuredContent.message).toContain('from sampling reviews');
     expect(asked).toHaveLength(5); // four personas + one re-ask
     const reask = asked.find((p) => p.messages.length === 3);
     expect((reask?.messages[2]?.content as { text: string }).text).toContain('could not be read');
@@ -211,7 +212,8 @@ describe('run_council with a reviewer command', () => {
     const config = (await import('../../src/config.js')).parseConfig({ council: { reviewer_command: [process.execPath, script], reviewer_timeout_ms: 10_000 } });
     const a = await h.connect({ config });
     const r = await a.call<Decided>('run_council', { subject: SUBJECT });
-    expect(r).toMatchObject({ status: 'decided', verdict: 'reject', average: 5.75, source: 'reviewer command' });
+    expect(r).toMatchObject({ status: 'decided', verdict: 'reject', average: 5.75 });
+    expect(r.message).toContain('from reviewer command reviews');
     expect(r.report_markdown).toContain('from command saul');
   });
 

@@ -10,7 +10,7 @@ const subject = (ticket: string) => ({ title: 'Gateway', description: 'Move rout
 
 interface Posted {
   council_id: number;
-  posted: { ok: boolean; url?: string; reason?: string; queued?: boolean; message: string };
+  posted: { ok: boolean; url?: string; reason?: string; message: string };
 }
 
 let h: Harness;
@@ -64,7 +64,7 @@ describe('council reports on Linear', () => {
     const a = await h.connect();
     process.env.LINEAR_API_KEY = 'lin_api_wrong';
     const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1291'), reviews: reviews(9) });
-    expect(r1.posted).toMatchObject({ ok: false, reason: 'auth', queued: true });
+    expect(r1.posted).toMatchObject({ ok: false, reason: 'auth' });
     expect(r1.posted.message).toContain('LINEAR_API_KEY');
     expect(r1.posted.message).not.toContain('lin_api_wrong');
     expect(h.store.councils.pendingPosts()).toBe(1);
@@ -82,12 +82,12 @@ describe('council reports on Linear', () => {
     const a = await h.connect();
     linear.failWith = 'ratelimit';
     const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1291'), reviews: reviews(6) });
-    expect(r1.posted).toMatchObject({ ok: false, reason: 'rate_limited', queued: true });
+    expect(r1.posted).toMatchObject({ ok: false, reason: 'rate_limited' });
     expect(r1.posted.message).toContain('retry after 30 s');
 
     process.env.FACTORY_LINEAR_API_URL = 'http://127.0.0.1:1/graphql';
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(6) });
-    expect(r2.posted).toMatchObject({ ok: false, reason: 'network', queued: true });
+    expect(r2.posted).toMatchObject({ ok: false, reason: 'network' });
     expect(h.store.councils.pendingPosts()).toBe(2);
 
     // not due yet (backoff): a plain retry posts nothing; --retry (force) posts both

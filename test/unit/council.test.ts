@@ -113,3 +113,10 @@ describe('council briefs and parsing', () => {
     expect(parseReviewText('{"score":12,"rationale":"x"}', 'archi')).toMatchObject({ problem: { field: 'score' } });
   });
 });
+
+describe('council review limits', () => {
+  it('bounds list sizes and text lengths, naming the entry', () => {
+    const long = { ...review('archi', 8), adjustments: ['ok', 'x'.repeat(1001)] };
+    expect(inputError(() => validateReviews([review('chucky', 8), review('oss_killer', 8), long, review('saul', 8)])).field).toBe('reviews[2].adjustments[1]');
+  });
+});
