@@ -59,11 +59,11 @@ export class CouncilsStore {
   ) {
     const select = 'SELECT c.*, (o.council IS NOT NULL) AS pending FROM councils c LEFT JOIN council_outbox o ON o.council = c.id';
     this.q = {
+      nextId: db.prepare<[], { id: number }>('SELECT coalesce(max(id), 0) + 1 AS id FROM councils'),
       insert: db.prepare(
-        `INSERT INTO councils (created_at, instance, mega, phase, ticket, title, subject, source, reviews, average, verdict, adjustments, report)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')`,
+        `INSERT INTO councils (id, created_at, instance, mega, phase, ticket, title, subject, source, reviews, average, verdict, adjustments, report)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       ),
-      setReport: db.prepare('UPDATE councils SET report = ? WHERE id = ?'),
       get: db.prepare<[number], Row>(`${select} WHERE c.id = ?`),
       list: db.prepare<[number], Row>(`${select} ORDER BY c.id DESC LIMIT ?`),
       latestPhase: db.prepare<[string, string], { id: number; verdict: Verdict }>('SELECT id, verdict FROM councils WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
@@ -97,10 +97,12 @@ export class CouncilsStore {
     const { subject, decision } = input;
     return writeTx(this.db, () => {
       const phase = subject.phase === undefined ? null : phaseKey(subject.phase);
-      const r = this.q.insert.run(now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), input.source, JSON.stringify(input.reviews), decision.average, decision.verdict, JSON.stringify(decision.adjustments));
-      const id = Number(r.lastInsertRowid);
-      this.q.setReport.run(input.render(id), id);
-      if (input.post && subject.ticket) this.q.enqueue.run(id, subject.ticket, now);
+      // The id is known before the insert (we hold the write lock), so the report that names it is written once.
+      const id = (this.q.nextId.get() as { id: number }).id;
+      const report = input.render(id);
+      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), input.source, JSON.stringify(input.reviews), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
+      const queued = input.post && subject.ticket !== undefined;
+      if (queued) this.q.enqueue.run(id, subject.ticket, now);
       const target = subject.mega !== undefined ? `${subject.mega}${phase !== null ? `/${phase}` : ''}` : subject.title;
       this.ops.append(now, {
         instance,
@@ -110,7 +112,23 @@ export class CouncilsStore {
         message: `council #${id} on ${target}: ${decision.verdict} (average ${decision.average.toFixed(2)}, reviews from ${input.source})`,
         data: { council: id, verdict: decision.verdict, average: decision.average, scores: decision.scores, source: input.source, ticket: subject.ticket ?? null },
       });
-      return this.get(id) as CouncilRecord;
+      return {
+        id,
+        created_at: new Date(now).toISOString(),
+        instance,
+        mega: subject.mega ?? null,
+        phase,
+        ticket: subject.ticket ?? null,
+        subject,
+        source: input.source,
+        reviews: input.reviews,
+        average: decision.average,
+        verdict: decision.verdict,
+        adjustments: decision.adjustments,
+        report_markdown: report,
+        comment_url: null,
+        post_pending: queued,
+      };
     });
   }
 
