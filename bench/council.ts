@@ -58,6 +58,7 @@ const reviews = (['chucky', 'oss_killer', 'archi', 'saul'] as const).map((person
   }));
 
 async function compare(noopClient: Client, client: Client, transport: CouncilBench['transport']): Promise<CouncilBench> {
+  await client.callTool({ name: 'plan_mega', arguments: { key: 'CAB-1290', title: 'Gateway rework', phases: [{ id: 1, name: 'API + Gateway', points: 8 }] } });
   let n = 0;
   const noop = await measure(() => noopClient.callTool({ name: 'noop', arguments: {} }));
   const council = await measure(async () => {

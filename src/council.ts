@@ -74,8 +74,7 @@ export function personas(config: Config): Persona[] {
 
 /** Runs a council on a subject. Never invents a score: without four valid reviews the answer is needs_reviews. */
 export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; reviews?: unknown[] | undefined }, call?: Partial<CallInfo>): Promise<RunCouncilResult> {
-  const { subject } = input;
-  if (subject.phase !== undefined && subject.mega === undefined) throw new InputError('subject.mega', 'required when subject.phase is given (a phase id is unique only within its MEGA)');
+  const subject = resolveSubject(deps.store, input.subject);
   const all = personas(deps.config);
   let reviews: Review[] | null = null;
   let source = 'caller';
@@ -115,6 +114,26 @@ export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; r
     source = sources.join(' + ');
   }
   return record(deps, subject, reviews, source, all);
+}
+
+/**
+ * A subject naming a phase must name a planned one (a council on a mistyped phase would never
+ * open the gate); its points default to the phase's. A MEGA alone may be unplanned yet.
+ */
+function resolveSubject(store: Store, subject: Subject): Subject {
+  if (subject.phase === undefined) return subject;
+  if (subject.mega === undefined) throw new InputError('subject.mega', 'required when subject.phase is given (a phase id is unique only within its MEGA)');
+  let phases;
+  try {
+    phases = store.phases.board(subject.mega)[0]?.phases ?? [];
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError('subject.mega', e.message.replace(/^mega: /, ''));
+    throw e;
+  }
+  const key = phaseKey(subject.phase);
+  const phase = phases.find((p) => phaseKey(p.id) === key);
+  if (!phase) throw new InputError('subject.phase', `unknown phase ${JSON.stringify(subject.phase)} in MEGA ${subject.mega} (known: ${phases.slice(0, 20).map((p) => String(p.id)).join(', ')})`);
+  return { ...subject, phase: phase.id, ...(subject.points === undefined && phase.points !== null ? { points: phase.points } : {}) };
 }
 
 async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], source: string, all: Persona[]): Promise<RunCouncilResult> {

@@ -69,18 +69,19 @@ export class CouncilsStore {
       latestPhase: db.prepare<[string, string], { id: number; verdict: Verdict }>('SELECT id, verdict FROM councils WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
       latestMega: db.prepare<[string], { id: number; verdict: Verdict }>('SELECT id, verdict FROM councils WHERE mega = ? AND phase IS NULL ORDER BY id DESC LIMIT 1'),
       enqueue: db.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
-      due: db.prepare<[number, number], OutboxItem>(
+      // Due: not being posted right now (locked_until) and past its backoff (next_attempt_at) unless forced.
+      due: db.prepare<[number, number, number], OutboxItem>(
         `SELECT o.council, o.ticket, c.report, o.attempts FROM council_outbox o JOIN councils c ON c.id = o.council
-         WHERE o.locked_until <= ? ORDER BY o.council LIMIT ?`,
+         WHERE o.locked_until <= ? AND o.next_attempt_at <= ? ORDER BY o.council LIMIT ?`,
       ),
-      dueOne: db.prepare<[number, number], OutboxItem>(
+      dueOne: db.prepare<[number, number, number], OutboxItem>(
         `SELECT o.council, o.ticket, c.report, o.attempts FROM council_outbox o JOIN councils c ON c.id = o.council
-         WHERE o.locked_until <= ? AND o.council = ?`,
+         WHERE o.locked_until <= ? AND o.next_attempt_at <= ? AND o.council = ?`,
       ),
       lock: db.prepare('UPDATE council_outbox SET locked_until = ? WHERE council = ?'),
       dequeue: db.prepare('DELETE FROM council_outbox WHERE council = ?'),
       setUrl: db.prepare('UPDATE councils SET comment_url = ? WHERE id = ?'),
-      failed: db.prepare('UPDATE council_outbox SET attempts = attempts + 1, last_error = ?, locked_until = ? WHERE council = ?'),
+      failed: db.prepare('UPDATE council_outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE council = ?'),
       pending: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM council_outbox'),
     };
   }
@@ -148,12 +149,13 @@ export class CouncilsStore {
 
   /**
    * Takes up to `limit` outbox entries due for a post and locks them for `lockMs`, so two
-   * processes retrying at once never post one report twice. `force` ignores the retry backoff.
+   * processes retrying at once never post one report twice. `force` ignores the retry backoff
+   * (never the lock of a post in flight).
    */
   takeDue(now: number, opts: { limit: number; lockMs: number; force?: boolean; only?: number }): OutboxItem[] {
     return writeTx(this.db, () => {
-      const until = opts.force ? Number.MAX_SAFE_INTEGER : now;
-      const items = opts.only !== undefined ? this.q.dueOne.all(until, opts.only) : this.q.due.all(until, opts.limit);
+      const after = opts.force ? Number.MAX_SAFE_INTEGER : now;
+      const items = opts.only !== undefined ? this.q.dueOne.all(now, after, opts.only) : this.q.due.all(now, after, opts.limit);
       for (const i of items) this.q.lock.run(now + opts.lockMs, i.council);
       return items;
     });

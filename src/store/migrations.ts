@@ -100,6 +100,7 @@ export const MIGRATIONS: readonly string[] = [
     attempts      INTEGER NOT NULL DEFAULT 0,
     last_error    TEXT,
     locked_until  INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL
   );
   `,

@@ -84,6 +84,7 @@ describe('run_council', () => {
   it('stores the council with an operations entry and serves it as factory://council/{id}', async () => {
     h = await harness();
     const a = await h.connect();
+    await a.call('plan_mega', PLAN);
     const c = await a.call<Decided>('run_council', { subject: { ...SUBJECT, ticket: 'CAB-1350' }, reviews: reviews([9, 9, 9, 9]) });
     expect(c.message).toContain(`factory://council/${c.council_id}`);
     // no LINEAR_API_KEY in tests: a clear message, nothing fails
@@ -103,6 +104,7 @@ describe('run_council', () => {
   it('rejects invalid reviews naming the field, and writes nothing', async () => {
     h = await harness();
     const a = await h.connect();
+    await a.call('plan_mega', PLAN);
     const before = snapshot(h.store);
     const bad = reviews([8, 8, 8, 8]);
     bad[2] = { ...bad[2], score: 11 } as (typeof bad)[number];
@@ -120,9 +122,24 @@ describe('run_council', () => {
     expect(snapshot(h.store)).toBe(before);
   });
 
+  it('a subject naming a phase must name a planned one; its points default to the phase', async () => {
+    h = await harness();
+    const a = await h.connect();
+    const unplanned = await a.raw('run_council', { subject: SUBJECT, reviews: reviews([8, 8, 8, 8]) });
+    expect(textOf(unplanned)).toContain('subject.mega: unknown MEGA "CAB-1290"');
+    await a.call('plan_mega', PLAN);
+    const typo = await a.raw('run_council', { subject: { ...SUBJECT, phase: 7 }, reviews: reviews([8, 8, 8, 8]) });
+    expect(textOf(typo)).toContain('subject.phase: unknown phase 7 in MEGA CAB-1290 (known: 1, 2)');
+    const { points: _points, ...noPoints } = SUBJECT;
+    const c = await a.call<Decided>('run_council', { subject: { ...noPoints, phase: '1' }, reviews: reviews([8, 8, 8, 8]) });
+    expect(c.report_markdown).toContain('MEGA CAB-1290 · phase 1 · 8 points');
+    expect(h.store.councils.get(c.council_id)?.subject).toMatchObject({ phase: 1, points: 8 });
+  });
+
   it('without sampling or a reviewer command answers needs_reviews with the four briefs', async () => {
     h = await harness();
     const a = await h.connect();
+    await a.call('plan_mega', PLAN);
     const before = snapshot(h.store);
     const r = await a.call<{ status: string; personas: { id: string; brief: string }[]; message: string }>('run_council', { subject: SUBJECT });
     expect(r.status).toBe('needs_reviews');
@@ -146,6 +163,23 @@ describe('run_council', () => {
   });
 });
 
+describe('the Linear outbox', () => {
+  it('never hands one report to two posters, even forced; a failure waits for its backoff unless forced', async () => {
+    h = await harness();
+    const { decide, validateReviews } = await import('../../src/domain/council.js');
+    const rs = validateReviews(reviews([8, 8, 8, 8]));
+    const c = h.store.councils.record(null, { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, source: 'caller', reviews: rs, decision: decide(rs), post: true, render: () => 'r' }, h.clock.now);
+    expect(c.post_pending).toBe(true);
+    const now = h.clock.now;
+    expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000 }).map((i) => i.council)).toEqual([c.id]);
+    expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000, force: true })).toEqual([]);
+    h.store.councils.markFailed(c.id, 'HTTP 503', now, 600_000);
+    expect(h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000 })).toEqual([]);
+    expect(h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000, force: true })).toHaveLength(1);
+    expect(h.store.councils.pendingPosts()).toBe(1);
+  });
+});
+
 describe('run_council through MCP sampling', () => {
   it('asks the client model once per persona, re-asks a malformed answer once, and reports progress', async () => {
     h = await harness();
@@ -166,6 +200,7 @@ describe('run_council through MCP sampling', () => {
           return { model: 'scripted', role: 'assistant', content: { type: 'text', text } };
         }),
     });
+    await a.call('plan_mega', PLAN);
     const progress: { progress: number; total?: number; message?: string }[] = [];
     const r = (await a.client.callTool({ name: 'run_council', arguments: { subject: SUBJECT } }, undefined, { onprogress: (p) => progress.push(p) })) as unknown as {
       structuredContent: Decided;
@@ -191,6 +226,7 @@ describe('run_council through MCP sampling', () => {
           return { model: 'scripted', role: 'assistant', content: { type: 'text', text: 'I think it is fine, maybe a 7?' } };
         }),
     });
+    await a.call('plan_mega', PLAN);
     const r = await a.call<{ status: string; message: string }>('run_council', { subject: SUBJECT });
     expect(r.status).toBe('needs_reviews');
     expect(r.message).toContain('malformed JSON twice');
@@ -211,6 +247,7 @@ describe('run_council with a reviewer command', () => {
     );
     const config = (await import('../../src/config.js')).parseConfig({ council: { reviewer_command: [process.execPath, script], reviewer_timeout_ms: 10_000 } });
     const a = await h.connect({ config });
+    await a.call('plan_mega', PLAN);
     const r = await a.call<Decided>('run_council', { subject: SUBJECT });
     expect(r).toMatchObject({ status: 'decided', verdict: 'reject', average: 5.75 });
     expect(r.message).toContain('from reviewer command reviews');
@@ -221,6 +258,7 @@ describe('run_council with a reviewer command', () => {
     h = await harness();
     const { parseConfig } = await import('../../src/config.js');
     const a = await h.connect({ config: parseConfig({ council: { reviewer_command: [process.execPath, '-e', 'process.exit(2)'] } }) });
+    await a.call('plan_mega', PLAN);
     const r = await a.call<{ status: string; message: string }>('run_council', { subject: SUBJECT });
     expect(r.status).toBe('needs_reviews');
     expect(r.message).toContain('reviewer command exited 2');
