@@ -118,7 +118,8 @@ export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; r
 
 /**
  * A subject naming a phase must name a planned one (a council on a mistyped phase would never
- * open the gate); its points default to the phase's. A MEGA alone may be unplanned yet.
+ * open the gate); its points default to the phase's, its ticket to the phase's only ticket.
+ * A MEGA alone may be unplanned yet.
  */
 function resolveSubject(store: Store, subject: Subject): Subject {
   if (subject.phase === undefined) return subject;
@@ -133,7 +134,12 @@ function resolveSubject(store: Store, subject: Subject): Subject {
   const key = phaseKey(subject.phase);
   const phase = phases.find((p) => phaseKey(p.id) === key);
   if (!phase) throw new InputError('subject.phase', `unknown phase ${JSON.stringify(subject.phase)} in MEGA ${subject.mega} (known: ${phases.slice(0, 20).map((p) => String(p.id)).join(', ')})`);
-  return { ...subject, phase: phase.id, ...(subject.points === undefined && phase.points !== null ? { points: phase.points } : {}) };
+  return {
+    ...subject,
+    phase: phase.id,
+    ...(subject.points === undefined && phase.points !== null ? { points: phase.points } : {}),
+    ...(subject.ticket === undefined && phase.tickets.length === 1 ? { ticket: phase.tickets[0] } : {}),
+  };
 }
 
 async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], source: string, all: Persona[]): Promise<RunCouncilResult> {

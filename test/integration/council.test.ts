@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { harness, snapshot, textOf, type Harness } from '../helpers/server.js';
+import { selectTools } from '../../src/server.js';
 
 const PERSONA_IDS = ['chucky', 'oss_killer', 'archi', 'saul'] as const;
 const reviews = (scores: number[], adjustments: string[] = []) =>
@@ -133,7 +134,7 @@ describe('run_council', () => {
     const { points: _points, ...noPoints } = SUBJECT;
     const c = await a.call<Decided>('run_council', { subject: { ...noPoints, phase: '1' }, reviews: reviews([8, 8, 8, 8]) });
     expect(c.report_markdown).toContain('MEGA CAB-1290 · phase 1 · 8 points');
-    expect(h.store.councils.get(c.council_id)?.subject).toMatchObject({ phase: 1, points: 8 });
+    expect(h.store.councils.get(c.council_id)?.subject).toMatchObject({ phase: 1, points: 8, ticket: 'CAB-1350' });
   });
 
   it('without sampling or a reviewer command answers needs_reviews with the four briefs', async () => {
@@ -160,6 +161,14 @@ describe('run_council', () => {
     expect(text).toContain('GDPR');
     expect(text).toContain('We ship in the EU only.');
     expect(text).toContain('Title: Scrape competitor prices');
+  });
+});
+
+describe('the council toolset', () => {
+  it('run_council and sync_plan form the council toolset and are left out of --read-only', () => {
+    expect(selectTools({ toolsets: ['council'] }).map((t) => t.name)).toEqual(['run_council', 'sync_plan']);
+    expect(selectTools({ readOnly: true }).map((t) => t.name)).not.toContain('run_council');
+    expect(selectTools({ readOnly: true }).map((t) => t.name)).not.toContain('sync_plan');
   });
 });
 
