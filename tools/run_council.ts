@@ -14,4 +14,9 @@ export const runCouncilTool = defineTool({
   output: RunCouncilOutput,
   annotations: { idempotentHint: false, destructiveHint: false, openWorldHint: true },
   handler: (ctx, input, call) => runCouncil(councilDeps(ctx), input, call),
+  // Many clients show the model only this text: it must carry what the agent acts on.
+  text: (o) =>
+    o.status === 'needs_reviews'
+      ? [o.message, ...(o.personas ?? []).map((p) => `--- ${p.id} ---\n${p.brief}`)].join('\n\n')
+      : [o.message, ...(o.adjustments?.length ? ['Adjustments:', ...o.adjustments.map((a) => `- ${a}`)] : [])].join('\n'),
 });

@@ -70,6 +70,8 @@ describe('the council gate', () => {
     const adj = await a.call<Decided>('run_council', { subject: SUBJECT, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
     expect(adj).toMatchObject({ verdict: 'adjust', average: 7, adjustments: ['add a rollback switch (Chucky)'] });
     expect(adj.report_markdown).toContain('- [ ] add a rollback switch (Chucky)');
+    const again = await a.raw('run_council', { subject: SUBJECT, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
+    expect(textOf(again)).toContain('Adjustments:\n- add a rollback switch (Chucky)');
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'CAB-1290', phase: 1 })).claimed).toBe(true);
   });
 
@@ -147,6 +149,9 @@ describe('run_council', () => {
     expect(r.personas.map((p) => p.id)).toEqual([...PERSONA_IDS]);
     expect(r.personas[1]?.brief).toContain('OSS Killer');
     expect(r.personas[1]?.brief).toContain('Move every route behind the new gateway.');
+    // clients that show only the text still get every brief
+    const text = textOf(await a.raw('run_council', { subject: SUBJECT }));
+    for (const id of PERSONA_IDS) expect(text).toContain(`--- ${id} ---`);
     expect(snapshot(h.store)).toBe(before);
   });
 
