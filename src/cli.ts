@@ -117,7 +117,7 @@ temporary database, plans a MEGA of twelve phases, and lets them claim, chain an
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
   return `factory-mcp ${SERVER_VERSION} — MCP server that coordinates several coding agents on one repository
 
 Usage: factory-mcp [command] [options]
