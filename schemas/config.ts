@@ -1,9 +1,5 @@
 import { z } from 'zod';
 
-/**
- * factory.config.json. Every section is optional; defaults apply. Unknown keys are an error
- * naming them, so a typo never silently falls back to a default.
- */
 const PersonaOverride = z.strictObject({
   name: z.string().min(1).optional(),
   role: z.string().min(1).optional(),
@@ -29,6 +25,10 @@ export const CouncilConfigSchema = z
   })
   .refine((c) => c.adjust_threshold <= c.go_threshold, { message: 'adjust_threshold must not exceed go_threshold', path: ['adjust_threshold'] });
 
+/**
+ * factory.config.json. Every section is optional; defaults apply. Unknown keys are an error
+ * naming them, so a typo never silently falls back to a default.
+ */
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   lease_seconds: z.int().min(1).max(7 * 24 * 3600).default(7200).describe('default claim lease'),
