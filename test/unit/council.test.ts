@@ -120,3 +120,12 @@ describe('council review limits', () => {
     expect(inputError(() => validateReviews([review('chucky', 8), review('oss_killer', 8), long, review('saul', 8)])).field).toBe('reviews[2].adjustments[1]');
   });
 });
+
+describe('council config', () => {
+  it('defaults without a council section and names a bad key or threshold pair', async () => {
+    const { parseConfig } = await import('../../src/config.js');
+    expect(parseConfig({}).council).toMatchObject({ go_threshold: 8, adjust_threshold: 6, gate_points: 5, sampling: true, post_to_linear: true, personas: {} });
+    expect(() => parseConfig({ council: { go_threshold: 6, adjust_threshold: 7 } })).toThrow(/council\.adjust_threshold: adjust_threshold must not exceed go_threshold/);
+    expect(() => parseConfig({ council: { personas: { yoda: {} } } })).toThrow(/council\.personas: unknown field "yoda"/);
+  });
+});
