@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { runCommand } from '../../src/integrations/run.js';
 import { Store } from '../../src/store/index.js';
 import { parseConfig } from '../../src/config.js';
@@ -67,5 +70,28 @@ describe('factory-mcp sync-plan and council (real subprocesses)', () => {
     const shown = await cli(['council', '--id', String(c.council_id)], {});
     expect(shown.stdout).toContain('**Verdict: GO**');
     expect((await cli(['council'], {})).stdout).toContain('Payments  posted');
+  });
+});
+
+describe('run_council over stdio with a sampling client', () => {
+  it('the factory-mcp process asks the client model per persona and the gate opens', async () => {
+    const client = new Client({ name: 'sampling-agent', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+      const text = (req.params.messages[0]?.content as { text: string }).text;
+      const persona = /"persona": "(\w+)"/.exec(text)?.[1];
+      return { model: 'scripted', role: 'assistant', content: { type: 'text', text: JSON.stringify({ persona, score: 8, rationale: `${persona} agrees`, concerns: [], adjustments: [] }) } };
+    });
+    const env = { ...process.env } as Record<string, string>;
+    delete env.LINEAR_API_KEY;
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--db', path.join(dir, 'f.db'), '--cwd', dir], env, stderr: 'ignore' }));
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })).structuredContent as Record<string, unknown>;
+      await call('plan_mega', { key: 'CAB-7', title: 'Billing', phases: [{ id: 1, name: 'Payments', points: 8 }] });
+      expect(await call('claim_phase', { mega: 'CAB-7', phase: 1 })).toMatchObject({ claimed: false, reason: 'council_required' });
+      expect(await call('run_council', { subject: { title: 'Payments', description: 'Card payments', mega: 'CAB-7', phase: 1 } })).toMatchObject({ status: 'decided', verdict: 'go', average: 8 });
+      expect(await call('claim_phase', { mega: 'CAB-7', phase: 1 })).toMatchObject({ claimed: true });
+    } finally {
+      await client.close();
+    }
   });
 });
