@@ -15,23 +15,21 @@ export const MegaKey = z
   .string()
   .min(1)
   .max(LIMITS.key)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a MEGA key is letters, digits, ".", "_" or "-", like CAB-1290')
-  .describe('MEGA ticket key, e.g. CAB-1290');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a MEGA key is letters, digits, ".", "_" or "-", like CAB-1290');
 
 export const PhaseIdSchema = z
   .union([
     z.int().min(0).max(1_000_000_000),
     z.string().trim().min(1).max(LIMITS.key).regex(/^[^\s\p{C}]+$/u, 'a phase id has no spaces or control characters'),
-  ])
-  .describe('phase id within its MEGA: an integer or a string, as in the plan');
+  ]);
 
-export const Token = z.string().min(1).max(128).describe('fencing token returned by claim_phase');
+export const Token = z.string().min(1).max(128);
 
 export const LeaseSeconds = z
   .int()
   .min(1)
   .max(7 * 24 * 3600)
-  .describe('lease length in seconds (default from config, 7200)');
+  .describe('default 7200');
 
 export const PhaseRefSchema = z.object({
   mega: z.string(),

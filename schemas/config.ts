@@ -1,5 +1,30 @@
 import { z } from 'zod';
 
+const PersonaOverride = z.strictObject({
+  name: z.string().min(1).optional(),
+  role: z.string().min(1).optional(),
+  focus: z.array(z.string().min(1)).min(1).optional(),
+  low_score: z.string().min(1).optional().describe('what earns a low score'),
+  extra: z.string().min(1).optional().describe('text appended to the brief'),
+});
+
+/** The Council (issue 5): thresholds, the claim gate, where reviews come from, Linear posting. */
+export const CouncilConfigSchema = z
+  .strictObject({
+    go_threshold: z.number().min(1).max(10).default(8),
+    adjust_threshold: z.number().min(1).max(10).default(6),
+    gate_points: z.number().min(0).default(5).describe('phases above this many points need a go/adjust council before claim_phase'),
+    reviewer_command: z.array(z.string().min(1)).min(1).optional().describe('argv run once per persona: brief on stdin, review JSON on stdout'),
+    reviewer_timeout_ms: z.int().min(100).max(600_000).default(120_000),
+    sampling: z.boolean().default(true).describe('ask the client model via MCP sampling when it offers it'),
+    sampling_max_tokens: z.int().min(64).max(32_000).default(1200),
+    post_to_linear: z.boolean().default(true).describe('post the report as a comment on the subject ticket (needs LINEAR_API_KEY)'),
+    personas: z
+      .strictObject({ chucky: PersonaOverride.optional(), oss_killer: PersonaOverride.optional(), archi: PersonaOverride.optional(), saul: PersonaOverride.optional() })
+      .default({}),
+  })
+  .refine((c) => c.adjust_threshold <= c.go_threshold, { message: 'adjust_threshold must not exceed go_threshold', path: ['adjust_threshold'] });
+
 /**
  * factory.config.json. Every section is optional; defaults apply. Unknown keys are an error
  * naming them, so a typo never silently falls back to a default.
@@ -8,6 +33,8 @@ export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   lease_seconds: z.int().min(1).max(7 * 24 * 3600).default(7200).describe('default claim lease'),
   autonomy: z.int().min(1).max(5).default(3).describe('autonomy level 1 (ask for everything) to 5 (fully autonomous)'),
+  council: CouncilConfigSchema.default(() => CouncilConfigSchema.parse({})),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
+export type CouncilConfig = z.output<typeof CouncilConfigSchema>;

@@ -12,6 +12,7 @@ import { Store } from './store/index.js';
 import type { Toolset } from './tool.js';
 import { ConfigError, InputError } from './errors.js';
 import { SchemaTooNewError } from './store/db.js';
+import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -87,6 +88,53 @@ Prints the \`claude mcp add\` line for user scope.`,
       return 0;
     },
   },
+  council: {
+    summary: 'list councils, print one report, or retry reports waiting for Linear',
+    usage: `factory-mcp council [--id N] [--retry] [--json] [--db FILE]
+
+Without options lists the recent councils (id, verdict, average, subject, Linear state).
+  --id N     print council N's Markdown report
+  --retry    post every report waiting in the outbox to Linear now (needs LINEAR_API_KEY)`,
+    options: { id: { type: 'string' }, retry: { type: 'boolean' }, json: { type: 'boolean' } },
+    run: (v) =>
+      withCouncil(v, async (deps) => {
+        const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
+        if (v.retry) {
+          const r = await retryPosts(deps, { force: true });
+          out(r, [r.message, ...r.posted.map((p) => `  #${p.council} ${p.url}`), ...r.failed.map((f) => `  #${f.council} ${f.message}`)].join('\n'));
+          return r.failed.length ? 1 : 0;
+        }
+        if (v.id !== undefined) {
+          const c = deps.store.councils.get(Number(v.id));
+          if (!c) throw new InputError('--id', `unknown council ${JSON.stringify(v.id)}`);
+          out(c, c.report_markdown.trimEnd());
+          return 0;
+        }
+        const list = deps.store.councils.recent(20);
+        const line = (c: (typeof list)[number]) =>
+          `#${c.id}  ${c.verdict.toUpperCase().padEnd(6)}  ${c.average.toFixed(2)}  ${c.mega ? `${c.mega}${c.phase !== null ? `/${c.phase}` : ''}  ` : ''}${c.subject.title}` +
+          (c.comment_url ? `  posted` : c.post_pending ? `  waiting for Linear (${c.ticket})` : '');
+        out(list, list.length ? list.map(line).join('\n') : 'No council yet. Run one with the run_council tool.');
+        return 0;
+      }),
+  },
+  'sync-plan': {
+    summary: 'read a MEGA and its sub-issues from Linear into the plan; print plan.md',
+    usage: `factory-mcp sync-plan KEY [--json] [--db FILE]
+
+Reads the Linear issue KEY (e.g. CAB-1290) and its sub-issues: each sub-issue becomes a phase
+(estimate → points, completed/canceled → done, "blocks" relations → deps). Needs LINEAR_API_KEY
+(and FACTORY_LINEAR_API_URL for a non-default endpoint). Also retries council reports waiting for Linear.`,
+    options: { json: { type: 'boolean' } },
+    run: (v, pos) =>
+      withCouncil(v, async (deps) => {
+        const key = pos[0];
+        if (!key) throw new InputError('KEY', 'give the Linear MEGA issue, e.g. factory-mcp sync-plan CAB-1290');
+        const r = await syncPlan(deps, key);
+        process.stdout.write(v.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.message}\n${r.plan_markdown ? `\n${r.plan_markdown}` : ''}`);
+        return r.synced ? 0 : 1;
+      }),
+  },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
     usage: `factory-mcp demo [--agents N] [--stdio] [--exit]
@@ -107,7 +155,7 @@ up until Ctrl+C; --exit (or a non-terminal stdout) runs fast and exits.`,
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
   return `factory-mcp ${SERVER_VERSION} — MCP server that coordinates several coding agents on one repository
 
 Usage: factory-mcp [command] [options]
@@ -134,6 +182,16 @@ async function withStore(v: Record<string, unknown>, fn: (store: Store) => numbe
   const { store } = open(v);
   try {
     return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** The council service over the CLI's store: no MCP session, so operations carry no instance. */
+async function withCouncil(v: Record<string, unknown>, fn: (deps: CouncilDeps) => Promise<number>): Promise<number> {
+  const { store, root, config } = open(v);
+  try {
+    return await fn({ store, config, root, clock: Date.now, logger: stderrLogger(), instance: () => null });
   } finally {
     store.close();
   }

@@ -19,8 +19,10 @@ import { ALL_TOOLS } from '../tools/index.js';
 import { ALL_RESOURCES } from '../resources/index.js';
 import { ALL_PROMPTS } from '../prompts/index.js';
 import { matchTemplate } from './resource.js';
+import { compactSchema } from './compact-schema.js';
 import { Session, type CallInfo, type Context } from './context.js';
 import { InputError } from './errors.js';
+import { councilGuards } from './council.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { NewSession } from './store/sessions.js';
@@ -70,12 +72,10 @@ export function toolListing(t: AnyTool): Tool {
       name: t.name,
       title: t.title,
       description: t.description,
-      inputSchema: z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Tool['inputSchema'],
-      outputSchema: z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Tool['outputSchema'],
-      annotations: { title: t.title, ...t.annotations },
+      inputSchema: compactSchema(z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Record<string, unknown>) as Tool['inputSchema'],
+      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false }) as Tool['outputSchema'],
+      annotations: { ...t.annotations },
     };
-    delete (entry.inputSchema as Record<string, unknown>).$schema;
-    delete (entry.outputSchema as Record<string, unknown>).$schema;
     listCache.set(t, entry);
   }
   return entry;
@@ -107,7 +107,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
-  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: {} };
+  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: { ...councilGuards(opts.store, opts.config) } };
   const tools = selectTools(opts);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };

@@ -7,8 +7,7 @@ export const board = defineTool({
   title: 'Show the board',
   toolset: 'phases',
   description:
-    'Read the MEGAs and their phases: status (ready, blocked, claimed, done), owner, claimed_at, lease, deps, points. ' +
-    'Call at the start of a session or to choose a phase.',
+    'MEGAs and phases: status (ready/blocked/claimed/done), owner, lease, deps, points. Call at session start.',
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, idempotentHint: true },

@@ -6,10 +6,7 @@ export const claimPhase = defineTool({
   title: 'Claim a phase',
   toolset: 'phases',
   description:
-    'Claim a phase before working on it: a named phase (mega + phase), or the next ready phase of a MEGA or of any MEGA. ' +
-    'First claim wins. On success you get a fencing token: pass it to heartbeat, checkpoint, complete_phase and release_phase. ' +
-    'claimed:false is a normal answer with reason (already_claimed, deps_unmet, no_ready_phase, …) and owner; ' +
-    'remaining:0 means nothing is left to do.',
+    'Claim a phase before working on it: mega+phase, or omit phase for the next ready one. First claim wins; keep the token for heartbeat/checkpoint/complete/release. claimed:false is a normal answer: read reason; remaining:0 = nothing left.',
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
   annotations: { idempotentHint: false, destructiveHint: false },

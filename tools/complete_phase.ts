@@ -6,9 +6,7 @@ export const completePhase = defineTool({
   title: 'Complete a phase',
   toolset: 'phases',
   description:
-    'Mark a phase you hold as done, with its token, once it is finished end to end. With chain:true the next ready phase ' +
-    '(same MEGA first) is claimed in the same call and returned as next. completed:false with reason stale_token means ' +
-    'someone else holds it now.',
+    'Mark your phase done with its token. chain:true also claims the next ready phase (returned as next).',
   input: CompletePhaseInput,
   output: CompletePhaseOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

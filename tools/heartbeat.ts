@@ -6,8 +6,7 @@ export const heartbeat = defineTool({
   title: 'Extend a claim lease',
   toolset: 'phases',
   description:
-    'Extend the lease of a phase you hold during long work with no other tool calls (any call already refreshes your leases). ' +
-    'ok:false with reason stale_token means the phase moved on: stop working on it.',
+    'Extend your lease on a phase during long work without other calls. ok:false (stale_token) = the phase moved on: stop.',
   input: HeartbeatInput,
   output: HeartbeatOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

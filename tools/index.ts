@@ -5,6 +5,8 @@ import { heartbeat } from './heartbeat.js';
 import { completePhase } from './complete_phase.js';
 import { releasePhase } from './release_phase.js';
 import { board } from './board.js';
+import { runCouncilTool } from './run_council.js';
+import { syncPlanTool } from './sync_plan.js';
 
 /** Every tool the server offers, in the order tools/list shows them. */
-export const ALL_TOOLS: readonly AnyTool[] = [planMega, claimPhase, heartbeat, completePhase, releasePhase, board];
+export const ALL_TOOLS: readonly AnyTool[] = [planMega, claimPhase, heartbeat, completePhase, releasePhase, board, runCouncilTool, syncPlanTool];

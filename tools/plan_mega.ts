@@ -6,9 +6,7 @@ export const planMega = defineTool({
   title: 'Plan a MEGA ticket',
   toolset: 'phases',
   description:
-    'Create or re-plan a MEGA ticket as phases with ids, names, points, tickets and deps. Call once when splitting a ' +
-    'MEGA, or again to change the plan: claims and completions are kept. Rejects duplicate ids, unknown deps and cycles. ' +
-    'Returns the phases ready to claim.',
+    'Create or re-plan a MEGA as phases (id, name, points, tickets, deps). Re-planning keeps claims and completions. Returns the ready phases.',
   input: PlanMegaInput,
   output: PlanMegaOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

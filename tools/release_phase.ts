@@ -5,7 +5,8 @@ export const releasePhase = defineTool({
   name: 'release_phase',
   title: 'Release a claim',
   toolset: 'phases',
-  description: 'Give a phase back unfinished (blocked, handing over, wrong split), with its token and a reason, so another agent can claim it.',
+  description:
+    'Give a claimed phase back unfinished, with a reason.',
   input: ReleasePhaseInput,
   output: ReleasePhaseOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

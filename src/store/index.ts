@@ -1,4 +1,5 @@
 import { openDb, type Db } from './db.js';
+import { CouncilsStore } from './councils.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
@@ -13,6 +14,7 @@ export class Store {
   readonly sessions: SessionsStore;
   readonly phases: PhasesStore;
   readonly metrics: MetricsStore;
+  readonly councils: CouncilsStore;
 
   constructor(
     readonly db: Db,
@@ -22,6 +24,7 @@ export class Store {
     this.sessions = new SessionsStore(db);
     this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds);
     this.metrics = new MetricsStore(db);
+    this.councils = new CouncilsStore(db, this.operations);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

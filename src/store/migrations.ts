@@ -75,6 +75,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER operations_no_delete BEFORE DELETE ON operations
     BEGIN SELECT RAISE(ABORT, 'operations is append-only'); END;
   `,
+  // council: reviews, verdicts, reports, and the Linear outbox (a report is never lost to a failed post)
+  `
+  CREATE TABLE councils (
+    id           INTEGER PRIMARY KEY,
+    created_at   INTEGER NOT NULL,
+    instance     TEXT,
+    mega         TEXT,
+    phase        TEXT,
+    ticket       TEXT,
+    title        TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    reviews      TEXT NOT NULL,
+    average      REAL NOT NULL,
+    verdict      TEXT NOT NULL CHECK (verdict IN ('go','adjust','reject')),
+    adjustments  TEXT NOT NULL,
+    report       TEXT NOT NULL,
+    comment_url  TEXT
+  );
+  CREATE INDEX councils_phase ON councils(mega, phase, id);
+  CREATE TABLE council_outbox (
+    council       INTEGER PRIMARY KEY REFERENCES councils(id),
+    ticket        TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

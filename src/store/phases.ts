@@ -362,12 +362,17 @@ export class PhasesStore {
       }
       const refused = this.checkToken(row, input.token);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
-      this.q.complete.run(now, instance, row.mega, row.id);
-      this.q.unblock.run({ mega: row.mega, dep: row.id });
+      this.finish(instance, row, now);
       this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${instance} completed ${label} "${row.name}"`, data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at } });
       const done = { completed: true, phase: toRef(row), message: `completed ${label}` };
       return input.chain ? { ...done, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : done;
     });
+  }
+
+  /** Marks a phase completed and counts it off its dependents' unmet deps. */
+  private finish(instance: string, row: PhaseRow, now: number): void {
+    this.q.complete.run(now, instance, row.mega, row.id);
+    this.q.unblock.run({ mega: row.mega, dep: row.id });
   }
 
   /** Phase chaining: the next ready phase of the same MEGA, else of any MEGA. */
@@ -379,6 +384,29 @@ export class PhasesStore {
     const same = this.claimNext(instance, mega, lease, now, guards);
     if (same.claimed || (same.remaining ?? 0) > 0) return same;
     return this.claimNext(instance, undefined, lease, now, guards);
+  }
+
+  /**
+   * Marks phases done because the tracker says so (sync_plan). Claimed phases are left to their
+   * owner and returned in `skipped`; already completed ones are unchanged.
+   */
+  markDone(instance: string, mega: string, ids: readonly PhaseId[], now: number, source: string): { marked: PhaseId[]; skipped: PhaseId[] } {
+    return writeTx(this.db, () => {
+      const marked: PhaseId[] = [];
+      const skipped: PhaseId[] = [];
+      for (const id of ids) {
+        const row = this.requirePhase(mega, id);
+        if (row.completed_at !== null) continue;
+        if (row.owner !== null) {
+          skipped.push(id);
+          continue;
+        }
+        this.finish(instance, row, now);
+        this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${row.mega}/${row.id} "${row.name}" is done in ${source}`, data: { source } });
+        marked.push(id);
+      }
+      return { marked, skipped };
+    });
   }
 
   release(instance: string, input: TokenInput & { reason: string }, now: number): { released: boolean; reason?: TokenRefusal; owner?: string; message: string } {

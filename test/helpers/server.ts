@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { parseConfig } from '../../src/config.js';
 import { createServer, type FactoryServer, type ServerOptions } from '../../src/server.js';
 import { Store } from '../../src/store/index.js';
@@ -27,9 +27,12 @@ export interface Harness {
   store: Store;
   clock: FakeClock;
   /** A new MCP client with its own server session on the shared store. */
-  connect(opts?: Partial<ServerOptions> & { name?: string }): Promise<Agent>;
+  connect(opts?: ConnectOptions): Promise<Agent>;
   close(): Promise<void>;
 }
+
+/** Server options, plus the client's name, capabilities (e.g. sampling) and request handlers to install before connecting. */
+export type ConnectOptions = Partial<ServerOptions> & { name?: string; capabilities?: ClientCapabilities; setup?: (client: Client) => void };
 
 export interface Agent {
   client: Client;
@@ -54,9 +57,11 @@ export async function harness(opts: { config?: unknown; leaseSeconds?: number } 
     dbFile,
     store,
     clock,
-    async connect(o = {}) {
-      const server = createServer({ store, config, root: dir, clock: clock.fn, session: { transport: 'memory', pid: null }, ...o });
-      const client = new Client({ name: o.name ?? 'test-agent', version: '1.0.0' });
+    async connect(o: ConnectOptions = {}) {
+      const { name, capabilities, setup, ...serverOpts } = o;
+      const server = createServer({ store, config, root: dir, clock: clock.fn, session: { transport: 'memory', pid: null }, ...serverOpts });
+      const client = new Client({ name: name ?? 'test-agent', version: '1.0.0' }, capabilities ? { capabilities } : undefined);
+      setup?.(client);
       const [a, b] = InMemoryTransport.createLinkedPair();
       await Promise.all([server.server.connect(b), client.connect(a)]);
       const raw = (name: string, args?: unknown) => client.callTool({ name, arguments: args as Record<string, unknown> }) as Promise<CallToolResult>;

@@ -1,0 +1,22 @@
+import { defineTool } from '../src/tool.js';
+import { RunCouncilInput, RunCouncilOutput } from '../schemas/council.js';
+import { councilDeps, runCouncil } from '../src/council.js';
+
+export const runCouncilTool = defineTool({
+  name: 'run_council',
+  title: 'Run the Council',
+  toolset: 'council',
+  description:
+    'Call before work over 5 points (claim_phase says council_required until go/adjust). Four personas score 1-10: ' +
+    'avg>=8 go, >=6 adjust (adjustments mandatory), else reject. Without reviews the server asks your model or a ' +
+    'reviewer command, else answers needs_reviews with briefs: write the reviews, call again. Report posted to the ticket.',
+  input: RunCouncilInput,
+  output: RunCouncilOutput,
+  annotations: { idempotentHint: false, destructiveHint: false, openWorldHint: true },
+  handler: (ctx, input, call) => runCouncil(councilDeps(ctx), input, call),
+  // Many clients show the model only this text: it must carry what the agent acts on.
+  text: (o) =>
+    o.status === 'needs_reviews'
+      ? [o.message, ...(o.personas ?? []).map((p) => `--- ${p.id} ---\n${p.brief}`)].join('\n\n')
+      : [o.message, ...(o.adjustments?.length ? ['Adjustments:', ...o.adjustments.map((a) => `- ${a}`)] : [])].join('\n'),
+});

@@ -1,0 +1,17 @@
+import { defineTool } from '../src/tool.js';
+import { SyncPlanInput, SyncPlanOutput } from '../schemas/council.js';
+import { councilDeps, syncPlan } from '../src/council.js';
+
+export const syncPlanTool = defineTool({
+  name: 'sync_plan',
+  title: 'Sync a plan from Linear',
+  toolset: 'council',
+  description:
+    'Plan a MEGA from Linear: its sub-issues become phases (estimate=points, done states, blocks=deps), ' +
+    'like plan_mega. Returns ready phases and plan.md. Needs LINEAR_API_KEY.',
+  input: SyncPlanInput,
+  output: SyncPlanOutput,
+  annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },
+  handler: (ctx, input) => syncPlan(councilDeps(ctx), input.key),
+  text: (o) => (o.plan_markdown ? `${o.message}\n\n${o.plan_markdown}` : o.message),
+});
