@@ -327,7 +327,7 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
       const latest = store.councils.latestFor(p.mega, phaseKey(p.id));
       const how = `call run_council with subject {mega: "${p.mega}", phase: ${JSON.stringify(p.id)}, …}`;
       if (!latest) return { reason: 'council_required', message: `${label} has ${p.points} points (> ${limit}): a council must decide go or adjust first; ${how}` };
-      if (latest.verdict === 'reject') return { reason: 'council_required', message: `council #${latest.id} rejected ${label}: rework the proposal and run a new council; ${how}` };
+      if (latest.verdict === 'reject' && !store.acks.get('council', String(latest.id))) return { reason: 'council_required', message: `council #${latest.id} rejected ${label}: rework the proposal and run a new council (or a human acknowledges the rejection on the dashboard); ${how}` };
       return null;
     },
   };

@@ -34,14 +34,56 @@ export function apiRoutes(deps: ApiDeps) {
     }),
     '/api/operations': (u) => ({ operations: store.operations.recent(int(u.searchParams.get('limit'), 100, 1000)) }),
     '/api/metrics': (u) => metrics(deps, int(u.searchParams.get('days'), 14, 90)),
+    '/api/councils': (u) => ({
+      councils: store.councils.recent(int(u.searchParams.get('limit'), 20, 200)).map((c) => ({
+        id: c.id,
+        created_at: c.created_at,
+        title: c.subject.title,
+        mega: c.mega,
+        phase: c.phase,
+        ticket: c.ticket,
+        verdict: c.verdict,
+        average: c.average,
+        adjustments: c.adjustments,
+        comment_url: c.comment_url,
+        report_markdown: c.report_markdown,
+        acknowledged: store.acks.get('council', String(c.id)) !== undefined,
+      })),
+    }),
+  };
+  // What a human may acknowledge: a rejected council (opens its gate) or an Ask change.
+  const ackable: Record<string, (ref: string) => string | null> = {
+    council: (ref) => {
+      const c = store.councils.get(Number(ref));
+      if (!c) return null;
+      return c.verdict === 'reject' ? `rejected council #${c.id} on "${c.subject.title}"` : null;
+    },
   };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
-  return async (method: string, u: URL, _body: unknown, _auth: { authorized: boolean; tokenConfigured: boolean }): Promise<ApiResult> => {
+  const handler = async (method: string, u: URL, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): Promise<ApiResult> => {
+    if (u.pathname === '/api/ack') return ack(method, body, auth);
     const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
     if (method !== 'GET') return { status: 405, body: { error: `${u.pathname} only answers GET` } };
     return { status: 200, body: route(u) };
   };
+
+  function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): ApiResult {
+    if (method !== 'POST') return { status: 405, body: { error: '/api/ack only answers POST' } };
+    if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_HTTP_TOKEN' } };
+    if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_HTTP_TOKEN>"' } };
+    const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };
+    if (typeof b.kind !== 'string' || !(b.kind in ackable)) return { status: 400, body: { error: `kind: expected one of ${Object.keys(ackable).join(', ')}` } };
+    if (typeof b.ref !== 'string' && typeof b.ref !== 'number') return { status: 400, body: { error: 'ref: expected the id of the item' } };
+    if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 500)) return { status: 400, body: { error: 'note: expected a string of at most 500 characters' } };
+    const ref = String(b.ref);
+    const what = (ackable[b.kind] as (r: string) => string | null)(ref);
+    if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
+    const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
+    return { status: 200, body: { ...r, kind: b.kind, ref } };
+  }
+
+  return handler;
 }
 
 function int(v: string | null, dflt: number, max = dflt): number {
@@ -51,5 +93,11 @@ function int(v: string | null, dflt: number, max = dflt): number {
 
 /** Throughput per day and totals; more series join as the other practices record them. */
 export function metrics(deps: ApiDeps, days: number) {
-  return { days: deps.store.metrics.daily(deps.clock(), days), totals: deps.store.metrics.totals() };
+  const councils = deps.store.councils.recent(1000);
+  const passed = councils.filter((c) => c.verdict !== 'reject').length;
+  return {
+    days: deps.store.metrics.daily(deps.clock(), days),
+    totals: deps.store.metrics.totals(),
+    kpis: { council_pass_rate: councils.length ? passed / councils.length : null, councils: councils.length },
+  };
 }

@@ -4,6 +4,7 @@ import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
 import { MetricsStore } from './metrics.js';
+import { AcksStore } from './acks.js';
 
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
@@ -14,6 +15,7 @@ export class Store {
   readonly sessions: SessionsStore;
   readonly phases: PhasesStore;
   readonly metrics: MetricsStore;
+  readonly acks: AcksStore;
   readonly councils: CouncilsStore;
 
   constructor(
@@ -24,6 +26,7 @@ export class Store {
     this.sessions = new SessionsStore(db);
     this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds);
     this.metrics = new MetricsStore(db);
+    this.acks = new AcksStore(db, this.operations);
     this.councils = new CouncilsStore(db, this.operations);
   }
 

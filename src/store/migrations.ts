@@ -105,6 +105,16 @@ export const MIGRATIONS: readonly string[] = [
     created_at    INTEGER NOT NULL
   );
   `,
+  // the human gate: acknowledgements of Ask changes and rejected councils
+  `
+  CREATE TABLE acks (
+    kind  TEXT NOT NULL CHECK (kind IN ('council','change')),
+    ref   TEXT NOT NULL,
+    note  TEXT,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (kind, ref)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -119,6 +119,36 @@ describe('factory-mcp http', () => {
     expect((await request(s.url, { path: '/api/nope', headers: host })).status).toBe(404);
   });
 
+  it('the human gate: a rejected council is acknowledged only with the token, and its phase opens', async () => {
+    const s = await start({ token: 'gate-token' });
+    const a = await httpAgent(s.url, { token: 'gate-token' });
+    agents.push(a);
+    await a.call('plan_mega', { key: 'G-1', title: 'gate', phases: [{ id: 1, name: 'big one', points: 8 }] });
+    const reviews = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({ persona, score: 3, rationale: 'too risky', concerns: ['scope'], adjustments: [] }));
+    const council = await a.call<{ verdict: string; council_id: number }>('run_council', { subject: { title: 'Big one', description: 'rewrite everything', mega: 'G-1', phase: 1 }, reviews });
+    expect(council.verdict).toBe('reject');
+    expect(await a.call('claim_phase', { mega: 'G-1', phase: 1 })).toMatchObject({ claimed: false, reason: 'council_required' });
+    const host = new URL(s.url).host;
+    const body = JSON.stringify({ kind: 'council', ref: council.council_id, note: 'accepted the risk' });
+    const headers = { host, 'content-type': 'application/json' };
+    expect((await request(s.url, { method: 'POST', path: '/api/ack', headers, body })).status).toBe(401);
+    expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer nope' }, body })).status).toBe(401);
+    const bad = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer gate-token' }, body: JSON.stringify({ kind: 'council', ref: 999 }) });
+    expect(bad.status).toBe(404);
+    const ok = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer gate-token' }, body });
+    expect(ok.status).toBe(200);
+    expect(await a.call('claim_phase', { mega: 'G-1', phase: 1 })).toMatchObject({ claimed: true });
+    const list = JSON.parse((await request(s.url, { path: '/api/councils', headers: { host, authorization: 'Bearer gate-token' } })).body);
+    expect(list.councils[0]).toMatchObject({ verdict: 'reject', acknowledged: true });
+  });
+
+  it('acknowledging is refused when the server has no token', async () => {
+    const s = await start();
+    const r = await request(s.url, { method: 'POST', path: '/api/ack', headers: { host: new URL(s.url).host, 'content-type': 'application/json' }, body: '{"kind":"council","ref":1}' });
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('FACTORY_HTTP_TOKEN');
+  });
+
   it('pushes a change event on /events within a second of a tool call by another process', async () => {
     const s = await start();
     const events: string[] = [];
