@@ -5,6 +5,7 @@
  *  3. start-up to first answered tools/list, and resident memory, vs the no-op server.
  */
 import Database from 'better-sqlite3';
+import { RawStdioClient } from './rawclient.js';
 import { CLI, NOOP, connect, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
 
 async function roundTrip(n: number) {
@@ -28,14 +29,16 @@ async function roundTrip(n: number) {
 
 async function race(procs: number, phases: number) {
   const db = tmpDb();
-  const agents = await Promise.all(Array.from({ length: procs }, () => connect(CLI, { FACTORY_DB: db })));
-  await agents[0]!.client.callTool({ name: 'plan_mega', arguments: { key: 'R-1', title: 'race', phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) } });
+  // Raw JSON-RPC clients: the figure is about the 8 server processes, not the load generator.
+  const agents = Array.from({ length: procs }, () => ({ client: new RawStdioClient(process.execPath, [CLI], { FACTORY_DB: db, FACTORY_LOG: 'silent' }) }));
+  await Promise.all(agents.map((a) => a.client.initialize()));
+  await agents[0]!.client.callTool('plan_mega', { key: 'R-1', title: 'race', phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) });
   const got: string[][] = agents.map(() => []);
   const t0 = process.hrtime.bigint();
   await Promise.all(
     agents.map(async (a, i) => {
       for (;;) {
-        const r = (await a.client.callTool({ name: 'claim_phase', arguments: { mega: 'R-1' } })).structuredContent as { claimed: boolean; phase?: { id: number } };
+        const r = (await a.client.callTool<{ claimed: boolean; phase?: { id: number } }>('claim_phase', { mega: 'R-1' })).structuredContent;
         if (!r.claimed) return;
         got[i]!.push(String(r.phase!.id));
       }
