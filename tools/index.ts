@@ -5,6 +5,12 @@ import { heartbeat } from './heartbeat.js';
 import { completePhase } from './complete_phase.js';
 import { releasePhase } from './release_phase.js';
 import { board } from './board.js';
+import { sessionStart } from './session_start.js';
+import { sessionEnd } from './session_end.js';
+import { checkpoint } from './checkpoint.js';
+import { memory } from './memory.js';
+import { logOperation } from './log_operation.js';
+import { recordUsage } from './record_usage.js';
 
 /** Every tool the server offers, in the order tools/list shows them. */
-export const ALL_TOOLS: readonly AnyTool[] = [planMega, claimPhase, heartbeat, completePhase, releasePhase, board];
+export const ALL_TOOLS: readonly AnyTool[] = [sessionStart, planMega, claimPhase, heartbeat, checkpoint, completePhase, releasePhase, board, memory, logOperation, recordUsage, sessionEnd];

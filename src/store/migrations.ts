@@ -74,6 +74,45 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER operations_no_delete BEFORE DELETE ON operations
     BEGIN SELECT RAISE(ABORT, 'operations is append-only'); END;
   `,
+  // sessions: checkpoints, memory, usage; which session adopted an interrupted one
+  `
+  ALTER TABLE sessions ADD COLUMN adopted_by TEXT;
+  ALTER TABLE sessions ADD COLUMN adopted_at INTEGER;
+  CREATE INDEX sessions_open ON sessions(last_seen_at) WHERE ended_at IS NULL AND adopted_by IS NULL;
+  CREATE TABLE checkpoints (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    mega      TEXT,
+    phase     TEXT,
+    done      TEXT NOT NULL DEFAULT '[]',
+    next      TEXT NOT NULL DEFAULT '[]',
+    percent   REAL,
+    files     TEXT NOT NULL DEFAULT '[]',
+    note      TEXT
+  );
+  CREATE INDEX checkpoints_instance ON checkpoints(instance, id);
+  CREATE INDEX checkpoints_phase ON checkpoints(mega, phase, id);
+  CREATE TABLE memory (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    author    TEXT,
+    section   TEXT NOT NULL CHECK (section IN ('status','decisions','known_issues')),
+    text      TEXT NOT NULL
+  );
+  CREATE INDEX memory_section ON memory(section, id);
+  CREATE TABLE usage (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    tokens    INTEGER NOT NULL,
+    cost_usd  REAL NOT NULL,
+    model     TEXT
+  );
+  CREATE INDEX usage_ts ON usage(ts);
+  CREATE INDEX usage_instance ON usage(instance);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

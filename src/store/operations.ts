@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import { verifyChain, type ChainProblem } from '../domain/sessions.js';
 
 export interface Operation {
   seq: number;
@@ -81,6 +82,35 @@ export class OperationsStore {
 
   recent(limit: number): Operation[] {
     return this.tail.all(limit).reverse().map(toOperation);
+  }
+
+  /** Whether `instance` has logged an entry of `kind` (e.g. its SESSION-START). */
+  has(instance: string, kind: string): boolean {
+    return this.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM operations WHERE instance = ? AND kind = ? LIMIT 1').get(instance, kind) !== undefined;
+  }
+
+  lastSeq(): number {
+    return this.last.get()?.seq ?? 0;
+  }
+
+  /** Entries after `seq`, oldest first (kinds only: the resource watcher decides what changed). */
+  kindsAfter(seq: number): { seq: number; kind: string; mega: string | null }[] {
+    return this.db.prepare<[number], { seq: number; kind: string; mega: string | null }>('SELECT seq, kind, mega FROM operations WHERE seq > ? ORDER BY seq').all(seq);
+  }
+
+  /** Every entry, oldest first, streamed (export, log). */
+  *iterate(): Generator<Operation> {
+    for (const r of this.db.prepare<[], Row>('SELECT * FROM operations ORDER BY seq').iterate()) yield toOperation(r);
+  }
+
+  /**
+   * Recomputes the whole chain, streaming rows (one hash per entry). Names the first entry that
+   * was edited, deleted or inserted behind the triggers' back.
+   */
+  verify(): { ok: boolean; entries: number; problem: ChainProblem | null } {
+    const rows = this.db.prepare<[], Row>('SELECT * FROM operations ORDER BY seq').iterate();
+    const r = verifyChain(rows, GENESIS_HASH, operationHash);
+    return { ok: r.problem === null, ...r };
   }
 }
 

@@ -14,6 +14,8 @@ export interface SessionRow {
   disconnected_at: number | null;
   ended_at: number | null;
   summary: string | null;
+  adopted_by: string | null;
+  adopted_at: number | null;
 }
 
 export interface NewSession {
@@ -55,6 +57,29 @@ export class SessionsStore {
 
   markSeen(instance: string, now: number): void {
     this.seen.run(now, instance);
+  }
+
+  setAgent(instance: string, agent: string): void {
+    this.db.prepare('UPDATE sessions SET agent = ? WHERE instance = ?').run(agent, instance);
+  }
+
+  /** session_end: the session is over (its claims, if kept, go stale once their lease passes). */
+  end(instance: string, now: number, summary: string | null): void {
+    this.db.prepare('UPDATE sessions SET ended_at = ?, summary = ?, last_seen_at = ? WHERE instance = ?').run(now, summary, now, instance);
+  }
+
+  /** Sessions that never ended and were not adopted, newest first: candidates for "interrupted". */
+  unfinished(except: string): SessionRow[] {
+    return this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC').all(except);
+  }
+
+  /** Marks an interrupted session as taken over, so it is reported no more. */
+  markAdopted(instance: string, by: string, now: number): void {
+    this.db.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
+  }
+
+  all(): SessionRow[] {
+    return this.db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY started_at, instance').all();
   }
 
   /** The client went away without session_end: the session counts as interrupted. */
