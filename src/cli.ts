@@ -83,8 +83,7 @@ checkpoints/<id>-<MEGA>-<phase>.json and megas/<MEGA>.json (claim files that imp
       try {
         const dir = path.resolve(root, (v.dir as string | undefined) ?? 'factory-state');
         const files = exportState(store, dir);
-        process.stdout.write(`exported ${files.length} files to ${dir}
-`);
+        process.stdout.write(`exported ${files.length} files to ${dir}\n`);
         return 0;
       } finally {
         store.close();
@@ -111,12 +110,17 @@ completed (by their owner, at their time); open claims are logged as released hi
       const parsed = ClaimFileSchema.safeParse(raw);
       if (!parsed.success) throw new InputError('FILE', `${file}: ${formatIssues(parsed.error)}`);
       return withStore(v, (store) => {
+        store.transfer.check(parsed.data); // bad times are named before anything is written
         const session = new Session(store, { transport: 'cli', pid: process.pid, agent: 'factory-mcp import' }, Date.now, Math.random);
-        const r = store.transfer.importClaimFile(session.instance, parsed.data, Date.now());
-        store.continuity.end(session.instance, { summary: r.message }, Date.now());
-        process.stdout.write(`${r.message}
-`);
-        return 0;
+        let summary = 'import failed';
+        try {
+          const r = store.transfer.importClaimFile(session.instance, parsed.data, Date.now());
+          summary = r.message;
+          process.stdout.write(`${r.message}\n`);
+          return 0;
+        } finally {
+          store.continuity.end(session.instance, { summary }, Date.now());
+        }
       });
     },
   },

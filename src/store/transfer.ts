@@ -22,19 +22,24 @@ export class TransferStore {
     private readonly s: { phases: PhasesStore; operations: OperationsStore },
   ) {}
 
-  /**
-   * Creates (or re-plans) the MEGA of a claim file, keeping its completions (who and when). Open
-   * claims in the file are not kept as claims — their owners are gone — but logged as released
-   * history. All or nothing in one transaction.
-   */
-  importClaimFile(instance: string, file: ClaimFile, now: number): ImportResult {
-    const stamps = file.phases.map((p, i) => {
+  /** Validates a claim file's times (InputError naming the field); call before anything is written. */
+  check(file: ClaimFile): { claimed: number | null; completed: number | null }[] {
+    return file.phases.map((p, i) => {
       const claimed = parseStamp(p.claimed_at);
       const completed = parseStamp(p.completed_at);
       if (Number.isNaN(claimed)) throw new InputError(`phases[${i}].claimed_at`, `not a date: ${JSON.stringify(p.claimed_at)}`);
       if (Number.isNaN(completed)) throw new InputError(`phases[${i}].completed_at`, `not a date: ${JSON.stringify(p.completed_at)}`);
       return { claimed, completed };
     });
+  }
+
+  /**
+   * Creates (or re-plans) the MEGA of a claim file, keeping its completions (who and when). Open
+   * claims in the file are not kept as claims — their owners are gone — but logged as released
+   * history. All or nothing in one transaction.
+   */
+  importClaimFile(instance: string, file: ClaimFile, now: number): ImportResult {
+    const stamps = this.check(file);
     return writeTx(this.db, () => {
       const plan = this.s.phases.plan(
         instance,
