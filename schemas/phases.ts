@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CheckpointSchema } from './sessions.js';
+import { CheckpointBrief } from './sessions.js';
 import { LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
 
 const ReasonText = z.string().max(LIMITS.name);
@@ -109,7 +109,7 @@ export const BoardPhaseSchema = PhaseRefSchema.extend({
   lease_expires_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   completed_by: z.string().nullable(),
-  checkpoint: CheckpointSchema.nullable().optional().describe('latest progress checkpoint'),
+  checkpoint: CheckpointBrief.nullable().optional(),
 });
 export const BoardOutput = z.object({
   autonomy: z.number().optional().describe('autonomy level 1-5 from config'),

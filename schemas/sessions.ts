@@ -1,49 +1,28 @@
 import { z } from 'zod';
-import { LIMITS, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
+import { LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
 
 const Text = z.string().trim().min(1).max(LIMITS.text);
-const Items = z.array(z.string().trim().min(1).max(LIMITS.name * 5)).max(200);
+const Items = z.array(z.string().max(1000)).max(200);
 const PhaseIdOut = z.union([z.number(), z.string()]);
-
-export const CheckpointSchema = z.object({
-  id: z.number(),
-  at: z.string(),
-  by: z.string(),
-  mega: z.string().nullable(),
-  phase: PhaseIdOut.nullable(),
-  done: z.array(z.string()),
-  next: z.array(z.string()),
-  percent: z.number().nullable(),
-  files: z.array(z.string()),
-  note: z.string().nullable(),
-});
 
 export const InstanceId = z.string().regex(/^t\d{4,9}$/, 'an instance id looks like t4821');
 
 export const SessionStartInput = z.strictObject({
-  agent: z.string().trim().min(1).max(LIMITS.name).optional().describe('your agent name, e.g. claude-code'),
-  resume: z.union([z.literal(true), InstanceId]).optional().describe('adopt the claims of one crashed instance, or true for all'),
+  agent: z.string().trim().min(1).max(LIMITS.name).optional().describe('e.g. claude-code'),
+  resume: z.union([z.literal(true), InstanceId]).optional().describe('crashed instance to adopt, or true for all'),
 });
 
-const CrashedSession = z.object({
-  instance: z.string(),
-  agent: z.string().nullable(),
-  why: z.enum(['process_gone', 'disconnected', 'lease_passed']),
-  last_seen: z.string(),
-  last_checkpoint: CheckpointSchema.nullable(),
-  phases: z.array(PhaseRefSchema.extend({ lease_expires_at: z.string().nullable(), checkpoint: CheckpointSchema.nullable() })),
-});
+/** Compact on purpose (tools/list budget): the fields are listed in the description and kept by looseObject. */
+export const CheckpointBrief = z.looseObject({ percent: z.number().nullable(), next: z.array(z.string()) }).describe('checkpoint: also done[], files[], note, at, by');
+const CrashedSession = z
+  .looseObject({ instance: z.string(), why: z.enum(['process_gone', 'disconnected', 'lease_passed']) })
+  .describe('also agent, last_seen, last_checkpoint, phases[] (mega, id, name, lease_expires_at, checkpoint)');
 
 export const SessionStartOutput = z.object({
   instance: z.string(),
   crashed: z.array(CrashedSession),
-  crashed_total: z.number().describe('interrupted sessions not yet adopted (crashed lists the latest 20)'),
-  resumed: z.array(
-    z.object({
-      from: z.string(),
-      phases: z.array(z.object({ mega: z.string(), id: PhaseIdOut, name: z.string(), token: z.string(), lease_expires_at: z.string(), checkpoint: CheckpointSchema.nullable() })),
-    }),
-  ),
+  crashed_total: z.number().describe('crashed lists the latest 20'),
+  resumed: z.array(z.looseObject({ from: z.string() }).describe('phases[]: mega, id, name, new token, lease_expires_at, checkpoint')),
   autonomy: z.number(),
   kill_switch: z.boolean(),
   message: z.string(),
@@ -68,7 +47,7 @@ export const CheckpointInput = z.strictObject({
     done: Items,
     next: Items,
     percent: z.number().min(0).max(100).optional(),
-    files: z.array(z.string().min(1).max(1000)).max(500).optional(),
+    files: z.array(z.string().max(1000)).max(500).optional(),
   }),
   note: Text.optional(),
 });

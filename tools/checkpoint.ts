@@ -6,9 +6,8 @@ export const checkpoint = defineTool({
   title: 'Save progress',
   toolset: 'sessions',
   description:
-    'Save progress (done, next, percent, files, note) for a phase you hold (mega, phase, token) or for the session. ' +
-    'Call after each meaningful step: the next session resumes from the latest one, and board shows it. ' +
-    'saved:false with reason stale_token means the phase moved on.',
+    'Save progress for a phase you hold (mega, phase, token) or for the session, after each meaningful step. ' +
+    'The next session resumes from the latest one; board shows it. saved:false, reason stale_token: the phase moved on.',
   input: CheckpointInput,
   output: CheckpointOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

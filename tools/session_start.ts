@@ -6,9 +6,9 @@ export const sessionStart = defineTool({
   title: 'Start a session',
   toolset: 'sessions',
   description:
-    'Call first in every session. Returns your instance id, the autonomy level, the kill switch, and crashed sessions ' +
-    '(no session_end; process gone, disconnected or lease passed) with their last checkpoint and open claims. ' +
-    'Call again with resume (an instance id, or true for all) to adopt their claims: you get fresh tokens.',
+    'Call first in every session. Returns your instance id, autonomy level, kill switch, and crashed sessions ' +
+    '(no session_end; process gone, disconnected or lease passed) with last checkpoint and open claims. ' +
+    'Call again with resume to adopt their claims with fresh tokens.',
   input: SessionStartInput,
   output: SessionStartOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

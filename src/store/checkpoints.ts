@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 
-export interface Checkpoint {
+/** A type, not an interface: it must fit the loose output schemas (index signature). */
+export type Checkpoint = {
   id: number;
   at: string;
   by: string;
@@ -11,7 +12,7 @@ export interface Checkpoint {
   percent: number | null;
   files: string[];
   note: string | null;
-}
+};
 
 export interface NewCheckpoint {
   mega?: string | null;

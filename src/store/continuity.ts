@@ -17,19 +17,19 @@ export const MEMORY_SECTIONS: readonly MemorySection[] = ['status', 'decisions',
 /** Kinds the server writes itself; log_operation may not forge them (the DoD check reads them). */
 export const SERVER_KINDS = new Set(['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume']);
 
-export interface CrashedSession {
+export type CrashedSession = {
   instance: string;
   agent: string | null;
   why: Interruption;
   last_seen: string;
   last_checkpoint: Checkpoint | null;
   phases: (PhaseRef & { lease_expires_at: string | null; checkpoint: Checkpoint | null })[];
-}
+};
 
-export interface Resumed {
+export type Resumed = {
   from: string;
   phases: { mega: string; id: PhaseId; name: string; token: string; lease_expires_at: string; checkpoint: Checkpoint | null }[];
-}
+};
 
 /**
  * Sessions over time: the start/end of a session, interrupted sessions and their adoption,

@@ -38,7 +38,7 @@ export type PhaseStatus = 'ready' | 'blocked' | 'claimed' | 'done';
 export interface BoardPhase extends PhaseRef {
   status: PhaseStatus;
   /** The latest progress checkpoint of the phase, when the board was given a lookup. */
-  checkpoint?: Checkpoint | null;
+  checkpoint?: { percent: number | null; next: string[]; [field: string]: unknown } | null;
   owner: string | null;
   claimed_at: string | null;
   lease_expires_at: string | null;
