@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { verifyChain, type ChainProblem } from '../domain/sessions.js';
 
 export interface Operation {
@@ -84,9 +85,12 @@ export class OperationsStore {
     return this.tail.all(limit).reverse().map(toOperation);
   }
 
+  private hasStmt: Statement<[string, string], { one: number }> | undefined;
+
   /** Whether `instance` has logged an entry of `kind` (e.g. its SESSION-START). */
   has(instance: string, kind: string): boolean {
-    return this.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM operations WHERE instance = ? AND kind = ? LIMIT 1').get(instance, kind) !== undefined;
+    this.hasStmt ??= this.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM operations WHERE instance = ? AND kind = ? LIMIT 1');
+    return this.hasStmt.get(instance, kind) !== undefined;
   }
 
   lastSeq(): number {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { writeTx } from './db.js';
 import type { OperationsStore } from './operations.js';
 import type { SessionsStore } from './sessions.js';
@@ -477,9 +478,12 @@ export class PhasesStore {
     });
   }
 
+  private claimsOfStmt: Statement<[string], PhaseRow> | undefined;
+
   /** Open claims of one session, for resume answers and session_end. */
   claimsOf(instance: string): PhaseRow[] {
-    return this.db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord').all(instance);
+    this.claimsOfStmt ??= this.db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord');
+    return this.claimsOfStmt.all(instance);
   }
 
   private remaining(mega: string | undefined): number {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { instanceId } from '../domain/ids.js';
 import type { Liveness } from '../domain/lease.js';
 
@@ -68,9 +69,12 @@ export class SessionsStore {
     this.db.prepare('UPDATE sessions SET ended_at = ?, summary = ?, last_seen_at = ? WHERE instance = ?').run(now, summary, now, instance);
   }
 
+  private unfinishedStmt: Statement<[string], SessionRow> | undefined;
+
   /** Sessions that never ended and were not adopted, newest first: candidates for "interrupted". */
   unfinished(except: string): SessionRow[] {
-    return this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC').all(except);
+    this.unfinishedStmt ??= this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC');
+    return this.unfinishedStmt.all(except);
   }
 
   /** Marks an interrupted session as taken over, so it is reported no more. */
