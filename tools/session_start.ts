@@ -11,7 +11,7 @@ export const sessionStart = defineTool({
     'Call again with resume to adopt their claims with fresh tokens.',
   input: SessionStartInput,
   output: SessionStartOutput,
-  annotations: { idempotentHint: true, destructiveHint: false },
+  annotations: { idempotentHint: false, destructiveHint: false },
   handler: async (ctx, input) => {
     const instance = ctx.session.instance;
     await ctx.guards.prepare?.();
