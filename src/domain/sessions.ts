@@ -42,7 +42,12 @@ export type ChainProblem = { seq: number; problem: 'edited' | 'deleted' | 'inser
  * entry that was edited (its hash no longer matches its content), deleted (a gap in seq, or the
  * next entry's link points past it) or inserted (its link does not match the entry before it).
  */
-export function verifyChain<R extends ChainRow>(rows: Iterable<R>, genesis: string, hash: (prev: string, row: R) => string): { entries: number; problem: ChainProblem | null } {
+export function verifyChain<R extends ChainRow>(
+  rows: Iterable<R>,
+  genesis: string,
+  hash: (prev: string, row: R) => string,
+  head?: { seq: number; hash: string } | null,
+): { entries: number; problem: ChainProblem | null } {
   let prev = genesis;
   let expected = 1;
   let entries = 0;
@@ -63,6 +68,10 @@ export function verifyChain<R extends ChainRow>(rows: Iterable<R>, genesis: stri
     prev = r.hash;
     expected = r.seq + 1;
   }
+  // The recorded head catches entries cut off the end, which leave no gap behind them.
+  const last = expected - 1;
+  if (head && head.seq > last) return { entries, problem: { seq: last + 1, problem: 'deleted', detail: `entries ${last + 1}${head.seq > last + 1 ? `–${head.seq}` : ''} at the end are missing (the head records ${head.seq})` } };
+  if (head && head.seq === last && head.hash !== prev) return { entries, problem: { seq: last, problem: 'edited', detail: `entry ${last} does not match the recorded head` } };
   return { entries, problem: null };
 }
 

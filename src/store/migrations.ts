@@ -112,6 +112,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX usage_ts ON usage(ts);
   CREATE INDEX usage_instance ON usage(instance);
+  -- The chain's head, kept by a trigger, so log --verify also notices entries cut off the end.
+  CREATE TABLE operations_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+  INSERT INTO operations_head (id, seq, hash) SELECT 1, seq, hash FROM operations ORDER BY seq DESC LIMIT 1;
+  CREATE TRIGGER operations_head_track AFTER INSERT ON operations
+    BEGIN INSERT OR REPLACE INTO operations_head (id, seq, hash) VALUES (1, NEW.seq, NEW.hash); END;
   `,
 ];
 

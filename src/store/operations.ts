@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { verifyChain, type ChainProblem } from '../domain/sessions.js';
@@ -28,9 +28,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The hash of one entry covers every field and the previous entry's hash. */
 export function operationHash(prev: string, e: { seq: number; ts: number; instance: string | null; kind: string; mega: string | null; phase: string | null; message: string; data: string | null }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prev, e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data]))
-    .digest('hex');
+  // One-shot crypto.hash (Node ≥ 20.12): the same digest as createHash, 2-3× faster on short input (log --verify).
+  return hash('sha256', JSON.stringify([prev, e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data]), 'hex');
 }
 
 interface Row {
@@ -112,8 +111,15 @@ export class OperationsStore {
    * was edited, deleted or inserted behind the triggers' back.
    */
   verify(): { ok: boolean; entries: number; problem: ChainProblem | null } {
-    const rows = this.db.prepare<[], Row>('SELECT * FROM operations ORDER BY seq').iterate();
-    const r = verifyChain(rows, GENESIS_HASH, operationHash);
+    // Raw rows and a plain literal per row: about twice as fast as better-sqlite3's keyed rows.
+    const stmt = this.db.prepare('SELECT seq, ts, instance, kind, mega, phase, message, data, prev_hash, hash FROM operations ORDER BY seq').raw(true);
+    const rows = (function* () {
+      for (const r of stmt.iterate() as IterableIterator<unknown[]>) {
+        yield { seq: r[0], ts: r[1], instance: r[2], kind: r[3], mega: r[4], phase: r[5], message: r[6], data: r[7], prev_hash: r[8], hash: r[9] } as Row;
+      }
+    })();
+    const head = this.db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM operations_head WHERE id = 1').get();
+    const r = verifyChain(rows, GENESIS_HASH, operationHash, head);
     return { ok: r.problem === null, ...r };
   }
 }

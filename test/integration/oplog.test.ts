@@ -79,6 +79,18 @@ describe('factory-mcp log', () => {
     raw2.close();
     expect(h.store.operations.verify().problem).toMatchObject({ seq: 3 });
   });
+
+  it('names the last entry when it is deleted by hand', async () => {
+    await someHistory();
+    const last = h.store.operations.lastSeq();
+    const raw = new Database(h.dbFile);
+    raw.exec('DROP TRIGGER operations_no_delete');
+    raw.prepare('DELETE FROM operations WHERE seq = ?').run(last);
+    raw.close();
+    const r = await cli(['log', '--verify', '--db', h.dbFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`TAMPERED: entry #${last} deleted`);
+  });
 });
 
 describe('export and import', () => {

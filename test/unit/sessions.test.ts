@@ -51,6 +51,14 @@ describe('verifyChain', () => {
     expect(verifyChain([...rows.slice(0, 1), ...rows.slice(3)], 'G', hash).problem).toMatchObject({ seq: 2, problem: 'deleted', detail: 'entries 2–3 are missing (next is 4)' });
     expect(verifyChain(rows.slice(1), 'G', hash).problem).toMatchObject({ seq: 1, problem: 'deleted' });
   });
+  it('names entries cut off the end by the recorded head', () => {
+    const rows = chain(5);
+    const head = { seq: 5, hash: rows[4]!.hash };
+    expect(verifyChain(rows, 'G', hash, head).problem).toBeNull();
+    expect(verifyChain(rows.slice(0, 3), 'G', hash, head).problem).toMatchObject({ seq: 4, problem: 'deleted', detail: 'entries 4–5 at the end are missing (the head records 5)' });
+    expect(verifyChain(rows, 'G', hash, { seq: 5, hash: 'x' }).problem).toMatchObject({ seq: 5, problem: 'edited' });
+  });
+
   it('names an entry re-hashed onto a foreign link as inserted', () => {
     const rows = chain(4);
     const forged = { seq: 3, body: 'new', prev_hash: 'x'.repeat(64), hash: '' };
