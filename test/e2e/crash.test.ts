@@ -53,7 +53,11 @@ describe('crash recovery across real processes', () => {
 
     const pid = a.transport.pid as number;
     const gone = new Promise<void>((resolve) => {
-      a.transport.onclose = () => resolve();
+      const before = a.transport.onclose;
+      a.transport.onclose = () => {
+        before?.();
+        resolve();
+      };
     });
     process.kill(pid, 'SIGKILL');
     await gone;
