@@ -58,8 +58,10 @@ describe('session_start, checkpoints and resume', () => {
     expect(crashed.phases.map((p) => p.id)).toEqual([1, 2]);
     expect(crashed.phases[0]?.checkpoint).toMatchObject({ note: 'half way', files: ['src/api.ts'] });
 
-    const board = await b.call<{ megas: { phases: { id: unknown; checkpoint?: { percent: number } | null }[] }[] }>('board', {});
+    const boardRaw = await b.raw('board', {});
+    const board = boardRaw.structuredContent as { megas: { phases: { id: unknown; checkpoint?: { percent: number } | null }[] }[] };
     expect(board.megas[0]?.phases[0]?.checkpoint).toMatchObject({ percent: 40 });
+    expect(textOf(boardRaw)).toMatch(/claimed by t\d+ .* · 40%, next: auth/);
 
     const r = await b.call<Start>('session_start', { resume: sa.instance });
     expect(r.resumed).toHaveLength(1);
