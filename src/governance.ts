@@ -59,8 +59,12 @@ export class Governance {
     } catch (e) {
       const status = (e as { status?: number }).status;
       if (status === 404) this.github = { on: false, at: now };
-      // Other failures keep the last known value (off when never read) and are logged.
-      else this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} of ${g.github_repo} could not be read: ${(e as Error).message}`);
+      else {
+        // Other failures keep the last known value (off when never read) for one cache period, so
+        // a GitHub outage costs one timeout per period, not one per claim.
+        this.github = { on: this.github?.on ?? false, at: now };
+        this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} of ${g.github_repo} could not be read: ${(e as Error).message}`);
+      }
     }
   }
 
