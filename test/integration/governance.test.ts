@@ -81,6 +81,22 @@ describe('kill switch', () => {
   });
 });
 
+describe('kill switch variable unreadable', () => {
+  it('a GitHub error keeps the last known value for one cache period and is logged', async () => {
+    h = await harness({ config: { governance: { github_repo: 'acme/app', kill_switch_variable: 'FACTORY_KILL' } } });
+    const warnings: string[] = [];
+    const a = await h.connect({ env: { ...gh.env(), GITHUB_TOKEN: 'wrong' }, logger: { info() {}, error() {}, warn: (m) => warnings.push(m) } });
+    const reads = () => gh.requests.filter((r) => r.path === '/repos/acme/app/actions/variables/FACTORY_KILL').length;
+    const before = reads();
+    await a.call('plan_mega', PLAN);
+    expect(await a.call('claim_phase', { mega: 'G-1', phase: 1 })).toMatchObject({ claimed: true });
+    expect(await a.call('claim_phase', { mega: 'G-1', phase: 2 })).toMatchObject({ claimed: true });
+    expect(reads()).toBe(before + 1);
+    expect(warnings.join('\n')).toMatch(/FACTORY_KILL of acme\/app could not be read/);
+    expect(warnings.join('\n')).not.toContain('wrong');
+  });
+});
+
 describe('cost cap and autonomy', () => {
   it('refuses new claims with cost_cap once today\'s recorded cost reaches the cap; the next UTC day is fresh', async () => {
     h = await harness({ config: { autonomy: 4, governance: { daily_cost_cap_usd: 5 } } });
