@@ -82,4 +82,19 @@ describe('crash recovery across real processes', () => {
     expect(board.megas[0]?.phases.map((p) => p.status)).toEqual(['done', 'done', 'ready']);
     expect(board.megas[0]?.phases[0]?.completed_by).toBe(sb.instance);
   });
+
+  it('a stdio client that disconnects without session_end leaves an interrupted session whose claims stay held', async () => {
+    dir = tempDir('factory-crash-');
+    const db = path.join(dir, 'factory.db');
+    const a = await spawn(db, 'aider');
+    const sa = await a.call<{ instance: string }>('session_start', {});
+    await a.call('plan_mega', { key: 'D-1', title: 'Disconnect', phases: [{ id: 1, name: 'one' }] });
+    await a.call('claim_phase', { mega: 'D-1', phase: 1 });
+    await a.client.close();
+
+    const b = await spawn(db, 'zed');
+    const sb = await b.call<{ crashed: { instance: string; why: string; phases: { id: number }[] }[] }>('session_start', {});
+    expect(sb.crashed).toEqual([expect.objectContaining({ instance: sa.instance, why: 'disconnected', phases: [expect.objectContaining({ id: 1 })] })]);
+    expect(await b.call('claim_phase', { mega: 'D-1', phase: 1 })).toMatchObject({ claimed: false, reason: 'already_claimed', owner: sa.instance });
+  });
 });
