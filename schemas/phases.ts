@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CheckpointBrief } from './sessions.js';
 import { LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
 
 const ReasonText = z.string().max(LIMITS.name);
@@ -81,7 +82,7 @@ export const CompletePhaseInput = z.strictObject({
 export const CompletePhaseOutput = z.object({
   completed: z.boolean(),
   phase: PhaseRefSchema.optional(),
-  reason: TokenRefusalSchema.optional(),
+  reason: z.enum(['stale_token', 'not_claimed', 'kill_switch']).optional(),
   owner: z.string().optional(),
   next: ClaimResultSchema.optional(),
   message: z.string(),
@@ -108,8 +109,10 @@ export const BoardPhaseSchema = PhaseRefSchema.extend({
   lease_expires_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   completed_by: z.string().nullable(),
+  checkpoint: CheckpointBrief.nullable().optional(),
 });
 export const BoardOutput = z.object({
+  autonomy: z.number().optional().describe('autonomy level 1-5 from config'),
   megas: z.array(
     z.object({
       key: z.string(),

@@ -13,6 +13,11 @@ import type { Toolset } from './tool.js';
 import { ConfigError, InputError } from './errors.js';
 import { SchemaTooNewError } from './store/db.js';
 import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
+import { Session } from './context.js';
+import { exportState } from './export.js';
+import { operationLine } from './domain/sessions.js';
+import { ClaimFileSchema } from '../schemas/sessions.js';
+import { formatIssues } from '../schemas/common.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -135,6 +140,71 @@ Reads the Linear issue KEY (e.g. CAB-1290) and its sub-issues: each sub-issue be
         return r.synced ? 0 : 1;
       }),
   },
+  log: {
+    summary: 'print the operations log, or verify its hash chain (--verify)',
+    usage: `factory-mcp log [--limit N] [--json] [--verify] [--db FILE]
+
+Prints the latest N (default 50) entries of the append-only operations log, oldest first.
+  --json     one JSON object per entry
+  --verify   recompute the whole hash chain; names the first edited, deleted or inserted
+             entry and exits 1 if the log was tampered with`,
+    options: { limit: { type: 'string' }, json: { type: 'boolean' }, verify: { type: 'boolean' } },
+    run: (v) => withStore(v, (store) => runLog(store, v)),
+  },
+  export: {
+    summary: 'write memory.md, plan.md, operations.log, checkpoints/ and megas/ from the database',
+    usage: `factory-mcp export [--dir DIR] [--db FILE]
+
+Writes readable files for humans and git (default DIR: factory-state/ at the repository root):
+memory.md, plan.md, operations.log (every entry, SESSION-START/SESSION-END included),
+checkpoints/<id>-<MEGA>-<phase>.json and megas/<MEGA>.json (claim files that import reads).`,
+    options: { dir: { type: 'string' } },
+    run: (v) => {
+      const { store, root } = open(v);
+      try {
+        const dir = path.resolve(root, (v.dir as string | undefined) ?? 'factory-state');
+        const files = exportState(store, dir);
+        process.stdout.write(`exported ${files.length} files to ${dir}\n`);
+        return 0;
+      } finally {
+        store.close();
+      }
+    },
+  },
+  import: {
+    summary: 'create a MEGA from a claim file, keeping its completions',
+    usage: `factory-mcp import FILE [--db FILE]
+
+Reads a claim file {"mega": "CAB-1290", "title"?, "phases": [{id, name, points?, tickets, deps,
+owner, claimed_at, completed_at}]} and creates (or re-plans) the MEGA. Completed phases stay
+completed (by their owner, at their time); open claims are logged as released history.`,
+    options: {},
+    run: (v, args) => {
+      const file = args[0];
+      if (!file) throw new InputError('FILE', 'give the claim file to import');
+      let raw: unknown;
+      try {
+        raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new InputError('FILE', `${file}: ${(e as Error).message}`);
+      }
+      const parsed = ClaimFileSchema.safeParse(raw);
+      if (!parsed.success) throw new InputError('FILE', `${file}: ${formatIssues(parsed.error)}`);
+      return withStore(v, (store) => {
+        store.transfer.check(parsed.data); // bad times are named before anything is written
+        const session = new Session(store, { transport: 'cli', pid: process.pid, agent: 'factory-mcp import' }, Date.now, Math.random);
+        let summary = 'import failed';
+        try {
+          const r = store.transfer.importClaimFile(session.instance, parsed.data, Date.now());
+          summary = r.message;
+          process.stdout.write(`${r.message}\n`);
+          return 0;
+        } finally {
+          store.continuity.end(session.instance, { summary }, Date.now());
+        }
+      });
+    },
+  },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
     usage: `factory-mcp demo [--agents N] [--stdio] [--exit]
@@ -195,6 +265,24 @@ async function withCouncil(v: Record<string, unknown>, fn: (deps: CouncilDeps) =
   } finally {
     store.close();
   }
+}
+
+function runLog(store: Store, v: Record<string, unknown>): number {
+  if (v.verify) {
+    const t0 = performance.now();
+    const r = store.operations.verify();
+    const ms = performance.now() - t0;
+    if (v.json) process.stdout.write(`${JSON.stringify({ ...r, ms: Math.round(ms) })}\n`);
+    else if (r.ok) process.stdout.write(`ok: ${r.entries} entries, hash chain intact (${Math.round(ms)} ms)\n`);
+    else process.stdout.write(`TAMPERED: entry #${r.problem?.seq} ${r.problem?.problem}: ${r.problem?.detail}\n`);
+    return r.ok ? 0 : 1;
+  }
+  const limit = v.limit === undefined ? 50 : Number(v.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit', 'a whole number ≥ 1');
+  const ops = store.operations.recent(limit);
+  const lines = v.json ? ops.map((o) => JSON.stringify(o)) : ops.map(operationLine);
+  if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
 }
 
 async function runStdio(v: Record<string, unknown>): Promise<number> {

@@ -9,8 +9,10 @@ type Json = Record<string, unknown>;
 
 const DROP = new Set(['$schema', 'additionalProperties', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'pattern', 'minItems', 'maxItems', 'default', 'format']);
 
-export function compactSchema(schema: Json, opts: { depth?: number; descriptions?: boolean } = {}): Json {
-  return compact(schema, opts.depth ?? Infinity, opts.descriptions ?? true) as Json;
+export function compactSchema(schema: Json, opts: { depth?: number; descriptions?: boolean; required?: boolean } = {}): Json {
+  const out = compact(schema, opts.depth ?? Infinity, opts.descriptions ?? true) as Json;
+  if (opts.required === false) delete out.required;
+  return out;
 }
 
 function compact(node: unknown, depth: number, descriptions: boolean): unknown {

@@ -5,6 +5,7 @@ import type { Store } from './store/index.js';
 import type { NewSession } from './store/sessions.js';
 import type { ClaimGuards } from './store/phases.js';
 import { writeTx } from './store/db.js';
+import type { Governance } from './governance.js';
 
 /**
  * One server session's identity. The instance id is allocated when the client finishes
@@ -62,6 +63,8 @@ export interface Context {
   random: () => number;
   logger: Logger;
   guards: ClaimGuards;
+  /** Kill switch, cost cap, autonomy (built by createServer). */
+  governance?: Governance;
 }
 
 /** What a handler gets for one call: cancellation and progress. */

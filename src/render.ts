@@ -16,7 +16,7 @@ export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boo
     for (const p of m.phases) {
       let detail = '';
       if (p.status === 'done') detail = `done by ${p.completed_by} ${time(p.completed_at)}`;
-      else if (p.status === 'claimed') detail = `claimed by ${p.owner} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}`;
+      else if (p.status === 'claimed') detail = `claimed by ${p.owner} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
       else if (p.status === 'blocked') detail = `waits on ${p.deps.filter((d) => !done.has(String(d))).join(', ')}`;
       else detail = 'ready';
       const pts = p.points === null ? '' : `${fmtPts(p.points)} pt${p.points === 1 ? '' : 's'}`;
@@ -25,6 +25,13 @@ export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boo
     }
   }
   return lines;
+}
+
+/** The latest checkpoint of a claimed phase, as ` · 40%, next: auth`. */
+function progress(c: BoardPhase['checkpoint']): string {
+  if (!c) return '';
+  const parts = [c.percent !== null ? `${c.percent}%` : '', c.next[0] ? `next: ${clip(c.next[0], 60)}` : ''].filter(Boolean);
+  return parts.length ? ` · ${parts.join(', ')}` : '';
 }
 
 function fmtPts(n: number): string {

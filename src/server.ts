@@ -9,6 +9,8 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -23,6 +25,8 @@ import { compactSchema } from './compact-schema.js';
 import { Session, type CallInfo, type Context } from './context.js';
 import { InputError } from './errors.js';
 import { councilGuards } from './council.js';
+import { Governance } from './governance.js';
+import { ResourceWatcher } from './watch.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { NewSession } from './store/sessions.js';
@@ -48,6 +52,8 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Only tools of these toolsets (default: all). */
   toolsets?: readonly Toolset[];
+  /** Environment for governance (FACTORY_KILL_SWITCH, GITHUB_TOKEN); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface FactoryServer {
@@ -70,15 +76,24 @@ export function toolListing(t: AnyTool): Tool {
   if (!entry) {
     entry = {
       name: t.name,
-      title: t.title,
       description: t.description,
       inputSchema: compactSchema(z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Record<string, unknown>) as Tool['inputSchema'],
-      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false }) as Tool['outputSchema'],
-      annotations: { ...t.annotations },
+      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false, required: false }) as Tool['outputSchema'],
+      annotations: compactAnnotations(t.annotations),
     };
     listCache.set(t, entry);
   }
   return entry;
+}
+
+/** Hints at their MCP defaults are left out: idempotentHint false, destructiveHint on a read-only tool. */
+function compactAnnotations(a: AnyTool['annotations']): Tool['annotations'] {
+  const out: Record<string, boolean> = {};
+  if (a.readOnlyHint) out.readOnlyHint = true;
+  else if (a.destructiveHint !== undefined) out.destructiveHint = a.destructiveHint;
+  if (a.idempotentHint) out.idempotentHint = true;
+  if (a.openWorldHint !== undefined) out.openWorldHint = a.openWorldHint;
+  return out;
 }
 
 /** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI. */
@@ -107,15 +122,17 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
-  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: { ...councilGuards(opts.store, opts.config) } };
+  const governance = new Governance({ config: opts.config, root: opts.root, store: opts.store, clock, env: opts.env, logger });
+  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: { ...governance.guards(), ...councilGuards(opts.store, opts.config) }, governance };
   const tools = selectTools(opts);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };
 
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: INSTRUCTIONS },
   );
+  const watcher = new ResourceWatcher(opts.store, (uri) => server.sendResourceUpdated({ uri }));
   // The session (and its instance id) opens when the client finishes initializing, so it is never
   // a side effect of whichever call comes first, valid or not.
   server.oninitialized = () => {
@@ -136,7 +153,9 @@ export function createServer(opts: ServerOptions): FactoryServer {
         await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
       },
     };
-    return callTool(ctx, tool, req.params.arguments, call);
+    const result = await callTool(ctx, tool, req.params.arguments, call);
+    watcher.check();
+    return result;
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, () => ({
@@ -159,6 +178,17 @@ export function createServer(opts: ServerOptions): FactoryServer {
     }
     throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(uri)}`);
   });
+  const knownResource = (uri: string) => ALL_RESOURCES.some((r) => r.uri === uri || (r.template !== undefined && matchTemplate(r.template, uri) !== null));
+  server.setRequestHandler(SubscribeRequestSchema, (req) => {
+    if (!knownResource(req.params.uri)) throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(req.params.uri)}`);
+    watcher.subscribe(req.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, (req) => {
+    watcher.unsubscribe(req.params.uri);
+    return {};
+  });
+  server.onclose = () => watcher.close();
   server.setRequestHandler(ListPromptsRequestSchema, () => ({
     prompts: ALL_PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments })),
   }));
@@ -176,6 +206,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
     ctx,
     tools,
     cleanup: () => {
+      watcher.close();
       if (!session.started || !opts.store.db.open) return;
       opts.store.sessions.markDisconnected(session.instance, clock());
     },

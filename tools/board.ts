@@ -11,6 +11,6 @@ export const board = defineTool({
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, idempotentHint: true },
-  handler: (ctx, input) => ({ megas: ctx.store.phases.board(input.mega) }),
+  handler: (ctx, input) => ({ autonomy: ctx.config.autonomy, megas: ctx.store.phases.board(input.mega) }),
   text: (o) => renderBoardLines(o.megas, { color: false }).join('\n'),
 });

@@ -10,5 +10,8 @@ export const claimPhase = defineTool({
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
   annotations: { idempotentHint: false, destructiveHint: false },
-  handler: (ctx, input) => ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards),
+  handler: async (ctx, input) => {
+    await ctx.guards.prepare?.();
+    return ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);
+  },
 });

@@ -10,6 +10,9 @@ export const completePhase = defineTool({
   input: CompletePhaseInput,
   output: CompletePhaseOutput,
   annotations: { idempotentHint: true, destructiveHint: false },
-  handler: (ctx, input) => ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards),
+  handler: async (ctx, input) => {
+    await ctx.guards.prepare?.();
+    return ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards);
+  },
   text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
 });

@@ -7,6 +7,27 @@ import { releasePhase } from './release_phase.js';
 import { board } from './board.js';
 import { runCouncilTool } from './run_council.js';
 import { syncPlanTool } from './sync_plan.js';
+import { sessionStart } from './session_start.js';
+import { sessionEnd } from './session_end.js';
+import { checkpoint } from './checkpoint.js';
+import { memory } from './memory.js';
+import { logOperation } from './log_operation.js';
+import { recordUsage } from './record_usage.js';
 
 /** Every tool the server offers, in the order tools/list shows them. */
-export const ALL_TOOLS: readonly AnyTool[] = [planMega, claimPhase, heartbeat, completePhase, releasePhase, board, runCouncilTool, syncPlanTool];
+export const ALL_TOOLS: readonly AnyTool[] = [
+  sessionStart,
+  planMega,
+  claimPhase,
+  heartbeat,
+  checkpoint,
+  completePhase,
+  releasePhase,
+  board,
+  memory,
+  logOperation,
+  recordUsage,
+  sessionEnd,
+  runCouncilTool,
+  syncPlanTool,
+];

@@ -5,6 +5,11 @@ import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
 import { MetricsStore } from './metrics.js';
 import { AcksStore } from './acks.js';
+import { CheckpointsStore } from './checkpoints.js';
+import { ContinuityStore } from './continuity.js';
+import { MemoryStore } from './memory.js';
+import { TransferStore } from './transfer.js';
+import { UsageStore } from './usage.js';
 
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
@@ -17,6 +22,11 @@ export class Store {
   readonly metrics: MetricsStore;
   readonly acks: AcksStore;
   readonly councils: CouncilsStore;
+  readonly checkpoints: CheckpointsStore;
+  readonly memory: MemoryStore;
+  readonly usage: UsageStore;
+  readonly continuity: ContinuityStore;
+  readonly transfer: TransferStore;
 
   constructor(
     readonly db: Db,
@@ -24,10 +34,15 @@ export class Store {
   ) {
     this.operations = new OperationsStore(db);
     this.sessions = new SessionsStore(db);
-    this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds);
     this.metrics = new MetricsStore(db);
     this.acks = new AcksStore(db, this.operations);
     this.councils = new CouncilsStore(db, this.operations);
+    this.checkpoints = new CheckpointsStore(db);
+    this.memory = new MemoryStore(db);
+    this.usage = new UsageStore(db);
+    this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.continuity = new ContinuityStore(db, this);
+    this.transfer = new TransferStore(db, this);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

@@ -115,6 +115,50 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, ref)
   ) WITHOUT ROWID;
   `,
+  // sessions: checkpoints, memory, usage; which session adopted an interrupted one
+  `
+  ALTER TABLE sessions ADD COLUMN adopted_by TEXT;
+  ALTER TABLE sessions ADD COLUMN adopted_at INTEGER;
+  CREATE INDEX sessions_open ON sessions(last_seen_at) WHERE ended_at IS NULL AND adopted_by IS NULL;
+  CREATE TABLE checkpoints (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    mega      TEXT,
+    phase     TEXT,
+    done      TEXT NOT NULL DEFAULT '[]',
+    next      TEXT NOT NULL DEFAULT '[]',
+    percent   REAL,
+    files     TEXT NOT NULL DEFAULT '[]',
+    note      TEXT
+  );
+  CREATE INDEX checkpoints_instance ON checkpoints(instance, id);
+  CREATE INDEX checkpoints_phase ON checkpoints(mega, phase, id);
+  CREATE TABLE memory (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    author    TEXT,
+    section   TEXT NOT NULL CHECK (section IN ('status','decisions','known_issues')),
+    text      TEXT NOT NULL
+  );
+  CREATE INDEX memory_section ON memory(section, id);
+  CREATE TABLE usage (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT NOT NULL,
+    tokens    INTEGER NOT NULL,
+    cost_usd  REAL NOT NULL,
+    model     TEXT
+  );
+  CREATE INDEX usage_ts ON usage(ts);
+  CREATE INDEX usage_instance ON usage(instance);
+  -- The chain's head, kept by a trigger, so log --verify also notices entries cut off the end.
+  CREATE TABLE operations_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+  INSERT INTO operations_head (id, seq, hash) SELECT 1, seq, hash FROM operations ORDER BY seq DESC LIMIT 1;
+  CREATE TRIGGER operations_head_track AFTER INSERT ON operations
+    BEGIN INSERT OR REPLACE INTO operations_head (id, seq, hash) VALUES (1, NEW.seq, NEW.hash); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { writeTx } from './db.js';
 import type { OperationsStore } from './operations.js';
 import type { SessionsStore } from './sessions.js';
+import type { Checkpoint } from './checkpoints.js';
 import { InputError } from '../errors.js';
 import { describePlanProblem, findPlanProblem } from '../domain/dag.js';
 import { phaseIdFromStore, phaseIdKind, phaseKey, type PhaseId } from '../domain/ids.js';
@@ -36,6 +38,8 @@ export type PhaseStatus = 'ready' | 'blocked' | 'claimed' | 'done';
 
 export interface BoardPhase extends PhaseRef {
   status: PhaseStatus;
+  /** The latest progress checkpoint of the phase, when the board was given a lookup. */
+  checkpoint?: { percent: number | null; next: string[]; [field: string]: unknown } | null;
   owner: string | null;
   claimed_at: string | null;
   lease_expires_at: string | null;
@@ -97,11 +101,15 @@ export type TokenRefusal = 'stale_token' | 'not_claimed';
  * gate. Each returns a refusal or null; they run inside the claim transaction.
  */
 export interface ClaimGuards {
+  /** Async preparation before the transaction (governance refreshes its GitHub kill-switch cache). */
+  prepare?: () => Promise<void>;
   beforeClaim?: () => { reason: ClaimReason; message: string } | null;
+  /** Refuses completions (the kill switch); reads and releases keep working. */
+  beforeComplete?: () => { reason: 'kill_switch'; message: string } | null;
   phase?: (p: PhaseRef) => { reason: ClaimReason; message: string } | null;
 }
 
-interface PhaseRow {
+export interface PhaseRow {
   mega: string;
   id: string;
   id_kind: string;
@@ -133,6 +141,8 @@ export class PhasesStore {
     private readonly ops: OperationsStore,
     private readonly sessions: SessionsStore,
     private readonly defaultLeaseSeconds: number,
+    /** Latest checkpoint per phase key of a MEGA, shown on the board (set by the Store). */
+    private readonly checkpointsOf?: (mega: string) => Map<string, Checkpoint>,
   ) {
     this.q = {
       mega: db.prepare<[string], { key: string; title: string; source: string | null }>('SELECT key, title, source FROM megas WHERE key = ?'),
@@ -308,13 +318,50 @@ export class PhasesStore {
     return out;
   }
 
-  private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number): ClaimResult {
+  /** A fresh claim: the epoch moves on and a new token is issued, so every older token is refused. */
+  private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number, adoptedFrom?: string): ClaimResult {
     const epoch = row.epoch + 1;
     const token = `fx${epoch}-${randomUUID().slice(0, 18)}`; // epoch first: tokens of one phase only grow
     const expires = leaseExpiry(now, leaseSeconds);
     this.q.setClaim.run(instance, token, epoch, now, leaseSeconds, expires, row.mega, row.id);
-    this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message: `${instance} claimed ${row.mega}/${row.id} "${row.name}"`, data: { epoch, lease_seconds: leaseSeconds } });
+    const message = adoptedFrom
+      ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from interrupted session ${adoptedFrom}`
+      : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
+    this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message, data: { epoch, lease_seconds: leaseSeconds, ...(adoptedFrom ? { adopted_from: adoptedFrom } : {}) } });
     return { claimed: true, phase: toRef(row), token, lease_expires_at: iso(expires) as string, owner: instance, message: `claimed ${row.mega}/${row.id} "${row.name}"; heartbeat before ${iso(expires)} or call any tool` };
+  }
+
+  /**
+   * Hands every claim of an interrupted session to `instance` with fresh tokens (resume). Runs in
+   * the caller's transaction when there is one.
+   */
+  adopt(instance: string, from: string, now: number): ClaimResult[] {
+    return writeTx(this.db, () =>
+      this.claimsOf(from).map((row) => this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from)),
+    );
+  }
+
+  /** Fencing check for writes tied to a phase (checkpoints): the phase row, or why the token is refused. */
+  held(input: TokenInput): { ok: true; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
+    const row = this.requirePhase(input.mega, input.phase);
+    const refused = this.checkToken(row, input.token);
+    return refused ? { ok: false, ...refused } : { ok: true, key: row.id, kind: row.id_kind };
+  }
+
+  /** Stored key and id kind of a phase (InputError when unknown). */
+  phaseKeyOf(mega: string, id: PhaseId): { key: string; kind: string } {
+    const row = this.requirePhase(mega, id);
+    return { key: row.id, kind: row.id_kind };
+  }
+
+  /** Import: marks a phase done as the claim file says (who and when), logged as an imported completion. */
+  recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): void {
+    writeTx(this.db, () => {
+      const row = this.requirePhase(mega, id);
+      this.db.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?').run(p.claimed_at, p.completed_at, p.by, mega, row.id);
+      this.q.recountUnmet.run(mega); // dependents of an imported completion become ready
+      this.ops.append(now, { instance, kind: 'complete', mega, phase: row.id, message: `imported: ${p.by} completed ${mega}/${row.id} "${row.name}" at ${iso(p.completed_at)}`, data: { imported: true, by: p.by, claimed_at: p.claimed_at, completed_at: p.completed_at } });
+    });
   }
 
   /** Releases every claim whose lease passed and whose owner is not alive, recording each release. */
@@ -352,7 +399,7 @@ export class PhasesStore {
     input: TokenInput & { chain?: boolean | undefined; lease_seconds?: number | undefined },
     now: number,
     guards: ClaimGuards = {},
-  ): { completed: boolean; phase?: PhaseRef; reason?: TokenRefusal; owner?: string; next?: ClaimResult; message: string } {
+  ): { completed: boolean; phase?: PhaseRef; reason?: TokenRefusal | 'kill_switch'; owner?: string; next?: ClaimResult; message: string } {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;
@@ -362,6 +409,8 @@ export class PhasesStore {
       }
       const refused = this.checkToken(row, input.token);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
+      const stopped = guards.beforeComplete?.();
+      if (stopped) return { completed: false, phase: toRef(row), ...stopped };
       this.finish(instance, row, now);
       this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${instance} completed ${label} "${row.name}"`, data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at } });
       const done = { completed: true, phase: toRef(row), message: `completed ${label}` };
@@ -438,6 +487,7 @@ export class PhasesStore {
     const megas = mega !== undefined ? [this.requireMega(mega)] : this.q.megas.all();
     return megas.map((m) => {
       const rows = this.q.phasesOf.all(m.key);
+      const checkpoints = this.checkpointsOf?.(m.key);
       const done = new Set(rows.filter((r) => r.completed_at !== null).map((r) => r.id));
       const phases = rows.map((r): BoardPhase => {
         const deps = JSON.parse(r.deps) as PhaseId[];
@@ -451,6 +501,7 @@ export class PhasesStore {
           lease_expires_at: r.owner !== null ? iso(r.lease_expires_at) : null,
           completed_at: iso(r.completed_at),
           completed_by: r.completed_by,
+          ...(checkpoints ? { checkpoint: checkpoints.get(r.id) ?? null } : {}),
         };
       });
       const sum = (xs: BoardPhase[]) => xs.reduce((a, p) => a + (p.points ?? 0), 0);
@@ -469,9 +520,12 @@ export class PhasesStore {
     });
   }
 
+  private claimsOfStmt: Statement<[string], PhaseRow> | undefined;
+
   /** Open claims of one session, for resume answers and session_end. */
   claimsOf(instance: string): PhaseRow[] {
-    return this.db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord').all(instance);
+    this.claimsOfStmt ??= this.db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord');
+    return this.claimsOfStmt.all(instance);
   }
 
   private remaining(mega: string | undefined): number {
@@ -498,7 +552,8 @@ export class PhasesStore {
   }
 }
 
-function toRef(r: PhaseRow): PhaseRef {
+/** A phase row as the reference answers carry (mega, id with its type, name, points, tickets, deps). */
+export function toRef(r: PhaseRow): PhaseRef {
   return {
     mega: r.mega,
     id: phaseIdFromStore(r.id, r.id_kind),

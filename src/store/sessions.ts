@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { instanceId } from '../domain/ids.js';
 import type { Liveness } from '../domain/lease.js';
 
@@ -14,6 +15,8 @@ export interface SessionRow {
   disconnected_at: number | null;
   ended_at: number | null;
   summary: string | null;
+  adopted_by: string | null;
+  adopted_at: number | null;
 }
 
 export interface NewSession {
@@ -60,6 +63,32 @@ export class SessionsStore {
 
   markSeen(instance: string, now: number): void {
     this.seen.run(now, instance);
+  }
+
+  setAgent(instance: string, agent: string): void {
+    this.db.prepare('UPDATE sessions SET agent = ? WHERE instance = ?').run(agent, instance);
+  }
+
+  /** session_end: the session is over (its claims, if kept, go stale once their lease passes). */
+  end(instance: string, now: number, summary: string | null): void {
+    this.db.prepare('UPDATE sessions SET ended_at = ?, summary = ?, last_seen_at = ? WHERE instance = ?').run(now, summary, now, instance);
+  }
+
+  private unfinishedStmt: Statement<[string], SessionRow> | undefined;
+
+  /** Sessions that never ended and were not adopted, newest first: candidates for "interrupted". */
+  unfinished(except: string): SessionRow[] {
+    this.unfinishedStmt ??= this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC');
+    return this.unfinishedStmt.all(except);
+  }
+
+  /** Marks an interrupted session as taken over, so it is reported no more. */
+  markAdopted(instance: string, by: string, now: number): void {
+    this.db.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
+  }
+
+  all(): SessionRow[] {
+    return this.db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY started_at, instance').all();
   }
 
   /** The client went away without session_end: the session counts as interrupted. */

@@ -49,7 +49,7 @@ describe('bad input is an error naming the field, and changes nothing', () => {
 
   it('an unknown tool is a protocol error listing the tools', async () => {
     const a = await h.connect();
-    await expect(a.raw('claim', {})).rejects.toThrow(/unknown tool "claim" \(available: plan_mega, claim_phase/);
+    await expect(a.raw('claim', {})).rejects.toThrow(/unknown tool "claim" \(available: .*claim_phase/);
   });
 });
 

@@ -1,0 +1,83 @@
+import { writeTx, type Db } from './db.js';
+import type { OperationsStore } from './operations.js';
+import type { PhasesStore } from './phases.js';
+import type { ClaimFile } from '../../schemas/sessions.js';
+import { InputError } from '../errors.js';
+import { parseStamp } from '../domain/sessions.js';
+import { phaseKey } from '../domain/ids.js';
+
+export interface ImportResult {
+  mega: string;
+  created: boolean;
+  phases: number;
+  completed: number;
+  released: number;
+  message: string;
+}
+
+/** Claim files in and out: the JSON format agents wrote by hand before factory-mcp. */
+export class TransferStore {
+  constructor(
+    private readonly db: Db,
+    private readonly s: { phases: PhasesStore; operations: OperationsStore },
+  ) {}
+
+  /** Validates a claim file's times (InputError naming the field); call before anything is written. */
+  check(file: ClaimFile): { claimed: number | null; completed: number | null }[] {
+    return file.phases.map((p, i) => {
+      const claimed = parseStamp(p.claimed_at);
+      const completed = parseStamp(p.completed_at);
+      if (Number.isNaN(claimed)) throw new InputError(`phases[${i}].claimed_at`, `not a date: ${JSON.stringify(p.claimed_at)}`);
+      if (Number.isNaN(completed)) throw new InputError(`phases[${i}].completed_at`, `not a date: ${JSON.stringify(p.completed_at)}`);
+      return { claimed, completed };
+    });
+  }
+
+  /**
+   * Creates (or re-plans) the MEGA of a claim file, keeping its completions (who and when). Open
+   * claims in the file are not kept as claims — their owners are gone — but logged as released
+   * history. All or nothing in one transaction.
+   */
+  importClaimFile(instance: string, file: ClaimFile, now: number): ImportResult {
+    const stamps = this.check(file);
+    return writeTx(this.db, () => {
+      const plan = this.s.phases.plan(
+        instance,
+        {
+          key: file.mega,
+          title: file.title ?? file.mega,
+          source: file.source ?? 'imported claim file',
+          phases: file.phases.map((p) => ({ id: p.id, name: p.name, points: p.points ?? undefined, tickets: p.tickets ?? [], deps: p.deps ?? [] })),
+        },
+        now,
+      );
+      let completed = 0;
+      let released = 0;
+      for (const [i, p] of file.phases.entries()) {
+        const st = stamps[i] as { claimed: number | null; completed: number | null };
+        if (st.completed !== null) {
+          this.s.phases.recordCompletion(instance, file.mega, p.id, { by: p.owner ?? 'unknown', claimed_at: st.claimed, completed_at: st.completed }, now);
+          completed++;
+        } else if (p.owner) {
+          this.s.operations.append(now, {
+            instance,
+            kind: 'release',
+            mega: file.mega,
+            phase: phaseKey(p.id),
+            message: `imported: open claim of ${file.mega}/${phaseKey(p.id)} by ${p.owner} released (its owner is not a live session)`,
+            data: { reason: 'imported', previous_owner: p.owner, claimed_at: st.claimed },
+          });
+          released++;
+        }
+      }
+      return {
+        mega: file.mega,
+        created: plan.created,
+        phases: plan.phases,
+        completed,
+        released,
+        message: `imported ${file.mega}: ${plan.phases} phases, ${completed} completed, ${released} open claim(s) released`,
+      };
+    });
+  }
+}

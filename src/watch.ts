@@ -1,0 +1,73 @@
+import type { Store } from './store/index.js';
+
+/** Operation kinds that change the board, the plan and the MEGA views. */
+const BOARD_KINDS = new Set(['plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'resume']);
+
+/** Which resource URIs a batch of new operations changes. */
+export function changedUris(ops: readonly { kind: string; mega: string | null }[], subscribed: Iterable<string>): string[] {
+  if (ops.length === 0) return [];
+  const board = ops.some((o) => BOARD_KINDS.has(o.kind));
+  const megas = new Set(ops.filter((o) => BOARD_KINDS.has(o.kind)).map((o) => o.mega));
+  const memory = ops.some((o) => o.kind === 'memory');
+  const out: string[] = [];
+  for (const uri of subscribed) {
+    if (uri === 'factory://operations') out.push(uri);
+    else if (uri === 'factory://memory' ? memory : uri === 'factory://board' || uri === 'factory://plan' ? board : false) out.push(uri);
+    else if (uri.startsWith('factory://mega/') && (megas.has(decodeURIComponent(uri.slice('factory://mega/'.length))) || megas.has(null))) out.push(uri);
+  }
+  return out;
+}
+
+/**
+ * Sends resources/updated to a subscribed client. Every change worth telling is an operations-log
+ * entry, written by this process or any other on the same database, so the watcher polls the
+ * log's last seq (cheap: an index seek) every `intervalMs` while something is subscribed, and at
+ * once after each tool call of its own session. The timer is unref'd and stops with the last
+ * unsubscribe or on close.
+ */
+export class ResourceWatcher {
+  private readonly subs = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly notify: (uri: string) => Promise<void>,
+    private readonly intervalMs = 500,
+  ) {}
+
+  subscribe(uri: string): void {
+    if (this.subs.size === 0) this.seq = this.store.operations.lastSeq();
+    this.subs.add(uri);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.check(), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  unsubscribe(uri: string): void {
+    this.subs.delete(uri);
+    if (this.subs.size === 0) this.stop();
+  }
+
+  /** Looks for new operations now; returns the URIs notified. */
+  check(): string[] {
+    if (this.subs.size === 0 || !this.store.db.open) return [];
+    const ops = this.store.operations.kindsAfter(this.seq);
+    if (ops.length === 0) return [];
+    this.seq = (ops[ops.length - 1] as { seq: number }).seq;
+    const uris = changedUris(ops, this.subs);
+    for (const uri of uris) this.notify(uri).catch(() => this.unsubscribe(uri));
+    return uris;
+  }
+
+  close(): void {
+    this.subs.clear();
+    this.stop();
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,205 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { harness, tempDir, type Harness } from '../helpers/server.js';
+import { Store } from '../../src/store/index.js';
+import { exportState } from '../../src/export.js';
+import { operationLine } from '../../src/domain/sessions.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FACTORY_LOG: 'silent', ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let h: Harness;
+beforeEach(async () => {
+  h = await harness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+async function someHistory(): Promise<void> {
+  const a = await h.connect();
+  await a.call('session_start', { agent: 'claude-code' });
+  await a.call('plan_mega', { key: 'L-1', title: 'Log', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }] });
+  const c = await a.call<{ token: string }>('claim_phase', { mega: 'L-1', phase: 1 });
+  await a.call('checkpoint', { mega: 'L-1', phase: 1, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } });
+  await a.call('memory', { op: 'append', section: 'status', text: 'phase 1 half done' });
+  await a.call('complete_phase', { mega: 'L-1', phase: 1, token: c.token });
+  await a.call('session_end', { summary: 'done for now' });
+}
+
+describe('factory-mcp log', () => {
+  it('prints the log and verifies an intact chain', async () => {
+    await someHistory();
+    const printed = await cli(['log', '--db', h.dbFile, '--limit', '3']);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout.trim().split('\n')).toHaveLength(3);
+    expect(printed.stdout).toMatch(/session_end - SESSION-END t\d+: done for now\n$/);
+    const ok = await cli(['log', '--verify', '--db', h.dbFile]);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/^ok: 7 entries, hash chain intact/);
+  });
+
+  it('names an entry edited by hand in the database file', async () => {
+    await someHistory();
+    const raw = new Database(h.dbFile);
+    expect(() => raw.prepare("UPDATE operations SET message = 'nothing happened' WHERE seq = 4").run()).toThrow(/append-only/);
+    raw.exec('DROP TRIGGER operations_no_update');
+    raw.prepare("UPDATE operations SET message = 'nothing happened' WHERE seq = 4").run();
+    raw.close();
+    const r = await cli(['log', '--verify', '--db', h.dbFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/TAMPERED: entry #4 edited/);
+    expect(h.store.operations.verify().problem).toMatchObject({ seq: 4, problem: 'edited' });
+  });
+
+  it('names an entry deleted by hand, and one whose link was rewritten', async () => {
+    await someHistory();
+    const raw = new Database(h.dbFile);
+    raw.exec('DROP TRIGGER operations_no_delete; DROP TRIGGER operations_no_update');
+    raw.prepare('DELETE FROM operations WHERE seq = 3').run();
+    raw.close();
+    const r = await cli(['log', '--verify', '--json', '--db', h.dbFile]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, problem: { seq: 3, problem: 'deleted' } });
+    // Renumbering to close the gap breaks the next link instead.
+    const raw2 = new Database(h.dbFile);
+    raw2.prepare('UPDATE operations SET seq = seq - 1 WHERE seq > 3').run();
+    raw2.close();
+    expect(h.store.operations.verify().problem).toMatchObject({ seq: 3 });
+  });
+
+  it('names the last entry when it is deleted by hand', async () => {
+    await someHistory();
+    const last = h.store.operations.lastSeq();
+    const raw = new Database(h.dbFile);
+    raw.exec('DROP TRIGGER operations_no_delete');
+    raw.prepare('DELETE FROM operations WHERE seq = ?').run(last);
+    raw.close();
+    const r = await cli(['log', '--verify', '--db', h.dbFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`TAMPERED: entry #${last} deleted`);
+  });
+});
+
+describe('export and import', () => {
+  it('export writes memory.md, plan.md, operations.log, checkpoints/ and megas/ matching the database', async () => {
+    await someHistory();
+    const dir = path.join(h.dir, 'out');
+    const r = await cli(['export', '--db', h.dbFile, '--dir', dir]);
+    expect(r.code).toBe(0);
+    const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+    const ops = [...h.store.operations.iterate()];
+    expect(read('operations.log')).toBe(`${ops.map(operationLine).join('\n')}\n`);
+    expect(read('operations.log')).toMatch(/SESSION-START[\s\S]*SESSION-END/);
+    expect(read('memory.md')).toContain('- phase 1 half done — claude-code');
+    expect(read('plan.md')).toMatch(/\| 1 \| one \| {2}\| {2}\| {2}\| done \| t\d+ \| 50% next: b \|/);
+    const cps = fs.readdirSync(path.join(dir, 'checkpoints'));
+    expect(cps).toEqual(['000001-L-1-1.json']);
+    expect(JSON.parse(read(`checkpoints/${cps[0]}`))).toEqual(h.store.checkpoints.all()[0]);
+    expect(JSON.parse(read('megas/L-1.json'))).toMatchObject({ mega: 'L-1', phases: [{ id: 1, completed_at: expect.any(String) }, { id: 2, completed_at: null }] });
+  });
+
+  it('import of a claim file creates the MEGA with its completions and round-trips through export', async () => {
+    const file = {
+      mega: 'CAB-1290',
+      title: 'Gateway rework',
+      source: 'claims/CAB-1290.json',
+      phases: [
+        { id: 1, name: 'API + Gateway', points: 5, tickets: ['CAB-1350'], deps: [], owner: 't4821', claimed_at: '2026-11-20T09:00:00.000Z', completed_at: '2026-11-20T15:30:00.000Z' },
+        { id: 2, name: 'Storage', points: 3, tickets: [], deps: [], owner: null, claimed_at: null, completed_at: null },
+        { id: 'ui', name: 'UI', points: 2, tickets: ['CAB-1351'], deps: [1, 2], owner: null, claimed_at: null, completed_at: null },
+      ],
+    };
+    const src = path.join(h.dir, 'CAB-1290.json');
+    fs.writeFileSync(src, JSON.stringify(file));
+    const r = await cli(['import', src, '--db', h.dbFile]);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain('imported CAB-1290: 3 phases, 1 completed');
+    const board = h.store.phases.board('CAB-1290')[0]!;
+    expect(board.phases.map((p) => p.status)).toEqual(['done', 'ready', 'blocked']);
+    expect(board.phases[0]).toMatchObject({ completed_by: 't4821', completed_at: '2026-11-20T15:30:00.000Z' });
+
+    const out = tempDir();
+    try {
+      exportState(h.store, out);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'megas', 'CAB-1290.json'), 'utf8'))).toEqual(file);
+      // And the exported claim file imports into a fresh database to the same board.
+      const other = Store.open(path.join(out, 'again.db'), { leaseSeconds: 7200 });
+      try {
+        const again = await cli(['import', path.join(out, 'megas', 'CAB-1290.json'), '--db', path.join(out, 'again.db')]);
+        expect(again.code).toBe(0);
+        const strip = (m: ReturnType<Store['phases']['board']>) => m.map((x) => ({ ...x, phases: x.phases.map((p) => ({ ...p, checkpoint: undefined })) }));
+        expect(strip(other.phases.board())).toEqual(strip(h.store.phases.board()));
+      } finally {
+        other.close();
+      }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+    // The import ran as its own CLI session, started and ended.
+    expect(h.store.continuity.interrupted('none', h.clock.now, 7200_000)).toEqual([]);
+  });
+
+  it('an open claim in the file becomes released history; a bad file names the field and writes nothing', async () => {
+    const src = path.join(h.dir, 'X-1.json');
+    fs.writeFileSync(src, JSON.stringify({ mega: 'X-1', phases: [{ id: 1, name: 'a', owner: 't1234', claimed_at: '2026-11-20T09:00:00Z' }] }));
+    expect((await cli(['import', src, '--db', h.dbFile])).code).toBe(0);
+    expect(h.store.phases.board('X-1')[0]?.phases[0]?.status).toBe('ready');
+    expect(h.store.operations.recent(5).find((o) => o.kind === 'release')?.data).toMatchObject({ reason: 'imported', previous_owner: 't1234' });
+    const seq = h.store.operations.lastSeq();
+    fs.writeFileSync(src, JSON.stringify({ mega: 'X-2', phases: [{ id: 1, name: 'a', completed_at: 'yesterday' }] }));
+    const bad = await cli(['import', src, '--db', h.dbFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('phases[0].completed_at');
+    expect(h.store.operations.lastSeq()).toBe(seq);
+  });
+});
+
+describe('resource subscriptions', () => {
+  it('notifies a subscribed client of changes made by another process on the same database', async () => {
+    const a = await h.connect();
+    const got: string[] = [];
+    a.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      got.push(n.params.uri);
+    });
+    await a.client.subscribeResource({ uri: 'factory://board' });
+    await a.client.subscribeResource({ uri: 'factory://memory' });
+    await expect(a.client.subscribeResource({ uri: 'factory://nope' })).rejects.toThrow(/unknown resource/);
+    // Another connection, as another process would have.
+    const other = Store.open(h.dbFile, { leaseSeconds: 7200 });
+    try {
+      other.phases.plan('t9999', { key: 'S-1', title: 'Sub', phases: [{ id: 1, name: 'one' }] }, Date.now());
+      await waitFor(() => got.includes('factory://board'));
+      expect(got).not.toContain('factory://memory');
+      other.continuity.memory('t9999', { op: 'append', section: 'status', text: 'hello' }, Date.now());
+      await waitFor(() => got.includes('factory://memory'));
+      await a.client.unsubscribeResource({ uri: 'factory://board' });
+      const n = got.length;
+      other.phases.plan('t9999', { key: 'S-2', title: 'Sub 2', phases: [{ id: 1, name: 'one' }] }, Date.now());
+      await new Promise((r) => setTimeout(r, 700));
+      expect(got.length).toBe(n);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

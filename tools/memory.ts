@@ -1,0 +1,16 @@
+import { defineTool } from '../src/tool.js';
+import { MemoryInput, MemoryOutput } from '../schemas/sessions.js';
+
+export const memory = defineTool({
+  name: 'memory',
+  title: 'Shared memory',
+  toolset: 'sessions',
+  description:
+    'The shared memory.md: op read returns entries (section status, decisions, known_issues; author, time); ' +
+    'op append adds text to a section. Read at session start; append decisions and known issues as you make or find them.',
+  input: MemoryInput,
+  output: MemoryOutput,
+  annotations: { idempotentHint: false, destructiveHint: false },
+  handler: (ctx, input) => ctx.store.continuity.memory(ctx.session.instance, input, ctx.clock()),
+  text: (o) => (o.appended !== undefined ? `appended entry ${o.appended}` : o.entries.map((e) => `[${e.section}] ${e.text} — ${e.author}, ${e.at}`).join('\n') || 'memory is empty'),
+});

@@ -1,0 +1,29 @@
+import { defineTool } from '../src/tool.js';
+import { RecordUsageInput, RecordUsageOutput } from '../schemas/sessions.js';
+import { utcDayStart } from '../src/domain/sessions.js';
+
+export const recordUsage = defineTool({
+  name: 'record_usage',
+  title: 'Record token usage',
+  toolset: 'sessions',
+  description:
+    'Report tokens and cost (USD) spent since your last report. Counts toward the daily cost cap: once reached, ' +
+    'new claims are refused with reason cost_cap. Returns session and today totals.',
+  input: RecordUsageInput,
+  output: RecordUsageOutput,
+  annotations: { idempotentHint: false, destructiveHint: false },
+  handler: (ctx, input) => {
+    const now = ctx.clock();
+    const r = ctx.store.continuity.recordUsage(ctx.session.instance, input, now, () => ctx.store.usage.costSince(utcDayStart(now)));
+    const cap = ctx.config.governance.daily_cost_cap_usd;
+    const reached = cap !== null && r.today_cost_usd >= cap;
+    return {
+      recorded: true,
+      session_cost_usd: r.session_cost_usd,
+      today_cost_usd: r.today_cost_usd,
+      daily_cap_usd: cap,
+      cap_reached: reached,
+      message: `recorded; today $${r.today_cost_usd.toFixed(2)}${cap !== null ? ` of $${cap}${reached ? ' — cap reached: no new claims today' : ''}` : ''}`,
+    };
+  },
+});

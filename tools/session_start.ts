@@ -1,0 +1,27 @@
+import { defineTool } from '../src/tool.js';
+import { SessionStartInput, SessionStartOutput } from '../schemas/sessions.js';
+
+export const sessionStart = defineTool({
+  name: 'session_start',
+  title: 'Start a session',
+  toolset: 'sessions',
+  description:
+    'Call first in every session. Returns your instance id, autonomy level, kill switch, and crashed sessions ' +
+    '(no session_end; process gone, disconnected or lease passed) with last checkpoint and open claims. ' +
+    'Call again with resume to adopt their claims with fresh tokens.',
+  input: SessionStartInput,
+  output: SessionStartOutput,
+  annotations: { idempotentHint: false, destructiveHint: false },
+  handler: async (ctx, input) => {
+    const instance = ctx.session.instance;
+    await ctx.guards.prepare?.();
+    const r = ctx.store.continuity.start(instance, input, ctx.clock(), ctx.config.lease_seconds * 1000);
+    const kill = ctx.governance?.killSwitch();
+    const adopted = r.resumed.reduce((n, x) => n + x.phases.length, 0);
+    const parts = [`You are ${instance} (autonomy ${ctx.config.autonomy}).`];
+    if (kill?.on) parts.push(kill.message);
+    if (r.resumed.length) parts.push(`Resumed ${r.resumed.map((x) => x.from).join(', ')}: adopted ${adopted} claim(s) with new tokens.`);
+    if (r.crashed_total) parts.push(`${r.crashed_total} interrupted session(s): ${r.crashed.map((c) => `${c.instance} (${c.phases.length} claim(s))`).join(', ')}; resume to adopt their claims.`);
+    return { instance, ...r, autonomy: ctx.config.autonomy, kill_switch: kill?.on ?? false, message: parts.join(' ') };
+  },
+});
