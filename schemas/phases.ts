@@ -81,7 +81,7 @@ export const CompletePhaseInput = z.strictObject({
 export const CompletePhaseOutput = z.object({
   completed: z.boolean(),
   phase: PhaseRefSchema.optional(),
-  reason: TokenRefusalSchema.optional(),
+  reason: z.union([TokenRefusalSchema, z.literal('dod_not_passed')]).optional(),
   owner: z.string().optional(),
   next: ClaimResultSchema.optional(),
   message: z.string(),

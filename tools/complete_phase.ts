@@ -1,5 +1,6 @@
 import { defineTool } from '../src/tool.js';
 import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
+import { dodGate } from '../src/dod/gate.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -12,6 +13,6 @@ export const completePhase = defineTool({
   input: CompletePhaseInput,
   output: CompletePhaseOutput,
   annotations: { idempotentHint: true, destructiveHint: false },
-  handler: (ctx, input) => ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards),
+  handler: (ctx, input) => dodGate(ctx.store, ctx.config, input.mega, input.phase) ?? ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards),
   text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
 });

@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { git, GitError } from '../integrations/git.js';
+
+/**
+ * The hash of the working tree as it is now, uncommitted and untracked (not ignored) files
+ * included: a copy of the index, `git add -A` into it, `git write-tree`. The real index is
+ * never touched. Copying the index keeps git's stat cache, so an unchanged tree costs little.
+ */
+export async function workingTreeHash(root: string): Promise<string> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-index-'));
+  const index = path.join(tmp, 'index');
+  try {
+    const real = path.resolve(root, (await git(root, ['rev-parse', '--git-path', 'index'])).trim());
+    if (fs.existsSync(real)) fs.copyFileSync(real, index);
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    await git(root, ['add', '-A'], { env });
+    return (await git(root, ['write-tree'], { env })).trim();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function verify(root: string, ref: string): Promise<string | null> {
+  try {
+    return (await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The default branch: the configured one, else origin/HEAD, main, master (local or origin/). */
+export async function defaultBranch(root: string, configured: string | undefined): Promise<string | null> {
+  if (configured) return (await verify(root, configured)) ? configured : null;
+  try {
+    const head = (await git(root, ['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD'])).trim();
+    if (head) return head.replace(/^refs\/remotes\//, '');
+  } catch {
+    /* no origin/HEAD */
+  }
+  for (const c of ['main', 'master', 'origin/main', 'origin/master']) if (await verify(root, c)) return c;
+  return null;
+}
+
+/** The commit the change is measured against: merge-base of HEAD and the default branch. */
+export async function baseCommit(root: string, branch: string): Promise<string> {
+  return (await git(root, ['merge-base', 'HEAD', branch])).trim();
+}
+
+export async function headCommit(root: string): Promise<string | null> {
+  return verify(root, 'HEAD');
+}
+
+export async function currentBranch(root: string): Promise<string | null> {
+  try {
+    const b = (await git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+    return b && b !== 'HEAD' ? b : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function originUrl(root: string): Promise<string | null> {
+  try {
+    return (await git(root, ['remote', 'get-url', 'origin'])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The change from `base` to the working tree `tree`, as `git diff -U0` text (renames followed). */
+export async function diffText(root: string, base: string, tree: string): Promise<string> {
+  return git(root, ['diff', '-U0', '--no-color', '--no-ext-diff', '-M', base, tree]);
+}
+
+export async function changedFiles(root: string, base: string, tree: string): Promise<string[]> {
+  return (await git(root, ['diff', '--name-only', '--no-renames', base, tree])).split('\n').filter(Boolean);
+}
+
+/** The repository root of `dir` and the git common dir (shared by all worktrees of one repository). */
+export async function repoIdentity(dir: string): Promise<{ top: string; common: string } | null> {
+  try {
+    const out = (await git(dir, ['rev-parse', '--show-toplevel', '--git-common-dir'])).trim().split('\n');
+    const top = out[0] as string;
+    return { top: fs.realpathSync(top), common: fs.realpathSync(path.resolve(dir, out[1] as string)) };
+  } catch (e) {
+    if (e instanceof GitError) return null;
+    throw e;
+  }
+}
+
+/**
+ * A detached worktree of `commit` in a temp dir, for baselines; node_modules of the repository
+ * linked in so that its commands find their tools. Removed by `dispose`.
+ */
+export async function tempWorktree(root: string, commit: string): Promise<{ dir: string; dispose(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-base-'));
+  await git(root, ['worktree', 'add', '--detach', '--force', dir, commit]);
+  const nm = path.join(root, 'node_modules');
+  if (fs.existsSync(nm) && !fs.existsSync(path.join(dir, 'node_modules'))) fs.symlinkSync(nm, path.join(dir, 'node_modules'), 'dir');
+  return {
+    dir,
+    async dispose() {
+      try {
+        await git(root, ['worktree', 'remove', '--force', dir]);
+      } catch {
+        fs.rmSync(dir, { recursive: true, force: true });
+        await git(root, ['worktree', 'prune']).catch(() => '');
+      }
+    },
+  };
+}
