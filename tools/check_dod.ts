@@ -7,9 +7,9 @@ export const checkDodTool = defineTool({
   title: 'Check the Definition of Done',
   toolset: 'dod',
   description:
-    'Run the binary 10-point Definition of Done before complete_phase: compiles, tests, no_regressions, lint, format, ' +
-    'no_secrets, pr_created, ci_green, state_updated, session_logged. Commands come from factory.config.json (or are detected). ' +
-    'Returns passed (all ten), score "8/10", checks[] with status and the lines to fix; cached:true on an unchanged tree.',
+    'Prove a phase done before complete_phase: runs the 10 DoD checks (build, tests, regressions, lint, format, secrets, ' +
+    'PR, CI, state, session) with commands from the config. Returns passed (all ten or nothing), score, checks[] with ' +
+    'the lines to fix; cached on an unchanged tree.',
   input: CheckDodInput,
   output: CheckDodOutput,
   annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },

@@ -23,7 +23,7 @@ import {
   type TestOutcomes,
   type Verdict,
 } from '../domain/dod.js';
-import { phaseIdFromStore, phaseKey } from '../domain/ids.js';
+import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
 import { githubClient, NO_GITHUB_TOKEN, parseGithubRemote } from '../integrations/github.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
@@ -164,7 +164,10 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   if (input.component !== undefined && !all.some((c) => c.name === input.component)) {
     throw new InputError('component', `unknown component ${JSON.stringify(input.component)} (configured: ${all.map((c) => c.name).join(', ')})`);
   }
-  const want = new Set<CheckId>(input.only ?? DOD_CHECKS);
+  (input.only ?? []).forEach((id, i) => {
+    if (!(DOD_CHECKS as readonly string[]).includes(id)) throw new InputError(`only[${i}]`, `unknown check ${JSON.stringify(id)} (one of ${DOD_CHECKS.join(', ')})`);
+  });
+  const want = new Set<CheckId>((input.only as CheckId[] | undefined) ?? DOD_CHECKS);
   const useCache = opts.cache !== false;
   const env: NodeJS.ProcessEnv = { ...(deps.env ?? process.env), NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' };
   for (const k of HIDDEN_ENV) delete env[k];
@@ -465,7 +468,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   const cached = treeChecks.length > 0 && treeChecks.every((c) => c.cached === true);
   const partial = want.size < DOD_CHECKS.length;
   const failing = checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id);
-  const message = `DoD ${score}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? 'all ten pass' : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}`;
+  const scope = `${phase ? ` for ${phase.mega}/${phase.id}` : ''} [${selected.map((c) => c.name).join(', ')}]`;
+  const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? 'all ten pass' : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}`;
 
   if (!opts.signal?.aborted) {
     writeTx(store.db, () => {
@@ -474,17 +478,14 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       store.dod.record(now, { instance: deps.instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks });
     });
   }
-  const kind = phase ? store.dod.phaseState(phase.mega, phase.id)?.id_kind : undefined;
-  const phaseOut = phase ? { mega: phase.mega, id: phaseIdFromStore(phase.id, kind ?? 'str') } : null;
+  const detected = selected.find((c) => c.detected)?.detail;
   return {
     passed,
     score,
-    checks: checks as CheckDodResult['checks'],
+    // Mandatory items (council adjustments) follow the ten as checks of their own, outside the score.
+    checks: [...checks, ...mandatory.map((m): CheckResult => ({ id: `mandatory:${m.id}`, status: m.ok ? 'pass' : 'fail', duration_ms: 0, detail: m.detail }))],
     cached,
-    ...(mandatory.length ? { mandatory } : {}),
-    components: selected.map((c) => ({ name: c.name, detected: c.detected, detail: c.detail })),
-    phase: phaseOut,
-    tree,
+    ...(detected ? { detected } : {}),
     message,
   };
 }
@@ -496,7 +497,6 @@ export function renderDod(r: CheckDodResult): string[] {
   return [
     r.message,
     ...r.checks.map((c) => `${MARK[c.status]} ${c.id.padEnd(15)} ${c.status.padEnd(5)} ${secs(c.duration_ms).padStart(6)}${c.cached ? ' (cached)' : ''}  ${c.detail}`),
-    ...(r.mandatory ?? []).map((m) => `${m.ok ? MARK.pass : MARK.fail} ${m.id}: ${m.detail}`),
-    ...r.components.filter((c) => c.detected).map((c) => `component ${c.name}: ${c.detail}`),
+    ...(r.detected ? [`component ${r.detected}`] : []),
   ];
 }

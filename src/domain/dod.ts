@@ -124,10 +124,10 @@ export function lintWarnings(output: string, pattern: string, roots: readonly st
   const out: string[] = [];
   for (const raw of output.split(/\r?\n/)) {
     if (!re.test(raw)) continue;
-    if (/\b\d+\s+(problems?|warnings?|errors?)\b/i.test(raw)) continue;
+    if (/^\W*\d+\s+(problems?|warnings?|errors?)\b/i.test(raw) || /\(\d+ errors?, \d+ warnings?\)/i.test(raw)) continue;
     let l = raw;
     for (const r of roots) if (r) l = l.split(r).join('.');
-    l = l.replace(/:\d+(:\d+)?\b/g, '').replace(/\(\d+,\s*\d+\)/g, '').replace(/^\s*\d+:\d+\s+/, '').replace(/\s+/g, ' ').trim();
+    l = l.replace(/^\s*\d+:\d+\s+/, '').replace(/:\d+(:\d+)?\b/g, '').replace(/\(\d+,\s*\d+\)/g, '').replace(/\s+/g, ' ').trim();
     out.push(l);
   }
   return out;

@@ -32,7 +32,6 @@ export interface Baseline {
 }
 
 export interface PhaseState {
-  id_kind: string;
   owner: string | null;
   claimed_at: number | null;
   completed_by: string | null;
@@ -61,7 +60,7 @@ export class DodStore {
       runPut: db.prepare('INSERT INTO dod_runs (ts, instance, mega, phase, tree, base, passed, partial, score, cached, checks) VALUES (?,?,?,?,?,?,?,?,?,?,?)'),
       last: db.prepare<[string, string], RunRow>('SELECT * FROM dod_runs WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
       latest: db.prepare<[], RunRow>('SELECT r.* FROM dod_runs r JOIN (SELECT max(id) AS id FROM dod_runs WHERE mega IS NOT NULL GROUP BY mega, phase) m ON m.id = r.id ORDER BY r.mega, r.phase'),
-      phase: db.prepare<[string, string], PhaseState>('SELECT id_kind, owner, claimed_at, completed_by FROM phases WHERE mega = ? AND id = ?'),
+      phase: db.prepare<[string, string], PhaseState>('SELECT owner, claimed_at, completed_by FROM phases WHERE mega = ? AND id = ?'),
       phaseOps: db.prepare<[string, string], Parameters<typeof toOperation>[0]>('SELECT * FROM operations WHERE mega = ? AND phase = ? ORDER BY seq'),
       sinceOps: db.prepare<[number, string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE ts >= ? AND kind IN ('memory','plan','replan') AND (mega IS NULL OR mega = ?) ORDER BY seq"),
       sessionStart: db.prepare<[string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE instance = ? AND kind = 'session_start' ORDER BY seq LIMIT 1"),

@@ -20,7 +20,7 @@ interface Dod {
   score: string;
   checks: Check[];
   cached: boolean;
-  components: { name: string; detected: boolean; detail: string }[];
+  detected?: string;
   message: string;
 }
 
@@ -103,6 +103,8 @@ describe('check_dod on a real sample repository', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(h.store.dod.last('M-1', '1')).toMatchObject({ passed: true, score: '10/10', cached: true });
     expect(h.store.operations.recent(5).some((o) => o.kind === 'dod' && o.phase === '1')).toBe(true);
+    const res = await agent.client.readResource({ uri: 'factory://dod' });
+    expect(JSON.parse((res.contents[0] as { text: string }).text)).toEqual([expect.objectContaining({ mega: 'M-1', phase: '1', passed: true, score: '10/10', failing: [] })]);
   });
 
   it('lets complete_phase through after the passing DoD', async () => {
@@ -268,7 +270,8 @@ describe('check_dod command limits', () => {
     try {
       const a = await h2.connect({ root: dir });
       const r = await a.call<Dod>('check_dod', { only: ['state_updated'] });
-      expect(r.components).toEqual([{ name: 'detected', detected: true, detail: 'detected from package.json scripts: compiles=npm run typecheck, tests=npm run test, lint=npm run lint' }]);
+      expect(r.detected).toBe('detected from package.json scripts: compiles=npm run typecheck, tests=npm run test, lint=npm run lint');
+      expect(r.message).toMatch(/\[detected\]/);
       expect(r.checks).toEqual([expect.objectContaining({ id: 'state_updated', status: 'error' })]);
       expect(r.passed).toBe(false);
     } finally {
