@@ -12,13 +12,25 @@ export async function workingTreeHash(root: string): Promise<string> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-index-'));
   const index = path.join(tmp, 'index');
   try {
-    const real = path.resolve(root, (await git(root, ['rev-parse', '--git-path', 'index'])).trim());
+    const real = indexPath(root) ?? path.resolve(root, (await git(root, ['rev-parse', '--git-path', 'index'])).trim());
     if (fs.existsSync(real)) fs.copyFileSync(real, index);
     const env = { ...process.env, GIT_INDEX_FILE: index };
     await git(root, ['add', '-A'], { env });
     return (await git(root, ['write-tree'], { env })).trim();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The index file of a checkout without spawning git: .git/index, or <gitdir>/index in a worktree. */
+function indexPath(root: string): string | null {
+  const dotgit = path.join(root, '.git');
+  try {
+    if (fs.statSync(dotgit).isDirectory()) return path.join(dotgit, 'index');
+    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
+    return m ? path.join(path.resolve(root, (m[1] as string).trim()), 'index') : null;
+  } catch {
+    return null;
   }
 }
 
@@ -30,16 +42,17 @@ async function verify(root: string, ref: string): Promise<string | null> {
   }
 }
 
-/** The default branch: the configured one, else origin/HEAD, main, master (local or origin/). */
+/** The default branch: the configured one, else origin/HEAD, main, master (local or origin/); one git call. */
 export async function defaultBranch(root: string, configured: string | undefined): Promise<string | null> {
   if (configured) return (await verify(root, configured)) ? configured : null;
-  try {
-    const head = (await git(root, ['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD'])).trim();
-    if (head) return head.replace(/^refs\/remotes\//, '');
-  } catch {
-    /* no origin/HEAD */
+  const candidates = ['refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master'];
+  const out = await git(root, ['for-each-ref', '--format=%(refname) %(symref)', ...candidates]).catch(() => '');
+  const found = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  for (const c of candidates) {
+    if (!found.has(c)) continue;
+    const target = c.endsWith('/HEAD') ? found.get(c) : c;
+    if (target) return target.replace(/^refs\/(heads|remotes)\//, '');
   }
-  for (const c of ['main', 'master', 'origin/main', 'origin/master']) if (await verify(root, c)) return c;
   return null;
 }
 

@@ -107,6 +107,10 @@ function limiter(n: number) {
 }
 
 async function resolveRoot(deps: DodDeps, cwd: string | undefined): Promise<string> {
+  if (cwd === undefined) {
+    if (!fs.existsSync(path.join(deps.root, '.git'))) throw new InputError('cwd', `the server root ${deps.root} is not a git repository: pass the repository or worktree to check`);
+    return deps.root;
+  }
   const want = path.resolve(deps.root, cwd ?? '.');
   if (!fs.existsSync(want)) throw new InputError('cwd', `${want} does not exist`);
   const id = await repoIdentity(want);
@@ -173,9 +177,10 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   for (const k of HIDDEN_ENV) delete env[k];
 
   // ---- where we are
-  const tree = await workingTreeHash(root);
-  const branch = await defaultBranch(root, cfg.base_branch);
-  const base = branch ? await baseCommit(root, branch).catch(() => null) : null;
+  const [tree, base] = await Promise.all([
+    workingTreeHash(root),
+    defaultBranch(root, cfg.base_branch).then((b) => (b ? baseCommit(root, b).catch(() => null) : null)),
+  ]);
   const noBase = `no default branch to compare with${cfg.base_branch ? ` (${cfg.base_branch} not found)` : ''}: set dod.base_branch`;
   let selected = all;
   if (input.component !== undefined) selected = all.filter((c) => c.name === input.component);
@@ -379,9 +384,6 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     );
   };
 
-  perComponent('compiles', (c) => timed(() => simple(c, 'compiles')));
-  perComponent('format', (c) => timed(() => simple(c, 'format')));
-  perComponent('lint', (c) => timed(() => lint(c)));
   // tests and no_regressions share one run of the test command
   const testRuns = new Map<string, Promise<{ tests: Verdict; regressions: Verdict; duration_ms: number }>>();
   const testRun = (c: Component) => {
@@ -400,6 +402,10 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   };
   perComponent('tests', async (c) => testRun(c).then((x) => ({ ...x.tests, duration_ms: x.duration_ms })));
   perComponent('no_regressions', async (c) => testRun(c).then((x) => ({ ...x.regressions, duration_ms: x.duration_ms })));
+  // The test run (usually the longest) takes the first slot; the short commands share the rest.
+  perComponent('compiles', (c) => timed(() => simple(c, 'compiles')));
+  perComponent('lint', (c) => timed(() => lint(c)));
+  perComponent('format', (c) => timed(() => simple(c, 'format')));
 
   if (want.has('no_secrets')) {
     const secretsKey = sha({ secrets: cfg.secrets });
