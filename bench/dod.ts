@@ -20,7 +20,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-export async function benchDod(rounds = 3): Promise<{ dodMs: number; shellMs: number; ratio: number; cachedMs: number }> {
+export async function benchDod(rounds = 5): Promise<{ dodMs: number; shellMs: number; ratio: number; cachedMs: number }> {
   const repo = makeSampleRepo();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-bench-'));
   const config = parseConfig({ dod: sampleConfig() });

@@ -280,3 +280,49 @@ describe('check_dod command limits', () => {
     }
   });
 });
+
+describe('check_dod with several components', () => {
+  let h: Harness;
+  let agent: Agent;
+  let dir: string;
+  const node = process.execPath;
+
+  beforeAll(async () => {
+    dir = fs.realpathSync(tempDir('factory-dod-multi-'));
+    sh(dir, 'init', '-q', '-b', 'main');
+    write(dir, { 'api/a.txt': 'a\n', 'web/w.txt': 'w\n' });
+    sh(dir, 'add', '-A');
+    sh(dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'base');
+    sh(dir, 'checkout', '-q', '-b', 'feature');
+    h = await harness({
+      config: {
+        dod: {
+          components: [
+            { name: 'api', paths: ['api/**'], dir: 'api', commands: { compiles: [node, '-e', 'process.exit(require("fs").existsSync("a.txt") ? 0 : 4)'] } },
+            { name: 'web', paths: ['web/**'], commands: { compiles: [node, '-e', 'console.error("web: error TS1005"); process.exit(2)'] } },
+          ],
+        },
+      },
+    });
+    agent = await h.connect({ root: dir });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs the checks of the components the change touches, each in its own dir", async () => {
+    write(dir, { 'api/b.txt': 'b\n' });
+    const api = await agent.call<Dod>('check_dod', { only: ['compiles'] });
+    expect(api.message).toMatch(/\[api\]/);
+    expect(api.checks[0]).toMatchObject({ id: 'compiles', status: 'pass' });
+    write(dir, { 'web/x.txt': 'x\n' });
+    const both = await agent.call<Dod>('check_dod', { only: ['compiles'] });
+    expect(both.message).toMatch(/\[api, web\]/);
+    expect(both.checks[0]).toMatchObject({ id: 'compiles', status: 'fail' });
+    expect(both.checks[0]?.detail).toMatch(/^\[web\] .*exited 2: web: error TS1005/);
+    const one = await agent.call<Dod>('check_dod', { only: ['compiles'], component: 'api' });
+    expect(one.checks[0]?.status).toBe('pass');
+  });
+});
