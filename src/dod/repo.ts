@@ -61,8 +61,14 @@ export async function baseCommit(root: string, branch: string): Promise<string> 
   return (await git(root, ['merge-base', 'HEAD', branch])).trim();
 }
 
-export async function headCommit(root: string): Promise<string | null> {
-  return verify(root, 'HEAD');
+/** HEAD's commit and its tree (null outside a commit). */
+export async function headCommit(root: string): Promise<{ commit: string; tree: string } | null> {
+  try {
+    const [commit, tree] = (await git(root, ['rev-parse', 'HEAD', 'HEAD^{tree}'])).trim().split('\n');
+    return commit && tree ? { commit, tree } : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function currentBranch(root: string): Promise<string | null> {

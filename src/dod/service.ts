@@ -283,7 +283,17 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     const r = await exec(spec, dir, c.timeoutMs);
     const bad = broken(r, c, 'tests');
     if (bad) return { tests: bad, regressions: { status: 'error', detail: `tests did not run to the end: ${bad.detail}` } };
-    let tests: Verdict = r.exitCode === 0 ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(r)}` } : { status: 'fail', detail: clip(`${spec.join(' ')} exited ${r.exitCode}: ${excerpt(r.output)}${capped(r)}`) };
+    let now: TestOutcomes | null = null;
+    let reportError: string | null = null;
+    if (reportFile) {
+      try {
+        now = parseTestReport(fs.readFileSync(reportFile, 'utf8'));
+      } catch (e) {
+        reportError = (e as Error).message;
+      }
+    }
+    const failing = now?.failed.length ? `failing: ${now.failed.slice(0, 10).join('; ')} | ` : '';
+    let tests: Verdict = r.exitCode === 0 ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(r)}` } : { status: 'fail', detail: clip(`${spec.join(' ')} exited ${r.exitCode}: ${failing}${excerpt(r.output)}${capped(r)}`) };
     if (tests.status === 'pass' && c.thresholds.min_coverage !== undefined) {
       const file = path.resolve(dir, c.thresholds.coverage_summary ?? 'coverage/coverage-summary.json');
       try {
@@ -296,14 +306,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       }
     }
     // no_regressions
-    let now: TestOutcomes | null = null;
-    if (reportFile) {
-      try {
-        now = parseTestReport(fs.readFileSync(reportFile, 'utf8'));
-      } catch (e) {
-        return { tests, regressions: { status: 'error', detail: clip(`test report ${c.testReport} not usable after the run: ${(e as Error).message}`) } };
-      }
-    }
+    if (reportError !== null) return { tests, regressions: { status: 'error', detail: clip(`test report ${c.testReport} not usable after the run: ${reportError}`) } };
     if (!now) {
       return {
         tests,
@@ -439,7 +442,10 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       const fail = (detail: string): { pr: Verdict; ci: Verdict } => ({ pr: { status: 'error', detail }, ci: { status: 'error', detail } });
       if (!slug) return fail('no GitHub repository: set dod.repository ("owner/repo") or add a github.com origin remote');
       if (!br || !head) return fail('HEAD is not on a branch: check out the branch of the pull request');
-      return prAndCi(octo, { ...slug, branch: br, head, required: cfg.required_checks, minChecks: cfg.min_checks });
+      const r = await prAndCi(octo, { ...slug, branch: br, head: head.commit, required: cfg.required_checks, minChecks: cfg.min_checks });
+      // CI has seen commits only: work that is not committed is not proven green.
+      if (head.tree !== tree && r.ci.status === 'pass') r.ci = { status: 'fail', detail: 'the working tree has uncommitted changes that CI has not seen: commit and push them' };
+      return r;
     })().catch((e: unknown) => {
       const v: Verdict = { status: 'error', detail: clip(`GitHub lookup failed: ${(e as Error).message}`) };
       return { pr: v, ci: v };

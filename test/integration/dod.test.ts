@@ -120,6 +120,7 @@ describe('check_dod on a real sample repository', () => {
       name: 'a new failing test (not a regression)',
       only: ['tests'],
       edit: () => write(repo.dir, { 'test/fresh.test.js': "require('node:test')('fresh', () => { throw new Error('nope'); });\n" }),
+      match: /exited 1: failing: fresh/,
     },
     {
       name: 'a test that regresses',
@@ -148,24 +149,52 @@ describe('check_dod on a real sample repository', () => {
     { name: 'a missing required check', only: ['ci_green'], edit: () => gh.checkRuns.set(repo.head, greenChecks().slice(0, 2)), match: /lint missing/ },
   ];
 
+  /** Commits the edit (CI only proves committed work) and shows the fake GitHub an open PR with green CI on it. */
+  const commitAndPush = () => {
+    if (!sh(repo.dir, 'status', '--porcelain').trim()) return;
+    sh(repo.dir, 'add', '-A');
+    sh(repo.dir, 'commit', '-q', '-m', 'edit');
+    const head = sh(repo.dir, 'rev-parse', 'HEAD').trim();
+    gh.pulls.set('acme/app', [{ number: 7, head: { ref: 'feature', sha: head } }]);
+    gh.checkRuns.set(head, greenChecks());
+  };
+
   for (const c of cases) {
     it(`fails only ${c.only.join(' and ')} on ${c.name}`, async () => {
       try {
         c.edit();
+        commitAndPush();
         const r = await dod();
         expect(notOk(r), JSON.stringify(r.checks)).toEqual([...c.only].sort());
         expect(r.passed).toBe(false);
-        expect(r.checks.every((x) => x.status === 'pass' || c.only.includes(x.id) ? true : false)).toBe(true);
         for (const id of c.only) expect(r.checks.find((x) => x.id === id)?.status).toBe('fail');
         if (c.match) expect(detail(r, c.only[0] as string)).toMatch(c.match);
         c.check?.(r);
       } finally {
+        sh(repo.dir, 'reset', '-q', '--hard', repo.head);
         resetSample(repo.dir);
         gh.pulls.set('acme/app', [{ number: 7, head: { ref: 'feature', sha: repo.head } }]);
         gh.checkRuns.set(repo.head, greenChecks());
       }
     });
   }
+
+  it('fails only ci_green while work is uncommitted, or the PR head is not HEAD', async () => {
+    try {
+      write(repo.dir, { 'NOTES.txt': 'wip\n' });
+      const r = await dod();
+      expect(notOk(r)).toEqual(['ci_green']);
+      expect(detail(r, 'ci_green')).toMatch(/uncommitted changes/);
+      sh(repo.dir, 'add', '-A');
+      sh(repo.dir, 'commit', '-q', '-m', 'notes');
+      const r2 = await dod();
+      expect(notOk(r2)).toEqual(['ci_green']);
+      expect(detail(r2, 'ci_green')).toMatch(/is not your HEAD .*push your commits/);
+    } finally {
+      sh(repo.dir, 'reset', '-q', '--hard', repo.head);
+      resetSample(repo.dir);
+    }
+  });
 
   it('fails only state_updated for a phase without a checkpoint', async () => {
     const r = await dod({ phase: 2 });
