@@ -23,7 +23,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 export async function benchDod(rounds = 5): Promise<{ dodMs: number; shellMs: number; ratio: number; cachedMs: number }> {
   const repo = makeSampleRepo();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-bench-'));
-  const config = parseConfig({ dod: sampleConfig() });
+  const config = parseConfig({ dod: { ...sampleConfig(), concurrency: Number(process.env.DOD_CONCURRENCY ?? 3) } });
   const store = Store.open(path.join(tmp, 'factory.db'), { leaseSeconds: config.lease_seconds });
   const env = { ...process.env };
   delete env.GITHUB_TOKEN; // the PR/CI checks answer at once without a token; the bench is about the commands

@@ -251,6 +251,14 @@ describe('check_dod command limits', () => {
               timeout_seconds: 1,
             },
             { name: 'slow', commands: { compiles: [node, '-e', "require('fs').writeFileSync('pid', String(process.pid)); setInterval(() => {}, 1000)"] }, timeout_seconds: 60 },
+            {
+              name: 'thresholds',
+              commands: {
+                tests: [node, '-e', "require('fs').writeFileSync('cov.json', JSON.stringify({ total: { lines: { pct: 71.4 } } }))"],
+                lint: [node, '-e', 'console.log("a.js:1:1 warning no-console")'],
+              },
+              thresholds: { coverage_summary: 'cov.json', min_coverage: 80, zero_warnings: true },
+            },
           ],
         },
       },
@@ -274,6 +282,13 @@ describe('check_dod command limits', () => {
     expect(by.lint?.detail).toMatch(/command not found: definitely-missing-linter-xyz \(from dod\.components\[0\]\.commands\.lint\)/);
     expect(by.format).toMatchObject({ status: 'skip' });
     expect(r).toMatchObject({ passed: false, score: '2/4' });
+  });
+
+  it('applies component thresholds: coverage minimum, zero warnings', async () => {
+    const r = await agent.call<Dod>('check_dod', { component: 'thresholds', only: ['tests', 'lint'] });
+    expect(r.checks.map((c) => [c.id, c.status])).toEqual([['tests', 'fail'], ['lint', 'fail']]);
+    expect(r.checks[0]?.detail).toMatch(/line coverage 71\.4% is below the minimum 80%/);
+    expect(r.checks[1]?.detail).toMatch(/1 warning\(s\) and zero_warnings is set: a\.js warning no-console/);
   });
 
   it('stops the running commands when the call is cancelled', async () => {
