@@ -232,6 +232,12 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
         const wt = await tempWorktree(root, base);
         try {
           const dir = cwdOf(c, wt.dir);
+          if (!fs.existsSync(dir)) {
+            // The component is new in this change: nothing passed or warned before it.
+            const empty: Baseline = { passed_tests: [], warnings: [] };
+            writeTx(store.db, () => store.dod.putBaseline(base, c.key, c.name, empty, deps.clock()));
+            return empty;
+          }
           const testsCmd = c.commands.tests;
           const lintCmd = c.commands.lint;
           const reportFile = c.testReport ? path.resolve(dir, c.testReport) : null;
