@@ -85,6 +85,7 @@ interface Component {
 
 /** Secrets never reach the commands the DoD runs, so they cannot reach their output either. */
 const HIDDEN_ENV = ['GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'];
+const PROGRESS_EVERY_MS = 5000;
 const TREE_CHECKS: readonly CheckId[] = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets'];
 
 const sha = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
@@ -480,7 +481,18 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   const mandatory: DodItem[] = [];
   if (phase) for (const provider of deps.itemProviders ?? DOD_ITEM_PROVIDERS) mandatory.push(...(await provider({ store, mega: phase.mega, phase: phase.id })));
 
-  const checks = await Promise.all(DOD_CHECKS.filter((id) => want.has(id)).map((id) => results.get(id) as Promise<CheckResult>));
+  // Long runs keep reporting, so that a client resetting its timeout on progress waits for the commands.
+  const pendingIds = new Set(results.keys());
+  for (const [id, p] of results) void p.then(() => pendingIds.delete(id));
+  const ticker = opts.progress
+    ? setInterval(() => void Promise.resolve(opts.progress?.(done, total, `running: ${[...pendingIds].join(', ')}`)).catch(() => undefined), PROGRESS_EVERY_MS)
+    : null;
+  let checks: CheckResult[];
+  try {
+    checks = await Promise.all(DOD_CHECKS.filter((id) => want.has(id)).map((id) => results.get(id) as Promise<CheckResult>));
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
   const { passed, score } = aggregate(checks, DOD_CHECKS.length, mandatory.every((m) => m.ok));
   const treeChecks = checks.filter((c) => TREE_CHECKS.includes(c.id as CheckId));
   const cached = treeChecks.length > 0 && treeChecks.every((c) => c.cached === true);

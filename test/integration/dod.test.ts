@@ -93,8 +93,9 @@ describe('check_dod on a real sample repository', () => {
     expect(r.checks.map((c) => c.id)).toEqual(['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets', 'pr_created', 'ci_green', 'state_updated', 'session_logged']);
     expect(detail(r, 'lint')).toMatch(/1 warning\(s\), none new/); // the baseline's own `var` is not new
     expect(detail(r, 'pr_created')).toMatch(/#7/);
-    expect(progress).toHaveLength(10);
-    expect(progress.at(-1)).toMatch(/^10\/10 /);
+    const finished = progress.filter((m) => !/ running: /.test(m)); // a slow machine also gets "running: …" ticks
+    expect(finished).toHaveLength(10);
+    expect(finished.at(-1)).toMatch(/^10\/10 \w+: pass$/);
     expect(textOf(raw)).toMatch(/✔ compiles/);
 
     const t0 = Date.now();
