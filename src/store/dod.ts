@@ -37,6 +37,8 @@ export interface PhaseState {
   completed_by: string | null;
 }
 
+const RETAIN_MS = 14 * 24 * 3600 * 1000;
+
 /** A dod_runs row: the booleans as 0/1 and the checks as JSON. */
 type RunRow = Omit<DodRun, 'passed' | 'partial' | 'cached' | 'checks'> & { passed: number; partial: number; cached: number; checks: string };
 
@@ -57,6 +59,8 @@ export class DodStore {
       cachePut: db.prepare('INSERT OR REPLACE INTO dod_cache (tree, config, base, component, check_id, status, detail, duration_ms, ts) VALUES (?,?,?,?,?,?,?,?,?)'),
       baseGet: db.prepare<[string, string, string], { passed_tests: string | null; warnings: string | null }>('SELECT passed_tests, warnings FROM dod_baselines WHERE base = ? AND config = ? AND component = ?'),
       basePut: db.prepare('INSERT OR REPLACE INTO dod_baselines (base, config, component, passed_tests, warnings, ts) VALUES (?,?,?,?,?,?)'),
+      prune: db.prepare('DELETE FROM dod_cache WHERE ts < ?'),
+      pruneBase: db.prepare('DELETE FROM dod_baselines WHERE ts < ?'),
       runPut: db.prepare('INSERT INTO dod_runs (ts, instance, mega, phase, tree, base, passed, partial, score, cached, checks) VALUES (?,?,?,?,?,?,?,?,?,?,?)'),
       last: db.prepare<[string, string], RunRow>('SELECT * FROM dod_runs WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
       latest: db.prepare<[], RunRow>('SELECT r.* FROM dod_runs r JOIN (SELECT max(id) AS id FROM dod_runs WHERE mega IS NOT NULL GROUP BY mega, phase) m ON m.id = r.id ORDER BY r.mega, r.phase'),
@@ -89,6 +93,9 @@ export class DodStore {
 
   /** Records a run and its `dod` operation; call inside a write transaction. */
   record(now: number, run: Omit<DodRun, 'id' | 'ts'>): number {
+    // Cache entries and baselines of trees and bases not seen for a while are dead weight.
+    this.q.prune.run(now - RETAIN_MS);
+    this.q.pruneBase.run(now - RETAIN_MS);
     const id = Number(
       this.q.runPut.run(now, run.instance, run.mega, run.phase, run.tree, run.base, run.passed ? 1 : 0, run.partial ? 1 : 0, run.score, run.cached ? 1 : 0, JSON.stringify(run.checks)).lastInsertRowid,
     );
