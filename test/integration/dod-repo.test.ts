@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultBranch, tempWorktree, workingTreeHash } from '../../src/dod/repo.js';
+import { defaultBranch, diffText, tempWorktree, workingTreeHash } from '../../src/dod/repo.js';
+import { scanSecrets } from '../../src/dod/secrets.js';
 import { sh, write } from '../../bench/dod-sample.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -46,5 +47,54 @@ describe('DoD repository helpers on a real git repository', () => {
     await wt.dispose();
     expect(fs.existsSync(wt.dir)).toBe(false);
     expect(sh(dir, 'worktree', 'list')).not.toContain(wt.dir);
+  });
+});
+
+describe('secret scanning of the lines a change adds', () => {
+  let dir: string;
+  let bin: string;
+  const savedPath = process.env.PATH;
+  beforeAll(() => {
+    dir = fs.realpathSync(tempDir('factory-dod-secrets-'));
+    sh(dir, 'init', '-q', '-b', 'main');
+    write(dir, { 'old.js': 'const legacy = "AKIA2E0A8F3B244C9986";\n' }); // already on main: not this change's
+    sh(dir, 'add', '-A');
+    sh(dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'a');
+    write(dir, { 'old.js': 'const legacy = "AKIA2E0A8F3B244C9986";\nconst more = 1;\n', 'new.js': '// config\nconst k = "AKIA7QWERTYUIOPLKJHG";\n' });
+    // A stand-in gitleaks on PATH: finds AKIA ids in the --source dir and writes its JSON report.
+    bin = fs.realpathSync(tempDir('factory-dod-bin-'));
+    fs.writeFileSync(
+      path.join(bin, 'gitleaks'),
+      `#!${process.execPath}
+const fs = require('fs'), path = require('path');
+const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
+const src = arg('--source'), out = [];
+const walk = (d) => { for (const f of fs.readdirSync(d)) { const p = path.join(d, f); if (fs.statSync(p).isDirectory()) walk(p); else fs.readFileSync(p, 'utf8').split('\\n').forEach((l, i) => { if (/AKIA[A-Z0-9]{16}/.test(l)) out.push({ File: p, StartLine: i + 1, RuleID: 'aws-access-token', Secret: 'REDACTED' }); }); } };
+walk(src);
+fs.writeFileSync(arg('--report-path'), JSON.stringify(out));
+`,
+      { mode: 0o755 },
+    );
+  });
+  afterAll(() => {
+    process.env.PATH = savedPath;
+    for (const d of [dir, bin]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('secretlint names only added lines, by file:line and rule, never the secret', async () => {
+    const tree = await workingTreeHash(dir);
+    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'secretlint');
+    expect(v.status).toBe('fail');
+    expect(v.detail).toMatch(/^secretlint: 1 secret\(s\) added: new\.js:2 \(aws\/AWSAccessKeyID\)/);
+    expect(v.detail).not.toMatch(/AKIA/);
+  });
+
+  it('uses gitleaks when it is on PATH (auto), on the changed files only', async () => {
+    process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+    const tree = await workingTreeHash(dir);
+    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'auto');
+    expect(v.scanner).toBe('gitleaks');
+    expect(v.detail).toMatch(/^gitleaks: 1 secret\(s\) added: new\.js:2 \(aws-access-token\)/);
+    process.env.PATH = savedPath;
   });
 });
