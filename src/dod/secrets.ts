@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lintSource } from '@secretlint/core';
-import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import { addedLines, clip, type Verdict } from '../domain/dod.js';
 import { runCommand } from '../integrations/run.js';
 
@@ -14,10 +12,18 @@ export interface Finding {
 
 const MAX_FILE = 2 * 1024 * 1024;
 
-/** The recommended preset, with AWS access key ids scanned too (the preset leaves them off by default). */
-const SECRETLINT_CONFIG = {
-  rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommended, rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }] }],
-};
+/**
+ * secretlint with the recommended preset, AWS access key ids scanned too (the preset leaves them
+ * off by default). Loaded on first use: it costs ~40 ms, which every server start would pay.
+ */
+let secretlintApi: Promise<{ lintSource: typeof import('@secretlint/core').lintSource; config: Parameters<typeof import('@secretlint/core').lintSource>[0]['options']['config'] }> | null = null;
+function loadSecretlint() {
+  secretlintApi ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(([core, preset]) => ({
+    lintSource: core.lintSource,
+    config: { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: preset.creator, rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }] }] },
+  }));
+  return secretlintApi;
+}
 
 /**
  * Scans the lines a change adds for secrets. Findings name the file, line and rule, never the
@@ -50,10 +56,11 @@ function readSmallText(root: string, file: string): string | null {
 
 async function secretlint(root: string, files: string[]): Promise<Finding[]> {
   const out: Finding[] = [];
+  const { lintSource, config } = await loadSecretlint();
   for (const file of files) {
     const content = readSmallText(root, file);
     if (content === null) continue;
-    const r = await lintSource({ source: { content, filePath: path.join(root, file), contentType: 'text' }, options: { config: SECRETLINT_CONFIG, maskSecrets: true } });
+    const r = await lintSource({ source: { content, filePath: path.join(root, file), contentType: 'text' }, options: { config, maskSecrets: true } });
     for (const m of r.messages) if (m.type === 'message') out.push({ file, line: m.loc.start.line, rule: `${m.ruleId.replace('@secretlint/secretlint-rule-', '')}/${m.messageId}` });
   }
   return out;

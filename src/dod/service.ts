@@ -25,12 +25,10 @@ import {
 } from '../domain/dod.js';
 import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
-import { githubClient, NO_GITHUB_TOKEN, parseGithubRemote } from '../integrations/github.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
 import type { Store } from '../store/index.js';
-import { prAndCi } from './github.js';
 import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, originUrl, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
 
@@ -439,6 +437,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   if (want.has('pr_created') || want.has('ci_green')) {
     const t0 = Date.now();
     const gh = (async (): Promise<{ pr: Verdict; ci: Verdict }> => {
+      // Loaded on first use: octokit is heavy, and a server that never checks a PR should not pay for it.
+      const [{ githubClient, NO_GITHUB_TOKEN, parseGithubRemote }, { prAndCi }] = await Promise.all([import('../integrations/github.js'), import('./github.js')]);
       const octo = githubClient(deps.env ?? process.env);
       if (!octo) {
         const v: Verdict = { status: 'error', detail: `${NO_GITHUB_TOKEN} (FACTORY_GITHUB_API_URL for GitHub Enterprise); without it the PR and CI cannot be checked` };
