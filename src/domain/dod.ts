@@ -212,8 +212,8 @@ export interface DetectedCommands {
 
 /**
  * One component guessed from marker files: package.json scripts (typecheck or build, test,
- * lint, format:check), Cargo.toml, go.mod, pyproject.toml. A plain `format` script is not
- * used: it usually rewrites files, which a check must never do.
+ * lint, format:check), Cargo.toml, go.mod, pyproject.toml. A plain `format` script is used
+ * only when it checks: it usually rewrites files, which a check must never do.
  */
 export function detectCommands(files: { packageJson?: string; cargo?: boolean; gomod?: boolean; pyproject?: boolean }): { commands: DetectedCommands; detail: string } | null {
   if (files.packageJson !== undefined) {
@@ -225,7 +225,9 @@ export function detectCommands(files: { packageJson?: string; cargo?: boolean; g
     }
     const pick = (...names: string[]) => names.find((n) => typeof scripts[n] === 'string');
     const run = (n: string | undefined) => (n ? ['npm', 'run', '--silent', n] : undefined);
-    const c = { compiles: pick('typecheck', 'build'), tests: pick('test'), lint: pick('lint'), format: pick('format:check', 'check:format', 'format-check', 'prettier:check') };
+    // A plain `format` script counts only when it checks (prettier --check, --list-different…).
+    const checkingFormat = typeof scripts.format === 'string' && /--check\b|--list-different|--verify|\s-l\b/.test(scripts.format) ? 'format' : undefined;
+    const c = { compiles: pick('typecheck', 'build'), tests: pick('test'), lint: pick('lint'), format: pick('format:check', 'check:format', 'format-check', 'prettier:check') ?? checkingFormat };
     const commands: DetectedCommands = { compiles: run(c.compiles), tests: run(c.tests), lint: run(c.lint), format: run(c.format) };
     const found = Object.entries(c).filter(([, v]) => v).map(([k, v]) => `${k}=npm run ${v}`);
     return { commands, detail: `package.json scripts: ${found.join(', ') || 'none'}` };

@@ -103,10 +103,12 @@ describe('diffs, globs, coverage, excerpts', () => {
 });
 
 describe('component detection', () => {
-  it('reads package.json scripts and never uses a plain (rewriting) format script', () => {
+  it('reads package.json scripts and uses a plain format script only when it checks', () => {
     const d = detectCommands({ packageJson: JSON.stringify({ scripts: { build: 'tsc', test: 'vitest run', format: 'prettier -w .' } }) });
     expect(d?.commands).toEqual({ compiles: ['npm', 'run', '--silent', 'build'], tests: ['npm', 'run', '--silent', 'test'], lint: undefined, format: undefined });
     expect(d?.detail).toBe('package.json scripts: compiles=npm run build, tests=npm run test');
+    const checking = detectCommands({ packageJson: JSON.stringify({ scripts: { format: 'prettier --check .' } }) });
+    expect(checking?.commands.format).toEqual(['npm', 'run', '--silent', 'format']);
   });
 
   it('knows other ecosystems by their marker file', () => {
