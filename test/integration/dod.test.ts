@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DOD_ITEM_PROVIDERS } from '../../src/dod/service.js';
 import { writeTx } from '../../src/store/db.js';
 import { processAlive } from '../../src/store/sessions.js';
 import { makeSampleRepo, resetSample, sampleConfig, sh, write } from '../../bench/dod-sample.js';
@@ -113,6 +114,18 @@ describe('check_dod on a real sample repository', () => {
     const token = h.store.phases.claimsOf(agent.server.ctx.session.instance).find((p) => p.id === '1')?.token;
     const r = await agent.call<{ completed: boolean }>('complete_phase', { mega: 'M-1', phase: 1, token });
     expect(r.completed).toBe(true);
+  });
+
+  it('makes mandatory items from a provider (the council hook) part of passing', async () => {
+    DOD_ITEM_PROVIDERS.push(({ mega, phase }) => [{ id: 'council-adjustment-1', ok: false, detail: `add rate limiting (${mega}/${phase}): not acknowledged in a checkpoint` }]);
+    try {
+      const r = await dod();
+      expect(r).toMatchObject({ passed: false, score: '10/10', cached: true });
+      expect(r.checks.at(-1)).toMatchObject({ id: 'mandatory:council-adjustment-1', status: 'fail', detail: 'add rate limiting (M-1/1): not acknowledged in a checkpoint' });
+      expect(r.message).toMatch(/mandatory items open/);
+    } finally {
+      DOD_ITEM_PROVIDERS.pop();
+    }
   });
 
   const cases: { name: string; only: string[]; edit: () => void; match?: RegExp; check?: (r: Dod) => void }[] = [
