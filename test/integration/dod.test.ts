@@ -99,10 +99,9 @@ describe('check_dod on a real sample repository', () => {
     expect(finished.at(-1)).toMatch(/^10\/10 \w+: pass$/);
     expect(textOf(raw)).toMatch(/✔ compiles/);
 
-    const t0 = Date.now();
     const again = await dod();
     expect(again).toMatchObject({ passed: true, score: '10/10', cached: true });
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(again.checks.slice(0, 6).every((c) => c.cached === true)).toBe(true);
     expect(h.store.dod.last('M-1', '1')).toMatchObject({ passed: true, score: '10/10', cached: true });
     expect(h.store.operations.recent(5).some((o) => o.kind === 'dod' && o.phase === '1')).toBe(true);
     const res = await agent.client.readResource({ uri: 'factory://dod' });
@@ -128,39 +127,39 @@ describe('check_dod on a real sample repository', () => {
     }
   });
 
-  const cases: { name: string; only: string[]; edit: () => void; match?: RegExp; check?: (r: Dod) => void }[] = [
-    { name: 'a type error', only: ['compiles'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/types.ts'), 'export const bad: number = "x";\n'), match: /TS2322/ },
+  const cases: { name: string; failing: string[]; edit: () => void; match?: RegExp; check?: (r: Dod) => void }[] = [
+    { name: 'a type error', failing: ['compiles'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/types.ts'), 'export const bad: number = "x";\n'), match: /TS2322/ },
     {
       name: 'a new failing test (not a regression)',
-      only: ['tests'],
+      failing: ['tests'],
       edit: () => write(repo.dir, { 'test/fresh.test.js': "require('node:test')('fresh', () => { throw new Error('nope'); });\n" }),
       match: /exited 1: failing: fresh/,
     },
     {
       name: 'a test that regresses',
-      only: ['no_regressions', 'tests'],
+      failing: ['no_regressions', 'tests'],
       edit: () => write(repo.dir, { 'src/math.js': 'exports.add = (a, b) => a - b;\nexports.mul = (a, b) => a * b;\n' }),
       check: (r) => expect(detail(r, 'no_regressions')).toMatch(/fail now: add/),
     },
-    { name: 'a lint warning', only: ['lint'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/square.js'), 'var extra = 2;\n'), match: /1 new warning/ },
-    { name: 'a formatting diff', only: ['format'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/square.js'), 'exports.cube = 3;   \n'), match: /formatting diff/ },
+    { name: 'a lint warning', failing: ['lint'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/square.js'), 'var extra = 2;\n'), match: /1 new warning/ },
+    { name: 'a formatting diff', failing: ['format'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/square.js'), 'exports.cube = 3;   \n'), match: /formatting diff/ },
     {
       name: 'an AWS-style key added',
-      only: ['no_secrets'],
+      failing: ['no_secrets'],
       edit: () => write(repo.dir, { 'src/aws.js': 'module.exports = {\n  id: "AKIA2E0A8F3B244C9986",\n};\n' }),
       check: (r) => {
         expect(detail(r, 'no_secrets')).toMatch(/src\/aws\.js:2/);
         expect(JSON.stringify(r)).not.toContain('AKIA2E0A8F3B244C9986');
       },
     },
-    { name: 'no pull request', only: ['pr_created'], edit: () => gh.pulls.set('acme/app', []), match: /no open pull request for branch feature/ },
+    { name: 'no pull request', failing: ['pr_created'], edit: () => gh.pulls.set('acme/app', []), match: /no open pull request for branch feature/ },
     {
       name: 'a red required check',
-      only: ['ci_green'],
+      failing: ['ci_green'],
       edit: () => gh.checkRuns.set(repo.head, [...greenChecks().slice(0, 2), { name: 'lint', status: 'completed', conclusion: 'failure' }]),
       match: /lint failed/,
     },
-    { name: 'a missing required check', only: ['ci_green'], edit: () => gh.checkRuns.set(repo.head, greenChecks().slice(0, 2)), match: /lint missing/ },
+    { name: 'a missing required check', failing: ['ci_green'], edit: () => gh.checkRuns.set(repo.head, greenChecks().slice(0, 2)), match: /lint missing/ },
   ];
 
   /** Commits the edit (CI only proves committed work) and shows the fake GitHub an open PR with green CI on it. */
@@ -174,15 +173,15 @@ describe('check_dod on a real sample repository', () => {
   };
 
   for (const c of cases) {
-    it(`fails only ${c.only.join(' and ')} on ${c.name}`, async () => {
+    it(`fails only ${c.failing.join(' and ')} on ${c.name}`, async () => {
       try {
         c.edit();
         commitAndPush();
         const r = await dod();
-        expect(notOk(r), JSON.stringify(r.checks)).toEqual([...c.only].sort());
+        expect(notOk(r), JSON.stringify(r.checks)).toEqual([...c.failing].sort());
         expect(r.passed).toBe(false);
-        for (const id of c.only) expect(r.checks.find((x) => x.id === id)?.status).toBe('fail');
-        if (c.match) expect(detail(r, c.only[0] as string)).toMatch(c.match);
+        for (const id of c.failing) expect(r.checks.find((x) => x.id === id)?.status).toBe('fail');
+        if (c.match) expect(detail(r, c.failing[0] as string)).toMatch(c.match);
         c.check?.(r);
       } finally {
         sh(repo.dir, 'reset', '-q', '--hard', repo.head);
