@@ -115,7 +115,8 @@ export async function repoIdentity(dir: string): Promise<{ top: string; common: 
  */
 export async function tempWorktree(root: string, commit: string): Promise<{ dir: string; dispose(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-base-'));
-  await git(root, ['worktree', 'add', '--detach', '--force', dir, commit]);
+  // No hooks: a post-checkout hook of the repository has no business running for a baseline.
+  await git(root, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit]);
   const nm = path.join(root, 'node_modules');
   if (fs.existsSync(nm) && !fs.existsSync(path.join(dir, 'node_modules'))) fs.symlinkSync(nm, path.join(dir, 'node_modules'), 'dir');
   return {
