@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DodConfigSchema } from './dod.js';
 
 const PersonaOverride = z.strictObject({
   name: z.string().min(1).optional(),
@@ -43,6 +44,7 @@ export const ConfigSchema = z.strictObject({
       daily_cost_cap_usd: z.number().positive().nullable().default(null).describe('refuse new claims once today\'s recorded cost (UTC) reaches this'),
     })
     .default({ kill_switch_file: '.factory/KILL', kill_switch_cache_seconds: 30, daily_cost_cap_usd: null }),
+  dod: DodConfigSchema,
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -82,7 +82,7 @@ export const CompletePhaseInput = z.strictObject({
 export const CompletePhaseOutput = z.object({
   completed: z.boolean(),
   phase: PhaseRefSchema.optional(),
-  reason: z.enum(['stale_token', 'not_claimed', 'kill_switch']).optional(),
+  reason: z.enum(['stale_token', 'not_claimed', 'kill_switch', 'dod_not_passed']).optional(),
   owner: z.string().optional(),
   next: ClaimResultSchema.optional(),
   message: z.string(),

@@ -171,6 +171,35 @@ checkpoints/<id>-<MEGA>-<phase>.json and megas/<MEGA>.json (claim files that imp
       }
     },
   },
+  dod: {
+    summary: 'run the 10-point Definition of Done and print the checklist',
+    usage: `factory-mcp dod [--mega KEY --phase ID] [--component NAME] [--only a,b] [--json]
+
+Runs the ten checks (compiles, tests, no_regressions, lint, format, no_secrets, pr_created,
+ci_green, state_updated, session_logged) with the commands of factory.config.json (dod.components)
+or the ones detected from the repository, and prints ✔ pass, ✘ fail, – skip, ! error for each.
+The phase checks need --mega and --phase. Exits 0 only when all ten pass, 1 otherwise.`,
+    options: { mega: { type: 'string' }, phase: { type: 'string' }, component: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' } },
+    run: async (v) => {
+      const { store, root, config } = open(v);
+      try {
+        const { checkDod, renderDod } = await import('./dod/service.js');
+        const { CheckDodInput } = await import('../schemas/dod.js');
+        const parsed = CheckDodInput.safeParse({
+          mega: v.mega,
+          phase: typeof v.phase === 'string' && /^\d+$/.test(v.phase) ? Number(v.phase) : v.phase,
+          component: v.component,
+          only: typeof v.only === 'string' ? v.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        });
+        if (!parsed.success) throw new InputError('--' + String(parsed.error.issues[0]?.path[0] ?? 'args'), formatIssues(parsed.error));
+        const r = await checkDod({ store, config, root, clock: Date.now, instance: null }, parsed.data);
+        process.stdout.write(v.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderDod(r).join('\n')}\n`);
+        return r.passed ? 0 : 1;
+      } finally {
+        store.close();
+      }
+    },
+  },
   import: {
     summary: 'create a MEGA from a claim file, keeping its completions',
     usage: `factory-mcp import FILE [--db FILE]

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/tool.js';
 import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
+import { dodGate } from '../src/dod/gate.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -12,7 +13,7 @@ export const completePhase = defineTool({
   annotations: { idempotentHint: true, destructiveHint: false },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
-    return ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards);
+    return dodGate(ctx.store, ctx.config, input.mega, input.phase) ?? ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards);
   },
   text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
 });

@@ -13,6 +13,7 @@ import { checkpoint } from './checkpoint.js';
 import { memory } from './memory.js';
 import { logOperation } from './log_operation.js';
 import { recordUsage } from './record_usage.js';
+import { checkDodTool } from './check_dod.js';
 
 /** Every tool the server offers, in the order tools/list shows them. */
 export const ALL_TOOLS: readonly AnyTool[] = [
@@ -30,4 +31,5 @@ export const ALL_TOOLS: readonly AnyTool[] = [
   sessionEnd,
   runCouncilTool,
   syncPlanTool,
+  checkDodTool,
 ];

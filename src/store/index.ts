@@ -1,5 +1,6 @@
 import { openDb, type Db } from './db.js';
 import { CouncilsStore } from './councils.js';
+import { DodStore } from './dod.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
@@ -27,6 +28,7 @@ export class Store {
   readonly usage: UsageStore;
   readonly continuity: ContinuityStore;
   readonly transfer: TransferStore;
+  readonly dod: DodStore;
 
   constructor(
     readonly db: Db,
@@ -43,6 +45,7 @@ export class Store {
     this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
     this.continuity = new ContinuityStore(db, this);
     this.transfer = new TransferStore(db, this);
+    this.dod = new DodStore(db, this.operations);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

@@ -159,6 +159,45 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER operations_head_track AFTER INSERT ON operations
     BEGIN INSERT OR REPLACE INTO operations_head (id, seq, hash) VALUES (1, NEW.seq, NEW.hash); END;
   `,
+  // dod: check_dod runs, per-check cache, test/lint baselines of the default branch
+  `
+  CREATE TABLE dod_runs (
+    id        INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    instance  TEXT,
+    mega      TEXT,
+    phase     TEXT,
+    tree      TEXT NOT NULL,
+    base      TEXT,
+    passed    INTEGER NOT NULL,
+    partial   INTEGER NOT NULL,
+    score     TEXT NOT NULL,
+    cached    INTEGER NOT NULL,
+    checks    TEXT NOT NULL
+  );
+  CREATE INDEX dod_runs_phase ON dod_runs(mega, phase, id);
+  CREATE TABLE dod_cache (
+    tree        TEXT NOT NULL,
+    config      TEXT NOT NULL,
+    base        TEXT NOT NULL,
+    component   TEXT NOT NULL,
+    check_id    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,
+    PRIMARY KEY (tree, config, base, component, check_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE dod_baselines (
+    base          TEXT NOT NULL,
+    config        TEXT NOT NULL,
+    component     TEXT NOT NULL,
+    passed_tests  TEXT,
+    warnings      TEXT,
+    ts            INTEGER NOT NULL,
+    PRIMARY KEY (base, config, component)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,24 @@
+import { defineResource } from '../src/resource.js';
+
+export const dodResource = defineResource({
+  name: 'dod',
+  title: 'Definition of Done results',
+  description: 'The last check_dod result of every phase: passed, score, failing checks, when.',
+  mimeType: 'application/json',
+  uri: 'factory://dod',
+  read: (ctx) =>
+    JSON.stringify(
+      ctx.store.dod.latestPerPhase().map((r) => ({
+        mega: r.mega,
+        phase: r.phase,
+        passed: r.passed,
+        score: r.score,
+        partial: r.partial,
+        failing: r.checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id),
+        at: new Date(r.ts).toISOString(),
+        by: r.instance,
+      })),
+      null,
+      2,
+    ),
+});

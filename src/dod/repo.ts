@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { git, GitError } from '../integrations/git.js';
+
+/**
+ * The hash of the working tree as it is now, uncommitted and untracked (not ignored) files
+ * included: a copy of the index, `git add -A` into it, `git write-tree`. The real index is
+ * never touched. Copying the index keeps git's stat cache, so an unchanged tree costs little.
+ */
+export async function workingTreeHash(root: string): Promise<string> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-index-'));
+  const index = path.join(tmp, 'index');
+  try {
+    const real = indexPath(root) ?? path.resolve(root, (await git(root, ['rev-parse', '--git-path', 'index'])).trim());
+    if (fs.existsSync(real)) fs.copyFileSync(real, index);
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    await git(root, ['add', '-A'], { env });
+    return (await git(root, ['write-tree'], { env })).trim();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The index file of a checkout without spawning git: .git/index, or <gitdir>/index in a worktree. */
+function indexPath(root: string): string | null {
+  const dotgit = path.join(root, '.git');
+  try {
+    if (fs.statSync(dotgit).isDirectory()) return path.join(dotgit, 'index');
+    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
+    return m ? path.join(path.resolve(root, (m[1] as string).trim()), 'index') : null;
+  } catch {
+    return null;
+  }
+}
+
+async function verify(root: string, ref: string): Promise<string | null> {
+  try {
+    return (await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The default branch: the configured one, else origin/HEAD, main, master (local or origin/); one git call. */
+export async function defaultBranch(root: string, configured: string | undefined): Promise<string | null> {
+  if (configured) return (await verify(root, configured)) ? configured : null;
+  const candidates = ['refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master'];
+  const out = await git(root, ['for-each-ref', '--format=%(refname) %(symref)', ...candidates]).catch(() => '');
+  const found = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  for (const c of candidates) {
+    if (!found.has(c)) continue;
+    const target = c.endsWith('/HEAD') ? found.get(c) : c;
+    if (target) return target.replace(/^refs\/(heads|remotes)\//, '');
+  }
+  return null;
+}
+
+/** The commit the change is measured against: merge-base of HEAD and the default branch. */
+export async function baseCommit(root: string, branch: string): Promise<string> {
+  return (await git(root, ['merge-base', 'HEAD', branch])).trim();
+}
+
+/** HEAD's commit and its tree (null outside a commit). */
+export async function headCommit(root: string): Promise<{ commit: string; tree: string } | null> {
+  try {
+    const [commit, tree] = (await git(root, ['rev-parse', 'HEAD', 'HEAD^{tree}'])).trim().split('\n');
+    return commit && tree ? { commit, tree } : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function currentBranch(root: string): Promise<string | null> {
+  try {
+    const b = (await git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+    return b && b !== 'HEAD' ? b : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function originUrl(root: string): Promise<string | null> {
+  try {
+    return (await git(root, ['remote', 'get-url', 'origin'])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The change from `base` to the working tree `tree`, as `git diff -U0` text (renames followed). */
+export async function diffText(root: string, base: string, tree: string): Promise<string> {
+  return git(root, ['diff', '-U0', '--no-color', '--no-ext-diff', '-M', base, tree]);
+}
+
+export async function changedFiles(root: string, base: string, tree: string): Promise<string[]> {
+  return (await git(root, ['diff', '--name-only', '--no-renames', base, tree])).split('\n').filter(Boolean);
+}
+
+/** The repository root of `dir` and the git common dir (shared by all worktrees of one repository). */
+export async function repoIdentity(dir: string): Promise<{ top: string; common: string } | null> {
+  try {
+    const out = (await git(dir, ['rev-parse', '--show-toplevel', '--git-common-dir'])).trim().split('\n');
+    const top = out[0] as string;
+    return { top: fs.realpathSync(top), common: fs.realpathSync(path.resolve(dir, out[1] as string)) };
+  } catch (e) {
+    if (e instanceof GitError) return null;
+    throw e;
+  }
+}
+
+/**
+ * A detached worktree of `commit` in a temp dir, for baselines; node_modules of the repository
+ * linked in so that its commands find their tools. Removed by `dispose`.
+ */
+export async function tempWorktree(root: string, commit: string): Promise<{ dir: string; dispose(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-base-'));
+  // No hooks: a post-checkout hook of the repository has no business running for a baseline.
+  await git(root, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit]);
+  const nm = path.join(root, 'node_modules');
+  if (fs.existsSync(nm) && !fs.existsSync(path.join(dir, 'node_modules'))) fs.symlinkSync(nm, path.join(dir, 'node_modules'), 'dir');
+  return {
+    dir,
+    async dispose() {
+      try {
+        await git(root, ['worktree', 'remove', '--force', dir]);
+      } catch {
+        fs.rmSync(dir, { recursive: true, force: true });
+        await git(root, ['worktree', 'prune']).catch(() => '');
+      }
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeTx } from '../../src/store/db.js';
+import { Store } from '../../src/store/index.js';
+import { tempDir } from '../helpers/server.js';
+
+describe('DodStore', () => {
+  let dir: string;
+  let store: Store;
+  beforeEach(() => {
+    dir = tempDir('factory-dod-store-');
+    store = Store.open(path.join(dir, 'f.db'), { leaseSeconds: 60 });
+  });
+  afterEach(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const key = { tree: 't1', config: 'c1', base: 'b1', component: 'app', check: 'lint' };
+  const run = (passed: boolean, mega = 'M', phase = '1') => ({ instance: 't1234', mega, phase, tree: 't1', base: 'b1', passed, partial: false, score: passed ? '10/10' : '9/10', cached: false, checks: [] });
+  const DAY = 24 * 3600 * 1000;
+
+  it('keeps the last run per phase and logs each as a dod operation', () => {
+    writeTx(store.db, () => {
+      store.dod.record(1000, run(false));
+      store.dod.record(2000, run(true));
+      store.dod.record(3000, run(false, 'M', '2'));
+    });
+    expect(store.dod.last('M', '1')).toMatchObject({ passed: true, score: '10/10', ts: 2000 });
+    expect(store.dod.latestPerPhase().map((r) => [r.phase, r.passed])).toEqual([['1', true], ['2', false]]);
+    expect(store.operations.recent(10).map((o) => o.message)).toEqual(['DoD 9/10 failed for M/1', 'DoD 10/10 passed for M/1', 'DoD 9/10 failed for M/2']);
+  });
+
+  it('caches by tree, config, base, component and check, and prunes entries older than two weeks', () => {
+    writeTx(store.db, () => store.dod.putCache(key, { status: 'pass', detail: 'ok', duration_ms: 5 }, 0));
+    expect(store.dod.cached(key)).toEqual({ status: 'pass', detail: 'ok', duration_ms: 5 });
+    expect(store.dod.cached({ ...key, tree: 't2' })).toBeUndefined();
+    writeTx(store.db, () => store.dod.putBaseline('b1', 'c1', 'app', { passed_tests: ['a'], warnings: null }, 0));
+    expect(store.dod.baseline('b1', 'c1', 'app')).toEqual({ passed_tests: ['a'], warnings: null });
+    writeTx(store.db, () => store.dod.record(15 * DAY, run(true)));
+    expect(store.dod.cached(key)).toBeUndefined();
+    expect(store.dod.baseline('b1', 'c1', 'app')).toBeUndefined();
+  });
+});
