@@ -1,4 +1,5 @@
 import { openDb, type Db } from './db.js';
+import { ChangesStore } from './changes.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
@@ -11,6 +12,7 @@ export class Store {
   readonly operations: OperationsStore;
   readonly sessions: SessionsStore;
   readonly phases: PhasesStore;
+  readonly changes: ChangesStore;
 
   constructor(
     readonly db: Db,
@@ -19,6 +21,7 @@ export class Store {
     this.operations = new OperationsStore(db);
     this.sessions = new SessionsStore(db);
     this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds);
+    this.changes = new ChangesStore(db, this.operations, this.phases);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

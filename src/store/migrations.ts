@@ -74,6 +74,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER operations_no_delete BEFORE DELETE ON operations
     BEGIN SELECT RAISE(ABORT, 'operations is append-only'); END;
   `,
+  // classifications: Ship/Show/Ask verdicts stored with a claimed phase (classify_change with a token)
+  `
+  CREATE TABLE classifications (
+    id        INTEGER PRIMARY KEY,
+    mega      TEXT NOT NULL,
+    phase     TEXT NOT NULL,
+    instance  TEXT,
+    ts        INTEGER NOT NULL,
+    level     TEXT NOT NULL CHECK (level IN ('ship','show','ask')),
+    intent    TEXT,
+    base      TEXT,
+    head      TEXT,
+    stats     TEXT NOT NULL,
+    reasons   TEXT NOT NULL,
+    FOREIGN KEY (mega, phase) REFERENCES phases(mega, id) ON DELETE CASCADE
+  );
+  CREATE INDEX classifications_phase ON classifications(mega, phase, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../schemas/config.js';
+import type { ClassifyChangeArgs, ClassifyChangeResult } from '../schemas/changes.js';
+import { InputError } from './errors.js';
+import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
+import { classify, compileRules, type ChangedFile, type Classification } from './domain/risk.js';
+import { gitChanges } from './integrations/changes.js';
+import type { Store } from './store/index.js';
+
+export interface ClassifyEnv {
+  root: string;
+  config: Config;
+  /** With a store and an instance, a classification given mega+phase+token is stored with the phase. */
+  store?: Store;
+  instance?: () => string;
+  now?: () => number;
+}
+
+/** Where the change comes from: a git range, a file list or a unified diff. Exactly one. */
+function sourceOf(input: ClassifyChangeArgs): 'git' | 'files' | 'diff' {
+  const given = (['files', 'diff'] as const).filter((k) => input[k] !== undefined);
+  const git = (['cwd', 'base', 'head'] as const).find((k) => input[k] !== undefined);
+  if (given.length > 1) throw new InputError(given[1] as string, 'give only one of: a git range (cwd, base, head), files, or diff');
+  if (given.length === 1 && git) throw new InputError(given[0] as string, `give only one of: a git range (cwd, base, head), files, or diff (${git} was given too)`);
+  return given[0] ?? 'git';
+}
+
+/** `cwd` resolved against the repository root; it must exist and stay inside the root. */
+export function resolveCwd(root: string, cwd: string | undefined): string {
+  const abs = path.resolve(root, cwd ?? '.');
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    throw new InputError('cwd', `${abs} does not exist`);
+  }
+  const realRoot = fs.realpathSync(root);
+  const rel = path.relative(realRoot, real);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new InputError('cwd', `${abs} is outside the repository ${realRoot}`);
+  return real;
+}
+
+function filesFromList(list: NonNullable<ClassifyChangeArgs['files']>): ChangedFile[] {
+  const seen = new Set<string>();
+  return list.map((f, i) => {
+    if (seen.has(f.path)) throw new InputError(`files[${i}].path`, `${JSON.stringify(f.path)} is listed twice`);
+    seen.add(f.path);
+    const status = f.status ?? (f.old_path ? 'renamed' : 'modified');
+    if ((status === 'renamed' || status === 'copied') && !f.old_path) throw new InputError(`files[${i}].old_path`, `required for a ${status} file`);
+    return { path: f.path, old_path: f.old_path, status, additions: f.additions, deletions: f.deletions, binary: false, symlink: false };
+  });
+}
+
+/** Classifies a change as Ship / Show / Ask. The MCP tool and the CLI both call this. */
+export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs): Promise<ClassifyChangeResult> {
+  const source = sourceOf(input);
+  const at = ([['mega', input.mega], ['phase', input.phase], ['token', input.token]] as const).filter(([, v]) => v !== undefined);
+  if (at.length > 0 && at.length < 3) {
+    const missing = ['mega', 'phase', 'token'].filter((k) => !at.some(([n]) => n === k));
+    throw new InputError(missing[0] as string, 'mega, phase and token go together (to store the classification with your claimed phase)');
+  }
+  if (at.length === 3 && (!env.store || !env.instance)) throw new InputError('token', 'storing a classification needs the server (not available here)');
+
+  let files: ChangedFile[];
+  let base: string | undefined;
+  let head: string | null | undefined;
+  if (source === 'diff') {
+    try {
+      files = parseUnifiedDiff(input.diff as string);
+    } catch (e) {
+      if (e instanceof DiffParseError) throw new InputError('diff', `malformed unified diff: ${e.message}`);
+      throw e;
+    }
+  } else if (source === 'files') files = filesFromList(input.files ?? []);
+  else {
+    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head });
+    files = g.files;
+    base = g.base;
+    head = g.head;
+  }
+
+  const c = classify(files, compileRules(env.config.changes), { intent: input.intent });
+  const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: summary(c) };
+  if (at.length === 3 && env.store && env.instance) {
+    const r = env.store.changes.record(env.instance(), { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, (env.now ?? Date.now)());
+    if (r.stored) {
+      out.stored = true;
+      out.message += `; stored with ${input.mega}/${input.phase}`;
+    } else {
+      out.stored = false;
+      out.reason = r.reason;
+      out.message += `; not stored: ${r.message}`;
+    }
+  }
+  return out;
+}
+
+function summary(c: Classification): string {
+  const s = c.stats;
+  return `${c.level.toUpperCase()} (${c.action}): ${s.files} file${s.files === 1 ? '' : 's'}, +${s.additions} -${s.deletions}${s.renames ? `, ${s.renames} renamed` : ''}`;
+}
+
+/** The verdict and its reasons as terminal lines (tool text and CLI). */
+export function renderClassification(out: ClassifyChangeResult): string[] {
+  const lines = [out.message];
+  for (const r of out.reasons) lines.push(`  ${r.level.padEnd(4)}  ${r.rule.padEnd(18)} ${r.message}`);
+  return lines;
+}
