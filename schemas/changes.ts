@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_LINES } from '../src/domain/risk.js';
-import { MegaKey, PhaseIdSchema, Token } from './common.js';
 import { TokenRefusalSchema } from './phases.js';
 
 const Glob = z.string().min(1).max(500);
@@ -36,48 +35,43 @@ export const ChangesConfigSchema = z
   })
   .default(CHANGES_DEFAULTS);
 
-const Rev = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[^-\s]\S*$/, 'a revision (branch, tag, sha, HEAD~1) without spaces, not starting with "-"');
+// Tool schemas are kept lean (every byte of tools/list costs every agent on every session): limits that
+// only guard against runaway input are checked by the service (revisions, sizes) or the store (phase).
+const Count = z.number().min(0);
 
 export const ChangedFileInput = z.strictObject({
-  path: z.string().min(1).max(4096),
-  additions: z.int().min(0),
-  deletions: z.int().min(0),
+  path: z.string().min(1),
+  additions: Count,
+  deletions: Count,
   status: z.enum(FILE_STATUSES).optional(),
-  old_path: z.string().min(1).max(4096).optional(),
+  old_path: z.string().optional(),
 });
 
 export const ClassifyChangeInput = z.strictObject({
-  cwd: z.string().min(1).max(4096).optional().describe('directory inside the repository (default: its root)'),
-  base: Rev.optional().describe('default: merge base with the default branch'),
-  head: Rev.optional().describe('default: working tree, uncommitted and untracked files included'),
-  files: z.array(ChangedFileInput).min(1).max(200_000).optional().describe('instead of git: changed files with line counts'),
-  diff: z.string().min(1).max(50_000_000).optional().describe('instead of git: a unified diff'),
-  intent: z.enum(INTENTS).optional().describe('what the change claims to be; the diff wins'),
-  mega: MegaKey.optional().describe('with phase and token: store the result with your claimed phase'),
-  phase: PhaseIdSchema.optional(),
-  token: Token.optional(),
+  cwd: z.string().optional().describe('dir in the repo (default: root)'),
+  base: z.string().optional().describe('default: merge base with the default branch'),
+  head: z.string().optional().describe('default: working tree incl. untracked'),
+  files: z.array(ChangedFileInput).optional().describe('instead of git'),
+  diff: z.string().optional().describe('instead of git: unified diff'),
+  intent: z.enum(INTENTS).optional(),
+  mega: z.string().optional().describe('with phase+token: store with your phase'),
+  phase: z.union([z.number(), z.string()]).optional(),
+  token: z.string().optional(),
 });
 
-export const ReasonSchema = z.object({
-  level: z.enum(LEVELS),
-  rule: z.string(),
-  files: z.array(z.string()),
-  message: z.string(),
-});
+const Level = z.enum(LEVELS);
+
+export const ReasonSchema = z.object({ level: Level, rule: z.string(), files: z.array(z.string()), message: z.string() });
 
 export const ClassificationStatsSchema = z.object({ files: z.number(), additions: z.number(), deletions: z.number(), renames: z.number() });
 
 export const ClassifyChangeOutput = z.object({
-  level: z.enum(LEVELS),
+  level: Level,
   action: z.enum(Object.values(ACTIONS) as [string, ...string[]]),
   reasons: z.array(ReasonSchema),
   stats: ClassificationStatsSchema,
   base: z.string().optional(),
-  head: z.string().nullable().optional().describe('null: the working tree'),
+  head: z.string().nullable().optional(),
   stored: z.boolean().optional(),
   reason: TokenRefusalSchema.optional(),
   message: z.string(),

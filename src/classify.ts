@@ -52,8 +52,28 @@ function filesFromList(list: NonNullable<ClassifyChangeArgs['files']>): ChangedF
   });
 }
 
+const MAX_DIFF = 50 * 1024 * 1024;
+const MAX_FILES = 200_000;
+
+/** The limits the lean tool schema leaves out: revisions that cannot be options, sane sizes, whole counts. */
+function checkArgs(input: ClassifyChangeArgs): void {
+  for (const k of ['base', 'head'] as const) {
+    const rev = input[k];
+    if (rev !== undefined && !/^[^-\s]\S{0,255}$/.test(rev)) throw new InputError(k, 'a revision (branch, tag, sha, HEAD~1): no spaces, not starting with "-", at most 256 characters');
+  }
+  if (input.cwd !== undefined && (input.cwd.length === 0 || input.cwd.length > 4096)) throw new InputError('cwd', 'a directory path of 1 to 4096 characters');
+  if (input.diff !== undefined && input.diff.length > MAX_DIFF) throw new InputError('diff', `larger than ${MAX_DIFF} characters: classify the git range instead`);
+  if (input.files !== undefined) {
+    if (input.files.length === 0 || input.files.length > MAX_FILES) throw new InputError('files', `1 to ${MAX_FILES} files`);
+    for (const [i, f] of input.files.entries()) {
+      for (const k of ['additions', 'deletions'] as const) if (!Number.isInteger(f[k])) throw new InputError(`files[${i}].${k}`, 'a whole number');
+    }
+  }
+}
+
 /** Classifies a change as Ship / Show / Ask. The MCP tool and the CLI both call this. */
 export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs): Promise<ClassifyChangeResult> {
+  checkArgs(input);
   const source = sourceOf(input);
   const at = ([['mega', input.mega], ['phase', input.phase], ['token', input.token]] as const).filter(([, v]) => v !== undefined);
   if (at.length > 0 && at.length < 3) {

@@ -12,7 +12,7 @@ const file = (path: string, added: string[] = [], removed: string[] = [], extra:
   removed,
   ...extra,
 });
-const run = (files: ChangedFile[], cfg: RulesConfig = {}, intent?: Parameters<typeof classify>[2]['intent']) => classify(files, compileRules(cfg), { intent });
+const run = (files: ChangedFile[], cfg: RulesConfig = {}, intent?: NonNullable<Parameters<typeof classify>[2]>['intent']) => classify(files, compileRules(cfg), { intent });
 const rules = (c: ReturnType<typeof run>) => c.reasons.map((r) => `${r.level}:${r.rule}`).sort();
 
 describe('classify: the default rules', () => {
