@@ -4,7 +4,7 @@ import type { Config } from '../schemas/config.js';
 import type { ClassifyChangeArgs, ClassifyChangeResult } from '../schemas/changes.js';
 import { InputError } from './errors.js';
 import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
-import { classify, compileRules, type ChangedFile, type Classification } from './domain/risk.js';
+import { Classifier, classify, compileRules, type ChangedFile, type Classification } from './domain/risk.js';
 import { gitChanges } from './integrations/changes.js';
 import type { Store } from './store/index.js';
 
@@ -82,25 +82,29 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
   }
   if (at.length === 3 && (!env.store || !env.instance)) throw new InputError('token', 'storing a classification needs the server (not available here)');
 
-  let files: ChangedFile[];
+  const rules = compileRules(env.config.changes);
+  let c: Classification;
   let base: string | undefined;
   let head: string | null | undefined;
   if (source === 'diff') {
+    let files: ChangedFile[];
     try {
       files = parseUnifiedDiff(input.diff as string);
     } catch (e) {
       if (e instanceof DiffParseError) throw new InputError('diff', `malformed unified diff: ${e.message}`);
       throw e;
     }
-  } else if (source === 'files') files = filesFromList(input.files ?? []);
+    c = classify(files, rules, { intent: input.intent });
+  } else if (source === 'files') c = classify(filesFromList(input.files ?? []), rules, { intent: input.intent });
   else {
-    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head });
-    files = g.files;
+    // Files are classified as git streams them, so the rules run while git still diffs.
+    const classifier = new Classifier(rules, { intent: input.intent });
+    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head }, (f) => classifier.add(f));
+    c = classifier.finish();
     base = g.base;
     head = g.head;
   }
 
-  const c = classify(files, compileRules(env.config.changes), { intent: input.intent });
   const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: summary(c) };
   if (at.length === 3 && env.store && env.instance) {
     const r = env.store.changes.record(env.instance(), { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, (env.now ?? Date.now)());

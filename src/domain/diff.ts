@@ -1,9 +1,7 @@
 /**
- * Parsers for what git prints about a change, pure (text in, files out):
- * - `parseUnifiedDiff`: a unified diff (`git diff` or `diff -u` output) into changed files;
- * - `parseGitDiff`: the output of one `git diff -z --raw --numstat -p -U0` run, where the
- *   NUL-separated raw and numstat records give status, modes, paths and counts exactly, and the
- *   patch after them gives the added and removed lines.
+ * The parser for unified diffs, pure (text in, files out): `git diff -U0` output streamed from
+ * git, or a diff an agent passes in. Git's extended headers give status, modes and exact paths
+ * (quoted names unquoted); hunks give the counts and the added and removed lines.
  */
 import { type ChangedFile, type FileStatus } from './risk.js';
 
@@ -55,10 +53,14 @@ export function unquotePath(s: string): string {
 
 /** A `---`/`+++` name: unquoted, without the trailing tab (and timestamp) or the a/ b/ prefix; null for /dev/null. */
 function headerPath(raw: string, git: boolean): string | null {
-  let p = raw.startsWith('"') ? unquotePath(raw) : raw.split('\t')[0] as string;
-  if (!raw.startsWith('"')) p = p.replace(/\s+$/, '');
+  let p: string;
+  if (raw.charCodeAt(0) === 34 /* " */) p = unquotePath(raw);
+  else {
+    const tab = raw.indexOf('\t');
+    p = tab < 0 ? raw : raw.slice(0, tab);
+  }
   if (p === '/dev/null') return null;
-  if (git) return p.replace(/^[abciwo12]\//, '');
+  if (git) return p.length > 2 && p.charCodeAt(1) === 47 /* / */ && 'abciwo12'.includes(p[0] as string) ? p.slice(2) : p;
   const slash = p.indexOf('/');
   return slash > 0 ? p.slice(slash + 1) : p;
 }
@@ -85,189 +87,221 @@ function gitHeaderPaths(rest: string): [string, string] | null {
 
 const HUNK = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
+const newSection = (): Section => ({ oldPath: null, newPath: null, status: 'modified', oldMode: null, newMode: null, binary: false, additions: 0, deletions: 0, added: [], removed: [] });
+
 /**
- * Splits patch text into file sections with their added and removed lines. `firstLine` is the
- * line number of the text's first line within the caller's input (for error messages).
+ * Reads patch text one line at a time and hands each file section to `onSection` once it is
+ * complete, so a large patch is never held twice. Throws DiffParseError naming the line.
  */
-function parseSections(text: string, firstLine = 1): Section[] {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const out: Section[] = [];
-  let s: Section | null = null;
-  let git = false;
-  let oldLeft = 0;
-  let newLeft = 0;
-  const open = (isGit: boolean): Section => {
-    git = isGit;
-    s = { oldPath: null, newPath: null, status: 'modified', oldMode: null, newMode: null, binary: false, additions: 0, deletions: 0, added: [], removed: [] };
-    out.push(s);
-    return s;
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const no = firstLine + i;
-    if (oldLeft > 0 || newLeft > 0) {
-      const c = line[0];
-      const cur = s as unknown as Section;
-      if (c === '+' && newLeft > 0) {
+export class PatchParser {
+  private s: Section | null = null;
+  private git = false;
+  private oldLeft = 0;
+  private newLeft = 0;
+  private pendingMinus: string | null = null;
+  private no: number;
+
+  constructor(
+    private readonly onSection: (s: Section) => void,
+    firstLine = 1,
+  ) {
+    this.no = firstLine - 1;
+  }
+
+  /** `text.slice(start, end)` as one line, without cutting it out first when it is a hunk line. */
+  lineAt(text: string, start: number, end: number): void {
+    if (this.oldLeft > 0 || this.newLeft > 0) {
+      const c = text.charCodeAt(start);
+      if (c === 43 /* + */ && this.newLeft > 0) {
+        this.no++;
+        const cur = this.s as Section;
+        cur.added.push(text.slice(start + 1, end));
+        cur.additions++;
+        this.newLeft--;
+        return;
+      }
+      if (c === 45 /* - */ && this.oldLeft > 0) {
+        this.no++;
+        const cur = this.s as Section;
+        cur.removed.push(text.slice(start + 1, end));
+        cur.deletions++;
+        this.oldLeft--;
+        return;
+      }
+    }
+    this.line(text.slice(start, end));
+  }
+
+  line(line: string): void {
+    this.no++;
+    if (this.oldLeft > 0 || this.newLeft > 0) {
+      const c = line.charCodeAt(0);
+      const cur = this.s as Section;
+      if (c === 43 /* + */ && this.newLeft > 0) {
         cur.added.push(line.slice(1));
         cur.additions++;
-        newLeft--;
-      } else if (c === '-' && oldLeft > 0) {
+        this.newLeft--;
+      } else if (c === 45 /* - */ && this.oldLeft > 0) {
         cur.removed.push(line.slice(1));
         cur.deletions++;
-        oldLeft--;
-      } else if ((c === ' ' || line === '') && oldLeft > 0 && newLeft > 0) {
-        oldLeft--;
-        newLeft--;
-      } else if (c === '\\') {
-        /* "\ No newline at end of file" */
-      } else throw new DiffParseError(no, `hunk ends early: expected ${oldLeft} more old and ${newLeft} more new lines, found ${JSON.stringify(line.slice(0, 40))}`);
-      continue;
+        this.oldLeft--;
+      } else if ((c === 32 || line === '') && this.oldLeft > 0 && this.newLeft > 0) {
+        this.oldLeft--;
+        this.newLeft--;
+      } else if (c !== 92 /* \ No newline at end of file */) {
+        throw new DiffParseError(this.no, `hunk ends early: expected ${this.oldLeft} more old and ${this.newLeft} more new lines, found ${JSON.stringify(line.slice(0, 40))}`);
+      }
+      return;
+    }
+    if (this.pendingMinus !== null) {
+      const minus = this.pendingMinus;
+      this.pendingMinus = null;
+      if (line.startsWith('+++ ')) {
+        this.fileHeader(minus, line);
+        return;
+      }
     }
     if (line.startsWith('diff --git ')) {
-      const cur = open(true);
+      this.open(true);
       const p = gitHeaderPaths(line.slice(11));
-      if (p) [cur.oldPath, cur.newPath] = p;
-      continue;
+      if (p) [(this.s as Section).oldPath, (this.s as Section).newPath] = p;
+      return;
     }
-    if (line.startsWith('--- ') && lines[i + 1]?.startsWith('+++ ')) {
-      const cur: Section = s !== null && git && (s as Section).added.length + (s as Section).removed.length === 0 ? (s as Section) : open(false);
-      const a = headerPath(line.slice(4), git);
-      const b = headerPath((lines[i + 1] as string).slice(4), git);
-      cur.oldPath = a ?? cur.oldPath;
-      cur.newPath = b ?? cur.newPath;
-      if (a === null) cur.status = 'added';
-      if (b === null) cur.status = 'deleted';
-      i++;
-      continue;
+    if (line.startsWith('--- ')) {
+      this.pendingMinus = line;
+      return;
     }
     if (line.startsWith('@@')) {
       const m = HUNK.exec(line);
-      if (!m) throw new DiffParseError(no, `malformed hunk header ${JSON.stringify(line.slice(0, 60))}`);
-      if (!s) throw new DiffParseError(no, 'hunk before any file header (---/+++ or diff --git)');
-      oldLeft = m[2] === undefined ? 1 : Number(m[2]);
-      newLeft = m[4] === undefined ? 1 : Number(m[4]);
-      continue;
+      if (!m) throw new DiffParseError(this.no, `malformed hunk header ${JSON.stringify(line.slice(0, 60))}`);
+      if (!this.s) throw new DiffParseError(this.no, 'hunk before any file header (---/+++ or diff --git)');
+      this.oldLeft = m[2] === undefined ? 1 : Number(m[2]);
+      this.newLeft = m[4] === undefined ? 1 : Number(m[4]);
+      return;
     }
-    const cur = s as Section | null;
-    if (cur && git) {
-      if (line.startsWith('new file mode ')) {
-        cur.status = 'added';
-        cur.newMode = line.slice(14);
-      } else if (line.startsWith('deleted file mode ')) {
-        cur.status = 'deleted';
-        cur.oldMode = line.slice(18);
-      } else if (line.startsWith('old mode ')) cur.oldMode = line.slice(9);
-      else if (line.startsWith('new mode ')) cur.newMode = line.slice(9);
-      else if (line.startsWith('rename from ')) {
-        cur.status = 'renamed';
-        cur.oldPath = unquotePath(line.slice(12));
-      } else if (line.startsWith('rename to ')) cur.newPath = unquotePath(line.slice(10));
-      else if (line.startsWith('copy from ')) {
-        cur.status = 'copied';
-        cur.oldPath = unquotePath(line.slice(10));
-      } else if (line.startsWith('copy to ')) cur.newPath = unquotePath(line.slice(8));
-      else if (line.startsWith('Binary files ') || line === 'GIT binary patch') cur.binary = true;
-      else if (line.startsWith('index ')) {
-        const mode = line.split(' ')[2];
-        if (mode) cur.oldMode ??= mode;
-        if (mode) cur.newMode ??= mode;
+    const cur = this.s;
+    if (!cur || !this.git) return; // text between sections (commit messages, "similarity index", …)
+    if (line.startsWith('new file mode ')) {
+      cur.status = 'added';
+      cur.newMode = line.slice(14);
+    } else if (line.startsWith('deleted file mode ')) {
+      cur.status = 'deleted';
+      cur.oldMode = line.slice(18);
+    } else if (line.startsWith('old mode ')) cur.oldMode = line.slice(9);
+    else if (line.startsWith('new mode ')) cur.newMode = line.slice(9);
+    else if (line.startsWith('rename from ')) {
+      cur.status = 'renamed';
+      cur.oldPath = unquotePath(line.slice(12));
+    } else if (line.startsWith('rename to ')) cur.newPath = unquotePath(line.slice(10));
+    else if (line.startsWith('copy from ')) {
+      cur.status = 'copied';
+      cur.oldPath = unquotePath(line.slice(10));
+    } else if (line.startsWith('copy to ')) cur.newPath = unquotePath(line.slice(8));
+    else if (line.startsWith('Binary files ') || line === 'GIT binary patch') cur.binary = true;
+    else if (line.startsWith('index ')) {
+      const mode = line.split(' ')[2];
+      if (mode) {
+        cur.oldMode ??= mode;
+        cur.newMode ??= mode;
       }
     }
-    // Anything else between sections (commit messages, "similarity index", "literal …") is skipped.
   }
-  if (oldLeft > 0 || newLeft > 0) throw new DiffParseError(firstLine + lines.length - 1, `diff ends inside a hunk (${oldLeft} old and ${newLeft} new lines missing)`);
-  return out;
+
+  private fileHeader(minus: string, plus: string): void {
+    const s = this.s;
+    const cur = s !== null && this.git && s.added.length + s.removed.length === 0 ? s : this.open(false);
+    const a = headerPath(minus.slice(4), this.git);
+    const b = headerPath(plus.slice(4), this.git);
+    cur.oldPath = a ?? cur.oldPath;
+    cur.newPath = b ?? cur.newPath;
+    if (a === null) cur.status = 'added';
+    if (b === null) cur.status = 'deleted';
+  }
+
+  private open(git: boolean): Section {
+    if (this.s) this.onSection(this.s);
+    this.git = git;
+    this.s = newSection();
+    return this.s;
+  }
+
+  /** Ends the input: hands over the last section; throws when it stops inside a hunk. */
+  finish(): void {
+    if (this.oldLeft > 0 || this.newLeft > 0) throw new DiffParseError(this.no, `diff ends inside a hunk (${this.oldLeft} old and ${this.newLeft} new lines missing)`);
+    if (this.s) this.onSection(this.s);
+    this.s = null;
+  }
 }
 
-/** Parses a unified diff into changed files; throws DiffParseError naming the line when malformed. */
-export function parseUnifiedDiff(text: string): ChangedFile[] {
-  const sections = parseSections(text.replace(/\r\n/g, '\n'));
-  if (sections.length === 0) throw new DiffParseError(0, 'no file sections found (expected "diff --git" or "---"/"+++" headers)');
-  const byPath = new Map<string, ChangedFile>();
-  for (const [k, s] of sections.entries()) {
+/**
+ * A unified diff (`git diff` or `diff -u` output) read as it streams in. Each file is handed to
+ * `onFile` once its section is complete; a type change (file <-> symlink), which git prints as
+ * a deletion and an addition of one path in a row, is merged into one file first.
+ */
+export class DiffStream {
+  private readonly files: ChangedFile[] = [];
+  private readonly byPath = new Map<string, ChangedFile>();
+  private pending: ChangedFile | null = null;
+  private rest = '';
+  private readonly patch = new PatchParser((s) => this.section(s));
+
+  constructor(private readonly onFile?: (f: ChangedFile) => void) {}
+
+  push(chunk: string): void {
+    const text = this.rest + chunk;
+    let pos = 0;
+    for (let nl = text.indexOf('\n', pos); nl >= 0; nl = text.indexOf('\n', pos)) {
+      this.patch.lineAt(text, pos, nl);
+      pos = nl + 1;
+    }
+    this.rest = text.slice(pos);
+  }
+
+  private section(s: Section): void {
     const path = s.newPath ?? s.oldPath;
-    if (path === null) throw new DiffParseError(0, `file section ${k + 1} names no file`);
+    if (path === null) throw new DiffParseError(0, `file section ${this.files.length + 1} names no file`);
     const symlink = s.newMode === SYMLINK_MODE && s.status !== 'deleted';
     const wasSymlink = s.oldMode === SYMLINK_MODE;
-    const prev = byPath.get(path);
+    const prev = this.byPath.get(path);
     if (prev) {
-      // A type change (file <-> symlink) appears as a deletion and an addition of one path.
       prev.status = 'type_changed';
       prev.additions += s.additions;
       prev.deletions += s.deletions;
       append(prev.added, s.added);
       append(prev.removed, s.removed);
       prev.symlink ||= symlink;
-      prev.was_symlink ||= wasSymlink;
-      continue;
+      if (wasSymlink) prev.was_symlink = true;
+      return;
     }
     const status: FileStatus = s.status === 'modified' && s.oldMode && s.newMode && (s.oldMode === SYMLINK_MODE) !== (s.newMode === SYMLINK_MODE) ? 'type_changed' : s.status;
     const f: ChangedFile = { path, status, additions: s.additions, deletions: s.deletions, binary: s.binary, symlink, added: s.added, removed: s.removed };
     if (wasSymlink) f.was_symlink = true;
     if ((status === 'renamed' || status === 'copied') && s.oldPath) f.old_path = s.oldPath;
-    byPath.set(path, f);
+    this.byPath.set(path, f);
+    this.files.push(f);
+    if (this.pending) this.onFile?.(this.pending);
+    this.pending = f;
   }
-  return [...byPath.values()];
+
+  /** Ends the input; returns every file. Throws DiffParseError when it stops inside a hunk. */
+  end(): ChangedFile[] {
+    if (this.rest) {
+      this.patch.line(this.rest);
+      this.rest = '';
+    }
+    this.patch.finish();
+    if (this.pending) this.onFile?.(this.pending);
+    this.pending = null;
+    return this.files;
+  }
 }
 
-const STATUS_LETTER: Record<string, FileStatus> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'type_changed', U: 'modified', X: 'modified' };
-
-/**
- * Parses `git diff -z --raw --numstat -p` output. Records are NUL-separated; paths need no
- * unquoting there. The patch is matched to records by path.
- */
-export function parseGitDiff(out: string): ChangedFile[] {
-  const files: ChangedFile[] = [];
-  let pos = 0;
-  const next = (): string => {
-    const end = out.indexOf('\0', pos);
-    if (end < 0) throw new DiffParseError(0, 'truncated git diff output');
-    const tok = out.slice(pos, end);
-    pos = end + 1;
-    return tok;
-  };
-  while (out.charCodeAt(pos) === 58 /* ':' */) {
-    const head = next().split(' ');
-    const letter = (head[4] ?? '')[0] ?? 'M';
-    const status = STATUS_LETTER[letter] ?? 'modified';
-    const first = next();
-    const f: ChangedFile = { path: first, status, additions: 0, deletions: 0, binary: false, symlink: head[1] === SYMLINK_MODE, added: [], removed: [] };
-    if (head[0] === `:${SYMLINK_MODE}`) f.was_symlink = true;
-    if (status === 'renamed' || status === 'copied') {
-      f.old_path = first;
-      f.path = next();
-    }
-    if (status === 'deleted') f.symlink = false;
-    files.push(f);
-  }
-  for (const f of files) {
-    const rec = next();
-    const t1 = rec.indexOf('\t');
-    const t2 = rec.indexOf('\t', t1 + 1);
-    const a = rec.slice(0, t1);
-    const d = rec.slice(t1 + 1, t2);
-    if (t2 === rec.length - 1) {
-      next();
-      next();
-    }
-    if (a === '-') f.binary = true;
-    else {
-      f.additions = Number(a);
-      f.deletions = Number(d);
-    }
-  }
-  if (out.charCodeAt(pos) === 0) pos++;
-  if (pos >= out.length) return files;
-  const byPath = new Map(files.map((f) => [f.path, f]));
-  const byOld = new Map(files.filter((f) => f.status === 'deleted').map((f) => [f.path, f]));
-  for (const s of parseSections(out.slice(pos))) {
-    const f = (s.newPath !== null ? byPath.get(s.newPath) : undefined) ?? (s.oldPath !== null ? byOld.get(s.oldPath) ?? byPath.get(s.oldPath) : undefined);
-    if (!f) continue;
-    append(f.added, s.added);
-    append(f.removed, s.removed);
-  }
+/** Parses a unified diff into changed files; throws DiffParseError naming the line when malformed. */
+export function parseUnifiedDiff(text: string): ChangedFile[] {
+  const d = new DiffStream();
+  d.push(text.replace(/\r\n/g, '\n'));
+  const files = d.end();
+  if (files.length === 0) throw new DiffParseError(0, 'no file sections found (expected "diff --git" or "---"/"+++" headers)');
   return files;
 }
 

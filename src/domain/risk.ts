@@ -4,7 +4,7 @@
  * The highest level any rule reaches wins. Rules are compiled once (one RegExp per rule), so a
  * classification costs O(files × rules) plus one pass over the changed lines.
  */
-import { GlobError, globsToRegExp } from './glob.js';
+import { GlobError, compileGlobs, globSource, type PathMatcher } from './glob.js';
 
 export const LEVELS = ['ship', 'show', 'ask'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -129,8 +129,9 @@ interface CompiledRule {
   id: string;
   level: Level;
   description: string;
-  paths: RegExp | null;
-  exclude: RegExp | null;
+  /** Index into CompiledRules.matchers (rules sharing a glob list share one matcher), or -1. */
+  paths: number;
+  exclude: number;
   pattern: RegExp | null;
   removed: RegExp | null;
 }
@@ -140,8 +141,12 @@ export interface CompiledRules {
   contentRules: CompiledRule[];
   logic: Map<string, Level>;
   maxLines: number;
-  source: RegExp;
-  tests: RegExp;
+  matchers: PathMatcher[];
+  source: number;
+  tests: number;
+  /** Any content rule's pattern (a prefilter: most lines match none, and then one test per line is enough); null when it cannot be built. */
+  anyAdded: RegExp | null;
+  anyRemoved: RegExp | null;
 }
 
 const cache = new WeakMap<object, CompiledRules>();
@@ -168,33 +173,49 @@ export function compileRules(cfg: RulesConfig = {}): CompiledRules {
     if (!merged.paths && !merged.pattern && !merged.removed_pattern) throw new RuleError(['rules', i], `rule ${r.id} needs paths, pattern or removed_pattern`);
     specs.set(r.id, merged);
   }
-  const out: CompiledRules = { pathRules: [], contentRules: [], logic, maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES, source: globsToRegExp(SOURCE), tests: globsToRegExp(TESTS) };
+  const slots = new Map<string, number>();
+  const out: CompiledRules = { pathRules: [], contentRules: [], logic, maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES, matchers: [], source: -1, tests: -1, anyAdded: null, anyRemoved: null };
+  const globs = (list: string[], at: (string | number)[]): number => {
+    const key = list.join('\n');
+    const known = slots.get(key);
+    if (known !== undefined) return known;
+    for (const [j, g] of list.entries()) {
+      try {
+        globSource(g);
+      } catch (e) {
+        throw new RuleError([...at, j], `bad glob ${JSON.stringify(g)}: ${(e as GlobError).message}`);
+      }
+    }
+    out.matchers.push(compileGlobs(list));
+    slots.set(key, out.matchers.length - 1);
+    return out.matchers.length - 1;
+  };
+  out.source = globs(SOURCE, ['source']);
+  out.tests = globs(TESTS, ['tests']);
   for (const s of specs.values()) {
     const at = (field: string) => ((s as { index?: number }).index === undefined ? [s.id, field] : ['rules', (s as { index: number }).index, field]);
     const c: CompiledRule = {
       id: s.id,
       level: s.level as Level,
       description: s.description ?? s.id,
-      paths: s.paths ? globs(s.paths, at('paths')) : null,
-      exclude: s.exclude?.length ? globs(s.exclude, at('exclude')) : null,
+      paths: s.paths ? globs(s.paths, at('paths')) : -1,
+      exclude: s.exclude?.length ? globs(s.exclude, at('exclude')) : -1,
       pattern: s.pattern ? regex(s.pattern, s.ignore_case, at('pattern')) : null,
       removed: s.removed_pattern ? regex(s.removed_pattern, s.ignore_case, at('removed_pattern')) : null,
     };
     (c.pattern || c.removed ? out.contentRules : out.pathRules).push(c);
   }
+  out.anyAdded = union(out.contentRules.map((r) => r.pattern));
+  out.anyRemoved = union(out.contentRules.map((r) => r.removed));
   cache.set(cfg, out);
   return out;
 }
 
-function globs(list: string[], at: (string | number)[]): RegExp {
-  for (const [j, g] of list.entries()) {
-    try {
-      globsToRegExp([g]);
-    } catch (e) {
-      throw new RuleError([...at, j], `bad glob ${JSON.stringify(g)}: ${(e as GlobError).message}`);
-    }
-  }
-  return globsToRegExp(list);
+/** One expression matching whatever any of `res` matches (case-insensitive if any is); null if none, or if one uses backreferences. */
+function union(res: (RegExp | null)[]): RegExp | null {
+  const list = res.filter((r): r is RegExp => r !== null);
+  if (list.length === 0 || list.some((r) => /\\[1-9]|\\k<|\(\?<[^=!]/.test(r.source))) return null;
+  return new RegExp(list.map((r) => `(?:${r.source})`).join('|'), list.some((r) => r.ignoreCase) ? 'i' : '');
 }
 
 function regex(src: string, ignoreCase: boolean | undefined, at: (string | number)[]): RegExp {
@@ -230,43 +251,60 @@ const MANIFESTS: Record<string, { parse: DepParser; selfLocked?: boolean }> = {
   'go.mod': { parse: (l) => /^\s*(?:require\s+)?([\w.-]+\.[\w.\-/]+)\s+v\d\S*/.exec(l)?.[1] ?? null },
   Gemfile: { parse: (l) => /^\s*gem\s+['"]([\w.-]+)['"]/.exec(l)?.[1] ?? null },
 };
-function manifestOf(base: string): { parse: DepParser; selfLocked?: boolean } | null {
-  if (MANIFESTS[base]) return MANIFESTS[base] ?? null;
-  if (/^requirements.*\.(?:txt|in)$/.test(base)) {
-    return { selfLocked: true, parse: (l) => /^\s*([A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?:[=<>~!]=|[<>]|$)/.exec(l.replace(/\s*#.*$/, ''))?.[1]?.toLowerCase() ?? null };
-  }
-  return null;
+type Manifest = { parse: DepParser; selfLocked?: boolean };
+const MANIFEST_BY_NAME = new Map<string, Manifest>(Object.entries(MANIFESTS));
+/** requirements*.txt pins exact versions: it is its own lockfile. */
+const REQUIREMENTS: Manifest = { selfLocked: true, parse: (l) => /^\s*([A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?:[=<>~!]=|[<>]|$)/.exec(l.replace(/\s*#.*$/, ''))?.[1]?.toLowerCase() ?? null };
+function manifestOf(base: string): Manifest | null {
+  return MANIFEST_BY_NAME.get(base) ?? (base.startsWith('requirements') && /^requirements.*\.(?:txt|in)$/.test(base) ? REQUIREMENTS : null);
 }
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-const dirname = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
 
 // ------------------------------------------------------------------ classifying
 
-const squash = (s: string) => s.replace(/\s+/g, '');
-
-/** Lines added in one place and removed in another (a move) are not new: count them out, as a multiset. */
-function netLines(files: readonly ChangedFile[], side: 'added' | 'removed'): Map<ChangedFile, string[]> {
-  const other = side === 'added' ? 'removed' : 'added';
-  const pool = new Map<string, number>();
-  for (const f of files) for (const l of f[other] ?? []) {
-    const k = squash(l);
-    if (k) pool.set(k, (pool.get(k) ?? 0) + 1);
-  }
-  const out = new Map<ChangedFile, string[]>();
-  for (const f of files) {
-    const lines = f[side];
-    if (!lines) continue;
-    const kept: string[] = [];
-    for (const l of lines) {
-      const k = squash(l);
-      const n = pool.get(k) ?? 0;
-      if (k && n > 0) pool.set(k, n - 1);
-      else if (k) kept.push(l);
+/** Whether two runs of lines hold the same text once all whitespace is ignored; stops at the first difference. */
+export function sameIgnoringWhitespace(a: readonly string[], b: readonly string[]): boolean {
+  let i = 0;
+  let j = 0;
+  let ci = 0;
+  let cj = 0;
+  const ws = (c: number) => c === 32 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || c === 0xfeff;
+  for (;;) {
+    // next non-whitespace character of each side, or -1 at the end
+    let x = -1;
+    while (i < a.length) {
+      const l = a[i] as string;
+      while (ci < l.length && ws(l.charCodeAt(ci))) ci++;
+      if (ci < l.length) {
+        x = l.charCodeAt(ci++);
+        break;
+      }
+      i++;
+      ci = 0;
     }
-    out.set(f, kept);
+    let y = -1;
+    while (j < b.length) {
+      const l = b[j] as string;
+      while (cj < l.length && ws(l.charCodeAt(cj))) cj++;
+      if (cj < l.length) {
+        y = l.charCodeAt(cj++);
+        break;
+      }
+      j++;
+      cj = 0;
+    }
+    if (x !== y) return false;
+    if (x === -1) return true;
   }
-  return out;
+}
+
+/** The lines that `any` matches (all of them when there is no prefilter). */
+function prefilter(lines: readonly string[], any: RegExp | null): readonly string[] {
+  if (any === null) return lines;
+  let out: string[] | null = null;
+  for (const l of lines) if (any.test(l)) (out ??= []).push(l);
+  return out ?? [];
 }
 
 export interface ClassifyOptions {
@@ -275,146 +313,254 @@ export interface ClassifyOptions {
   maxFilesPerReason?: number;
 }
 
-/** Classifies a change. Never throws for content; rules are compiled by compileRules. */
-export function classify(files: readonly ChangedFile[], rules: CompiledRules, opts: ClassifyOptions = {}): Classification {
-  const fired = new Map<string, { level: Level; files: string[]; notes: string[] }>();
-  const fire = (rule: string, level: Level | undefined, file: string | null, note?: string) => {
+interface Candidate {
+  rule: CompiledRule;
+  file: ChangedFile;
+  side: 'added' | 'removed';
+  lines: string[];
+}
+
+/**
+ * Classifies a change file by file (`add`, e.g. while git still streams the diff), then
+ * `finish` applies what needs the whole change: moved lines, dependencies, size, intent.
+ * A content-rule hit counts only when its line is new: the same text (trimmed) removed
+ * elsewhere in the change is a move, not new API. Hits are checked against the rest of the
+ * change once, at the end, so a change with no hits never builds that index.
+ */
+export class Classifier {
+  private readonly fired = new Map<string, { level: Level; files: string[]; notes: string[] }>();
+  private readonly all: ChangedFile[] = [];
+  private readonly stats = { files: 0, additions: 0, deletions: 0, renames: 0 };
+  private readonly memo: Uint8Array;
+  private reviewable = 0;
+  private readonly lockfiles: string[] = [];
+  private readonly manifests: { f: ChangedFile; m: Manifest }[] = [];
+  private readonly candidates: Candidate[] = [];
+  /** Files whose only cover would be a content hit: "other" unless a hit survives. */
+  private readonly pendingOther = new Set<ChangedFile>();
+  private readonly newSource: string[] = [];
+
+  constructor(
+    private readonly rules: CompiledRules,
+    private readonly opts: ClassifyOptions = {},
+  ) {
+    this.memo = new Uint8Array(rules.matchers.length); // per file: 0 not tested, 1 match, 2 no match
+  }
+
+  private fire(rule: string, level: Level | undefined, file: string | null, note?: string): void {
     if (level === undefined) return; // removed by configuration
-    let r = fired.get(rule);
-    if (!r) fired.set(rule, (r = { level, files: [], notes: [] }));
+    let r = this.fired.get(rule);
+    if (!r) this.fired.set(rule, (r = { level, files: [], notes: [] }));
     if (file !== null && r.files[r.files.length - 1] !== file) r.files.push(file);
     if (note && r.notes.length < 5 && !r.notes.includes(note)) r.notes.push(note);
-  };
-  const L = rules.logic;
-  const netAdded = netLines(files, 'added');
-  const netRemoved = netLines(files, 'removed');
-  const stats = { files: files.length, additions: 0, deletions: 0, renames: 0 };
-  let reviewable = 0;
-  const lockDirs = new Set<string>();
-  for (const f of files) if (LOCKFILES.has(basename(f.path)) && f.status !== 'deleted') lockDirs.add(dirname(f.path));
-  const depChanges: { file: string; selfLocked: boolean; added: Set<string>; removed: Set<string>; unknown: boolean }[] = [];
-  const newSource: string[] = [];
+  }
 
-  for (const f of files) {
+  add(f: ChangedFile): void {
+    const rules = this.rules;
+    const L = rules.logic;
+    const stats = this.stats;
+    this.all.push(f);
+    stats.files++;
     stats.additions += f.additions;
     stats.deletions += f.deletions;
     if (f.status === 'renamed') stats.renames++;
     const base = basename(f.path);
     const isLock = LOCKFILES.has(base);
-    if (!isLock && !f.binary) reviewable += f.additions + f.deletions;
-    const names = f.old_path && f.old_path !== f.path ? [f.path, f.old_path] : [f.path];
+    if (!isLock && !f.binary) this.reviewable += f.additions + f.deletions;
+    const old = f.old_path && f.old_path !== f.path ? f.old_path : null;
+    const memo = this.memo;
+    memo.fill(0);
+    const is = (slot: number): boolean => {
+      if (slot < 0) return false;
+      let v = memo[slot];
+      if (!v) {
+        const m = rules.matchers[slot] as PathMatcher;
+        v = memo[slot] = m.test(f.path, base) || (old !== null && m.test(old)) ? 1 : 2;
+      }
+      return v === 1;
+    };
     let covered = false;
 
     if (f.symlink || f.was_symlink) {
-      fire('symlink', L.get('symlink'), f.path, `${f.path} ${f.status === 'deleted' ? 'removed' : f.symlink ? 'is a symlink' : 'was a symlink'}`);
+      this.fire('symlink', L.get('symlink'), f.path, `${f.path} ${f.status === 'deleted' ? 'removed' : f.symlink ? 'is a symlink' : 'was a symlink'}`);
       covered = true;
     }
     for (const r of rules.pathRules) {
-      if (names.some((n) => r.paths?.test(n) && !r.exclude?.test(n))) {
-        fire(r.id, r.level, f.path);
+      if (is(r.paths) && !is(r.exclude)) {
+        this.fire(r.id, r.level, f.path);
         covered = true;
       }
     }
     if (isLock) {
       covered = true;
+      if (f.status !== 'deleted') this.lockfiles.push(f.path);
     }
     const manifest = manifestOf(base);
     if (manifest && f.status !== 'deleted') {
       covered = true;
-      const added = new Set<string>();
-      const removed = new Set<string>();
-      let otherLines = 0;
-      for (const l of netAdded.get(f) ?? []) {
-        const d = manifest.parse(l);
-        if (d) added.add(d);
-        else if (/[\w]/.test(l)) otherLines++;
-      }
-      for (const l of netRemoved.get(f) ?? []) {
-        const d = manifest.parse(l);
-        if (d) removed.add(d);
-        else if (/[\w]/.test(l)) otherLines++;
-      }
-      depChanges.push({ file: f.path, selfLocked: manifest.selfLocked === true, added, removed, unknown: f.added === undefined });
-      if (otherLines > 0) fire('other', L.get('other'), f.path, `${f.path}: changes outside the dependency lists`);
+      this.manifests.push({ f, m: manifest });
     }
     if (f.binary) {
-      if (!covered) fire('binary', L.get('binary'), f.path);
-      continue;
+      if (!covered) this.fire('binary', L.get('binary'), f.path);
+      return;
     }
     if ((f.status === 'renamed' || f.status === 'copied') && f.additions === 0 && f.deletions === 0) {
-      if (!covered) fire('rename_only', L.get('rename_only'), f.path, `${f.old_path} → ${f.path}`);
-      continue;
+      if (!covered) this.fire('rename_only', L.get('rename_only'), f.path, `${f.old_path} → ${f.path}`);
+      return;
     }
     const add = f.added;
     const rem = f.removed;
-    if (add && rem && add.length + rem.length > 0 && squash(add.join('')) === squash(rem.join(''))) {
-      fire('whitespace_only', L.get('whitespace_only'), f.path);
-      continue;
+    if (add && rem && add.length + rem.length > 0 && sameIgnoringWhitespace(add, rem)) {
+      this.fire('whitespace_only', L.get('whitespace_only'), f.path);
+      return;
     }
-    if (f.status === 'added' && rules.source.test(f.path) && !rules.tests.test(f.path)) newSource.push(f.path);
-    const na = netAdded.get(f);
-    const nr = netRemoved.get(f);
-    for (const r of rules.contentRules) {
-      if (r.paths && !names.some((n) => r.paths?.test(n))) continue;
-      if (r.exclude && names.some((n) => r.exclude?.test(n))) continue;
-      const hitA = r.pattern && na?.find((l) => r.pattern?.test(l));
-      const hitR = r.removed && nr?.find((l) => r.removed?.test(l));
-      const hit = hitA || hitR;
-      if (hit) {
-        fire(r.id, r.level, f.path, `${f.path}: ${hit.trim().slice(0, 80)}`);
-        covered = true;
+    if (f.status === 'added' && is(rules.source) && !is(rules.tests)) this.newSource.push(f.path);
+    let hits = 0;
+    const addC = add ? prefilter(add, rules.anyAdded) : [];
+    const remC = rem ? prefilter(rem, rules.anyRemoved) : [];
+    if (addC.length || remC.length) {
+      for (const r of rules.contentRules) {
+        if ((r.paths >= 0 && !is(r.paths)) || is(r.exclude)) continue;
+        if (r.pattern && addC.length) hits += this.candidate(r, f, 'added', r.pattern, addC);
+        if (r.removed && remC.length) hits += this.candidate(r, f, 'removed', r.removed, remC);
       }
     }
-    if (!covered && f.status !== 'deleted') fire('other', L.get('other'), f.path);
-    else if (!covered) fire('other', L.get('other'), f.path, `${f.path} deleted`);
+    if (covered) return;
+    if (hits) this.pendingOther.add(f);
+    else this.other(f);
   }
 
-  // Dependencies: a bump with its lockfile is Ship; a new one, or any change without a lockfile, is Ask.
-  for (const d of depChanges) {
-    const locked = d.selfLocked || lockDirs.size > 0; // a monorepo's manifest may sit below its one lockfile
-    const bumped = [...d.added].filter((n) => d.removed.has(n));
-    const fresh = [...d.added].filter((n) => !d.removed.has(n));
-    const dropped = [...d.removed].filter((n) => !d.added.has(n));
-    for (const n of fresh) fire('new_dependency', L.get('new_dependency'), d.file, `new dependency ${n} in ${d.file}`);
-    for (const n of dropped) fire('removed_dependency', L.get('removed_dependency'), d.file, `${n} removed from ${d.file}`);
-    if (bumped.length || d.unknown) {
-      if (locked) fire('dependency_bump', L.get('dependency_bump'), d.file, bumped.length ? `${bumped.slice(0, 5).join(', ')} bumped in ${d.file}` : undefined);
-      else fire('lockfile_missing', L.get('lockfile_missing'), d.file, `${d.file} changed without its lockfile`);
-    } else if (fresh.length && !locked) fire('lockfile_missing', L.get('lockfile_missing'), d.file, `${d.file} changed without its lockfile`);
+  private candidate(rule: CompiledRule, file: ChangedFile, side: 'added' | 'removed', re: RegExp, lines: readonly string[]): number {
+    const found: string[] = [];
+    for (const l of lines) if (re.test(l) && found.push(l) >= 20) break;
+    if (found.length) this.candidates.push({ rule, file, side, lines: found });
+    return found.length ? 1 : 0;
   }
-  if (depChanges.length === 0) for (const f of files) if (LOCKFILES.has(basename(f.path))) fire('lockfile', L.get('lockfile'), f.path);
 
-  if (reviewable > rules.maxLines) fire('size', L.get('size'), null, `${reviewable} changed lines (lockfiles and binaries not counted) > ${rules.maxLines}`);
+  private other(f: ChangedFile): void {
+    this.fire('other', this.rules.logic.get('other'), f.path, f.status === 'deleted' ? `${f.path} deleted` : undefined);
+  }
 
-  let level: Level = 'ship';
-  for (const r of fired.values()) level = maxLevel(level, r.level);
+  finish(): Classification {
+    const L = this.rules.logic;
+    const fire = this.fire.bind(this);
 
-  // Intent: stated by the caller, checked against the diff. The diff always wins.
-  const intentLevel = L.get('intent');
-  if (opts.intent && intentLevel !== undefined) {
-    const api = fired.get('exported_api')?.files ?? [];
-    const claimsNoFeature = opts.intent === 'refactor' || opts.intent === 'style';
-    const newFiles = newSource.filter((p) => !api.includes(p));
-    const expected: Level = opts.intent === 'feature' ? 'ask' : opts.intent === 'docs' || opts.intent === 'config' || opts.intent === 'deps' ? 'ship' : 'show';
-    if (claimsNoFeature && (api.length || newFiles.length)) {
-      const what = [api.length ? `adds exported API (${api.slice(0, 3).join(', ')})` : '', newFiles.length ? `adds source files (${newFiles.slice(0, 3).join(', ')})` : ''].filter(Boolean).join(' and ');
-      fire('intent', 'ask', null, `stated intent "${opts.intent}" but the diff ${what}: the diff wins`);
-      for (const p of [...api, ...newFiles]) fire('intent', 'ask', p);
-      level = 'ask';
-    } else if (expected !== level && files.length > 0) {
-      const top = [...fired.entries()].filter(([id, r]) => r.level === level && id !== 'intent').map(([id]) => id);
-      fire('intent', level, null, `stated intent "${opts.intent}" suggests ${expected}, but the diff is ${level}${top.length ? ` (${top.join(', ')})` : ''}: the diff wins`);
+    // Moves: candidate lines (content hits, manifest lines) whose text appears on the other side.
+    const candAdded = new Set<string>();
+    const candRemoved = new Set<string>();
+    for (const c of this.candidates) for (const l of c.lines) (c.side === 'added' ? candAdded : candRemoved).add(l.trim());
+    for (const { f } of this.manifests) {
+      for (const l of f.added ?? []) candAdded.add(l.trim());
+      for (const l of f.removed ?? []) candRemoved.add(l.trim());
     }
-  }
+    const movedIn = new Set<string>(); // added lines that were removed elsewhere
+    const movedOut = new Set<string>(); // removed lines that were added elsewhere
+    if (candAdded.size || candRemoved.size) {
+      for (const f of this.all) {
+        if (candAdded.size && f.removed) for (const l of f.removed) {
+          const k = l.trim();
+          if (candAdded.has(k)) movedIn.add(k);
+        }
+        if (candRemoved.size && f.added) for (const l of f.added) {
+          const k = l.trim();
+          if (candRemoved.has(k)) movedOut.add(k);
+        }
+      }
+    }
+    const isNew = (l: string) => {
+      const k = l.trim();
+      return k !== '' && !movedIn.has(k);
+    };
+    const isGone = (l: string) => {
+      const k = l.trim();
+      return k !== '' && !movedOut.has(k);
+    };
 
-  const cap = opts.maxFilesPerReason ?? 50;
-  const reasons: Reason[] = [...fired.entries()]
-    .map(([rule, r]) => {
-      const desc = LOGIC_RULES[rule]?.description ?? [...rules.pathRules, ...rules.contentRules].find((x) => x.id === rule)?.description ?? rule;
-      const more = r.files.length > cap ? ` (+${r.files.length - cap} more files)` : '';
-      const message = (r.notes.length ? r.notes.join('; ') : `${desc}: ${r.files.length} file${r.files.length === 1 ? '' : 's'}`) + more;
-      return { level: r.level, rule, files: r.files.slice(0, cap), message };
-    })
-    .sort((a, b) => RANK[b.level] - RANK[a.level] || a.rule.localeCompare(b.rule));
-  return { level, action: ACTIONS[level], reasons, stats };
+    const hitFiles = new Set<ChangedFile>();
+    for (const c of this.candidates) {
+      const hit = c.lines.find(c.side === 'added' ? isNew : isGone);
+      if (!hit) continue;
+      fire(c.rule.id, c.rule.level, c.file.path, `${c.file.path}: ${hit.trim().slice(0, 80)}`);
+      hitFiles.add(c.file);
+    }
+    for (const f of this.pendingOther) if (!hitFiles.has(f)) this.other(f);
+
+    // Dependencies: a bump with its lockfile is Ship; a new one, or any change without a lockfile, is Ask.
+    const anyLock = this.lockfiles.length > 0; // a monorepo's manifests may sit below its one lockfile
+    for (const { f, m } of this.manifests) {
+      const added = new Set<string>();
+      const removed = new Set<string>();
+      let otherLines = 0;
+      for (const l of f.added ?? []) {
+        if (!isNew(l)) continue;
+        const d = m.parse(l);
+        if (d) added.add(d);
+        else if (/\w/.test(l)) otherLines++;
+      }
+      for (const l of f.removed ?? []) {
+        if (!isGone(l)) continue;
+        const d = m.parse(l);
+        if (d) removed.add(d);
+        else if (/\w/.test(l)) otherLines++;
+      }
+      if (otherLines > 0) fire('other', L.get('other'), f.path, `${f.path}: changes outside the dependency lists`);
+      const locked = m.selfLocked === true || anyLock;
+      const bumped = [...added].filter((n) => removed.has(n));
+      const fresh = [...added].filter((n) => !removed.has(n));
+      const dropped = [...removed].filter((n) => !added.has(n));
+      for (const n of fresh) fire('new_dependency', L.get('new_dependency'), f.path, `new dependency ${n} in ${f.path}`);
+      for (const n of dropped) fire('removed_dependency', L.get('removed_dependency'), f.path, `${n} removed from ${f.path}`);
+      if (bumped.length || f.added === undefined) {
+        if (locked) fire('dependency_bump', L.get('dependency_bump'), f.path, bumped.length ? `${bumped.slice(0, 5).join(', ')} bumped in ${f.path}` : undefined);
+        else fire('lockfile_missing', L.get('lockfile_missing'), f.path, `${f.path} changed without its lockfile`);
+      } else if (fresh.length && !locked) fire('lockfile_missing', L.get('lockfile_missing'), f.path, `${f.path} changed without its lockfile`);
+    }
+    if (this.manifests.length === 0) for (const p of this.lockfiles) fire('lockfile', L.get('lockfile'), p);
+
+    const rules = this.rules;
+    if (this.reviewable > rules.maxLines) fire('size', L.get('size'), null, `${this.reviewable} changed lines (lockfiles and binaries not counted) > ${rules.maxLines}`);
+
+    let level: Level = 'ship';
+    for (const r of this.fired.values()) level = maxLevel(level, r.level);
+
+    // Intent: stated by the caller, checked against the diff. The diff always wins.
+    const opts = this.opts;
+    const fired = this.fired;
+    const files = this.all;
+    const newSource = this.newSource;
+    const intentLevel = L.get('intent');
+    if (opts.intent && intentLevel !== undefined) {
+      const api = fired.get('exported_api')?.files ?? [];
+      const claimsNoFeature = opts.intent === 'refactor' || opts.intent === 'style';
+      const newFiles = newSource.filter((p) => !api.includes(p));
+      const expected: Level = opts.intent === 'feature' ? 'ask' : opts.intent === 'docs' || opts.intent === 'config' || opts.intent === 'deps' ? 'ship' : 'show';
+      if (claimsNoFeature && (api.length || newFiles.length)) {
+        const what = [api.length ? `adds exported API (${api.slice(0, 3).join(', ')})` : '', newFiles.length ? `adds source files (${newFiles.slice(0, 3).join(', ')})` : ''].filter(Boolean).join(' and ');
+        fire('intent', 'ask', null, `stated intent "${opts.intent}" but the diff ${what}: the diff wins`);
+        for (const p of [...api, ...newFiles]) fire('intent', 'ask', p);
+        level = 'ask';
+      } else if (expected !== level && files.length > 0) {
+        const top = [...fired.entries()].filter(([id, r]) => r.level === level && id !== 'intent').map(([id]) => id);
+        fire('intent', level, null, `stated intent "${opts.intent}" suggests ${expected}, but the diff is ${level}${top.length ? ` (${top.join(', ')})` : ''}: the diff wins`);
+      }
+    }
+
+    const cap = opts.maxFilesPerReason ?? 50;
+    const reasons: Reason[] = [...fired.entries()]
+      .map(([rule, r]) => {
+        const desc = LOGIC_RULES[rule]?.description ?? [...rules.pathRules, ...rules.contentRules].find((x) => x.id === rule)?.description ?? rule;
+        const more = r.files.length > cap ? ` (+${r.files.length - cap} more files)` : '';
+        const message = (r.notes.length ? r.notes.join('; ') : `${desc}: ${r.files.length} file${r.files.length === 1 ? '' : 's'}`) + more;
+        return { level: r.level, rule, files: r.files.slice(0, cap), message };
+      })
+      .sort((a, b) => RANK[b.level] - RANK[a.level] || a.rule.localeCompare(b.rule));
+    return { level, action: ACTIONS[level], reasons, stats: { ...this.stats } };
+  }
+}
+
+/** Classifies a whole change at once (see Classifier). */
+export function classify(files: readonly ChangedFile[], rules: CompiledRules, opts: ClassifyOptions = {}): Classification {
+  const c = new Classifier(rules, opts);
+  for (const f of files) c.add(f);
+  return c.finish();
 }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { git, GitError } from './git.js';
+import { git, gitStream, GitError } from './git.js';
 import { InputError } from '../errors.js';
-import { parseGitDiff } from '../domain/diff.js';
+import { DiffStream } from '../domain/diff.js';
 import type { ChangedFile } from '../domain/risk.js';
 
 export interface GitChanges {
@@ -13,9 +13,10 @@ export interface GitChanges {
   head: string | null;
 }
 
-/** Flags every diff run shares: machine-readable, no user diff drivers, stable a/ b/ prefixes, renames found. */
-const DIFF_ARGS = ['-c', 'core.quotePath=false', 'diff', '-z', '--raw', '--numstat', '-p', '-U0', '-M', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--inter-hunk-context=0'];
+/** The one diff run: zero context, no user diff drivers or colours, stable a/ b/ prefixes, renames found. */
+export const DIFF_ARGS = ['-c', 'core.quotePath=false', 'diff', '-p', '-U0', '-M', '--no-indent-heuristic', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--inter-hunk-context=0'];
 const MAX_UNTRACKED = 20_000;
+const FULL_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const MAX_READ = 4 * 1024 * 1024;
 
 /** The repository's top directory for `cwd`; an InputError naming `cwd` when it is not in a repository. */
@@ -47,10 +48,11 @@ async function resolveCommit(cwd: string, rev: string, field: 'base' | 'head'): 
 /**
  * The changes between `base` (default: the merge base with the default branch) and `head`
  * (default: the working tree, with uncommitted and untracked files). One `git diff` process
- * gives status, modes, paths, counts and the changed lines; it runs beside the one that
- * resolves the range, and untracked files are read directly.
+ * gives status, modes, paths and the changed lines (counted for the stats), parsed as it streams; it runs beside the one that
+ * resolves the range, and untracked files are read directly. `onFile` sees each file as soon
+ * as it is complete, so classifying overlaps with git's work.
  */
-export async function gitChanges(cwd: string, opts: { base?: string | undefined; head?: string | undefined } = {}): Promise<GitChanges> {
+export async function gitChanges(cwd: string, opts: { base?: string | undefined; head?: string | undefined } = {}, onFile?: (f: ChangedFile) => void): Promise<GitChanges> {
   try {
     let base = opts.base;
     if (base === undefined) {
@@ -62,15 +64,20 @@ export async function gitChanges(cwd: string, opts: { base?: string | undefined;
       })).trim();
     }
     const revs = opts.head === undefined ? [base] : [base, opts.head];
-    const [resolved, out, untracked] = await Promise.all([
-      git(cwd, ['rev-parse', ...revs.map((r) => `${r}^{commit}`)]), // revs never start with '-' (checked by the input schema)
-      git(cwd, [...DIFF_ARGS, '--end-of-options', ...revs, '--']),
+    const parser = new DiffStream(onFile);
+    const [resolved, , untracked] = await Promise.all([
+      // Full commit ids need no lookup (the diff fails if they do not exist); names do. Revs never start with '-' (checked by the caller).
+      revs.every((r) => FULL_SHA.test(r)) ? Promise.resolve(revs.join('\n')) : git(cwd, ['rev-parse', ...revs.map((r) => `${r}^{commit}`)]),
+      gitStream(cwd, [...DIFF_ARGS, '--end-of-options', ...revs, '--'], (chunk) => parser.push(chunk)),
       opts.head === undefined ? untrackedFiles(cwd) : Promise.resolve([]),
     ]);
     const [baseSha, headSha] = resolved.trim().split('\n').slice(-revs.length);
-    const files = parseGitDiff(out);
-    for (const f of untracked) files.push(f);
-    return { files, base: baseSha as string, head: headSha ?? null };
+    const files = parser.end();
+    for (const f of untracked) {
+      files.push(f);
+      onFile?.(f);
+    }
+    return { files, base: baseSha as string, head: opts.head === undefined ? null : (headSha ?? null) };
   } catch (e) {
     if (!(e instanceof GitError)) throw e;
     // Say which input is wrong: not a repository, or which end of the range.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffParseError, parseGitDiff, parseUnifiedDiff, unquotePath } from '../../src/domain/diff.js';
+import { DiffParseError, DiffStream, parseUnifiedDiff, unquotePath } from '../../src/domain/diff.js';
 
 const GIT_DIFF = `diff --git a/src/a.ts b/src/a.ts
 index 1111111..2222222 100644
@@ -85,30 +85,38 @@ describe('parseUnifiedDiff', () => {
   });
 });
 
-describe('parseGitDiff (-z --raw --numstat -p)', () => {
-  it('pairs raw and numstat records and takes lines from the patch', () => {
-    const raw =
-      ':100644 100644 aaa bbb M\0src/x y.ts\0' +
-      ':100644 100644 ccc ccc R100\0old name.md\0new name.md\0' +
-      ':000000 100644 000 ddd A\0img.png\0' +
-      ':120000 100644 eee fff T\0link\0';
-    const numstat = '1\t1\tsrc/x y.ts\0' + '0\t0\t\0old name.md\0new name.md\0' + '-\t-\timg.png\0' + '1\t1\tlink\0';
-    const patch =
-      '\0diff --git a/src/x y.ts b/src/x y.ts\nindex aaa..bbb 100644\n--- a/src/x y.ts\t\n+++ b/src/x y.ts\t\n@@ -2 +2 @@\n-old\n+new\n' +
-      'diff --git a/old name.md b/new name.md\nsimilarity index 100%\nrename from old name.md\nrename to new name.md\n' +
-      'diff --git a/img.png b/img.png\nnew file mode 100644\nBinary files /dev/null and b/img.png differ\n' +
-      'diff --git a/link b/link\ndeleted file mode 120000\n--- a/link\n+++ /dev/null\n@@ -1 +0,0 @@\n-target\n\\ No newline at end of file\n' +
-      'diff --git a/link b/link\nnew file mode 100644\n--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+content\n';
-    const files = parseGitDiff(raw + numstat + patch);
-    expect(files).toEqual([
-      { path: 'src/x y.ts', status: 'modified', additions: 1, deletions: 1, binary: false, symlink: false, added: ['new'], removed: ['old'] },
-      { path: 'new name.md', old_path: 'old name.md', status: 'renamed', additions: 0, deletions: 0, binary: false, symlink: false, added: [], removed: [] },
-      { path: 'img.png', status: 'added', additions: 0, deletions: 0, binary: true, symlink: false, added: [], removed: [] },
-      { path: 'link', status: 'type_changed', additions: 1, deletions: 1, binary: false, symlink: false, was_symlink: true, added: ['content'], removed: ['target'] },
-    ]);
+describe('DiffStream (git diff -U0 as it streams)', () => {
+  const OUT =
+    'diff --git a/docs/ä b.md b/docs/ä b.md\nindex 1..2 100644\n--- a/docs/ä b.md\t\n+++ b/docs/ä b.md\t\n@@ -1 +1,2 @@\n-x\n+y\n+z\n' +
+    'diff --git "a/tab\\there.ts" "b/tab\\there.ts"\nnew file mode 100644\nindex 0..3\n--- /dev/null\n+++ "b/tab\\there.ts"\n@@ -0,0 +1 @@\n+export const a = 1;\n' +
+    'diff --git a/old name.md b/new name.md\nsimilarity index 100%\nrename from old name.md\nrename to new name.md\n' +
+    'diff --git a/link b/link\ndeleted file mode 120000\n--- a/link\n+++ /dev/null\n@@ -1 +0,0 @@\n-target\n\\ No newline at end of file\n' +
+    'diff --git a/link b/link\nnew file mode 100644\n--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+content\n' +
+    'diff --git a/img.png b/img.png\nnew file mode 100644\nindex 0..5\nBinary files /dev/null and b/img.png differ\n';
+
+  it('hands over each file when its section is complete, merging a type change', () => {
+    const seen: string[] = [];
+    const d = new DiffStream((f) => seen.push(`${f.path}:${f.status}`));
+    d.push(OUT);
+    const files = d.end();
+    expect(seen).toEqual(['docs/ä b.md:modified', 'tab\there.ts:added', 'new name.md:renamed', 'link:type_changed', 'img.png:added']);
+    expect(files.find((f) => f.path === 'link')).toEqual({ path: 'link', status: 'type_changed', additions: 1, deletions: 1, binary: false, symlink: false, was_symlink: true, added: ['content'], removed: ['target'] });
+    expect(files.find((f) => f.path === 'new name.md')).toMatchObject({ old_path: 'old name.md', additions: 0, deletions: 0 });
+    expect(files.find((f) => f.path === 'img.png')?.binary).toBe(true);
   });
 
-  it('an empty diff is no files', () => {
-    expect(parseGitDiff('')).toEqual([]);
+  it('gives the same files however the stream is cut into chunks', () => {
+    const whole = parseUnifiedDiff(OUT);
+    for (const size of [1, 2, 7, 50]) {
+      const d = new DiffStream();
+      for (let i = 0; i < OUT.length; i += size) d.push(OUT.slice(i, i + size));
+      expect(d.end()).toEqual(whole);
+    }
+  });
+
+  it('an empty git diff is no files', () => {
+    const d = new DiffStream();
+    d.push('');
+    expect(d.end()).toEqual([]);
   });
 });
