@@ -1,5 +1,6 @@
 import type { ResourceDef } from '../src/resource.js';
 import { boardResource, megaResource } from './board.js';
+import { changesResource } from './changes.js';
 
 /** Every resource and resource template the server offers. */
-export const ALL_RESOURCES: readonly ResourceDef[] = [boardResource, megaResource];
+export const ALL_RESOURCES: readonly ResourceDef[] = [boardResource, megaResource, changesResource];

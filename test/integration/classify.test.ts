@@ -186,6 +186,10 @@ describe('storing with a claimed phase', () => {
     expect(op).toMatchObject({ kind: 'classify', mega: 'CAB-7', phase: '1' });
     expect(op?.message).toMatch(/classified CAB-7\/1 as ASK/);
 
+    const res = await a.client.readResource({ uri: 'factory://changes/CAB-7' });
+    const listed = JSON.parse((res.contents[0] as { text: string }).text) as { phase: string; level: string }[];
+    expect(listed).toEqual([expect.objectContaining({ phase: '1', level: 'ask' })]);
+
     const before = snapshot(h.store);
     const stale = await range('docs', { mega: 'CAB-7', phase: 1, token: 'fx9-wrong' });
     expect(stale).toMatchObject({ level: 'ship', stored: false, reason: 'stale_token' });

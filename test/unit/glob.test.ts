@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GlobError, globToRegExp, globsToRegExp } from '../../src/domain/glob.js';
+import { GlobError, compileGlobs, globToRegExp, globsToRegExp } from '../../src/domain/glob.js';
 
 const m = (glob: string, p: string) => globToRegExp(glob).test(p);
 
@@ -20,6 +20,28 @@ describe('globToRegExp', () => {
     expect(m('**/migrations/**', 'db/migrations/001.sql')).toBe(true);
     expect(m('src/**/*.ts', 'src/a.ts')).toBe(true);
     expect(m('src/**/*.ts', 'src/a/b/c.ts')).toBe(true);
+  });
+
+  it('leading **/ and trailing /** keep their meaning in the fast form', () => {
+    expect(m('**/migrations/**', 'migrations')).toBe(false);
+    expect(m('**/migrations/**', 'xmigrations/a.sql')).toBe(false);
+    expect(m('**/migrations/**', 'a/b/migrations/c/d.sql')).toBe(true);
+    expect(m('**/schema.prisma', 'schema.prisma')).toBe(true);
+    expect(m('**/schema.prisma', 'db/schema.prisma.bak')).toBe(false);
+    expect(m('a/**/b', 'a/b')).toBe(true);
+    expect(m('a/**/b', 'a/x/y/b')).toBe(true);
+    expect(m('a/**/b', 'a/x/y/bc')).toBe(false);
+    expect(m('**', 'any/thing')).toBe(true);
+    expect(m('/top.txt', 'sub/top.txt')).toBe(false);
+  });
+
+  it('compileGlobs tests name globs on the file name and path globs on the path', () => {
+    const g = compileGlobs(['*.md', 'docs/**', '**/auth/**']);
+    expect(g.test('a/b/README.md')).toBe(true);
+    expect(g.test('docs/x.png')).toBe(true);
+    expect(g.test('src/auth/login.ts')).toBe(true);
+    expect(g.test('src/authz.ts')).toBe(false);
+    expect(g.test('md/file.txt')).toBe(false);
   });
 
   it('? is one character, {a,b} alternatives (nestable), [..] a set', () => {
