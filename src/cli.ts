@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
 import { stderrLogger } from './logger.js';
@@ -129,7 +130,7 @@ async function runClassify(v: Record<string, unknown>): Promise<number> {
   const cwd = (v.cwd as string | undefined) ?? process.cwd();
   const root = findRepoRoot(cwd);
   const config = loadConfig(root);
-  const parsed = ClassifyChangeInput.safeParse({ cwd, base: v.base, head: v.head, intent: v.intent });
+  const parsed = ClassifyChangeInput.safeParse({ cwd: path.resolve(cwd), base: v.base, head: v.head, intent: v.intent });
   if (!parsed.success) throw new InputError(`--${String(parsed.error.issues[0]?.path[0] ?? 'input')}`, formatIssues(parsed.error));
   const out = await classifyChange({ root, config }, parsed.data);
   let code = EXIT[out.level];
