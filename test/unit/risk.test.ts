@@ -178,3 +178,19 @@ describe('compileRules: configuration', () => {
     expect(err({ remove: ['nope'] })).toMatch(/^remove\.0: no rule with id "nope"/);
   });
 });
+
+describe('classify: exported API across languages', () => {
+  const api = (path: string, line: string) => run([file(path, [line])]).reasons.some((r) => r.rule === 'exported_api');
+  it('sees exports, public items, routes; not private helpers', () => {
+    expect(api('src/a.ts', 'export const handler = () => 1;')).toBe(true);
+    expect(api('src/a.js', 'module.exports = { run };')).toBe(true);
+    expect(api('src/lib.rs', 'pub fn parse(input: &str) -> Result<()> {')).toBe(true);
+    expect(api('pkg/x.go', 'func (s *Server) Handle(w http.ResponseWriter) {')).toBe(true);
+    expect(api('app/views.py', 'def list_users(request):')).toBe(true);
+    expect(api('src/server.ts', "  router.post('/users', create);")).toBe(true);
+    expect(api('src/a.ts', 'class Helper {}')).toBe(false);
+    expect(api('src/a.ts', 'function helper() {}')).toBe(false);
+    expect(api('pkg/x.go', 'func helper() {')).toBe(false);
+    expect(api('test/a.test.ts', 'export function fixture() {}')).toBe(false);
+  });
+});
