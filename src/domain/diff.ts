@@ -18,6 +18,8 @@ export class DiffParseError extends Error {
 const SYMLINK_MODE = '120000';
 
 interface Section {
+  /** The `diff --git` line, for the paths when nothing else names them. */
+  header: string | null;
   oldPath: string | null;
   newPath: string | null;
   status: FileStatus;
@@ -87,7 +89,7 @@ function gitHeaderPaths(rest: string): [string, string] | null {
 
 const HUNK = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
-const newSection = (): Section => ({ oldPath: null, newPath: null, status: 'modified', oldMode: null, newMode: null, binary: false, additions: 0, deletions: 0, added: [], removed: [] });
+const newSection = (): Section => ({ header: null, oldPath: null, newPath: null, status: 'modified', oldMode: null, newMode: null, binary: false, additions: 0, deletions: 0, added: [], removed: [] });
 
 /**
  * Reads patch text one line at a time and hands each file section to `onSection` once it is
@@ -162,9 +164,7 @@ export class PatchParser {
       }
     }
     if (line.startsWith('diff --git ')) {
-      this.open(true);
-      const p = gitHeaderPaths(line.slice(11));
-      if (p) [(this.s as Section).oldPath, (this.s as Section).newPath] = p;
+      this.open(true).header = line; // its paths are read only if no ---/+++ or rename lines name them
       return;
     }
     if (line.startsWith('--- ')) {
@@ -181,7 +181,14 @@ export class PatchParser {
     }
     const cur = this.s;
     if (!cur || !this.git) return; // text between sections (commit messages, "similarity index", …)
-    if (line.startsWith('new file mode ')) {
+    if (line.startsWith('index ')) {
+      const sp = line.indexOf(' ', 6);
+      if (sp > 0) {
+        const mode = line.slice(sp + 1);
+        cur.oldMode ??= mode;
+        cur.newMode ??= mode;
+      }
+    } else if (line.startsWith('new file mode ')) {
       cur.status = 'added';
       cur.newMode = line.slice(14);
     } else if (line.startsWith('deleted file mode ')) {
@@ -198,13 +205,17 @@ export class PatchParser {
       cur.oldPath = unquotePath(line.slice(10));
     } else if (line.startsWith('copy to ')) cur.newPath = unquotePath(line.slice(8));
     else if (line.startsWith('Binary files ') || line === 'GIT binary patch') cur.binary = true;
-    else if (line.startsWith('index ')) {
-      const mode = line.split(' ')[2];
-      if (mode) {
-        cur.oldMode ??= mode;
-        cur.newMode ??= mode;
+  }
+
+  private close(s: Section): void {
+    if (s.header !== null && (s.oldPath === null || s.newPath === null)) {
+      const p = gitHeaderPaths(s.header.slice(11));
+      if (p) {
+        s.oldPath ??= p[0];
+        s.newPath ??= p[1];
       }
     }
+    this.onSection(s);
   }
 
   private fileHeader(minus: string, plus: string): void {
@@ -219,7 +230,7 @@ export class PatchParser {
   }
 
   private open(git: boolean): Section {
-    if (this.s) this.onSection(this.s);
+    if (this.s) this.close(this.s);
     this.git = git;
     this.s = newSection();
     return this.s;
@@ -228,7 +239,7 @@ export class PatchParser {
   /** Ends the input: hands over the last section; throws when it stops inside a hunk. */
   finish(): void {
     if (this.oldLeft > 0 || this.newLeft > 0) throw new DiffParseError(this.no, `diff ends inside a hunk (${this.oldLeft} old and ${this.newLeft} new lines missing)`);
-    if (this.s) this.onSection(this.s);
+    if (this.s) this.close(this.s);
     this.s = null;
   }
 }

@@ -263,13 +263,14 @@ const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 // ------------------------------------------------------------------ classifying
 
+const ws = (c: number) => c === 32 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || c === 0xfeff;
+
 /** Whether two runs of lines hold the same text once all whitespace is ignored; stops at the first difference. */
 export function sameIgnoringWhitespace(a: readonly string[], b: readonly string[]): boolean {
   let i = 0;
   let j = 0;
   let ci = 0;
   let cj = 0;
-  const ws = (c: number) => c === 32 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || c === 0xfeff;
   for (;;) {
     // next non-whitespace character of each side, or -1 at the end
     let x = -1;
@@ -416,13 +417,17 @@ export class Classifier {
     }
     if (f.status === 'added' && is(rules.source) && !is(rules.tests)) this.newSource.push(f.path);
     let hits = 0;
-    const addC = add ? prefilter(add, rules.anyAdded) : [];
-    const remC = rem ? prefilter(rem, rules.anyRemoved) : [];
-    if (addC.length || remC.length) {
-      for (const r of rules.contentRules) {
-        if ((r.paths >= 0 && !is(r.paths)) || is(r.exclude)) continue;
-        if (r.pattern && addC.length) hits += this.candidate(r, f, 'added', r.pattern, addC);
-        if (r.removed && remC.length) hits += this.candidate(r, f, 'removed', r.removed, remC);
+    let addC: readonly string[] | null = null; // lines any content rule could match, computed once a rule applies
+    let remC: readonly string[] | null = null;
+    for (const r of rules.contentRules) {
+      if ((r.paths >= 0 && !is(r.paths)) || is(r.exclude)) continue;
+      if (r.pattern && add) {
+        addC ??= prefilter(add, rules.anyAdded);
+        if (addC.length) hits += this.candidate(r, f, 'added', r.pattern, addC);
+      }
+      if (r.removed && rem) {
+        remC ??= prefilter(rem, rules.anyRemoved);
+        if (remC.length) hits += this.candidate(r, f, 'removed', r.removed, remC);
       }
     }
     if (covered) return;
