@@ -4,9 +4,13 @@ import type { Config } from '../schemas/config.js';
 import type { ClassifyChangeArgs, ClassifyChangeResult } from '../schemas/changes.js';
 import { InputError } from './errors.js';
 import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
-import { Classifier, classify, compileRules, type ChangedFile, type Classification } from './domain/risk.js';
+import { Classifier, LEVELS, classify, compileRules, type ChangedFile, type Classification, type Level } from './domain/risk.js';
 import { gitChanges } from './integrations/changes.js';
 import type { Store } from './store/index.js';
+import { findRepoRoot, loadConfig } from './config.js';
+import { ClassifyChangeInput } from '../schemas/changes.js';
+import { formatIssues } from '../schemas/common.js';
+import { LabelError, labelPullRequest } from './integrations/labels.js';
 
 export interface ClassifyEnv {
   root: string;
@@ -130,4 +134,39 @@ export function renderClassification(out: ClassifyChangeResult): string[] {
   const lines = [out.message];
   for (const r of out.reasons) lines.push(`  ${r.level.padEnd(4)}  ${r.rule.padEnd(18)} ${r.message}`);
   return lines;
+}
+
+const EXIT: Record<Level, number> = { ship: 0, show: 10, ask: 20 };
+
+/**
+ * `factory-mcp classify`: the verdict on stdout (text or --json), the exit code 0/10/20 for
+ * ship/show/ask, 3 when --label could not label. Input errors throw InputError (exit 2).
+ */
+export async function classifyCommand(v: Record<string, unknown>): Promise<number> {
+  const cwd = (v.cwd as string | undefined) ?? process.cwd();
+  const root = findRepoRoot(cwd);
+  const config = loadConfig(root);
+  const parsed = ClassifyChangeInput.safeParse({ cwd: path.resolve(cwd), base: v.base, head: v.head, intent: v.intent });
+  if (!parsed.success) throw new InputError(`--${String(parsed.error.issues[0]?.path[0] ?? 'input')}`, formatIssues(parsed.error));
+  const out = await classifyChange({ root, config }, parsed.data);
+  let code = EXIT[out.level];
+  let labelled: Awaited<ReturnType<typeof labelPullRequest>> | undefined;
+  let labelError: string | undefined;
+  if (v.label) {
+    try {
+      labelled = await labelPullRequest(root, { label: out.level, family: LEVELS, github: config.github });
+    } catch (e) {
+      if (!(e instanceof LabelError)) throw e;
+      labelError = e.message;
+      code = 3;
+    }
+  }
+  if (v.json) process.stdout.write(`${JSON.stringify({ ...out, ...(labelled ? { label: labelled } : {}), ...(labelError ? { label_error: labelError } : {}) }, null, 2)}\n`);
+  else {
+    const lines = renderClassification(out);
+    if (labelled) lines.push(`labelled ${labelled.owner}/${labelled.repo}#${labelled.number} ${out.level}${labelled.removed.length ? ` (removed ${labelled.removed.join(', ')})` : ''}${labelled.added.length ? '' : ' (already labelled)'}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  if (labelError) process.stderr.write(`factory-mcp classify: --label: ${labelError}\n`);
+  return code;
 }

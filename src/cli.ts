@@ -2,7 +2,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
-import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
 import { stderrLogger } from './logger.js';
@@ -12,11 +11,8 @@ import { Store } from './store/index.js';
 import type { Toolset } from './tool.js';
 import { ConfigError, InputError } from './errors.js';
 import { SchemaTooNewError } from './store/db.js';
-import { classifyChange, renderClassification } from './classify.js';
-import { ClassifyChangeInput } from '../schemas/changes.js';
-import { formatIssues } from '../schemas/common.js';
-import { INTENTS, LEVELS, type Level } from './domain/risk.js';
-import { LabelError, labelPullRequest } from './integrations/labels.js';
+import { classifyCommand } from './classify.js';
+import { INTENTS } from './domain/risk.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -74,7 +70,7 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
   --label         put exactly one of the labels ship/show/ask on the open pull request of the
                   branch (GITHUB_TOKEN; owner/repo from "github" in the config, else the origin remote)`,
     options: { base: { type: 'string' }, head: { type: 'string' }, intent: { type: 'string' }, json: { type: 'boolean' }, label: { type: 'boolean' } },
-    run: runClassify,
+    run: (v) => classifyCommand(v),
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
@@ -122,37 +118,6 @@ async function withStore(v: Record<string, unknown>, fn: (store: Store) => numbe
   } finally {
     store.close();
   }
-}
-
-const EXIT: Record<Level, number> = { ship: 0, show: 10, ask: 20 };
-
-async function runClassify(v: Record<string, unknown>): Promise<number> {
-  const cwd = (v.cwd as string | undefined) ?? process.cwd();
-  const root = findRepoRoot(cwd);
-  const config = loadConfig(root);
-  const parsed = ClassifyChangeInput.safeParse({ cwd: path.resolve(cwd), base: v.base, head: v.head, intent: v.intent });
-  if (!parsed.success) throw new InputError(`--${String(parsed.error.issues[0]?.path[0] ?? 'input')}`, formatIssues(parsed.error));
-  const out = await classifyChange({ root, config }, parsed.data);
-  let code = EXIT[out.level];
-  let labelled: Awaited<ReturnType<typeof labelPullRequest>> | undefined;
-  let labelError: string | undefined;
-  if (v.label) {
-    try {
-      labelled = await labelPullRequest(root, { label: out.level, family: LEVELS, github: config.github });
-    } catch (e) {
-      if (!(e instanceof LabelError)) throw e;
-      labelError = e.message;
-      code = 3;
-    }
-  }
-  if (v.json) process.stdout.write(`${JSON.stringify({ ...out, ...(labelled ? { label: labelled } : {}), ...(labelError ? { label_error: labelError } : {}) }, null, 2)}\n`);
-  else {
-    const lines = renderClassification(out);
-    if (labelled) lines.push(`labelled ${labelled.owner}/${labelled.repo}#${labelled.number} ${out.level}${labelled.removed.length ? ` (removed ${labelled.removed.join(', ')})` : ''}${labelled.added.length ? '' : ' (already labelled)'}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-  if (labelError) process.stderr.write(`factory-mcp classify: --label: ${labelError}\n`);
-  return code;
 }
 
 async function runStdio(v: Record<string, unknown>): Promise<number> {
