@@ -16,6 +16,8 @@ export class DiffParseError extends Error {
 }
 
 const SYMLINK_MODE = '120000';
+/** Lines kept per file and side for the content rules; counts stay exact beyond it (a generated file must not fill memory). */
+export const MAX_KEPT_LINES = 20_000;
 
 interface Section {
   /** The `diff --git` line, for the paths when nothing else names them. */
@@ -117,16 +119,14 @@ export class PatchParser {
       if (c === 43 /* + */ && this.newLeft > 0) {
         this.no++;
         const cur = this.s as Section;
-        cur.added.push(text.slice(start + 1, end));
-        cur.additions++;
+        if (cur.additions++ < MAX_KEPT_LINES) cur.added.push(text.slice(start + 1, end));
         this.newLeft--;
         return;
       }
       if (c === 45 /* - */ && this.oldLeft > 0) {
         this.no++;
         const cur = this.s as Section;
-        cur.removed.push(text.slice(start + 1, end));
-        cur.deletions++;
+        if (cur.deletions++ < MAX_KEPT_LINES) cur.removed.push(text.slice(start + 1, end));
         this.oldLeft--;
         return;
       }
@@ -140,12 +140,10 @@ export class PatchParser {
       const c = line.charCodeAt(0);
       const cur = this.s as Section;
       if (c === 43 /* + */ && this.newLeft > 0) {
-        cur.added.push(line.slice(1));
-        cur.additions++;
+        if (cur.additions++ < MAX_KEPT_LINES) cur.added.push(line.slice(1));
         this.newLeft--;
       } else if (c === 45 /* - */ && this.oldLeft > 0) {
-        cur.removed.push(line.slice(1));
-        cur.deletions++;
+        if (cur.deletions++ < MAX_KEPT_LINES) cur.removed.push(line.slice(1));
         this.oldLeft--;
       } else if ((c === 32 || line === '') && this.oldLeft > 0 && this.newLeft > 0) {
         this.oldLeft--;

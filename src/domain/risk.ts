@@ -411,7 +411,8 @@ export class Classifier {
     }
     const add = f.added;
     const rem = f.removed;
-    if (add && rem && add.length + rem.length > 0 && sameIgnoringWhitespace(add, rem)) {
+    // Whitespace-only needs every line (a parser may keep only the first lines of a huge file).
+    if (add && rem && add.length + rem.length > 0 && add.length === f.additions && rem.length === f.deletions && sameIgnoringWhitespace(add, rem)) {
       this.fire('whitespace_only', L.get('whitespace_only'), f.path);
       return;
     }

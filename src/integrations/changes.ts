@@ -106,11 +106,11 @@ async function untrackedFiles(cwd: string): Promise<ChangedFile[]> {
       continue;
     }
     if (!st.isFile()) continue;
-    const buf = readHead(abs, Math.min(st.size, MAX_READ));
-    if (buf.subarray(0, 8000).includes(0)) {
+    if (readHead(abs, Math.min(st.size, 8000)).includes(0)) {
       out.push({ path: rel, status: 'added', additions: 0, deletions: 0, binary: true, symlink: false, added: [], removed: [] });
       continue;
     }
+    const buf = readHead(abs, Math.min(st.size, MAX_READ));
     const lines = buf.toString('utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     out.push({ path: rel, status: 'added', additions: lines.length, deletions: 0, binary: false, symlink: false, added: lines, removed: [] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffParseError, DiffStream, parseUnifiedDiff, unquotePath } from '../../src/domain/diff.js';
+import { DiffParseError, DiffStream, MAX_KEPT_LINES, parseUnifiedDiff, unquotePath } from '../../src/domain/diff.js';
 
 const GIT_DIFF = `diff --git a/src/a.ts b/src/a.ts
 index 1111111..2222222 100644
@@ -112,6 +112,14 @@ describe('DiffStream (git diff -U0 as it streams)', () => {
       for (let i = 0; i < OUT.length; i += size) d.push(OUT.slice(i, i + size));
       expect(d.end()).toEqual(whole);
     }
+  });
+
+  it('keeps at most MAX_KEPT_LINES lines of a huge file, with exact counts', () => {
+    const n = MAX_KEPT_LINES + 5;
+    const d = `--- /dev/null\n+++ b/gen.js\n@@ -0,0 +1,${n} @@\n${'+x\n'.repeat(n)}`;
+    const [f] = parseUnifiedDiff(d);
+    expect(f).toMatchObject({ path: 'gen.js', status: 'added', additions: n });
+    expect(f?.added).toHaveLength(MAX_KEPT_LINES);
   });
 
   it('an empty git diff is no files', () => {
