@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
-import type { ClassifyChangeArgs, ClassifyChangeResult } from '../schemas/changes.js';
+import { ClassifyChangeInput, type ClassifyChangeArgs, type ClassifyChangeResult } from '../schemas/changes.js';
 import { InputError } from './errors.js';
 import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
 import { Classifier, LEVELS, classify, compileRules, type ChangedFile, type Classification, type Level } from './domain/risk.js';
 import { gitChanges } from './integrations/changes.js';
 import type { Store } from './store/index.js';
 import { findRepoRoot, loadConfig } from './config.js';
-import { ClassifyChangeInput } from '../schemas/changes.js';
 import { formatIssues } from '../schemas/common.js';
 import { LabelError, labelPullRequest } from './integrations/labels.js';
 
@@ -41,7 +40,7 @@ export function resolveCwd(root: string, cwd: string | undefined): string {
   }
   const realRoot = fs.realpathSync(root);
   const rel = path.relative(realRoot, real);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new InputError('cwd', `${abs} is outside the repository ${realRoot}`);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw new InputError('cwd', `${abs} is outside the repository ${realRoot}`);
   return real;
 }
 
