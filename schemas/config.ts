@@ -25,6 +25,7 @@ export const CouncilConfigSchema = z
       .default({}),
   })
   .refine((c) => c.adjust_threshold <= c.go_threshold, { message: 'adjust_threshold must not exceed go_threshold', path: ['adjust_threshold'] });
+import { ChangesConfigSchema } from './changes.js';
 
 /**
  * factory.config.json. Every section is optional; defaults apply. Unknown keys are an error
@@ -45,6 +46,11 @@ export const ConfigSchema = z.strictObject({
     })
     .default({ kill_switch_file: '.factory/KILL', kill_switch_cache_seconds: 30, daily_cost_cap_usd: null }),
   dod: DodConfigSchema,
+  changes: ChangesConfigSchema,
+  github: z
+    .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
+    .default({})
+    .describe('GitHub repository (default: parsed from the origin remote)'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

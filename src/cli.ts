@@ -18,6 +18,8 @@ import { exportState } from './export.js';
 import { operationLine } from './domain/sessions.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';
+import { classifyCommand } from './classify.js';
+import { INTENTS } from './domain/risk.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -233,6 +235,23 @@ completed (by their owner, at their time); open claims are logged as released hi
         }
       });
     },
+  },
+  classify: {
+    summary: 'classify the change as Ship / Show / Ask (exit 0 / 10 / 20)',
+    usage: `factory-mcp classify [--base REV] [--head REV] [--intent KIND] [--json] [--label]
+
+Classifies the change from BASE (default: the merge base with the default branch, origin/HEAD
+else main else master) to HEAD (default: the working tree, uncommitted and untracked files
+included) with the Ship / Show / Ask rules (built in, plus "changes" in factory.config.json),
+and prints the verdict with every rule that fired. For CI and git hooks, the exit code is:
+  0 ship (merge now)   10 show (merge, review after)   20 ask (wait for a human)
+  2 bad input or configuration                          3 --label failed (verdict still printed)
+  --intent KIND   what the change claims to be: ${INTENTS.join(', ')} (the diff wins)
+  --json          print the result as JSON
+  --label         put exactly one of the labels ship/show/ask on the open pull request of the
+                  branch (GITHUB_TOKEN; owner/repo from "github" in the config, else the origin remote)`,
+    options: { base: { type: 'string' }, head: { type: 'string' }, intent: { type: 'string' }, json: { type: 'boolean' }, label: { type: 'boolean' } },
+    run: (v) => classifyCommand(v),
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',

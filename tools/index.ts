@@ -14,6 +14,7 @@ import { memory } from './memory.js';
 import { logOperation } from './log_operation.js';
 import { recordUsage } from './record_usage.js';
 import { checkDodTool } from './check_dod.js';
+import { classifyChangeTool } from './classify_change.js';
 
 /** Every tool the server offers, in the order tools/list shows them. */
 export const ALL_TOOLS: readonly AnyTool[] = [
@@ -31,5 +32,6 @@ export const ALL_TOOLS: readonly AnyTool[] = [
   sessionEnd,
   runCouncilTool,
   syncPlanTool,
+  classifyChangeTool,
   checkDodTool,
 ];

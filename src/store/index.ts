@@ -1,6 +1,7 @@
 import { openDb, type Db } from './db.js';
 import { CouncilsStore } from './councils.js';
 import { DodStore } from './dod.js';
+import { ChangesStore } from './changes.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
@@ -29,6 +30,7 @@ export class Store {
   readonly continuity: ContinuityStore;
   readonly transfer: TransferStore;
   readonly dod: DodStore;
+  readonly changes: ChangesStore;
 
   constructor(
     readonly db: Db,
@@ -46,6 +48,7 @@ export class Store {
     this.continuity = new ContinuityStore(db, this);
     this.transfer = new TransferStore(db, this);
     this.dod = new DodStore(db, this.operations);
+    this.changes = new ChangesStore(db, this.operations, this.phases);
   }
 
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {

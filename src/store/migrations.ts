@@ -198,6 +198,24 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (base, config, component)
   ) WITHOUT ROWID;
   `,
+  // classifications: Ship/Show/Ask verdicts stored with a claimed phase (classify_change with a token)
+  `
+  CREATE TABLE classifications (
+    id        INTEGER PRIMARY KEY,
+    mega      TEXT NOT NULL,
+    phase     TEXT NOT NULL,
+    instance  TEXT,
+    ts        INTEGER NOT NULL,
+    level     TEXT NOT NULL CHECK (level IN ('ship','show','ask')),
+    intent    TEXT,
+    base      TEXT,
+    head      TEXT,
+    stats     TEXT NOT NULL,
+    reasons   TEXT NOT NULL,
+    FOREIGN KEY (mega, phase) REFERENCES phases(mega, id) ON DELETE CASCADE
+  );
+  CREATE INDEX classifications_phase ON classifications(mega, phase, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -469,6 +469,16 @@ export class PhasesStore {
     });
   }
 
+  /**
+   * Whether `token` is the current claim on a phase, for writes that other stores make on a
+   * held phase (inside their own write transaction). Unknown MEGA or phase: InputError.
+   */
+  verifyToken(input: TokenInput): { ok: true; phase: PhaseRef } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
+    const row = this.requirePhase(input.mega, input.phase);
+    const refused = this.checkToken(row, input.token);
+    return refused ? { ok: false, ...refused } : { ok: true, phase: toRef(row) };
+  }
+
   private checkToken(row: PhaseRow, token: string): { reason: TokenRefusal; owner?: string; message: string } | null {
     const label = `${row.mega}/${row.id}`;
     if (row.owner === null) {

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_LINES } from '../src/domain/risk.js';
+import { TokenRefusalSchema } from './phases.js';
+
+const Glob = z.string().min(1).max(500);
+
+/** One rule in factory.config.json `changes.rules`: a new rule, or an override of a built-in one by id. */
+export const RuleConfigSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a rule id is letters, digits, "_", "." or "-"'),
+  level: z.enum(LEVELS).optional(),
+  description: z.string().max(200).optional(),
+  paths: z.array(Glob).min(1).max(200).optional().describe('globs: ** any directories, * any name part, ? one character, {a,b} alternatives'),
+  exclude: z.array(Glob).max(200).optional(),
+  pattern: z.string().min(1).max(2000).optional().describe('regular expression on added lines'),
+  removed_pattern: z.string().min(1).max(2000).optional().describe('regular expression on removed lines'),
+  ignore_case: z.boolean().optional(),
+});
+
+const CHANGES_DEFAULTS = { max_lines: DEFAULT_MAX_LINES, rules: [], remove: [] };
+
+/** factory.config.json `changes`: Ship/Show/Ask rules added, overridden or removed by id; every rule is compiled at load. */
+export const ChangesConfigSchema = z
+  .strictObject({
+    max_lines: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_LINES).describe('more changed lines than this: at least show'),
+    rules: z.array(RuleConfigSchema).max(500).default([]),
+    remove: z.array(z.string().min(1).max(64)).max(500).default([]).describe('ids of built-in rules to drop'),
+  })
+  .superRefine((c, ctx) => {
+    try {
+      compileRules(c);
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      ctx.addIssue({ code: 'custom', path: e.path, message: e.message });
+    }
+  })
+  .default(CHANGES_DEFAULTS);
+
+// Tool schemas are kept lean (every byte of tools/list costs every agent on every session): limits that
+// only guard against runaway input are checked by the service (revisions, sizes) or the store (phase).
+const Count = z.number().min(0);
+
+export const ChangedFileInput = z.strictObject({
+  path: z.string().min(1),
+  additions: Count,
+  deletions: Count,
+  status: z.enum(FILE_STATUSES).optional(),
+  old_path: z.string().optional(),
+});
+
+export const ClassifyChangeInput = z.strictObject({
+  cwd: z.string().optional().describe('dir in the repo (default: root)'),
+  base: z.string().optional().describe('default: merge base with the default branch'),
+  head: z.string().optional().describe('default: working tree incl. untracked'),
+  files: z.array(ChangedFileInput).optional().describe('instead of git'),
+  diff: z.string().optional().describe('instead of git: unified diff'),
+  intent: z.enum(INTENTS).optional(),
+  mega: z.string().optional().describe('with phase+token: store with your phase'),
+  phase: z.union([z.number(), z.string()]).optional(),
+  token: z.string().optional(),
+});
+
+const Level = z.enum(LEVELS);
+
+export const ReasonSchema = z.object({ level: Level, rule: z.string(), files: z.array(z.string()), message: z.string() });
+
+export const ClassificationStatsSchema = z.object({ files: z.number(), additions: z.number(), deletions: z.number(), renames: z.number() });
+
+export const ClassifyChangeOutput = z.object({
+  level: Level,
+  action: z.enum(Object.values(ACTIONS) as [string, ...string[]]),
+  reasons: z.array(ReasonSchema),
+  stats: ClassificationStatsSchema,
+  base: z.string().optional(),
+  head: z.string().nullable().optional(),
+  stored: z.boolean().optional(),
+  reason: TokenRefusalSchema.optional(),
+  message: z.string(),
+});
+
+export type ClassifyChangeArgs = z.output<typeof ClassifyChangeInput>;
+export type ClassifyChangeResult = z.output<typeof ClassifyChangeOutput>;
