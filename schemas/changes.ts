@@ -48,13 +48,13 @@ export const ChangedFileInput = z.strictObject({
 });
 
 export const ClassifyChangeInput = z.strictObject({
-  cwd: z.string().optional().describe('dir in the repo (default: root)'),
-  base: z.string().optional().describe('default: merge base with the default branch'),
-  head: z.string().optional().describe('default: working tree incl. untracked'),
+  cwd: z.string().optional(),
+  base: z.string().optional().describe('default: merge base'),
+  head: z.string().optional().describe('default: working tree'),
   files: z.array(ChangedFileInput).optional().describe('instead of git'),
-  diff: z.string().optional().describe('instead of git: unified diff'),
+  diff: z.string().optional().describe('unified diff'),
   intent: z.enum(INTENTS).optional(),
-  mega: z.string().optional().describe('with phase+token: store with your phase'),
+  mega: z.string().optional().describe('+phase+token: store it'),
   phase: z.union([z.number(), z.string()]).optional(),
   token: z.string().optional(),
 });

@@ -12,7 +12,7 @@ export const SubjectSchema = z.strictObject({
   points: z.number().min(0).max(1000).optional(),
   phase: z.union([z.number(), Short]).optional(),
   mega: Short.optional(),
-  ticket: Short.optional().describe('Linear issue to post the report on'),
+  ticket: Short.optional().describe('Linear issue'),
 });
 
 // Scores and personas are checked by the domain (src/domain/council.ts) so errors name the review.
@@ -26,7 +26,7 @@ export const ReviewSchema = z.strictObject({
 
 export const RunCouncilInput = z.strictObject({
   subject: SubjectSchema,
-  reviews: z.array(ReviewSchema).max(8).optional().describe('one per persona; omit to let the server ask'),
+  reviews: z.array(ReviewSchema).max(8).optional().describe('one per persona, or omit'),
 });
 
 const Posted = z.object({

@@ -42,11 +42,11 @@ export const DodConfigSchema = z
 export type DodConfig = z.output<typeof DodConfigSchema>;
 
 export const CheckDodInput = z.strictObject({
-  cwd: z.string().min(1).optional().describe('repo or worktree (default: server root)'),
+  cwd: z.string().min(1).optional(),
   mega: z.string().min(1).max(64).optional(),
   phase: z.union([z.int().min(0), z.string().min(1).max(64)]).optional().describe('default: your one claim'),
   component: z.string().min(1).max(64).optional(),
-  only: z.array(z.string()).min(1).max(10).optional().describe('subset of check ids (then it cannot pass)'),
+  only: z.array(z.string()).min(1).max(10).optional().describe('check ids (then never passed)'),
 });
 
 export const DodStatus = z.enum(['pass', 'fail', 'skip', 'error']);

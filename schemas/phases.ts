@@ -6,20 +6,20 @@ const ReasonText = z.string().max(LIMITS.name);
 
 export const PlanMegaInput = z.strictObject({
   key: MegaKey,
-  title: z.string().trim().min(1).max(LIMITS.name).describe('MEGA title'),
+  title: z.string().trim().min(1).max(LIMITS.name),
   phases: z
     .array(
       z.strictObject({
         id: PhaseIdSchema,
         name: z.string().trim().min(1).max(LIMITS.name),
-        points: z.number().min(0).max(1000).optional().describe('story points'),
-        tickets: z.array(z.string().min(1).max(LIMITS.ticket)).max(LIMITS.tickets).optional().describe('ticket keys in this phase'),
-        deps: z.array(PhaseIdSchema).max(LIMITS.deps).optional().describe('ids of phases that must be done first'),
+        points: z.number().min(0).max(1000).optional(),
+        tickets: z.array(z.string().min(1).max(LIMITS.ticket)).max(LIMITS.tickets).optional(),
+        deps: z.array(PhaseIdSchema).max(LIMITS.deps).optional().describe('ids done first'),
       }),
     )
     .min(1)
     .max(LIMITS.phases),
-  source: z.string().max(LIMITS.name).optional().describe('where the plan came from, e.g. a Linear URL'),
+  source: z.string().max(LIMITS.name).optional().describe('e.g. a Linear URL'),
 });
 
 export const PlanMegaOutput = z.object({
@@ -41,8 +41,8 @@ export const ClaimReasonSchema = z.enum([
 ]);
 
 export const ClaimPhaseInput = z.strictObject({
-  mega: MegaKey.optional().describe('MEGA to claim in; omit for any MEGA'),
-  phase: PhaseIdSchema.optional().describe('a phase id; omit to take the next ready phase'),
+  mega: MegaKey.optional().describe('omit: any'),
+  phase: PhaseIdSchema.optional().describe('omit: next ready'),
   lease_seconds: LeaseSeconds.optional(),
 });
 
@@ -76,7 +76,7 @@ export const HeartbeatOutput = z.object({
 
 export const CompletePhaseInput = z.strictObject({
   ...TokenInputShape,
-  chain: z.boolean().optional().describe('also claim the next ready phase (same MEGA first)'),
+  chain: z.boolean().optional().describe('also claim the next ready phase'),
   lease_seconds: LeaseSeconds.optional().describe('lease for the chained claim'),
 });
 export const CompletePhaseOutput = z.object({
@@ -90,7 +90,7 @@ export const CompletePhaseOutput = z.object({
 
 export const ReleasePhaseInput = z.strictObject({
   ...TokenInputShape,
-  reason: ReasonText.min(1).describe('why: blocked, handing over, wrong split…'),
+  reason: ReasonText.min(1).describe('why'),
 });
 export const ReleasePhaseOutput = z.object({
   released: z.boolean(),

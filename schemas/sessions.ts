@@ -30,7 +30,7 @@ export const SessionStartOutput = z.object({
 
 export const SessionEndInput = z.strictObject({
   summary: z.string().trim().min(1).max(LIMITS.text).optional(),
-  release: z.boolean().optional().describe('release your open claims (default: keep them for a resume)'),
+  release: z.boolean().optional(),
 });
 export const SessionEndOutput = z.object({
   ended: z.boolean(),
@@ -64,14 +64,14 @@ export const MemoryInput = z.strictObject({
   op: z.enum(['read', 'append']),
   section: MemorySection.optional().describe('required for append; filters read'),
   text: Text.optional().describe('required for append'),
-  limit: z.int().min(1).max(500).optional().describe('read: latest N per section (default 50)'),
+  limit: z.int().min(1).max(500).optional(),
 });
 export const MemoryEntrySchema = z.object({ id: z.number(), section: MemorySection, text: z.string(), author: z.string(), at: z.string() });
 export const MemoryOutput = z.object({ entries: z.array(MemoryEntrySchema), appended: z.number().optional() });
 
 export const RESERVED_KINDS = ['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage'] as const;
 export const LogOperationInput = z.strictObject({
-  kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters').describe('e.g. note, test_run, deploy'),
+  kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters'),
   message: z.string().trim().min(1).max(LIMITS.text),
   mega: MegaKey.optional(),
   phase: PhaseIdSchema.optional(),

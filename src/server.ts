@@ -78,7 +78,7 @@ export function toolListing(t: AnyTool): Tool {
       name: t.name,
       description: t.description,
       inputSchema: compactSchema(z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Record<string, unknown>) as Tool['inputSchema'],
-      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false, required: false }) as Tool['outputSchema'],
+      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false, required: false, enums: false }) as Tool['outputSchema'],
       annotations: compactAnnotations(t.annotations),
     };
     listCache.set(t, entry);

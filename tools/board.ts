@@ -7,7 +7,7 @@ export const board = defineTool({
   title: 'Show the board',
   toolset: 'phases',
   description:
-    'MEGAs and phases: status (ready/blocked/claimed/done), owner, lease, deps, points. Call at session start.',
+    'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint. Call at session start.',
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, idempotentHint: true },

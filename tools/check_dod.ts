@@ -7,9 +7,7 @@ export const checkDodTool = defineTool({
   title: 'Check the Definition of Done',
   toolset: 'dod',
   description:
-    'Prove a phase done before complete_phase: runs the 10 DoD checks (build, tests, regressions, lint, format, secrets, ' +
-    'PR, CI, state, session) with commands from the config. Returns passed (all ten or nothing), score, checks[] with ' +
-    'the lines to fix; cached on an unchanged tree.',
+    'Prove a phase done before complete_phase: 10 Definition-of-Done checks, all or nothing, failures with the lines to fix. Cached per tree.',
   input: CheckDodInput,
   output: CheckDodOutput,
   annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },

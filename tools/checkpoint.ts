@@ -6,8 +6,7 @@ export const checkpoint = defineTool({
   title: 'Save progress',
   toolset: 'sessions',
   description:
-    'Save progress for a phase you hold (mega, phase, token) or for the session, after each meaningful step. ' +
-    'The next session resumes from the latest one; board shows it. saved:false, reason stale_token: the phase moved on.',
+    'Save progress on your phase (with its token) after each step; the next session resumes from it. saved:false: the phase moved on.',
   input: CheckpointInput,
   output: CheckpointOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

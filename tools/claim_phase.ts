@@ -6,7 +6,7 @@ export const claimPhase = defineTool({
   title: 'Claim a phase',
   toolset: 'phases',
   description:
-    'Claim a phase before working on it: mega+phase, or omit phase for the next ready one. First claim wins; keep the token for heartbeat/checkpoint/complete/release. claimed:false is a normal answer: read reason; remaining:0 = nothing left.',
+    'Claim before working: mega+phase, or no phase for the next ready one. First claim wins; keep the token. claimed:false is normal: read reason; remaining:0 = all done.',
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
   annotations: { idempotentHint: false, destructiveHint: false },

@@ -7,8 +7,7 @@ export const classifyChangeTool = defineTool({
   title: 'Ship / Show / Ask',
   toolset: 'changes',
   description:
-    'Call before merging or opening a PR: classifies a git range, file list or diff as ship (merge_now), show ' +
-    '(merge_then_review) or ask (wait_for_human), with the rules that fired and their files.',
+    'Before merging: a git range, file list or diff is ship (merge now), show (merge, review later) or ask (wait for a human), with the rules that fired.',
   input: ClassifyChangeInput,
   output: ClassifyChangeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },

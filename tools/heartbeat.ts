@@ -6,7 +6,7 @@ export const heartbeat = defineTool({
   title: 'Extend a claim lease',
   toolset: 'phases',
   description:
-    'Extend your lease on a phase during long work without other calls. ok:false (stale_token) = the phase moved on: stop.',
+    'Extend your lease during long work without other calls. ok:false (stale_token): the phase moved on, stop.',
   input: HeartbeatInput,
   output: HeartbeatOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

@@ -6,8 +6,7 @@ export const logOperation = defineTool({
   title: 'Log an operation',
   toolset: 'sessions',
   description:
-    'Append an entry to the hash-chained operations log (e.g. kind deploy, test_run, note). Claims, completions, ' +
-    'checkpoints and session events are logged by the server already. Returns seq.',
+    'Append your own entry (deploy, test_run, note…) to the hash-chained operations log.',
   input: LogOperationInput,
   output: LogOperationOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

@@ -6,8 +6,7 @@ export const memory = defineTool({
   title: 'Shared memory',
   toolset: 'sessions',
   description:
-    'The shared memory.md: op read returns entries (section status, decisions, known_issues; author, time); ' +
-    'op append adds text to a section. Read at session start; append decisions and known issues as you make or find them.',
+    'Shared memory.md by section (status, decisions, known_issues): read at session start, append what you decide or find.',
   input: MemoryInput,
   output: MemoryOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

@@ -7,8 +7,7 @@ export const recordUsage = defineTool({
   title: 'Record token usage',
   toolset: 'sessions',
   description:
-    'Report tokens and cost (USD) spent since your last report. Counts toward the daily cost cap: once reached, ' +
-    'new claims are refused with reason cost_cap. Returns session and today totals.',
+    'Report tokens and cost (USD) since your last report; the daily cost cap then refuses claims (cost_cap).',
   input: RecordUsageInput,
   output: RecordUsageOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

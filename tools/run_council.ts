@@ -7,9 +7,7 @@ export const runCouncilTool = defineTool({
   title: 'Run the Council',
   toolset: 'council',
   description:
-    'Call before work over 5 points (claim_phase says council_required until go/adjust). Four personas score 1-10: ' +
-    'avg>=8 go, >=6 adjust (adjustments mandatory), else reject. Without reviews the server asks your model or a ' +
-    'reviewer command, else answers needs_reviews with briefs: write the reviews, call again. Report posted to the ticket.',
+    'Before work over 5 points (claims answer council_required): four personas score 1-10; avg>=8 go, >=6 adjust (mandatory), else reject. No reviews given: your model is asked, else needs_reviews with briefs.',
   input: RunCouncilInput,
   output: RunCouncilOutput,
   annotations: { idempotentHint: false, destructiveHint: false, openWorldHint: true },

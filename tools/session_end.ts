@@ -6,8 +6,7 @@ export const sessionEnd = defineTool({
   title: 'End the session',
   toolset: 'sessions',
   description:
-    'Call last, with a summary: logs SESSION-END. Your open claims are kept for a later resume unless release:true. ' +
-    'A session without session_end is reported as crashed to the next one.',
+    'Call last, with a summary (SESSION-END). Claims stay for a resume unless release:true.',
   input: SessionEndInput,
   output: SessionEndOutput,
   annotations: { idempotentHint: true, destructiveHint: false },

@@ -6,9 +6,7 @@ export const sessionStart = defineTool({
   title: 'Start a session',
   toolset: 'sessions',
   description:
-    'Call first in every session. Returns your instance id, autonomy level, kill switch, and crashed sessions ' +
-    '(no session_end; process gone, disconnected or lease passed) with last checkpoint and open claims. ' +
-    'Call again with resume to adopt their claims with fresh tokens.',
+    'Call first: your instance id, autonomy, kill switch, and crashed sessions (last checkpoint, claims); resume (an instance or true) adopts their claims.',
   input: SessionStartInput,
   output: SessionStartOutput,
   annotations: { idempotentHint: false, destructiveHint: false },

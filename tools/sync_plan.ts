@@ -7,8 +7,7 @@ export const syncPlanTool = defineTool({
   title: 'Sync a plan from Linear',
   toolset: 'council',
   description:
-    'Plan a MEGA from Linear: its sub-issues become phases (estimate=points, done states, blocks=deps), ' +
-    'like plan_mega. Returns ready phases and plan.md. Needs LINEAR_API_KEY.',
+    'Plan a MEGA from Linear: sub-issues become phases (estimates, done states, blocks as deps). Needs LINEAR_API_KEY.',
   input: SyncPlanInput,
   output: SyncPlanOutput,
   annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },
