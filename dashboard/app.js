@@ -60,7 +60,7 @@ function chip(p) {
   else if (p.status === 'blocked') sub = `waits on ${p.deps.map(esc).join(', ')}`;
   else sub = p.deps.length ? `after ${p.deps.map(esc).join(', ')}` : 'no deps';
   const pts = p.points == null ? '' : ` · ${p.points} pt${p.points === 1 ? '' : 's'}`;
-  const cp = p.checkpoint ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>` : '';
+  const cp = p.checkpoint && p.status === 'claimed' ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>` : '';
   return `<div class="chip ${p.status}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}</div>`;
 }
 

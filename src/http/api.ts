@@ -50,6 +50,22 @@ export function apiRoutes(deps: ApiDeps) {
         acknowledged: store.acks.get('council', String(c.id)) !== undefined,
       })),
     }),
+    '/api/changes': (u) => ({
+      changes: store.changes.recent(int(u.searchParams.get('limit'), 20, 200)).map((c) => ({
+        id: c.id,
+        created_at: c.at,
+        mega: c.mega,
+        phase: c.phase,
+        level: c.level,
+        intent: c.intent,
+        stats: c.stats,
+        reasons: c.reasons,
+        acknowledged: store.acks.get('change', String(c.id)) !== undefined,
+      })),
+    }),
+    '/api/dod': () => ({
+      runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: new Date(r.ts).toISOString(), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
+    }),
   };
   // What a human may acknowledge: a rejected council (opens its gate) or an Ask change.
   const ackable: Record<string, (ref: string) => string | null> = {
@@ -57,6 +73,10 @@ export function apiRoutes(deps: ApiDeps) {
       const c = store.councils.get(Number(ref));
       if (!c) return null;
       return c.verdict === 'reject' ? `rejected council #${c.id} on "${c.subject.title}"` : null;
+    },
+    change: (ref) => {
+      const c = store.changes.get(Number(ref));
+      return c && c.level === 'ask' ? `Ask change #${c.id} of ${c.mega}/${c.phase}` : null;
     },
   };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
@@ -95,9 +115,16 @@ function int(v: string | null, dflt: number, max = dflt): number {
 export function metrics(deps: ApiDeps, days: number) {
   const councils = deps.store.councils.recent(1000);
   const passed = councils.filter((c) => c.verdict !== 'reject').length;
+  const runs = deps.store.dod.latestPerPhase();
+  const check = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
   return {
     days: deps.store.metrics.daily(deps.clock(), days),
     totals: deps.store.metrics.totals(),
-    kpis: { council_pass_rate: councils.length ? passed / councils.length : null, councils: councils.length },
+    kpis: {
+      council_pass_rate: councils.length ? passed / councils.length : null,
+      councils: councils.length,
+      prs: runs.length ? runs.filter((r) => check(r, 'pr_created') === 'pass').length : null,
+      regressions: runs.length ? runs.filter((r) => check(r, 'no_regressions') === 'fail').length : null,
+    },
   };
 }

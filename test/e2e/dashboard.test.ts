@@ -33,7 +33,11 @@ beforeAll(async () => {
     ],
   });
   const c = await planner.call<{ token: string }>('claim_phase', { mega: 'DASH-1', phase: 2 });
+  await planner.call('classify_change', { files: [{ path: 'db/migrations/001_init.sql', additions: 30, deletions: 0 }], mega: 'DASH-1', phase: 2, token: c.token });
+  await planner.call('checkpoint', { mega: 'DASH-1', phase: 2, token: c.token, progress: { done: ['schema'], next: ['indexes'], percent: 60 } });
   await planner.call('complete_phase', { mega: 'DASH-1', phase: 2, token: c.token });
+  const reviews = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({ persona, score: 9, rationale: 'solid', concerns: [], adjustments: [] }));
+  await planner.call('run_council', { subject: { title: 'UI rewrite', description: 'new dashboard UI', mega: 'DASH-1', phase: 3 }, reviews });
   browser = await launchBrowser();
 }, 60_000);
 
@@ -70,6 +74,12 @@ describe('the dashboard in headless Chromium', () => {
     expect(await page.textContent('.lane-claimed [data-phase="DASH-1/1"]')).toContain(claim.owner);
     expect(await page.textContent('#sessions')).toContain('cursor');
     expect(await page.textContent('#operations')).toContain('claimed DASH-1/1');
+    const extras = await page.textContent('#extras');
+    expect(extras).toContain('Council verdicts');
+    expect(extras).toContain('UI rewrite');
+    expect(extras).toContain('Ship / Show / Ask');
+    expect(await page.locator('#extras button[data-ack-kind="change"]').count()).toBe(1); // the Ask change awaits a human
+    expect(await page.textContent('#metrics')).toContain('100%'); // council pass rate
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });

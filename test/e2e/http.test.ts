@@ -142,6 +142,24 @@ describe('factory-mcp http', () => {
     expect(list.councils[0]).toMatchObject({ verdict: 'reject', acknowledged: true });
   });
 
+  it('an Ask change stored with a phase shows on /api/changes and is acknowledged with the token', async () => {
+    const s = await start({ token: 'ask-token' });
+    const a = await httpAgent(s.url, { token: 'ask-token' });
+    agents.push(a);
+    await a.call('plan_mega', PLAN);
+    const c = await a.call<{ token: string }>('claim_phase', { mega: 'H-1', phase: 1 });
+    const r = await a.call<{ level: string; stored: boolean }>('classify_change', { files: [{ path: 'src/auth/session.ts', additions: 40, deletions: 2 }], mega: 'H-1', phase: 1, token: c.token });
+    expect(r).toMatchObject({ level: 'ask', stored: true });
+    const auth = { host: new URL(s.url).host, authorization: 'Bearer ask-token' };
+    const list = JSON.parse((await request(s.url, { path: '/api/changes', headers: auth })).body);
+    expect(list.changes[0]).toMatchObject({ mega: 'H-1', phase: '1', level: 'ask', acknowledged: false });
+    const ack = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'change', ref: list.changes[0].id }) });
+    expect(ack.status).toBe(200);
+    const after = JSON.parse((await request(s.url, { path: '/api/changes', headers: auth })).body);
+    expect(after.changes[0].acknowledged).toBe(true);
+    expect(JSON.parse((await request(s.url, { path: '/api/dod', headers: auth })).body)).toEqual({ runs: [] });
+  });
+
   it('acknowledging is refused when the server has no token', async () => {
     const s = await start();
     const r = await request(s.url, { method: 'POST', path: '/api/ack', headers: { host: new URL(s.url).host, 'content-type': 'application/json' }, body: '{"kind":"council","ref":1}' });
