@@ -3,7 +3,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createNoopServer } from './noop-server.js';
+import { buildNoopServer } from './noop.js';
 
 const sessions = new Map<string, StreamableHTTPServerTransport>();
 const server = http.createServer(async (req, res) => {
@@ -14,7 +14,7 @@ const server = http.createServer(async (req, res) => {
   let t = sid ? sessions.get(sid) : undefined;
   if (!t) {
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, transport) });
-    await createNoopServer().connect(transport);
+    await buildNoopServer().connect(transport);
     t = transport;
   }
   await t.handleRequest(req, res, body);

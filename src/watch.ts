@@ -20,29 +20,25 @@ export function changedUris(ops: readonly { kind: string; mega: string | null }[
 
 /**
  * Sends resources/updated to a subscribed client. Every change worth telling is an operations-log
- * entry, written by this process or any other on the same database, so the watcher polls the
- * log's last seq (cheap: an index seek) every `intervalMs` while something is subscribed, and at
- * once after each tool call of its own session. The timer is unref'd and stops with the last
- * unsubscribe or on close.
+ * entry, written by this process or any other on the same database. The store's one
+ * ChangeWatcher polls for commits while anyone listens; this watcher then reads the new entries
+ * and maps them to the subscribed URIs. `check()` also runs at once after each tool call of its
+ * own session.
  */
 export class ResourceWatcher {
   private readonly subs = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
+  private off: (() => void) | null = null;
   private seq = 0;
 
   constructor(
     private readonly store: Store,
     private readonly notify: (uri: string) => Promise<void>,
-    private readonly intervalMs = 500,
   ) {}
 
   subscribe(uri: string): void {
     if (this.subs.size === 0) this.seq = this.store.operations.lastSeq();
     this.subs.add(uri);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.check(), this.intervalMs);
-      this.timer.unref();
-    }
+    this.off ??= this.store.watch.on(() => this.check());
   }
 
   unsubscribe(uri: string): void {
@@ -67,7 +63,7 @@ export class ResourceWatcher {
   }
 
   private stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.off?.();
+    this.off = null;
   }
 }

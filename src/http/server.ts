@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { createServer, type FactoryServer } from '../server.js';
 import type { Store } from '../store/index.js';
-import { ChangeWatcher } from '../store/watch.js';
+import type { ChangeWatcher } from '../store/watch.js';
 import { BoundedEventStore } from './events.js';
 import { apiRoutes } from './api.js';
 import { serveAsset } from './assets.js';
@@ -65,7 +65,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   }
   const bodyLimit = opts.bodyLimitBytes ?? 1024 * 1024;
   const sessions = new Map<string, McpSession>();
-  const watcher = new ChangeWatcher(opts.store.db);
+  const watcher = opts.store.watch;
   const sseClients = new Set<http.ServerResponse>();
   let inFlight = 0;
   let closing = false;
@@ -212,7 +212,6 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
       }
       for (const c of sseClients) c.end();
       await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
-      watcher.stop();
       server.closeAllConnections();
     },
   };

@@ -1,4 +1,5 @@
 import { openDb, type Db } from './db.js';
+import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from './councils.js';
 import { DodStore } from './dod.js';
 import { ChangesStore } from './changes.js';
@@ -51,11 +52,19 @@ export class Store {
     this.changes = new ChangesStore(db, this.operations, this.phases);
   }
 
+  private watcher: ChangeWatcher | null = null;
+
+  /** Notices commits by any process on this database (polls only while someone listens). */
+  get watch(): ChangeWatcher {
+    return (this.watcher ??= new ChangeWatcher(this.db));
+  }
+
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {
     return new Store(openDb(file, opts), opts);
   }
 
   close(): void {
+    this.watcher?.stop();
     if (this.db.open) this.db.close();
   }
 }
