@@ -333,6 +333,35 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
   };
 }
 
+/**
+ * DoD items from the council: when the council deciding a phase said `adjust`, each of its
+ * adjustments is mandatory and counts as done once a checkpoint of the phase, written after the
+ * council, lists it in `done` or `note` — by its text or by its item id (`council3.1`).
+ */
+export function councilAdjustmentItems(q: { store: Store; mega: string; phase: string }): { id: string; ok: boolean; detail: string }[] {
+  const latest = q.store.councils.latestFor(q.mega, q.phase);
+  if (!latest || latest.verdict !== 'adjust') return [];
+  const council = q.store.councils.get(latest.id);
+  if (!council) return [];
+  const since = Date.parse(council.created_at);
+  const said = q.store.checkpoints
+    .ofPhaseSince(q.mega, q.phase, since)
+    .flatMap((c) => [...c.done, c.note ?? ''])
+    .join('\n')
+    .toLowerCase();
+  return council.adjustments.map((a, i) => {
+    const id = `council${council.id}.${i + 1}`;
+    const ok = said.includes(a.text.toLowerCase()) || said.includes(id);
+    return {
+      id,
+      ok,
+      detail: ok
+        ? `done: ${a.text}`
+        : `council #${council.id} (${a.persona}) requires: ${a.text} — when done, checkpoint it (done: ["${id}"] or the text)`,
+    };
+  });
+}
+
 // ---------------------------------------------------------------- sync_plan
 
 export interface SyncPlanResult {

@@ -28,6 +28,7 @@ import { InputError } from '../errors.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
+import { councilAdjustmentItems } from '../council.js';
 import type { Store } from '../store/index.js';
 import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, originUrl, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
@@ -42,9 +43,10 @@ export interface DodItem {
   ok: boolean;
   detail: string;
 }
-/** Supplies extra mandatory items for a phase; the council adds its provider to DOD_ITEM_PROVIDERS. */
+/** Supplies extra mandatory items for a phase. */
 export type DodItemsProvider = (q: { store: Store; mega: string; phase: string }) => DodItem[] | Promise<DodItem[]>;
-export const DOD_ITEM_PROVIDERS: DodItemsProvider[] = [];
+/** The council's mandatory adjustments, acknowledged in checkpoints. */
+export const DOD_ITEM_PROVIDERS: readonly DodItemsProvider[] = [councilAdjustmentItems];
 
 export interface DodDeps {
   store: Store;

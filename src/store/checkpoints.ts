@@ -49,6 +49,7 @@ export class CheckpointsStore {
   constructor(db: Db) {
     this.q = {
       insert: db.prepare('INSERT INTO checkpoints (ts, instance, mega, phase, done, next, percent, files, note) VALUES (?,?,?,?,?,?,?,?,?)'),
+      ofPhaseSince: db.prepare<[string, string, number], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? AND c.ts >= ? ORDER BY c.id`),
       latestOfPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
       latestOfInstance: db.prepare<[string], Row>(`SELECT ${COLS} ${FROM} WHERE c.instance = ? ORDER BY c.id DESC LIMIT 1`),
       latestPerPhase: db.prepare<[string, string], Row>(
@@ -67,6 +68,11 @@ export class CheckpointsStore {
   latestOfPhase(mega: string, phase: string): Checkpoint | null {
     const r = this.q.latestOfPhase.get(mega, phase);
     return r ? toCheckpoint(r) : null;
+  }
+
+  /** Every checkpoint of a phase from `since` (ms) on, oldest first. */
+  ofPhaseSince(mega: string, phase: string, since: number): Checkpoint[] {
+    return this.q.ofPhaseSince.all(mega, phase, since).map(toCheckpoint);
   }
 
   latestOfInstance(instance: string): Checkpoint | null {

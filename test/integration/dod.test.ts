@@ -3,7 +3,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { DOD_ITEM_PROVIDERS } from '../../src/dod/service.js';
 import { writeTx } from '../../src/store/db.js';
 import { processAlive } from '../../src/store/sessions.js';
 import { makeSampleRepo, resetSample, sampleConfig, sh, write } from '../../bench/dod-sample.js';
@@ -115,16 +114,26 @@ describe('check_dod on a real sample repository', () => {
     expect(r.completed).toBe(true);
   });
 
-  it('makes mandatory items from a provider (the council hook) part of passing', async () => {
-    DOD_ITEM_PROVIDERS.push(({ mega, phase }) => [{ id: 'council-adjustment-1', ok: false, detail: `add rate limiting (${mega}/${phase}): not acknowledged in a checkpoint` }]);
-    try {
-      const r = await dod();
-      expect(r).toMatchObject({ passed: false, score: '10/10', cached: true });
-      expect(r.checks.at(-1)).toMatchObject({ id: 'mandatory:council-adjustment-1', status: 'fail', detail: 'add rate limiting (M-1/1): not acknowledged in a checkpoint' });
-      expect(r.message).toMatch(/mandatory items open/);
-    } finally {
-      DOD_ITEM_PROVIDERS.pop();
-    }
+  it("makes the council's mandatory adjustments part of passing until a checkpoint acknowledges them", async () => {
+    const reviews = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({
+      persona,
+      score: 7,
+      rationale: 'workable with changes',
+      concerns: [],
+      adjustments: persona === 'chucky' ? ['Add rate limiting'] : [],
+    }));
+    const c = await agent.call<{ verdict: string; council_id: number }>('run_council', { subject: { title: 'Phase one', description: 'the first phase', mega: 'M-1', phase: 1 }, reviews });
+    expect(c.verdict).toBe('adjust');
+    const open = await dod();
+    expect(open).toMatchObject({ passed: false, score: '10/10' });
+    expect(open.checks.at(-1)).toMatchObject({ id: `mandatory:council${c.council_id}.1`, status: 'fail' });
+    expect(open.checks.at(-1)!.detail).toMatch(/requires: Add rate limiting/);
+    expect(open.message).toMatch(/mandatory items open/);
+    h.clock.advance(1000);
+    writeTx(h.store.db, () => h.store.checkpoints.add('t0000', h.clock.now, { mega: 'M-1', phase: { key: '1', kind: 'int' }, done: ['add rate limiting'], next: [] }));
+    const closed = await dod();
+    expect(closed).toMatchObject({ passed: true, score: '10/10' });
+    expect(closed.checks.at(-1)).toMatchObject({ id: `mandatory:council${c.council_id}.1`, status: 'pass' });
   });
 
   const cases: { name: string; failing: string[]; edit: () => void; match?: RegExp; check?: (r: Dod) => void }[] = [
