@@ -9,7 +9,7 @@ import { gitChanges } from './integrations/changes.js';
 import type { Store } from './store/index.js';
 import { findRepoRoot, loadConfig } from './config.js';
 import { formatIssues } from '../schemas/common.js';
-import { LabelError, labelPullRequest } from './integrations/labels.js';
+import type { labelPullRequest } from './integrations/labels.js';
 
 export interface ClassifyEnv {
   root: string;
@@ -152,6 +152,7 @@ export async function classifyCommand(v: Record<string, unknown>): Promise<numbe
   let labelled: Awaited<ReturnType<typeof labelPullRequest>> | undefined;
   let labelError: string | undefined;
   if (v.label) {
+    const { labelPullRequest, LabelError } = await import('./integrations/labels.js'); // octokit only when labelling
     try {
       labelled = await labelPullRequest(root, { label: out.level, family: LEVELS, github: config.github });
     } catch (e) {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { truthy, utcDayStart } from './domain/sessions.js';
-import { githubClient } from './integrations/github.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { ClaimGuards } from './store/phases.js';
@@ -46,6 +45,8 @@ export class Governance {
     if (!g.github_repo || !g.kill_switch_variable) return;
     const now = this.opts.clock();
     if (this.github && now - this.github.at < g.kill_switch_cache_seconds * 1000) return;
+    // octokit loads on the first variable read, not at server start-up.
+    const { githubClient } = await import('./integrations/github.js');
     const octo = githubClient(this.env);
     if (!octo) {
       if (!this.warned) this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} is configured but GITHUB_TOKEN is not set; it is not checked`);

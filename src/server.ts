@@ -14,6 +14,7 @@ import {
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { formatIssues } from '../schemas/common.js';
 import type { Config } from '../schemas/config.js';
@@ -96,12 +97,39 @@ function compactAnnotations(a: AnyTool['annotations']): Tool['annotations'] {
   return out;
 }
 
+/**
+ * Every answer is checked against its output schema under test (vitest sets VITEST, and the
+ * servers the tests spawn inherit it) or with FACTORY_CHECK_OUTPUT=1; in production the check
+ * is skipped: it is a proof of the contract, not input validation, and costs every call.
+ */
+const CHECK_OUTPUT = Boolean(process.env.VITEST || process.env.FACTORY_CHECK_OUTPUT === '1');
+
+/** Under test: the answer must match its schema exactly — no missing and no extra fields — so production, which skips the parse, sends the same thing. */
+function checkOutput(tool: AnyTool, raw: Record<string, unknown>): Record<string, unknown> {
+  const parsed = tool.output.parse(raw) as Record<string, unknown>;
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+  if (!isDeepStrictEqual(plain(parsed), plain(raw))) throw new Error(`${tool.name}: the answer carries fields its output schema does not declare: ${extraPaths(plain(raw), plain(parsed)).join(', ')}`);
+  return raw;
+}
+
+function extraPaths(raw: unknown, parsed: unknown, at = ''): string[] {
+  if (typeof raw !== 'object' || raw === null || typeof parsed !== 'object' || parsed === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    const p = Array.isArray(raw) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
+    if (!(k in parsed)) out.push(p);
+    else out.push(...extraPaths(v, (parsed as Record<string, unknown>)[k], p));
+  }
+  return out.slice(0, 5);
+}
+
 /** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI. */
 export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call: CallInfo): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
   try {
-    const out = tool.output.parse(await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    const raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    const out = CHECK_OUTPUT ? checkOutput(tool, raw) : raw;
     // Any accepted call refreshes the caller's leases; a refused (malformed) one changes nothing.
     ctx.session.touch();
     const text = tool.text ? tool.text(out) : typeof out.message === 'string' ? out.message : JSON.stringify(out);

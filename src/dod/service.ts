@@ -427,7 +427,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
         const v = await timed(async () => {
           if (cfg.secrets === 'skip') return { status: 'skip', detail: 'does not apply (dod.secrets is "skip")' };
           if (!base) return { status: 'error', detail: noBase };
-          return scanSecrets(root, await diffText(root, base, tree), cfg.secrets, opts.signal);
+          const { status, detail } = await scanSecrets(root, await diffText(root, base, tree), cfg.secrets, opts.signal); // the detail names the scanner
+          return { status, detail };
         });
         const r: CheckResult = { id: 'no_secrets', ...v, cached: false };
         if (v.status === 'pass' || v.status === 'skip') fresh.push({ key: { component: '*', check: 'no_secrets', config: secretsKey }, r });

