@@ -64,10 +64,15 @@ export async function benchHttp(opts: { quick?: boolean } = {}) {
   const factory = await serve([CLI, 'http', '--port', '0', '--db', tmpDb()]);
   try {
     const planner = await connect(factory.url);
-    await planner.callTool({ name: 'plan_mega', arguments: { key: 'L-1', title: 'load', phases: Array.from({ length: sessions * calls + 10 }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) } });
+    // Enough phases for every call to claim one, in MEGAs of at most 1,000 (plan_mega's limit is 5,000).
+    const total = sessions * calls + 10;
+    for (let m = 0; m * 1000 < total; m++) {
+      const r = await planner.callTool({ name: 'plan_mega', arguments: { key: `L-${m + 1}`, title: 'load', phases: Array.from({ length: Math.min(1000, total - m * 1000) }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) } });
+      if (r.isError) throw new Error(`plan_mega failed: ${JSON.stringify(r.content)}`);
+    }
     await planner.close();
     const floor = await load(noop.url, sessions, calls, 'noop', {});
-    const f = await load(factory.url, sessions, calls, 'claim_phase', { mega: 'L-1' });
+    const f = await load(factory.url, sessions, calls, 'claim_phase', {});
     const paint = await firstPaint(opts.quick ? 20 : 100, 20);
     return {
       floor,

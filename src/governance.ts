@@ -20,6 +20,7 @@ export interface KillState {
  * completions consult it through ClaimGuards; reads never do.
  */
 export class Governance {
+  private killFile: string | undefined;
   private github: { on: boolean; at: number } | null = null;
   private warned = false;
 
@@ -71,7 +72,7 @@ export class Governance {
 
   killSwitch(): KillState {
     if (truthy(this.env.FACTORY_KILL_SWITCH)) return { on: true, source: 'env', message: 'kill switch is on (FACTORY_KILL_SWITCH): no new claims or completions until it is cleared' };
-    const file = path.resolve(this.opts.root, this.opts.config.governance.kill_switch_file);
+    const file = (this.killFile ??= path.resolve(this.opts.root, this.opts.config.governance.kill_switch_file));
     if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
     if (this.github?.on) {
       const g = this.opts.config.governance;
