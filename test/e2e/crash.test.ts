@@ -1,21 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/server.js';
+import { stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
-interface Proc {
-  client: Client;
-  transport: StdioClientTransport;
-  call<T>(name: string, args?: Record<string, unknown>): Promise<T>;
-}
-
-const open: Proc[] = [];
+const open: StdioAgent[] = [];
 let dir = '';
 afterEach(async () => {
   await Promise.all(open.splice(0).map((p) => p.client.close().catch(() => {})));
@@ -23,19 +12,8 @@ afterEach(async () => {
 });
 
 /** A real `factory-mcp` stdio server process on the database, with an MCP client attached. */
-async function spawn(db: string, agent: string): Promise<Proc> {
-  const client = new Client({ name: agent, version: '1.0.0' });
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: { ...(process.env as Record<string, string>), FACTORY_DB: db, FACTORY_LOG: 'silent' }, stderr: 'ignore', cwd: path.dirname(db) });
-  await client.connect(transport);
-  const p: Proc = {
-    client,
-    transport,
-    async call<T>(name: string, args: Record<string, unknown> = {}) {
-      const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
-      if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
-      return r.structuredContent as T;
-    },
-  };
+async function spawn(db: string, agent: string): Promise<StdioAgent> {
+  const p = await stdioAgent(db, { name: agent, cwd: path.dirname(db) });
   open.push(p);
   return p;
 }
