@@ -37,9 +37,12 @@ export const SERVER_NAME = 'factory-mcp';
 export const SERVER_VERSION = '0.1.0';
 
 const INSTRUCTIONS = `factory-mcp coordinates several agents on one repository through one shared database.
-Workflow: board (see the plan) → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token) →
-work, calling heartbeat on long steps → complete_phase with chain:true (claims the next ready phase) → repeat until remaining is 0.
-Never edit claim files by hand; a claimed:false answer is normal: read its reason and message.`;
+Session: session_start first (it reports crashed sessions; resume adopts their claims) … session_end last.
+Work: board → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token;
+over 5 points needs run_council first) → work, with checkpoint after each step and heartbeat on long ones →
+classify_change before merging (ship / show / ask) → check_dod (all ten must pass) → complete_phase with
+chain:true (claims the next ready phase) → repeat until remaining is 0.
+A claimed:false answer is normal: read its reason and message. Never edit claim or state files by hand.`;
 
 export interface ServerOptions {
   store: Store;
