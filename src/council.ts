@@ -156,13 +156,16 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
   const at = new Date(now).toISOString();
   const c = deps.store.councils.record(
     deps.instance(),
-    { subject, source, reviews, decision, post: client !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, source, at }) },
+    { subject, source, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, source, at }) },
     now,
   );
   let posted: PostResult | undefined;
   if (subject.ticket) {
     if (!deps.config.council.post_to_linear) posted = { ok: false, reason: 'disabled', message: 'posting to Linear is off (council.post_to_linear)' };
-    else if (!client) posted = { ok: false, reason: 'no_linear_key', message: `report not posted to ${subject.ticket}: ${(L as typeof LinearModule).NO_LINEAR_KEY}` };
+    else if (!client) {
+      // Queued all the same: once the key is set, the next council, sync-plan or `council --retry` posts it.
+      posted = { ok: false, reason: 'no_linear_key', message: `report not posted to ${subject.ticket} yet: ${(L as typeof LinearModule).NO_LINEAR_KEY}; it is kept and posted once the key is set` };
+    }
     else {
       const [item] = deps.store.councils.takeDue(now, { limit: 1, lockMs: POST_LOCK_MS, only: c.id });
       posted = item ? await deliver(deps, client, item) : { ok: false, reason: 'error', message: 'the report is queued; another session is posting it now' };

@@ -93,6 +93,7 @@ describe('run_council', () => {
     // no LINEAR_API_KEY in tests: a clear message, nothing fails
     expect(c.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
     expect(c.posted?.message).toContain('LINEAR_API_KEY');
+    expect(h.store.councils.pendingPosts()).toBe(1); // kept for when the key is set
     const res = await a.client.readResource({ uri: `factory://council/${c.council_id}` });
     const text = (res.contents[0] as { text: string }).text;
     expect(text).toContain(`## Council #${c.council_id}: API + Gateway`);

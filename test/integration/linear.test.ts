@@ -60,6 +60,21 @@ describe('council reports on Linear', () => {
     expect((res.contents[0] as { text: string }).text).toContain(`Posted to Linear: ${r.posted.url}`);
   });
 
+  it('a council decided without LINEAR_API_KEY is kept and posted once the key is set', async () => {
+    const a = await h.connect();
+    delete process.env.LINEAR_API_KEY;
+    const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1293'), reviews: reviews(9) });
+    expect(r1.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
+    expect(h.store.councils.pendingPosts()).toBe(1);
+    expect(linear.operations()).toHaveLength(0);
+
+    process.env.LINEAR_API_KEY = linear.apiKey;
+    const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(9) });
+    expect(r2.posted.ok).toBe(true);
+    expect(h.store.councils.pendingPosts()).toBe(0);
+    expect(h.store.councils.get(r1.council_id)?.comment_url).toContain('CAB-1293');
+  });
+
   it('a 401 is a clear result; the report waits in the outbox and goes out with the next council', async () => {
     const a = await h.connect();
     process.env.LINEAR_API_KEY = 'lin_api_wrong';
