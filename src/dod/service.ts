@@ -25,7 +25,7 @@ import {
 } from '../domain/dod.js';
 import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
-import { runCommand, type RunResult } from '../integrations/run.js';
+import { commandEnv, runCommand, type RunResult } from '../integrations/run.js';
 import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
 import { councilAdjustmentItems } from '../council.js';
@@ -84,7 +84,6 @@ interface Component {
 }
 
 /** Secrets never reach the commands the DoD runs, so they cannot reach their output either. */
-const HIDDEN_ENV = ['GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'];
 const PROGRESS_EVERY_MS = 5000;
 const TREE_CHECKS: readonly CheckId[] = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets'];
 
@@ -174,8 +173,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   });
   const want = new Set<CheckId>((input.only as CheckId[] | undefined) ?? DOD_CHECKS);
   const useCache = opts.cache !== false;
-  const env: NodeJS.ProcessEnv = { ...(deps.env ?? process.env), NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' };
-  for (const k of HIDDEN_ENV) delete env[k];
+  const env = commandEnv(deps.env ?? process.env, { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' });
 
   // ---- where we are
   const [tree, base] = await Promise.all([

@@ -94,9 +94,11 @@ export function apiRoutes(deps: ApiDeps) {
     if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_HTTP_TOKEN>"' } };
     const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };
     if (typeof b.kind !== 'string' || !(b.kind in ackable)) return { status: 400, body: { error: `kind: expected one of ${Object.keys(ackable).join(', ')}` } };
-    if (typeof b.ref !== 'string' && typeof b.ref !== 'number') return { status: 400, body: { error: 'ref: expected the id of the item' } };
+    // One spelling of an id: the gate looks acknowledgements up by the canonical id ("1", not "01").
+    const id = typeof b.ref === 'number' ? b.ref : typeof b.ref === 'string' && /^[1-9]\d{0,15}$/.test(b.ref) ? Number(b.ref) : NaN;
+    if (!Number.isSafeInteger(id) || id < 1) return { status: 400, body: { error: 'ref: expected the numeric id of the item' } };
     if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 500)) return { status: 400, body: { error: 'note: expected a string of at most 500 characters' } };
-    const ref = String(b.ref);
+    const ref = String(id);
     const what = (ackable[b.kind] as (r: string) => string | null)(ref);
     if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
     const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
 
+/** The secrets factory-mcp reads; commands it runs (DoD checks, the council reviewer) never see them. */
+export const SECRET_ENV = ['GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'] as const;
+
+/** A copy of `env` without factory-mcp's secrets, plus `extra`. */
+export function commandEnv(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, ...extra };
+  for (const k of SECRET_ENV) delete out[k];
+  return out;
+}
+
 export interface RunOptions {
   cwd: string;
   /** Milliseconds before the command (and its process group) is killed. */

@@ -8,14 +8,15 @@ import type { UsageStore } from './usage.js';
 import { InputError } from '../errors.js';
 import { interruption, type Interruption } from '../domain/sessions.js';
 import { phaseIdFromStore, type PhaseId } from '../domain/ids.js';
+import { RESERVED_KINDS } from '../../schemas/sessions.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export const CRASHED_SHOWN = 20;
 export const MEMORY_SECTIONS: readonly MemorySection[] = ['status', 'decisions', 'known_issues'];
-/** Kinds the server writes itself; log_operation may not forge them (the DoD check reads them). */
-export const SERVER_KINDS = new Set(['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume']);
+/** Kinds the server writes itself; log_operation may not forge them. */
+export const SERVER_KINDS: ReadonlySet<string> = new Set(RESERVED_KINDS);
 
 export type CrashedSession = {
   instance: string;
@@ -74,18 +75,20 @@ export class ContinuityStore {
    * and, with `resume`, adopts their claims with fresh tokens (the old tokens are then refused).
    */
   start(instance: string, input: { agent?: string | undefined; resume?: true | string | undefined }, now: number, defaultLeaseMs: number): { crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] } {
-    const found = this.interrupted(instance, now, defaultLeaseMs);
-    let targets: typeof found = [];
-    if (input.resume === true) targets = found;
-    else if (typeof input.resume === 'string') {
-      const t = found.find((f) => f.row.instance === input.resume);
-      if (!t) {
-        const why = input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it has ended, was adopted already, or may still be running' : 'no such session';
-        throw new InputError('resume', `${input.resume} is not an interrupted session (${why}); interrupted: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
-      }
-      targets = [t];
-    }
+    // Who is interrupted is decided under the write lock, with the adoption: a session that comes
+    // back (or another resumer) between the check and the adoption cannot be overtaken.
     return writeTx(this.db, () => {
+      const found = this.interrupted(instance, now, defaultLeaseMs);
+      let targets: typeof found = [];
+      if (input.resume === true) targets = found;
+      else if (typeof input.resume === 'string') {
+        const t = found.find((f) => f.row.instance === input.resume);
+        if (!t) {
+          const why = input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it has ended, was adopted already, or may still be running' : 'no such session';
+          throw new InputError('resume', `${input.resume} is not an interrupted session (${why}); interrupted: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
+        }
+        targets = [t];
+      }
       if (input.agent) this.s.sessions.setAgent(instance, input.agent);
       if (!this.s.operations.has(instance, 'session_start')) {
         this.s.operations.append(now, { instance, kind: 'session_start', message: `SESSION-START ${instance}${input.agent ? ` (${input.agent})` : ''}`, data: { agent: input.agent ?? null } });
@@ -146,9 +149,9 @@ export class ContinuityStore {
     return writeTx(this.db, () => {
       let phase: { key: string; kind: string } | null = null;
       if (input.phase !== undefined) {
-        const held = this.s.phases.held({ mega: input.mega as string, phase: input.phase, token: input.token as string });
+        const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string });
         if (!held.ok) return { saved: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
-        phase = held;
+        phase = { key: held.key, kind: held.kind };
       }
       const p = input.progress;
       const id = this.s.checkpoints.add(instance, now, { mega: input.mega ?? null, phase, done: p.done, next: p.next, percent: p.percent ?? null, files: p.files ?? [], note: input.note ?? null });

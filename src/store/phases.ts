@@ -341,13 +341,6 @@ export class PhasesStore {
     );
   }
 
-  /** Fencing check for writes tied to a phase (checkpoints): the phase row, or why the token is refused. */
-  held(input: TokenInput): { ok: true; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
-    const row = this.requirePhase(input.mega, input.phase);
-    const refused = this.checkToken(row, input.token);
-    return refused ? { ok: false, ...refused } : { ok: true, key: row.id, kind: row.id_kind };
-  }
-
   /** Stored key and id kind of a phase (InputError when unknown). */
   phaseKeyOf(mega: string, id: PhaseId): { key: string; kind: string } {
     const row = this.requirePhase(mega, id);
@@ -355,12 +348,15 @@ export class PhasesStore {
   }
 
   /** Import: marks a phase done as the claim file says (who and when), logged as an imported completion. */
-  recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): void {
-    writeTx(this.db, () => {
+  recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): 'recorded' | 'kept' {
+    return writeTx(this.db, () => {
       const row = this.requirePhase(mega, id);
+      // The database wins over a claim file: a live claim or a recorded completion is kept as it is.
+      if (row.owner !== null || row.completed_at !== null) return 'kept';
       this.db.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?').run(p.claimed_at, p.completed_at, p.by, mega, row.id);
       this.q.recountUnmet.run(mega); // dependents of an imported completion become ready
       this.ops.append(now, { instance, kind: 'complete', mega, phase: row.id, message: `imported: ${p.by} completed ${mega}/${row.id} "${row.name}" at ${iso(p.completed_at)}`, data: { imported: true, by: p.by, claimed_at: p.claimed_at, completed_at: p.completed_at } });
+      return 'recorded';
     });
   }
 
@@ -404,8 +400,17 @@ export class PhasesStore {
       const row = this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;
       if (row.completed_at !== null && row.token === input.token) {
+        // A retry (the first answer was lost). Its chained claim, if it made one, is still held:
+        // hand that back rather than claiming a second phase the caller would never hear of.
         const r = { completed: true, phase: toRef(row), message: `${label} was already completed (by this token)` };
-        return input.chain ? { ...r, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : r;
+        if (!input.chain) return r;
+        const held = this.claimsOf(instance).filter((c) => c.claimed_at !== null && c.claimed_at >= (row.completed_at as number));
+        const mine = held.find((c) => c.mega === row.mega) ?? held[0];
+        if (mine) {
+          const expires = iso(mine.lease_expires_at) as string;
+          return { ...r, next: { claimed: true, phase: toRef(mine), token: mine.token as string, lease_expires_at: expires, owner: instance, message: `you already hold ${mine.mega}/${mine.id}, chained when ${label} was completed` } };
+        }
+        return { ...r, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) };
       }
       const refused = this.checkToken(row, input.token);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
@@ -473,10 +478,11 @@ export class PhasesStore {
    * Whether `token` is the current claim on a phase, for writes that other stores make on a
    * held phase (inside their own write transaction). Unknown MEGA or phase: InputError.
    */
-  verifyToken(input: TokenInput): { ok: true; phase: PhaseRef } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
+  /** Whether `token` is the current claim on the phase; with its stored key and id kind when it is. Call inside a write transaction. */
+  verifyToken(input: TokenInput): { ok: true; phase: PhaseRef; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
     const row = this.requirePhase(input.mega, input.phase);
     const refused = this.checkToken(row, input.token);
-    return refused ? { ok: false, ...refused } : { ok: true, phase: toRef(row) };
+    return refused ? { ok: false, ...refused } : { ok: true, phase: toRef(row), key: row.id, kind: row.id_kind };
   }
 
   private checkToken(row: PhaseRow, token: string): { reason: TokenRefusal; owner?: string; message: string } | null {

@@ -4,7 +4,7 @@ import type { PhasesStore } from './phases.js';
 import type { ClaimFile } from '../../schemas/sessions.js';
 import { InputError } from '../errors.js';
 import { parseStamp } from '../domain/sessions.js';
-import { phaseKey } from '../domain/ids.js';
+import { phaseKey, type PhaseId } from '../domain/ids.js';
 
 export interface ImportResult {
   mega: string;
@@ -12,6 +12,8 @@ export interface ImportResult {
   phases: number;
   completed: number;
   released: number;
+  /** Phases the database already had claimed or completed: kept, not overwritten by the file. */
+  kept: PhaseId[];
   message: string;
 }
 
@@ -53,11 +55,12 @@ export class TransferStore {
       );
       let completed = 0;
       let released = 0;
+      const kept: PhaseId[] = []; // claimed or completed in the database already: left as they are
       for (const [i, p] of file.phases.entries()) {
         const st = stamps[i] as { claimed: number | null; completed: number | null };
         if (st.completed !== null) {
-          this.s.phases.recordCompletion(instance, file.mega, p.id, { by: p.owner ?? 'unknown', claimed_at: st.claimed, completed_at: st.completed }, now);
-          completed++;
+          if (this.s.phases.recordCompletion(instance, file.mega, p.id, { by: p.owner ?? 'unknown', claimed_at: st.claimed, completed_at: st.completed }, now) === 'recorded') completed++;
+          else kept.push(p.id);
         } else if (p.owner) {
           this.s.operations.append(now, {
             instance,
@@ -76,7 +79,8 @@ export class TransferStore {
         phases: plan.phases,
         completed,
         released,
-        message: `imported ${file.mega}: ${plan.phases} phases, ${completed} completed, ${released} open claim(s) released`,
+        kept,
+        message: `imported ${file.mega}: ${plan.phases} phases, ${completed} completed, ${released} open claim(s) released${kept.length ? `; kept as the database has them (claimed or completed already): ${kept.join(', ')}` : ''}`,
       };
     });
   }

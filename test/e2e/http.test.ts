@@ -135,6 +135,10 @@ describe('factory-mcp http', () => {
     expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer nope' }, body })).status).toBe(401);
     const bad = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer gate-token' }, body: JSON.stringify({ kind: 'council', ref: 999 }) });
     expect(bad.status).toBe(404);
+    for (const ref of ['01', ' 1', '1.0', '0x1', -1]) {
+      const odd = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer gate-token' }, body: JSON.stringify({ kind: 'council', ref }) });
+      expect(odd.status, String(ref)).toBe(400); // one spelling per id, so the gate finds what was acknowledged
+    }
     const ok = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer gate-token' }, body });
     expect(ok.status).toBe(200);
     expect(await a.call('claim_phase', { mega: 'G-1', phase: 1 })).toMatchObject({ claimed: true });
