@@ -70,7 +70,9 @@ Serves the same tools to many agents over Streamable HTTP at /mcp (each MCP sess
 instance id), the dashboard at /, JSON at /api/board, /api/sessions, /api/operations,
 /api/metrics, and live updates at /events. Binds loopback by default; any other --host needs
 FACTORY_HTTP_TOKEN, and every request must then send "Authorization: Bearer <token>"
-(the dashboard: open /?token=<token> once). Stops gracefully on SIGINT/SIGTERM.
+(the dashboard: open /?token=<token> once). Acknowledging an Ask change or a rejected council
+on the dashboard needs FACTORY_ACK_TOKEN when set (a human-only token), else FACTORY_HTTP_TOKEN.
+Stops gracefully on SIGINT/SIGTERM.
   --allow-host NAME   also accept this Host header (e.g. a reverse proxy name)`,
     options: { host: { type: 'string' }, port: { type: 'string' }, 'read-only': { type: 'boolean' }, 'allow-host': { type: 'string', multiple: true } },
     run: runHttp,
@@ -373,7 +375,7 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
   const { startHttp, HttpConfigError } = await import('./http/server.js');
   let http;
   try {
-    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: process.env.FACTORY_HTTP_TOKEN, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
+    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: process.env.FACTORY_HTTP_TOKEN, ackToken: process.env.FACTORY_ACK_TOKEN, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
   } catch (e) {
     store.close();
     if (e instanceof HttpConfigError) throw new InputError('--host', e.message);

@@ -90,8 +90,8 @@ export function apiRoutes(deps: ApiDeps) {
 
   function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): ApiResult {
     if (method !== 'POST') return { status: 405, body: { error: '/api/ack only answers POST' } };
-    if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_HTTP_TOKEN' } };
-    if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_HTTP_TOKEN>"' } };
+    if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)' } };
+    if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN>"' } };
     const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };
     if (typeof b.kind !== 'string' || !(b.kind in ackable)) return { status: 400, body: { error: `kind: expected one of ${Object.keys(ackable).join(', ')}` } };
     // One spelling of an id: the gate looks acknowledgements up by the canonical id ("1", not "01").

@@ -21,6 +21,11 @@ export interface HttpOptions {
   port?: number;
   /** FACTORY_HTTP_TOKEN: required off loopback; when set, every request must carry it. */
   token?: string | undefined;
+  /**
+   * FACTORY_ACK_TOKEN: when set, only it acknowledges Ask changes and rejected councils (the human
+   * gate), so agents that hold the HTTP token for /mcp cannot acknowledge their own work.
+   */
+  ackToken?: string | undefined;
   /** Extra Host values to accept (a reverse proxy's name), beside loopback and the bind address. */
   allowedHosts?: string[];
   bodyLimitBytes?: number;
@@ -132,7 +137,8 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
         if (read === INVALID_JSON) return sendJson(res, 400, { error: 'request body is not valid JSON' });
         body = read;
       }
-      const r = await api(req.method ?? 'GET', u, body, { authorized: token !== undefined && authorized(req, token), tokenConfigured: token !== undefined });
+      const gate = opts.ackToken || token;
+      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined });
       if (r.status < 400 && req.method === 'POST') watcher.poke();
       return sendJson(res, r.status, r.body);
     }
@@ -232,9 +238,13 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function authorized(req: http.IncomingMessage, token: string): boolean {
+function bearer(req: http.IncomingMessage, token: string): boolean {
   const h = req.headers.authorization ?? '';
-  if (h.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token)) return true;
+  return h.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token);
+}
+
+function authorized(req: http.IncomingMessage, token: string): boolean {
+  if (bearer(req, token)) return true;
   const cookie = /(?:^|;\s*)factory_token=([^;]+)/.exec(req.headers.cookie ?? '');
   return cookie !== null && sameSecret(decodeURIComponent(cookie[1] as string), token);
 }

@@ -27,7 +27,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(o: { token?: string; bodyLimitBytes?: number; host?: string } = {}): Promise<HttpServer> {
+async function start(o: { token?: string; ackToken?: string; bodyLimitBytes?: number; host?: string } = {}): Promise<HttpServer> {
   srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0, ...o });
   return srv;
 }
@@ -162,6 +162,22 @@ describe('factory-mcp http', () => {
     const after = JSON.parse((await request(s.url, { path: '/api/changes', headers: auth })).body);
     expect(after.changes[0].acknowledged).toBe(true);
     expect(JSON.parse((await request(s.url, { path: '/api/dod', headers: auth })).body)).toEqual({ runs: [] });
+  });
+
+  it('with FACTORY_ACK_TOKEN set, the agents\' HTTP token cannot acknowledge; only the human token can', async () => {
+    const s = await start({ token: 'agent-token', ackToken: 'human-token' });
+    const a = await httpAgent(s.url, { token: 'agent-token' });
+    agents.push(a);
+    await a.call('plan_mega', { key: 'G-2', title: 'gate', phases: [{ id: 1, name: 'big one', points: 8 }] });
+    const reviews = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({ persona, score: 2, rationale: 'no', concerns: [], adjustments: [] }));
+    const council = await a.call<{ council_id: number }>('run_council', { subject: { title: 'Big', description: 'x', mega: 'G-2', phase: 1 }, reviews });
+    const headers = { host: new URL(s.url).host, 'content-type': 'application/json' };
+    const body = JSON.stringify({ kind: 'council', ref: council.council_id });
+    expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer agent-token' }, body })).status).toBe(401);
+    expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer human-token' }, body })).status).toBe(401); // every request still needs the HTTP token...
+    // ...so the human's request carries the HTTP token as a cookie (the dashboard) and the ack token as the bearer
+    const ok = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, cookie: 'factory_token=agent-token', authorization: 'Bearer human-token' }, body });
+    expect(ok.status).toBe(200);
   });
 
   it('acknowledging is refused when the server has no token', async () => {
