@@ -86,3 +86,177 @@ describe('plan_mega and claim_phase', () => {
     expect(late).toMatchObject({ completed: false, reason: 'stale_token' });
   });
 });
+
+describe('bad input is an error naming the field, and changes nothing', () => {
+  const cases: [string, string, Record<string, unknown>, RegExp][] = [
+    ['wrong type', 'claim_phase', { mega: 'CAB-1290', phase: true }, /phase:/],
+    ['unknown field', 'claim_phase', { mega: 'CAB-1290', phase_id: 1 }, /unknown field "phase_id"/],
+    ['phase without mega', 'claim_phase', { phase: 1 }, /mega: required when phase is given/],
+    ['unknown MEGA', 'claim_phase', { mega: 'NOPE-1' }, /mega: unknown MEGA "NOPE-1" \(known: CAB-1290\)/],
+    ['unknown phase', 'claim_phase', { mega: 'CAB-1290', phase: 9 }, /phase: unknown phase 9 in MEGA CAB-1290 \(known: 1, 2, ui\)/],
+    ['huge string', 'plan_mega', { key: 'BIG-1', title: 'x'.repeat(100_000), phases: [{ id: 1, name: 'a' }] }, /title: too long \(at most 200 characters\)/],
+    ['duplicate ids', 'plan_mega', { key: 'DUP-1', title: 't', phases: [{ id: 1, name: 'a' }, { id: '1', name: 'b' }] }, /phases\[1\]\.id: duplicate phase id "1"/],
+    ['unknown dep', 'plan_mega', { key: 'DEP-1', title: 't', phases: [{ id: 1, name: 'a', deps: [5] }] }, /phases\[0\]\.deps\[0\]: phase "1" depends on unknown phase "5"/],
+    ['negative lease', 'claim_phase', { mega: 'CAB-1290', lease_seconds: 0 }, /lease_seconds:/],
+    ['bad key', 'plan_mega', { key: 'has space', title: 't', phases: [{ id: 1, name: 'a' }] }, /key: a MEGA key is letters/],
+    ['empty phases', 'plan_mega', { key: 'E-1', title: 't', phases: [] }, /phases:/],
+    ['missing token', 'complete_phase', { mega: 'CAB-1290', phase: 1 }, /token:/],
+    ['unknown phase on complete', 'complete_phase', { mega: 'CAB-1290', phase: 'zz', token: 'fx1-00' }, /phase: unknown phase "zz"/],
+  ];
+  for (const [label, tool, args, message] of cases) {
+    it(label, async () => {
+      const a = await h.connect();
+      await a.call('plan_mega', PLAN);
+      const before = snapshot(h.store);
+      const r = await a.raw(tool, args);
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(message);
+      expect(snapshot(h.store)).toBe(before);
+    });
+  }
+
+  it('an unknown tool is a protocol error listing the tools', async () => {
+    const a = await h.connect();
+    await expect(a.raw('claim', {})).rejects.toThrow(/unknown tool "claim" \(available: .*claim_phase/);
+  });
+});
+
+describe('re-planning', () => {
+  it('keeps claims and completions, updates names and deps, drops open phases', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c1 = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    const c2 = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 2 });
+    await a.call('complete_phase', { mega: 'CAB-1290', phase: 2, token: c2.token });
+    const r = await a.call<{ created: boolean; removed: unknown[] }>('plan_mega', {
+      ...PLAN,
+      phases: [
+        { id: 1, name: 'API + Gateway v2', points: 8, deps: [] },
+        { id: 2, name: 'Storage', points: 3, deps: [] },
+        { id: 'docs', name: 'Docs', deps: [2] },
+      ],
+    });
+    expect(r).toMatchObject({ created: false, removed: ['ui'] });
+    const b = await a.call<{ megas: { phases: { id: unknown; status: string; name: string; owner: string | null }[] }[] }>('board', { mega: 'CAB-1290' });
+    expect(b.megas[0]!.phases.map((p) => [p.id, p.status, p.name])).toEqual([
+      [1, 'claimed', 'API + Gateway v2'],
+      [2, 'done', 'Storage'],
+      ['docs', 'ready', 'Docs'],
+    ]);
+    // the old token still completes the claimed phase
+    expect((await a.call<{ completed: boolean }>('complete_phase', { mega: 'CAB-1290', phase: 1, token: c1.token })).completed).toBe(true);
+  });
+
+  it('refuses to drop a claimed phase, naming it', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    await a.call('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    const before = snapshot(h.store);
+    const r = await a.raw('plan_mega', { ...PLAN, phases: [{ id: 2, name: 'Storage' }] });
+    expect(textOf(r)).toMatch(/phases: phase 1 is claimed by t\d+/);
+    expect(snapshot(h.store)).toBe(before);
+  });
+});
+
+describe('leases, heartbeats, releases', () => {
+  it('a retry by the owner returns the same token', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c1 = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    const again = await a.call<{ claimed: boolean; token: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    expect(again).toMatchObject({ claimed: true, token: c1.token });
+  });
+
+  it('heartbeat extends the lease; a stale token is told to stop', async () => {
+    const a = await h.connect();
+    const b = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c = await a.call<{ token: string; lease_expires_at: string }>('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 60 });
+    h.clock.advance(30_000);
+    const hb = await a.call<{ ok: boolean; lease_expires_at: string }>('heartbeat', { mega: 'CAB-1290', phase: 1, token: c.token });
+    expect(hb.ok).toBe(true);
+    expect(Date.parse(hb.lease_expires_at) - Date.parse(c.lease_expires_at)).toBe(30_000);
+    h.clock.advance(61_000);
+    const taken = await b.call<{ claimed: boolean }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    expect(taken.claimed).toBe(true);
+    const late = await a.call<{ ok: boolean; reason: string }>('heartbeat', { mega: 'CAB-1290', phase: 1, token: c.token });
+    expect(late).toMatchObject({ ok: false, reason: 'stale_token' });
+  });
+
+  it('any tool call by the owner refreshes its leases', async () => {
+    const a = await h.connect();
+    const b = await h.connect();
+    await a.call('plan_mega', PLAN);
+    await a.call('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 10 });
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(8_000);
+      await a.call('board', {});
+    }
+    // 24 s after the claim, but the last call was 0 s ago: still held
+    expect(await b.call('claim_phase', { mega: 'CAB-1290', phase: 1 })).toMatchObject({ claimed: false, reason: 'already_claimed' });
+  });
+
+  it('a stale claim is released on the next claim attempt, and the release is recorded', async () => {
+    const a = await h.connect();
+    const b = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const ca = await a.call<{ owner: string }>('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 5 });
+    h.clock.advance(6_000);
+    const cb = await b.call<{ claimed: boolean; owner: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    expect(cb.claimed).toBe(true);
+    const ops = h.store.operations.recent(10).filter((o) => o.kind === 'release');
+    expect(ops).toHaveLength(1);
+    expect(ops[0]!.data).toMatchObject({ reason: 'stale', previous_owner: ca.owner });
+  });
+
+  it('an owner known to be alive keeps its claim past the lease', async () => {
+    const a = await h.connect({ session: { transport: 'stdio', pid: process.pid } });
+    const b = await h.connect();
+    await a.call('plan_mega', PLAN);
+    await a.call('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 1 });
+    h.clock.advance(5_000);
+    expect(await b.call('claim_phase', { mega: 'CAB-1290', phase: 1 })).toMatchObject({ claimed: false, reason: 'already_claimed' });
+  });
+
+  it('release gives the phase back with its reason; the token then stops working', async () => {
+    const a = await h.connect();
+    const b = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
+    expect(await a.call('release_phase', { mega: 'CAB-1290', phase: 1, token: c.token, reason: 'blocked on infra' })).toMatchObject({ released: true });
+    expect(await b.call('claim_phase', { mega: 'CAB-1290', phase: 1 })).toMatchObject({ claimed: true });
+    expect(await a.call('complete_phase', { mega: 'CAB-1290', phase: 1, token: c.token })).toMatchObject({ completed: false, reason: 'stale_token' });
+    expect(h.store.operations.recent(5).some((o) => o.kind === 'release' && o.message.includes('blocked on infra'))).toBe(true);
+  });
+
+  it('next-ready claim across MEGAs follows plan order and skips blocked phases', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', { key: 'A-1', title: 'first', phases: [{ id: 1, name: 'a1' }, { id: 2, name: 'a2', deps: [1] }] });
+    await a.call('plan_mega', { key: 'B-1', title: 'second', phases: [{ id: 1, name: 'b1' }] });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await a.call<{ claimed: boolean; phase?: { mega: string; id: unknown } }>('claim_phase', {});
+      if (c.claimed) ids.push(`${c.phase!.mega}/${c.phase!.id}`);
+    }
+    expect(ids).toEqual(['A-1/1', 'B-1/1']);
+  });
+});
+
+describe('tools/list', () => {
+  it('every tool has an output schema, annotations and a description; the listing stays small', async () => {
+    const a = await h.connect();
+    const { tools } = await a.client.listTools();
+    for (const t of tools) {
+      expect(t.outputSchema, t.name).toBeDefined();
+      expect(t.annotations, t.name).toBeDefined();
+      expect(t.description!.length, t.name).toBeGreaterThan(40);
+    }
+    expect(JSON.stringify(tools).length).toBeLessThan(12 * 1024);
+  });
+
+  it('--read-only offers only read-only tools', async () => {
+    const a = await h.connect({ readOnly: true });
+    const { tools } = await a.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['board']);
+  });
+});
