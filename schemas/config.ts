@@ -39,7 +39,6 @@ export const ConfigSchema = z.strictObject({
   governance: z
     .strictObject({
       kill_switch_file: z.string().min(1).default('.factory/KILL').describe('a file under the repository root whose presence stops claims and completions'),
-      github_repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/repo').optional().describe('repository holding the kill-switch variable'),
       kill_switch_variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('GitHub Actions repository variable; "1"/"true" stops claims and completions'),
       kill_switch_cache_seconds: z.int().min(0).max(3600).default(30),
       daily_cost_cap_usd: z.number().positive().nullable().default(null).describe('refuse new claims once today\'s recorded cost (UTC) reaches this'),
@@ -50,7 +49,7 @@ export const ConfigSchema = z.strictObject({
   github: z
     .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
     .default({})
-    .describe('GitHub repository (default: parsed from the origin remote)'),
+    .describe('the GitHub repository for PR labels, DoD checks and the kill-switch variable (default: the origin remote)'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

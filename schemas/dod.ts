@@ -30,7 +30,6 @@ export const DodConfigSchema = z
   .strictObject({
     components: z.array(DodComponentSchema).default([]),
     base_branch: z.string().optional().describe('default branch for baselines and diffs (default: origin/HEAD, main, master)'),
-    repository: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'owner/repo').optional().describe('GitHub owner/repo (default: from the origin remote)'),
     required_checks: z.array(z.string().min(1)).default([]).describe('CI checks that must succeed; empty: at least min_checks, all green'),
     min_checks: z.int().min(0).max(100).default(3),
     secrets: z.enum(['auto', 'secretlint', 'gitleaks', 'skip']).default('auto').describe('auto: gitleaks when on PATH, else secretlint'),

@@ -21,6 +21,7 @@ export interface KillState {
  */
 export class Governance {
   private killFile: string | undefined;
+  private repo: { owner: string; repo: string } | null | undefined;
   private github: { on: boolean; at: number } | null = null;
   private warned = false;
 
@@ -43,18 +44,25 @@ export class Governance {
   /** Reads the GitHub variable when one is configured and the cached value is older than the cache time. */
   async refresh(): Promise<void> {
     const g = this.opts.config.governance;
-    if (!g.github_repo || !g.kill_switch_variable) return;
+    if (!g.kill_switch_variable) return;
     const now = this.opts.clock();
     if (this.github && now - this.github.at < g.kill_switch_cache_seconds * 1000) return;
     // octokit loads on the first variable read, not at server start-up.
-    const { githubClient } = await import('./integrations/github.js');
+    const { githubClient, resolveGithubRepo } = await import('./integrations/github.js');
     const octo = githubClient(this.env);
     if (!octo) {
       if (!this.warned) this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} is configured but GITHUB_TOKEN is not set; it is not checked`);
       this.warned = true;
       return;
     }
-    const [owner, repo] = g.github_repo.split('/') as [string, string];
+    if (this.repo === undefined) this.repo = await resolveGithubRepo(this.opts.root, this.opts.config.github); // once: null is remembered too
+    const slug = this.repo;
+    if (!slug) {
+      if (!this.warned) this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} is configured but no GitHub repository is known (config "github" or an origin remote); it is not checked`);
+      this.warned = true;
+      return;
+    }
+    const { owner, repo } = slug;
     try {
       const r = await octo.rest.actions.getRepoVariable({ owner, repo, name: g.kill_switch_variable, request: { signal: AbortSignal.timeout(5000) } });
       this.github = { on: truthy(r.data.value), at: now };
@@ -65,7 +73,7 @@ export class Governance {
         // Other failures keep the last known value (off when never read) for one cache period, so
         // a GitHub outage costs one timeout per period, not one per claim.
         this.github = { on: this.github?.on ?? false, at: now };
-        this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} of ${g.github_repo} could not be read: ${(e as Error).message}`);
+        this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} of ${owner}/${repo} could not be read: ${(e as Error).message}`);
       }
     }
   }
@@ -76,7 +84,7 @@ export class Governance {
     if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
     if (this.github?.on) {
       const g = this.opts.config.governance;
-      return { on: true, source: 'github', message: `kill switch is on (GitHub variable ${g.kill_switch_variable} of ${g.github_repo}): no new claims or completions until it is cleared` };
+      return { on: true, source: 'github', message: `kill switch is on (GitHub variable ${g.kill_switch_variable} of ${this.repo?.owner}/${this.repo?.repo}): no new claims or completions until it is cleared` };
     }
     return { on: false, message: 'kill switch is off' };
   }

@@ -80,14 +80,6 @@ export async function currentBranch(root: string): Promise<string | null> {
   }
 }
 
-export async function originUrl(root: string): Promise<string | null> {
-  try {
-    return (await git(root, ['remote', 'get-url', 'origin'])).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
 /** The change from `base` to the working tree `tree`, as `git diff -U0` text (renames followed). */
 export async function diffText(root: string, base: string, tree: string): Promise<string> {
   return git(root, ['diff', '-U0', '--no-color', '--no-ext-diff', '-M', base, tree]);

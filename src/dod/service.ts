@@ -30,7 +30,7 @@ import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
 import { councilAdjustmentItems } from '../council.js';
 import type { Store } from '../store/index.js';
-import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, originUrl, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
+import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
 
 export type CheckId = (typeof DOD_CHECKS)[number];
@@ -439,16 +439,16 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     const t0 = Date.now();
     const gh = (async (): Promise<{ pr: Verdict; ci: Verdict }> => {
       // Loaded on first use: octokit is heavy, and a server that never checks a PR should not pay for it.
-      const [{ githubClient, NO_GITHUB_TOKEN, parseGithubRemote }, { prAndCi }] = await Promise.all([import('../integrations/github.js'), import('./github.js')]);
+      const [{ githubClient, NO_GITHUB_TOKEN, NO_GITHUB_REPO, resolveGithubRepo }, { prAndCi }] = await Promise.all([import('../integrations/github.js'), import('./github.js')]);
       const octo = githubClient(deps.env ?? process.env);
       if (!octo) {
         const v: Verdict = { status: 'error', detail: `${NO_GITHUB_TOKEN} (FACTORY_GITHUB_API_URL for GitHub Enterprise); without it the PR and CI cannot be checked` };
         return { pr: v, ci: v };
       }
-      const slug = cfg.repository ? { owner: cfg.repository.split('/')[0] as string, repo: cfg.repository.split('/')[1] as string } : parseGithubRemote((await originUrl(root)) ?? '');
+      const slug = await resolveGithubRepo(root, deps.config.github);
       const [br, head] = await Promise.all([currentBranch(root), headCommit(root)]);
       const fail = (detail: string): { pr: Verdict; ci: Verdict } => ({ pr: { status: 'error', detail }, ci: { status: 'error', detail } });
-      if (!slug) return fail('no GitHub repository: set dod.repository ("owner/repo") or add a github.com origin remote');
+      if (!slug) return fail(NO_GITHUB_REPO);
       if (!br || !head) return fail('HEAD is not on a branch: check out the branch of the pull request');
       const r = await prAndCi(octo, { ...slug, branch: br, head: head.commit, required: cfg.required_checks, minChecks: cfg.min_checks });
       // CI has seen commits only: work that is not committed is not proven green.

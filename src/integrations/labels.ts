@@ -1,6 +1,6 @@
 import type { Octokit } from 'octokit';
 import { git } from './git.js';
-import { NO_GITHUB_TOKEN, githubClient, parseGithubRemote } from './github.js';
+import { NO_GITHUB_REPO, NO_GITHUB_TOKEN, githubClient, resolveGithubRepo } from './github.js';
 
 /** Why labelling could not be done (no token, no pull request, GitHub refused): said to the user, never thrown past the CLI. */
 export class LabelError extends Error {
@@ -20,13 +20,11 @@ export interface LabelResult {
   removed: string[];
 }
 
-/** owner/repo from the config's github section, else from `git remote get-url origin`. */
+/** owner/repo for labelling: the config's github section, else the origin remote. */
 export async function githubRepo(cwd: string, configured: { owner?: string | undefined; repo?: string | undefined }): Promise<{ owner: string; repo: string }> {
-  if (configured.owner && configured.repo) return { owner: configured.owner, repo: configured.repo };
-  const url = await git(cwd, ['remote', 'get-url', 'origin']).catch(() => '');
-  const parsed = parseGithubRemote(url);
-  if (!parsed) throw new LabelError('no GitHub repository: set "github": {"owner", "repo"} in factory.config.json or add a github.com origin remote');
-  return { owner: configured.owner ?? parsed.owner, repo: configured.repo ?? parsed.repo };
+  const r = await resolveGithubRepo(cwd, configured);
+  if (!r) throw new LabelError(NO_GITHUB_REPO);
+  return r;
 }
 
 /**

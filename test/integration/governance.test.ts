@@ -62,7 +62,7 @@ describe('kill switch', () => {
   });
 
   it('a GitHub repository variable, read through octokit from the fake GitHub and cached', async () => {
-    h = await harness({ config: { governance: { github_repo: 'acme/app', kill_switch_variable: 'FACTORY_KILL', kill_switch_cache_seconds: 30 } } });
+    h = await harness({ config: { github: { owner: 'acme', repo: 'app' }, governance: { kill_switch_variable: 'FACTORY_KILL', kill_switch_cache_seconds: 30 } } });
     const a = await h.connect({ env: gh.env() });
     const token = await setup(a); // the variable does not exist yet: 404 → off
     gh.variables.set('acme/app/FACTORY_KILL', 'true');
@@ -83,7 +83,7 @@ describe('kill switch', () => {
 
 describe('kill switch variable unreadable', () => {
   it('a GitHub error keeps the last known value for one cache period and is logged', async () => {
-    h = await harness({ config: { governance: { github_repo: 'acme/app', kill_switch_variable: 'FACTORY_KILL' } } });
+    h = await harness({ config: { github: { owner: 'acme', repo: 'app' }, governance: { kill_switch_variable: 'FACTORY_KILL' } } });
     const warnings: string[] = [];
     const a = await h.connect({ env: { ...gh.env(), GITHUB_TOKEN: 'wrong' }, logger: { info() {}, error() {}, warn: (m) => warnings.push(m) } });
     const reads = () => gh.requests.filter((r) => r.path === '/repos/acme/app/actions/variables/FACTORY_KILL').length;
