@@ -92,12 +92,14 @@ function renderSessions() {
     <td>${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}</td><td>${time(s.last_seen_at)}</td></tr>`).join('')}</table>`;
 }
 
-function bars(series, key) {
-  const max = Math.max(1, ...series.map((d) => d[key]));
+function bars(series, value, label) {
+  const vals = series.map(value);
+  const max = Math.max(1, ...vals.map((v) => v ?? 0));
   const w = 100 / series.length;
-  return `<svg viewBox="0 0 100 60" preserveAspectRatio="none" role="img" aria-label="${key} per day">${series.map((d, i) => {
-    const h = (d[key] / max) * 56;
-    return `<rect x="${i * w + w * 0.15}" y="${60 - h}" width="${w * 0.7}" height="${h}"><title>${esc(d.day)}: ${d[key]}</title></rect>`;
+  return `<svg viewBox="0 0 100 60" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${series.map((d, i) => {
+    const v = vals[i];
+    const h = v == null ? 0 : (v / max) * 56;
+    return `<rect x="${i * w + w * 0.15}" y="${60 - h}" width="${w * 0.7}" height="${h}"><title>${esc(d.day)}: ${v == null ? 'none' : Math.round(v * 100) / 100}</title></rect>`;
   }).join('')}</svg>`;
 }
 
@@ -106,10 +108,14 @@ function renderMetrics() {
   if (!m) return;
   const k = m.kpis ?? {};
   const kpi = (label, v) => `<div class="kpi"><b>${v == null ? '–' : esc(v)}</b><span>${label}</span></div>`;
+  const chart = (cls, label, value) => `<figure class="chart ${cls}"><figcaption>${label}</figcaption>${bars(m.days, value, label)}</figure>`;
   $('#metrics .body').innerHTML = `
     <div class="charts">
-      <figure class="chart points"><figcaption>story points completed / day</figcaption>${bars(m.days, 'points')}</figure>
-      <figure class="chart phases"><figcaption>phases completed / day</figcaption>${bars(m.days, 'phases')}</figure>
+      ${chart('points', 'story points completed / day', (d) => d.points)}
+      ${chart('phases', 'phases completed / day', (d) => d.phases)}
+      ${chart('prs', 'PRs (DoD) / day', (d) => d.prs)}
+      ${chart('regressions', 'regressions (DoD) / day', (d) => d.regressions)}
+      ${chart('councils', 'council pass rate / day', (d) => (d.councils ? d.councils_passed / d.councils : null))}
     </div>
     <div class="kpis">${kpi('phases done', m.totals.done)}${kpi('points done', m.totals.points_done)}${kpi('PRs', k.prs)}${kpi('regressions', k.regressions)}${kpi('council pass rate', k.council_pass_rate == null ? null : `${Math.round(k.council_pass_rate * 100)}%`)}</div>`;
 }

@@ -117,16 +117,25 @@ function int(v: string | null, dflt: number, max = dflt): number {
 export function metrics(deps: ApiDeps, days: number) {
   const councils = deps.store.councils.recent(1000);
   const passed = councils.filter((c) => c.verdict !== 'reject').length;
+  // PRs and regressions come from each phase's latest Definition-of-Done run, counted on its day.
   const runs = deps.store.dod.latestPerPhase();
-  const check = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
+  const status = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
+  const perDay = new Map<string, { prs: number; regressions: number }>();
+  for (const r of runs) {
+    const d = perDay.get(new Date(r.ts).toISOString().slice(0, 10)) ?? { prs: 0, regressions: 0 };
+    if (status(r, 'pr_created') === 'pass') d.prs++;
+    if (status(r, 'no_regressions') === 'fail') d.regressions++;
+    perDay.set(new Date(r.ts).toISOString().slice(0, 10), d);
+  }
+  const series = deps.store.metrics.daily(deps.clock(), days).map((d) => ({ ...d, prs: perDay.get(d.day)?.prs ?? 0, regressions: perDay.get(d.day)?.regressions ?? 0 }));
   return {
-    days: deps.store.metrics.daily(deps.clock(), days),
+    days: series,
     totals: deps.store.metrics.totals(),
     kpis: {
       council_pass_rate: councils.length ? passed / councils.length : null,
       councils: councils.length,
-      prs: runs.length ? runs.filter((r) => check(r, 'pr_created') === 'pass').length : null,
-      regressions: runs.length ? runs.filter((r) => check(r, 'no_regressions') === 'fail').length : null,
+      prs: runs.length ? runs.filter((r) => status(r, 'pr_created') === 'pass').length : null,
+      regressions: runs.length ? runs.filter((r) => status(r, 'no_regressions') === 'fail').length : null,
     },
   };
 }

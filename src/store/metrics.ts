@@ -6,17 +6,23 @@ export interface DayMetrics {
   day: string;
   phases: number;
   points: number;
+  councils: number;
+  councils_passed: number;
 }
 
 /** Throughput figures for the dashboard and /api/metrics. */
 export class MetricsStore {
   private readonly perDay;
   private readonly totalsQ;
+  private readonly councilsPerDay;
 
   constructor(db: Db) {
     this.perDay = db.prepare<[number], { day: number; phases: number; points: number }>(
       `SELECT (completed_at / ${DAY}) * ${DAY} AS day, count(*) AS phases, coalesce(sum(points), 0) AS points
        FROM phases WHERE completed_at >= ? GROUP BY day ORDER BY day`,
+    );
+    this.councilsPerDay = db.prepare<[number], { day: number; n: number; passed: number }>(
+      `SELECT (created_at / ${DAY}) * ${DAY} AS day, count(*) AS n, sum(verdict != 'reject') AS passed FROM councils WHERE created_at >= ? GROUP BY day`,
     );
     this.totalsQ = db.prepare<[], { phases: number; done: number; points_done: number; points_total: number }>(
       `SELECT count(*) AS phases, count(completed_at) AS done, coalesce(sum(points), 0) AS points_total,
@@ -28,10 +34,12 @@ export class MetricsStore {
   daily(now: number, days: number): DayMetrics[] {
     const start = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
     const byDay = new Map(this.perDay.all(start).map((r) => [r.day, r]));
+    const councils = new Map(this.councilsPerDay.all(start).map((r) => [r.day, r]));
     return Array.from({ length: days }, (_, i) => {
       const day = start + i * DAY;
       const r = byDay.get(day);
-      return { day: new Date(day).toISOString().slice(0, 10), phases: r?.phases ?? 0, points: r?.points ?? 0 };
+      const c = councils.get(day);
+      return { day: new Date(day).toISOString().slice(0, 10), phases: r?.phases ?? 0, points: r?.points ?? 0, councils: c?.n ?? 0, councils_passed: c?.passed ?? 0 };
     });
   }
 

@@ -144,6 +144,9 @@ describe('factory-mcp http', () => {
     expect(await a.call('claim_phase', { mega: 'G-1', phase: 1 })).toMatchObject({ claimed: true });
     const list = JSON.parse((await request(s.url, { path: '/api/councils', headers: { host, authorization: 'Bearer gate-token' } })).body);
     expect(list.councils[0]).toMatchObject({ verdict: 'reject', acknowledged: true });
+    const metrics = JSON.parse((await request(s.url, { path: '/api/metrics', headers: { host, authorization: 'Bearer gate-token' } })).body);
+    expect(metrics.days.at(-1)).toMatchObject({ councils: 1, councils_passed: 0 });
+    expect(metrics.kpis).toMatchObject({ council_pass_rate: 0, councils: 1 });
   });
 
   it('an Ask change stored with a phase shows on /api/changes and is acknowledged with the token', async () => {
