@@ -1,5 +1,6 @@
 /** Pure session logic: when a session counts as interrupted, the cost day, chain verification, the readable exports. */
 import type { Liveness } from './lease.js';
+import { iso } from './time.js';
 
 export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed';
 
@@ -75,7 +76,6 @@ export function verifyChain<R extends ChainRow>(
   return { entries, problem: null };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface MemoryEntryView {
   section: 'status' | 'decisions' | 'known_issues';

@@ -1,6 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import type { Store } from '../store/index.js';
 import { sessionStatus } from '../store/sessions.js';
+import { iso } from '../domain/time.js';
 
 export interface ApiResult {
   status: number;
@@ -13,7 +14,6 @@ export interface ApiDeps {
   clock: () => number;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics. */
 export function apiRoutes(deps: ApiDeps) {

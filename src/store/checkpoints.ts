@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { phaseIdFromStore } from '../domain/ids.js';
 
 /** A type, not an interface: it must fit the loose output schemas (index signature). */
 export type Checkpoint = {
@@ -96,7 +97,7 @@ function toCheckpoint(r: Row): Checkpoint {
     at: new Date(r.ts).toISOString(),
     by: r.instance,
     mega: r.mega,
-    phase: r.phase === null ? null : r.phase_kind === 'int' ? Number(r.phase) : r.phase,
+    phase: r.phase === null ? null : phaseIdFromStore(r.phase, r.phase_kind ?? 'str'),
     done: JSON.parse(r.done) as string[],
     next: JSON.parse(r.next) as string[],
     percent: r.percent,

@@ -9,8 +9,8 @@ import { InputError } from '../errors.js';
 import { interruption, type Interruption } from '../domain/sessions.js';
 import { phaseIdFromStore, type PhaseId } from '../domain/ids.js';
 import { RESERVED_KINDS } from '../../schemas/sessions.js';
+import { iso } from '../domain/time.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export const CRASHED_SHOWN = 20;

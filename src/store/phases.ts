@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { describePlanProblem, findPlanProblem } from '../domain/dag.js';
 import { phaseIdFromStore, phaseIdKind, phaseKey, type PhaseId } from '../domain/ids.js';
 import { isStale, leaseExpiry } from '../domain/lease.js';
+import { iso } from '../domain/time.js';
 
 export interface PhaseInput {
   id: PhaseId;
@@ -128,7 +129,6 @@ export interface PhaseRow {
   completed_by: string | null;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export const MAX_NAME = 200;
 
