@@ -115,8 +115,7 @@ function int(v: string | null, dflt: number, max = dflt): number {
 
 /** Throughput per day and totals; more series join as the other practices record them. */
 export function metrics(deps: ApiDeps, days: number) {
-  const councils = deps.store.councils.recent(1000);
-  const passed = councils.filter((c) => c.verdict !== 'reject').length;
+  const councils = deps.store.metrics.councils(); // counted in SQL: no reports parsed per refresh
   // PRs and regressions come from each phase's latest Definition-of-Done run, counted on its day.
   const runs = deps.store.dod.latestPerPhase();
   const status = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
@@ -132,8 +131,8 @@ export function metrics(deps: ApiDeps, days: number) {
     days: series,
     totals: deps.store.metrics.totals(),
     kpis: {
-      council_pass_rate: councils.length ? passed / councils.length : null,
-      councils: councils.length,
+      council_pass_rate: councils.n ? councils.passed / councils.n : null,
+      councils: councils.n,
       prs: runs.length ? runs.filter((r) => status(r, 'pr_created') === 'pass').length : null,
       regressions: runs.length ? runs.filter((r) => status(r, 'no_regressions') === 'fail').length : null,
     },

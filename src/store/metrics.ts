@@ -15,6 +15,7 @@ export class MetricsStore {
   private readonly perDay;
   private readonly totalsQ;
   private readonly councilsPerDay;
+  private readonly councilsQ;
 
   constructor(db: Db) {
     this.perDay = db.prepare<[number], { day: number; phases: number; points: number }>(
@@ -24,6 +25,7 @@ export class MetricsStore {
     this.councilsPerDay = db.prepare<[number], { day: number; n: number; passed: number }>(
       `SELECT (created_at / ${DAY}) * ${DAY} AS day, count(*) AS n, sum(verdict != 'reject') AS passed FROM councils WHERE created_at >= ? GROUP BY day`,
     );
+    this.councilsQ = db.prepare<[], { n: number; passed: number | null }>("SELECT count(*) AS n, sum(verdict != 'reject') AS passed FROM councils");
     this.totalsQ = db.prepare<[], { phases: number; done: number; points_done: number; points_total: number }>(
       `SELECT count(*) AS phases, count(completed_at) AS done, coalesce(sum(points), 0) AS points_total,
               coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done FROM phases`,
@@ -41,6 +43,12 @@ export class MetricsStore {
       const c = councils.get(day);
       return { day: new Date(day).toISOString().slice(0, 10), phases: r?.phases ?? 0, points: r?.points ?? 0, councils: c?.n ?? 0, councils_passed: c?.passed ?? 0 };
     });
+  }
+
+  /** Councils decided so far, and how many did not reject. */
+  councils(): { n: number; passed: number } {
+    const r = this.councilsQ.get();
+    return { n: r?.n ?? 0, passed: r?.passed ?? 0 };
   }
 
   totals() {
