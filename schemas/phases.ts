@@ -65,7 +65,7 @@ export const TokenInputShape = {
 };
 
 export const HeartbeatInput = z.strictObject(TokenInputShape);
-export const TokenRefusalSchema = z.enum(['stale_token', 'not_claimed']);
+export const TokenRefusalSchema = z.enum(['stale_token', 'not_claimed', 'not_owner']);
 export const HeartbeatOutput = z.object({
   ok: z.boolean(),
   lease_expires_at: z.string().optional(),
@@ -82,7 +82,7 @@ export const CompletePhaseInput = z.strictObject({
 export const CompletePhaseOutput = z.object({
   completed: z.boolean(),
   phase: PhaseRefSchema.optional(),
-  reason: z.enum(['stale_token', 'not_claimed', 'kill_switch', 'dod_not_passed']).optional(),
+  reason: z.enum(['stale_token', 'not_claimed', 'not_owner', 'kill_switch', 'dod_not_passed', 'awaiting_human']).optional(),
   owner: z.string().optional(),
   next: ClaimResultSchema.optional(),
   message: z.string(),

@@ -54,7 +54,7 @@ export const CheckpointInput = z.strictObject({
 export const CheckpointOutput = z.object({
   saved: z.boolean(),
   checkpoint_id: z.number().optional(),
-  reason: z.enum(['stale_token', 'not_claimed']).optional(),
+  reason: z.enum(['stale_token', 'not_claimed', 'not_owner']).optional(),
   owner: z.string().optional(),
   message: z.string(),
 });

@@ -56,7 +56,7 @@ export class ChangesStore {
   /** Stores a classification with a held phase, checking the fencing token, and logs `classify`; one transaction. */
   record(instance: string, at: TokenInput, c: Classification, meta: { intent?: Intent | undefined; base?: string | null | undefined; head?: string | null | undefined }, now: number): RecordResult {
     return writeTx(this.db, () => {
-      const held = this.phases.verifyToken(at);
+      const held = this.phases.verifyToken(at, instance);
       if (!held.ok) return { stored: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
       const phase = phaseKey(at.phase);
       const id = Number(this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify(c.stats), JSON.stringify(c.reasons)).lastInsertRowid);

@@ -2,7 +2,7 @@ import { writeTx, type Db } from './db.js';
 import type { CheckpointsStore, Checkpoint } from './checkpoints.js';
 import type { MemoryStore, MemoryEntry, MemorySection } from './memory.js';
 import type { OperationsStore } from './operations.js';
-import { toRef, type PhasesStore, type PhaseRef } from './phases.js';
+import { toRef, type PhasesStore, type PhaseRef, type TokenRefusal } from './phases.js';
 import type { SessionsStore, SessionRow } from './sessions.js';
 import type { UsageStore } from './usage.js';
 import { InputError } from '../errors.js';
@@ -142,14 +142,14 @@ export class ContinuityStore {
     instance: string,
     input: { mega?: string | undefined; phase?: PhaseId | undefined; token?: string | undefined; progress: { done: string[]; next: string[]; percent?: number | undefined; files?: string[] | undefined }; note?: string | undefined },
     now: number,
-  ): { saved: boolean; checkpoint_id?: number; reason?: 'stale_token' | 'not_claimed'; owner?: string; message: string } {
+  ): { saved: boolean; checkpoint_id?: number; reason?: TokenRefusal; owner?: string; message: string } {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     if (input.phase !== undefined && input.token === undefined) throw new InputError('token', 'required with phase: the claim token proves you still hold it');
     if (input.mega !== undefined && input.phase === undefined && !this.db.prepare('SELECT 1 FROM megas WHERE key = ?').get(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
     return writeTx(this.db, () => {
       let phase: { key: string; kind: string } | null = null;
       if (input.phase !== undefined) {
-        const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string });
+        const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string }, instance);
         if (!held.ok) return { saved: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
         phase = { key: held.key, kind: held.kind };
       }

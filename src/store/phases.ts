@@ -95,7 +95,7 @@ export interface TokenInput {
   token: string;
 }
 
-export type TokenRefusal = 'stale_token' | 'not_claimed';
+export type TokenRefusal = 'stale_token' | 'not_claimed' | 'not_owner';
 
 /**
  * Extra conditions on claiming, supplied by governance (kill switch, cost cap) and the council
@@ -381,7 +381,7 @@ export class PhasesStore {
   heartbeat(instance: string, input: TokenInput, now: number): { ok: boolean; lease_expires_at?: string; reason?: TokenRefusal; owner?: string; message: string } {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
-      const refused = this.checkToken(row, input.token);
+      const refused = this.checkToken(row, input.token, instance);
       if (refused) return { ok: false, ...refused };
       const expires = leaseExpiry(now, row.lease_seconds ?? this.defaultLeaseSeconds);
       this.q.setLease.run(expires, row.mega, row.id);
@@ -399,7 +399,7 @@ export class PhasesStore {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;
-      if (row.completed_at !== null && row.token === input.token) {
+      if (row.completed_at !== null && row.token === input.token && row.completed_by === instance) {
         // A retry (the first answer was lost). Its chained claim, if it made one, is still held:
         // hand that back rather than claiming a second phase the caller would never hear of.
         const r = { completed: true, phase: toRef(row), message: `${label} was already completed (by this token)` };
@@ -412,7 +412,7 @@ export class PhasesStore {
         }
         return { ...r, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) };
       }
-      const refused = this.checkToken(row, input.token);
+      const refused = this.checkToken(row, input.token, instance);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
       const stopped = guards.beforeComplete?.();
       if (stopped) return { completed: false, phase: toRef(row), ...stopped };
@@ -466,7 +466,7 @@ export class PhasesStore {
   release(instance: string, input: TokenInput & { reason: string }, now: number): { released: boolean; reason?: TokenRefusal; owner?: string; message: string } {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
-      const refused = this.checkToken(row, input.token);
+      const refused = this.checkToken(row, input.token, instance);
       if (refused) return { released: false, ...refused };
       this.q.clearClaim.run(row.mega, row.id);
       this.ops.append(now, { instance, kind: 'release', mega: row.mega, phase: row.id, message: `${instance} released ${row.mega}/${row.id}: ${input.reason}`, data: { reason: input.reason } });
@@ -475,17 +475,22 @@ export class PhasesStore {
   }
 
   /**
-   * Whether `token` is the current claim on a phase, for writes that other stores make on a
-   * held phase (inside their own write transaction). Unknown MEGA or phase: InputError.
+   * Whether `token` is `instance`'s current claim on the phase, for writes other stores make on a
+   * held phase; with its stored key and id kind when it is. Call inside a write transaction.
+   * Unknown MEGA or phase: InputError.
    */
-  /** Whether `token` is the current claim on the phase; with its stored key and id kind when it is. Call inside a write transaction. */
-  verifyToken(input: TokenInput): { ok: true; phase: PhaseRef; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
+  verifyToken(input: TokenInput, instance: string): { ok: true; phase: PhaseRef; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
     const row = this.requirePhase(input.mega, input.phase);
-    const refused = this.checkToken(row, input.token);
+    const refused = this.checkToken(row, input.token, instance);
     return refused ? { ok: false, ...refused } : { ok: true, phase: toRef(row), key: row.id, kind: row.id_kind };
   }
 
-  private checkToken(row: PhaseRow, token: string): { reason: TokenRefusal; owner?: string; message: string } | null {
+  /**
+   * A token is not a bearer token: it is accepted only from the session holding the claim, so a
+   * token read from another session's answers, logs or files opens nothing. Adopting the claims of
+   * an interrupted session goes through session_start {resume}, which issues fresh tokens.
+   */
+  private checkToken(row: PhaseRow, token: string, instance: string): { reason: TokenRefusal; owner?: string; message: string } | null {
     const label = `${row.mega}/${row.id}`;
     if (row.owner === null) {
       const state = row.completed_at !== null ? `was completed by ${row.completed_by}` : 'is not claimed (its claim was released)';
@@ -493,6 +498,9 @@ export class PhasesStore {
     }
     if (row.token !== token) {
       return { reason: 'stale_token', owner: row.owner, message: `this token for ${label} is not current: the phase is now held by ${row.owner}; stop work on it` };
+    }
+    if (row.owner !== instance) {
+      return { reason: 'not_owner', owner: row.owner, message: `${label} is held by ${row.owner}, not by this session (${instance}): a claim token works only in the session that claimed it; to take over an interrupted session's claims call session_start {resume: true}` };
     }
     return null;
   }
