@@ -23,6 +23,24 @@ export const PhaseIdSchema = z
     z.string().trim().min(1).max(LIMITS.key).regex(/^[^\s\p{C}]+$/u, 'a phase id has no spaces or control characters'),
   ]);
 
+/** How deep free-form JSON (log_operation.data) may nest: deeper input would overflow the stack when stored. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `v` nests objects or arrays more than `max` levels deep; iterative, so any depth is safe to ask about. */
+export function nestedDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop() as [unknown, number];
+    if (typeof x !== 'object' || x === null) continue;
+    if (d >= max) return true;
+    for (const c of Object.values(x)) if (typeof c === 'object' && c !== null) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
+/** Free-form JSON: an object, nested at most MAX_JSON_DEPTH levels. */
+export const JsonObject = z.record(z.string(), z.unknown()).refine((v) => !nestedDeeperThan(v, MAX_JSON_DEPTH), `nested more than ${MAX_JSON_DEPTH} levels deep`);
+
 export const Token = z.string().min(1).max(128);
 
 export const LeaseSeconds = z

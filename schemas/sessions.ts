@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
+import { JsonObject, LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
 
 const Text = z.string().trim().min(1).max(LIMITS.text);
 const Items = z.array(z.string().max(1000)).max(200);
@@ -76,7 +76,7 @@ export const LogOperationInput = z.strictObject({
   message: z.string().trim().min(1).max(LIMITS.text),
   mega: MegaKey.optional(),
   phase: PhaseIdSchema.optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: JsonObject.optional(),
 });
 export const LogOperationOutput = z.object({ seq: z.number(), message: z.string() });
 

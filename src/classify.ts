@@ -57,19 +57,22 @@ function filesFromList(list: NonNullable<ClassifyChangeArgs['files']>): ChangedF
 
 const MAX_DIFF = 50 * 1024 * 1024;
 const MAX_FILES = 200_000;
+const MAX_LINES_PER_FILE = 1_000_000_000;
 
 /** The limits the lean tool schema leaves out: revisions that cannot be options, sane sizes, whole counts. */
 function checkArgs(input: ClassifyChangeArgs): void {
   for (const k of ['base', 'head'] as const) {
     const rev = input[k];
-    if (rev !== undefined && !/^[^-\s]\S{0,255}$/.test(rev)) throw new InputError(k, 'a revision (branch, tag, sha, HEAD~1): no spaces, not starting with "-", at most 256 characters');
+    // Control characters (a NUL byte above all) would reach git's argv, where Node refuses them.
+    if (rev !== undefined && !/^[^-\s\p{C}][^\s\p{C}]{0,255}$/u.test(rev)) throw new InputError(k, 'a revision (branch, tag, sha, HEAD~1): no spaces or control characters, not starting with "-", at most 256 characters');
   }
-  if (input.cwd !== undefined && (input.cwd.length === 0 || input.cwd.length > 4096)) throw new InputError('cwd', 'a directory path of 1 to 4096 characters');
+  if (input.cwd !== undefined && (input.cwd.length === 0 || input.cwd.length > 4096 || input.cwd.includes('\0'))) throw new InputError('cwd', 'a directory path of 1 to 4096 characters, without NUL bytes');
   if (input.diff !== undefined && input.diff.length > MAX_DIFF) throw new InputError('diff', `larger than ${MAX_DIFF} characters: classify the git range instead`);
   if (input.files !== undefined) {
     if (input.files.length === 0 || input.files.length > MAX_FILES) throw new InputError('files', `1 to ${MAX_FILES} files`);
     for (const [i, f] of input.files.entries()) {
-      for (const k of ['additions', 'deletions'] as const) if (!Number.isInteger(f[k])) throw new InputError(`files[${i}].${k}`, 'a whole number');
+      // Bounded so that the totals over MAX_FILES files stay exact integers (1e308 + 1e308 is Infinity, stored as null).
+      for (const k of ['additions', 'deletions'] as const) if (!Number.isInteger(f[k]) || f[k] > MAX_LINES_PER_FILE) throw new InputError(`files[${i}].${k}`, `a whole number of lines, at most ${MAX_LINES_PER_FILE}`);
     }
   }
 }

@@ -3,7 +3,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
 import { stderrLogger } from './logger.js';
 import { renderBoardLines } from './render.js';
@@ -14,6 +13,7 @@ import { ConfigError, InputError } from './errors.js';
 import { SchemaTooNewError } from './store/db.js';
 import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
 import { Session } from './context.js';
+import { StdioTransport } from './stdio.js';
 import { exportState } from './export.js';
 import { operationLine } from './domain/sessions.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
@@ -345,7 +345,7 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
   }
   const { store, root, config } = open(v);
   const fs_ = createServer({ store, config, root, logger, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets });
-  const transport = new StdioServerTransport();
+  const transport = new StdioTransport();
   let closed = false;
   const shutdown = (why: string) => {
     if (closed) return;

@@ -1,4 +1,5 @@
 import type { Context } from './context.js';
+import { InputError } from './errors.js';
 
 /**
  * An MCP resource: a fixed `uri`, or a `template` such as `factory://mega/{key}` whose
@@ -32,11 +33,15 @@ export function definePrompt(def: PromptDef): PromptDef {
   return def;
 }
 
-/** Matches a URI against an RFC 6570 level-1 template (`{var}` segments); null when it does not fit. */
+/** Matches a URI against an RFC 6570 level-1 template (`{var}` segments); null when it does not fit, InputError when it cannot be decoded. */
 export function matchTemplate(template: string, uri: string): Record<string, string> | null {
   const keys: string[] = [];
   const source = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, k: string) => (keys.push(k), '([^/]+)'));
   const m = new RegExp(`^${source}$`).exec(uri);
   if (!m) return null;
-  return Object.fromEntries(keys.map((k, i) => [k, decodeURIComponent(m[i + 1] as string)]));
+  try {
+    return Object.fromEntries(keys.map((k, i) => [k, decodeURIComponent(m[i + 1] as string)]));
+  } catch {
+    throw new InputError('uri', `${JSON.stringify(uri)} has a malformed percent-escape`);
+  }
 }

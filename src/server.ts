@@ -144,6 +144,11 @@ export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call:
   }
 }
 
+/** A resource URI the caller got wrong (InputError) is invalid params naming it; anything else stays as it is. */
+function invalidParams(uri: string, e: unknown): unknown {
+  return e instanceof InputError ? new McpError(ErrorCode.InvalidParams, `${uri}: ${e.message}`) : e;
+}
+
 function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }] };
 }
@@ -198,18 +203,23 @@ export function createServer(opts: ServerOptions): FactoryServer {
   server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
     const uri = req.params.uri;
     for (const r of ALL_RESOURCES) {
-      const params = r.uri === uri ? {} : r.template ? matchTemplate(r.template, uri) : null;
-      if (!params) continue;
       try {
+        const params = r.uri === uri ? {} : r.template ? matchTemplate(r.template, uri) : null;
+        if (!params) continue;
         return { contents: [{ uri, mimeType: r.mimeType, text: await r.read(ctx, uri, params) }] };
       } catch (e) {
-        if (e instanceof InputError) throw new McpError(ErrorCode.InvalidParams, `${uri}: ${e.message}`);
-        throw e;
+        throw invalidParams(uri, e);
       }
     }
     throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(uri)}`);
   });
-  const knownResource = (uri: string) => ALL_RESOURCES.some((r) => r.uri === uri || (r.template !== undefined && matchTemplate(r.template, uri) !== null));
+  const knownResource = (uri: string) => {
+    try {
+      return ALL_RESOURCES.some((r) => r.uri === uri || (r.template !== undefined && matchTemplate(r.template, uri) !== null));
+    } catch (e) {
+      throw invalidParams(uri, e);
+    }
+  };
   server.setRequestHandler(SubscribeRequestSchema, (req) => {
     if (!knownResource(req.params.uri)) throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(req.params.uri)}`);
     watcher.subscribe(req.params.uri);

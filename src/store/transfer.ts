@@ -17,6 +17,8 @@ export interface ImportResult {
   message: string;
 }
 
+const MAX_STAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** Claim files in and out: the JSON format agents wrote by hand before factory-mcp. */
 export class TransferStore {
   constructor(
@@ -26,13 +28,14 @@ export class TransferStore {
 
   /** Validates a claim file's times (InputError naming the field); call before anything is written. */
   check(file: ClaimFile): { claimed: number | null; completed: number | null }[] {
-    return file.phases.map((p, i) => {
-      const claimed = parseStamp(p.claimed_at);
-      const completed = parseStamp(p.completed_at);
-      if (Number.isNaN(claimed)) throw new InputError(`phases[${i}].claimed_at`, `not a date: ${JSON.stringify(p.claimed_at)}`);
-      if (Number.isNaN(completed)) throw new InputError(`phases[${i}].completed_at`, `not a date: ${JSON.stringify(p.completed_at)}`);
-      return { claimed, completed };
-    });
+    // A time must print as a date: 1e300 parses as a number but new Date(1e300).toISOString() throws.
+    const stamp = (i: number, k: 'claimed_at' | 'completed_at') => {
+      const v = file.phases[i]?.[k];
+      const ms = parseStamp(v);
+      if (ms !== null && !(ms >= 0 && ms <= MAX_STAMP)) throw new InputError(`phases[${i}].${k}`, `not a date between 1970 and 9999: ${JSON.stringify(v)}`);
+      return ms;
+    };
+    return file.phases.map((_, i) => ({ claimed: stamp(i, 'claimed_at'), completed: stamp(i, 'completed_at') }));
   }
 
   /**
