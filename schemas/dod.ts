@@ -13,6 +13,11 @@ export const DodComponentSchema = z.strictObject({
   commands: z
     .strictObject({ compiles: CommandSpec.optional(), tests: CommandSpec.optional(), lint: CommandSpec.optional(), format: CommandSpec.optional() })
     .prefault({}),
+  after: z
+    .array(z.enum(['compiles', 'lint', 'format']))
+    .max(3)
+    .default(['compiles'])
+    .describe('checks whose success the test run (tests, no_regressions) waits for; [] runs it in parallel with them'),
   test_report: z.string().optional().describe('JUnit XML or vitest/jest JSON written by the test command (names regressions)'),
   warning_pattern: z.string().default('\\bwarn(ing)?\\b').describe('regex (case-insensitive) for a lint warning line'),
   timeout_seconds: z.int().min(1).max(7200).default(600),
@@ -35,6 +40,7 @@ export const DodConfigSchema = z
     secrets: z.enum(['auto', 'secretlint', 'gitleaks', 'skip']).default('auto').describe('auto: gitleaks when on PATH, else secretlint'),
     concurrency: z.int().min(1).max(16).default(3).describe('commands run at once'),
     max_output_bytes: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    github: z.enum(['on', 'off']).default('on').describe('off: a repository without GitHub; pr_created and ci_green are skipped by config'),
     require_for_complete: z.boolean().default(false).describe('complete_phase needs a passing check_dod for the phase'),
   })
   .prefault({});
@@ -46,6 +52,7 @@ export const CheckDodInput = z.strictObject({
   phase: z.union([z.int().min(0), z.string().min(1).max(64)]).optional().describe('default: your one claim'),
   component: z.string().min(1).max(64).optional(),
   only: z.array(z.string()).min(1).max(10).optional().describe('check ids (then never passed)'),
+  fresh: z.boolean().optional().describe('ignore cached results'),
 });
 
 export const DodStatus = z.enum(['pass', 'fail', 'skip', 'error']);
@@ -55,6 +62,7 @@ export const DodCheckResultSchema = z.object({
   duration_ms: z.number(),
   detail: z.string(),
   cached: z.boolean().optional(),
+  by_config: z.boolean().optional(),
 });
 
 export const CheckDodOutput = z.object({

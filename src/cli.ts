@@ -83,6 +83,7 @@ Stops gracefully on SIGINT/SIGTERM.
 
 Writes, at the repository root:
   factory.config.json   the defaults, with a $schema pointer for editor completion
+                        (dod.github "off" when no remote points at GitHub)
   .mcp.json             Claude Code project scope: mcpServers.factory
   .cursor/mcp.json      Cursor: mcpServers.factory
 Entries of other servers are kept; an existing "factory" entry or config is kept unless --force.
@@ -177,13 +178,14 @@ checkpoints/<id>-<MEGA>-<phase>.json and megas/<MEGA>.json (claim files that imp
   },
   dod: {
     summary: 'run the 10-point Definition of Done and print the checklist',
-    usage: `factory-mcp dod [--mega KEY --phase ID] [--component NAME] [--only a,b] [--json]
+    usage: `factory-mcp dod [--mega KEY --phase ID] [--component NAME] [--only a,b] [--no-cache] [--json]
 
 Runs the ten checks (compiles, tests, no_regressions, lint, format, no_secrets, pr_created,
 ci_green, state_updated, session_logged) with the commands of factory.config.json (dod.components)
 or the ones detected from the repository, and prints ✔ pass, ✘ fail, – skip, ! error for each.
-The phase checks need --mega and --phase. Exits 0 only when all ten pass, 1 otherwise.`,
-    options: { mega: { type: 'string' }, phase: { type: 'string' }, component: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' } },
+The phase checks need --mega and --phase. --no-cache runs every check afresh. Exits 0 only when all
+ten pass (or are skipped by config), 1 otherwise.`,
+    options: { mega: { type: 'string' }, phase: { type: 'string' }, component: { type: 'string' }, only: { type: 'string' }, 'no-cache': { type: 'boolean' }, json: { type: 'boolean' } },
     run: async (v) => {
       const { store, root, config } = open(v);
       try {
@@ -194,6 +196,7 @@ The phase checks need --mega and --phase. Exits 0 only when all ten pass, 1 othe
           phase: typeof v.phase === 'string' && /^\d+$/.test(v.phase) ? Number(v.phase) : v.phase,
           component: v.component,
           only: typeof v.only === 'string' ? v.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+          fresh: v['no-cache'] === true ? true : undefined,
         });
         if (!parsed.success) throw new InputError('--' + String(parsed.error.issues[0]?.path[0] ?? 'args'), formatIssues(parsed.error));
         const r = await checkDod({ store, config, root, clock: Date.now, instance: null }, parsed.data);

@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../schemas/config.js';
 import { CONFIG_FILE } from './config.js';
 import { InputError } from './errors.js';
+import { parseGithubRemote } from './integrations/github.js';
+import { commandEnv } from './integrations/run.js';
 
 /** The package root (where dist/, schemas/ and dashboard/ live), found from this module. */
 export function packageRoot(): string {
@@ -33,6 +36,7 @@ interface McpFile {
  * client configurations for Claude Code (project-scoped .mcp.json) and Cursor
  * (.cursor/mcp.json). Other servers' entries are kept; an existing `factory` entry is kept
  * unless `force`. Every existing file is read and validated before anything is written.
+ * A repository without a GitHub remote gets `dod.github: "off"`, so its DoD can pass without a PR.
  */
 export function initRepository(root: string, opts: { force?: boolean } = {}): InitResult {
   const pkg = packageRoot();
@@ -47,7 +51,8 @@ export function initRepository(root: string, opts: { force?: boolean } = {}): In
     files.push({ path: configFile, action: 'kept' });
   } else {
     const schemaPath = path.relative(root, path.join(pkg, 'schemas', 'factory.config.schema.json')).split(path.sep).join('/');
-    const config = { $schema: schemaPath.startsWith('.') ? schemaPath : `./${schemaPath}`, ...ConfigSchema.parse({}) };
+    const defaults = ConfigSchema.parse({});
+    const config = { $schema: schemaPath.startsWith('.') ? schemaPath : `./${schemaPath}`, ...defaults, dod: { ...defaults.dod, github: hasGithubRemote(root) ? 'on' : 'off' } };
     const existed = fs.existsSync(configFile);
     fs.writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
     files.push({ path: configFile, action: existed ? 'updated' : 'created' });
@@ -65,6 +70,17 @@ export function initRepository(root: string, opts: { force?: boolean } = {}): In
     files.push({ path: file, action: existing ? 'updated' : 'created' });
   }
   return { files, claudeUserScope: `claude mcp add --scope user ${SERVER_KEY} -- node ${cli}` };
+}
+
+/** Whether any remote of the repository points at github.com (reads git's config only). */
+export function hasGithubRemote(root: string): boolean {
+  let urls = '';
+  try {
+    urls = execFileSync('git', ['-c', 'core.fsmonitor=false', 'config', '--get-regexp', '^remote\\..*\\.url$'], { cwd: root, env: commandEnv(process.env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return false; // no remote at all (git exits 1), or not a repository git can read
+  }
+  return urls.split('\n').some((l) => parseGithubRemote(l.slice(l.indexOf(' ') + 1)) !== null);
 }
 
 function readJsonObject(file: string): McpFile | null {

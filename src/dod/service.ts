@@ -8,6 +8,7 @@ import {
   aggregate,
   clip,
   combine,
+  configSkip,
   coveragePct,
   detectCommands,
   excerpt,
@@ -76,6 +77,8 @@ interface Component {
   detail: string;
   paths: string[];
   commands: Partial<Record<CommandCheck, string[] | false>>;
+  /** Checks the test run waits for (their success); built output must exist before tests import it. */
+  after: readonly ('compiles' | 'lint' | 'format')[];
   testReport?: string;
   warningPattern: string;
   timeoutMs: number;
@@ -128,7 +131,7 @@ function components(config: Config, root: string): Component[] {
   const cfg = config.dod;
   if (cfg.components.length) {
     return cfg.components.map((c, i) => {
-      const base = { name: c.name, where: `dod.components[${i}]`, dir: c.dir, detected: false, detail: `configured (${c.paths.join(', ')})`, paths: c.paths, commands: c.commands, testReport: c.test_report, warningPattern: c.warning_pattern, timeoutMs: c.timeout_seconds * 1000, thresholds: c.thresholds };
+      const base = { name: c.name, where: `dod.components[${i}]`, dir: c.dir, detected: false, detail: `configured (${c.paths.join(', ')})`, paths: c.paths, commands: c.commands, after: c.after, testReport: c.test_report, warningPattern: c.warning_pattern, timeoutMs: c.timeout_seconds * 1000, thresholds: c.thresholds };
       return { ...base, key: sha(base) };
     });
   }
@@ -142,6 +145,7 @@ function components(config: Config, root: string): Component[] {
     detail: d ? `detected from ${d.detail}` : 'nothing detected (no package.json, Cargo.toml, go.mod or pyproject.toml): configure dod.components',
     paths: ['**'],
     commands: d?.commands ?? {},
+    after: ['compiles' as const],
     warningPattern: '\\bwarn(ing)?\\b',
     timeoutMs: 600_000,
     thresholds: { zero_warnings: false },
@@ -172,7 +176,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     if (!(DOD_CHECKS as readonly string[]).includes(id)) throw new InputError(`only[${i}]`, `unknown check ${JSON.stringify(id)} (one of ${DOD_CHECKS.join(', ')})`);
   });
   const want = new Set<CheckId>((input.only as CheckId[] | undefined) ?? DOD_CHECKS);
-  const useCache = opts.cache !== false;
+  const useCache = opts.cache !== false && input.fresh !== true;
   const env = commandEnv(deps.env ?? process.env, { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' });
 
   // ---- where we are
@@ -197,7 +201,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   const fromCache = (c: Component, check: CheckId): (Verdict & { duration_ms: number }) | null => {
     if (!useCache) return null;
     const hit = store.dod.cached(cacheKey(c.name, check, c.key));
-    return hit ? { status: hit.status as DodStatus, detail: hit.detail, duration_ms: hit.duration_ms } : null;
+    // Only passes are cached (a skip by config costs nothing to decide again).
+    return hit?.status === 'pass' ? { status: hit.status as DodStatus, detail: hit.detail, duration_ms: hit.duration_ms } : null;
   };
 
   /** A command's outcome as a verdict when it did not simply run to an exit code. */
@@ -265,7 +270,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   // ---- per-component command checks
   const simple = async (c: Component, check: 'compiles' | 'format'): Promise<Verdict> => {
     const spec = c.commands[check];
-    if (spec === false) return { status: 'skip', detail: `does not apply (${c.where}.commands.${check} is false)` };
+    if (spec === false) return configSkip(`does not apply (${c.where}.commands.${check} is false)`);
     if (!spec) return missing(c, check);
     const r = await exec(spec, cwdOf(c, root), c.timeoutMs);
     const bad = broken(r, c, check);
@@ -278,7 +283,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   const testsAndRegressions = async (c: Component): Promise<{ tests: Verdict; regressions: Verdict }> => {
     const spec = c.commands.tests;
     if (spec === false) {
-      const skip: Verdict = { status: 'skip', detail: `does not apply (${c.where}.commands.tests is false)` };
+      const skip = configSkip(`does not apply (${c.where}.commands.tests is false)`);
       return { tests: skip, regressions: skip };
     }
     if (!spec) return { tests: missing(c, 'tests'), regressions: missing(c, 'tests') };
@@ -335,7 +340,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
 
   const lint = async (c: Component): Promise<Verdict> => {
     const spec = c.commands.lint;
-    if (spec === false) return { status: 'skip', detail: `does not apply (${c.where}.commands.lint is false)` };
+    if (spec === false) return configSkip(`does not apply (${c.where}.commands.lint is false)`);
     if (!spec) return missing(c, 'lint');
     const dir = cwdOf(c, root);
     const r = await exec(spec, dir, c.timeoutMs);
@@ -375,45 +380,68 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     }
   };
 
-  /** One check over the selected components, each part cached on its own. */
-  const perComponent = (id: CheckId, run: (c: Component) => Promise<Verdict & { duration_ms: number }>) => {
-    if (!want.has(id)) return;
-    settle(
-      id,
-      Promise.all(
-        selected.map(async (c) => {
-          const hit = fromCache(c, id);
-          if (hit) return { component: c.name, ...hit, cached: true };
-          const v = await run(c);
-          if (v.status === 'pass' || v.status === 'skip') fresh.push({ key: { component: c.name, check: id, config: c.key }, r: { id, ...v } });
-          return { component: c.name, ...v, cached: false };
-        }),
-      ).then((parts) => ({ id, ...combine(parts), duration_ms: Math.max(...parts.map((p) => p.duration_ms)), cached: parts.every((p) => p.cached) })),
-    );
+  type Step = 'compiles' | 'tests' | 'no_regressions' | 'lint' | 'format';
+  type Part = Verdict & { component: string; duration_ms: number; cached: boolean };
+  const parts = new Map<string, Promise<Part>>();
+  /** Whether the component's test run must happen now (a wanted test verdict is not cached). */
+  const testRunNeeded = (c: Component) => (['tests', 'no_regressions'] as const).some((id) => want.has(id) && !fromCache(c, id));
+  /**
+   * One check of one component, run once per call. A check the test run waits for is run afresh
+   * whenever the tests run, so they never meet build output left by another tree.
+   */
+  const partOf = (c: Component, id: Step): Promise<Part> => {
+    const k = `${c.name}\0${id}`;
+    let p = parts.get(k);
+    if (!p) {
+      p = (async (): Promise<Part> => {
+        const dependedOn = (c.after as readonly string[]).includes(id) && testRunNeeded(c);
+        const hit = dependedOn ? null : fromCache(c, id);
+        if (hit) return { component: c.name, ...hit, cached: true };
+        const v = await runners[id](c);
+        if (v.status === 'pass') fresh.push({ key: { component: c.name, check: id, config: c.key }, r: { id, ...v } });
+        return { component: c.name, ...v, cached: false };
+      })();
+      parts.set(k, p);
+    }
+    return p;
   };
 
-  // tests and no_regressions share one run of the test command
+  // tests and no_regressions share one run of the test command, after the checks it waits for
   const testRuns = new Map<string, Promise<{ tests: Verdict; regressions: Verdict; duration_ms: number }>>();
   const testRun = (c: Component) => {
     let p = testRuns.get(c.name);
     if (!p) {
-      const t0 = Date.now();
-      p = testsAndRegressions(c)
-        .catch((e: unknown) => {
-          const v: Verdict = { status: 'error', detail: clip(`internal error: ${(e as Error).message}`) };
-          return { tests: v, regressions: v };
-        })
-        .then((x) => ({ ...x, duration_ms: Date.now() - t0 }));
+      p = (async () => {
+        const before = await Promise.all(c.after.map(async (d) => ({ id: d, ...(await partOf(c, d)) })));
+        const t0 = Date.now();
+        const failed = before.filter((b) => b.status === 'fail' || b.status === 'error').map((b) => b.id);
+        const ran = failed.length
+          ? ((v: Verdict) => ({ tests: v, regressions: v }))({ status: 'fail', detail: `not run: ${failed.join(' and ')} failed (${c.where}.after)` })
+          : await testsAndRegressions(c).catch((e: unknown) => {
+              const v: Verdict = { status: 'error', detail: clip(`internal error: ${(e as Error).message}`) };
+              return { tests: v, regressions: v };
+            });
+        return { ...ran, duration_ms: Date.now() - t0 };
+      })();
       testRuns.set(c.name, p);
     }
     return p;
   };
-  perComponent('tests', async (c) => testRun(c).then((x) => ({ ...x.tests, duration_ms: x.duration_ms })));
-  perComponent('no_regressions', async (c) => testRun(c).then((x) => ({ ...x.regressions, duration_ms: x.duration_ms })));
-  // The test run (usually the longest) takes the first slot; the short commands share the rest.
-  perComponent('compiles', (c) => timed(() => simple(c, 'compiles')));
-  perComponent('lint', (c) => timed(() => lint(c)));
-  perComponent('format', (c) => timed(() => simple(c, 'format')));
+  const runners: Record<Step, (c: Component) => Promise<Verdict & { duration_ms: number }>> = {
+    compiles: (c) => timed(() => simple(c, 'compiles')),
+    tests: (c) => testRun(c).then((x) => ({ ...x.tests, duration_ms: x.duration_ms })),
+    no_regressions: (c) => testRun(c).then((x) => ({ ...x.regressions, duration_ms: x.duration_ms })),
+    lint: (c) => timed(() => lint(c)),
+    format: (c) => timed(() => simple(c, 'format')),
+  };
+  // compiles first: the test run waits for it; lint and format share the other slots meanwhile.
+  for (const id of ['compiles', 'tests', 'no_regressions', 'lint', 'format'] as const) {
+    if (!want.has(id)) continue;
+    settle(
+      id,
+      Promise.all(selected.map((c) => partOf(c, id))).then((ps) => ({ id, ...combine(ps), duration_ms: Math.max(...ps.map((p) => p.duration_ms)), cached: ps.every((p) => p.cached) })),
+    );
+  }
 
   if (want.has('no_secrets')) {
     const secretsKey = sha({ secrets: cfg.secrets });
@@ -421,21 +449,24 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       'no_secrets',
       (async (): Promise<CheckResult> => {
         const hit = useCache ? store.dod.cached(cacheKey('*', 'no_secrets', secretsKey)) : undefined;
-        if (hit) return { id: 'no_secrets', status: hit.status as DodStatus, detail: hit.detail, duration_ms: hit.duration_ms, cached: true };
+        if (hit?.status === 'pass') return { id: 'no_secrets', status: hit.status as DodStatus, detail: hit.detail, duration_ms: hit.duration_ms, cached: true };
         const v = await timed(async () => {
-          if (cfg.secrets === 'skip') return { status: 'skip', detail: 'does not apply (dod.secrets is "skip")' };
+          if (cfg.secrets === 'skip') return configSkip('does not apply (dod.secrets is "skip")');
           if (!base) return { status: 'error', detail: noBase };
           const { status, detail } = await scanSecrets(root, await diffText(root, base, tree), cfg.secrets, opts.signal); // the detail names the scanner
           return { status, detail };
         });
         const r: CheckResult = { id: 'no_secrets', ...v, cached: false };
-        if (v.status === 'pass' || v.status === 'skip') fresh.push({ key: { component: '*', check: 'no_secrets', config: secretsKey }, r });
+        if (v.status === 'pass') fresh.push({ key: { component: '*', check: 'no_secrets', config: secretsKey }, r });
         return r;
       })(),
     );
   }
 
-  if (want.has('pr_created') || want.has('ci_green')) {
+  if (cfg.github === 'off') {
+    const v = configSkip('skipped by config: dod.github is "off" (no GitHub for this repository, so no pull request or CI to check)');
+    for (const id of ['pr_created', 'ci_green'] as const) if (want.has(id)) settle(id, Promise.resolve({ id, ...v, duration_ms: 0 }));
+  } else if (want.has('pr_created') || want.has('ci_green')) {
     const t0 = Date.now();
     const gh = (async (): Promise<{ pr: Verdict; ci: Verdict }> => {
       // Loaded on first use: octokit is heavy, and a server that never checks a PR should not pay for it.
@@ -494,13 +525,13 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   } finally {
     if (ticker) clearInterval(ticker);
   }
-  const { passed, score } = aggregate(checks, DOD_CHECKS.length, mandatory.every((m) => m.ok));
+  const { passed, score, skipped } = aggregate(checks, DOD_CHECKS.length, mandatory.every((m) => m.ok));
   const treeChecks = checks.filter((c) => TREE_CHECKS.includes(c.id as CheckId));
   const cached = treeChecks.length > 0 && treeChecks.every((c) => c.cached === true);
   const partial = want.size < DOD_CHECKS.length;
   const failing = checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id);
   const scope = `${phase ? ` for ${phase.mega}/${phase.id}` : ''} [${selected.map((c) => c.name).join(', ')}]`;
-  const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? 'all ten pass' : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}`;
+  const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? (skipped ? `everything else passes (${skipped} skipped by config)` : 'all ten pass') : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}`;
 
   if (!opts.signal?.aborted) {
     writeTx(store.db, () => {

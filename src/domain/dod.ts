@@ -12,34 +12,49 @@ export interface CheckResult {
   duration_ms: number;
   detail: string;
   cached?: boolean;
+  /** A skip the config asked for (a command set to false, dod.github "off"…): the only skip that counts as done. */
+  by_config?: boolean;
 }
 
 export interface Verdict {
   status: DodStatus;
   detail: string;
+  by_config?: boolean;
 }
 
 const MAX_DETAIL = 600;
 
-/** A check counts as done when it passed, or when the config says it does not apply (skip). */
-export function isOk(s: DodStatus): boolean {
-  return s === 'pass' || s === 'skip';
+/** A check the config says does not apply. */
+export function configSkip(detail: string): Verdict {
+  return { status: 'skip', detail, by_config: true };
 }
 
-/** Binary: passed only when all `total` checks ran and each is ok. */
-export function aggregate(checks: readonly CheckResult[], total: number, extraOk = true): { passed: boolean; score: string } {
-  const ok = checks.filter((c) => isOk(c.status)).length;
-  return { passed: checks.length === total && ok === total && extraOk, score: `${ok}/${checks.length}` };
+/** A check counts as done when it passed, or when the config says it does not apply (a skip by config). */
+export function isOk(c: { status: DodStatus; by_config?: boolean | undefined }): boolean {
+  return c.status === 'pass' || (c.status === 'skip' && c.by_config === true);
+}
+
+/**
+ * Binary: passed only when all `total` checks ran and each passed or was skipped by config.
+ * The score counts the skipped ones apart: "10/10", "7/10", or "8/8 passed, 2 skipped by config".
+ */
+export function aggregate(checks: readonly CheckResult[], total: number, extraOk = true): { passed: boolean; score: string; skipped: number } {
+  const skipped = checks.filter((c) => c.status === 'skip' && c.by_config === true).length;
+  const passing = checks.filter((c) => c.status === 'pass').length;
+  const ok = passing + skipped;
+  const score = skipped ? `${passing}/${checks.length - skipped} passed, ${skipped} skipped by config` : `${ok}/${checks.length}`;
+  return { passed: checks.length === total && ok === total && extraOk, score, skipped };
 }
 
 /** One check over several components: any fail, then any error, then pass, and skip only when all skipped. */
-export function combine(parts: readonly { component: string; status: DodStatus; detail: string }[]): Verdict {
-  if (parts.length === 1) return { status: parts[0]!.status, detail: parts[0]!.detail };
+export function combine(parts: readonly { component: string; status: DodStatus; detail: string; by_config?: boolean | undefined }[]): Verdict {
+  if (parts.length === 1) return { status: parts[0]!.status, detail: parts[0]!.detail, ...(parts[0]!.by_config ? { by_config: true } : {}) };
   const order: DodStatus[] = ['fail', 'error', 'pass', 'skip'];
   const status = order.find((s) => parts.some((p) => p.status === s)) ?? 'skip';
-  const shown = parts.filter((p) => !isOk(p.status));
+  const shown = parts.filter((p) => !isOk(p));
   const detail = (shown.length ? shown : parts).map((p) => `[${p.component}] ${p.detail}`).join('; ');
-  return { status, detail: clip(detail) };
+  const byConfig = status === 'skip' && parts.every((p) => p.by_config === true);
+  return { status, detail: clip(detail), ...(byConfig ? { by_config: true } : {}) };
 }
 
 export function clip(s: string, max = MAX_DETAIL): string {

@@ -137,7 +137,13 @@ describe('check_dod on a real sample repository', () => {
   });
 
   const cases: { name: string; failing: string[]; edit: () => void; match?: RegExp; check?: (r: Dod) => void }[] = [
-    { name: 'a type error', failing: ['compiles'], edit: () => fs.appendFileSync(path.join(repo.dir, 'src/types.ts'), 'export const bad: number = "x";\n'), match: /TS2322/ },
+    {
+      name: 'a type error (the tests then do not run)',
+      failing: ['compiles', 'tests', 'no_regressions'],
+      edit: () => fs.appendFileSync(path.join(repo.dir, 'src/types.ts'), 'export const bad: number = "x";\n'),
+      match: /TS2322/,
+      check: (r) => expect(detail(r, 'tests')).toMatch(/^not run: compiles failed/),
+    },
     {
       name: 'a new failing test (not a regression)',
       failing: ['tests'],
@@ -270,6 +276,7 @@ describe('check_dod command limits', () => {
                 lint: ['definitely-missing-linter-xyz', '--fix'],
                 format: false,
               },
+              after: [], // the tests run even though the build times out
               timeout_seconds: 1,
             },
             { name: 'slow', commands: { compiles: [node, '-e', "require('fs').writeFileSync('pid', String(process.pid)); setInterval(() => {}, 1000)"] }, timeout_seconds: 60 },
@@ -279,6 +286,7 @@ describe('check_dod command limits', () => {
                 tests: [node, '-e', "require('fs').writeFileSync('cov.json', JSON.stringify({ total: { lines: { pct: 71.4 } } }))"],
                 lint: [node, '-e', 'console.log("a.js:1:1 warning no-console")'],
               },
+              after: [], // no build command: nothing to wait for
               thresholds: { coverage_summary: 'cov.json', min_coverage: 80, zero_warnings: true },
             },
           ],
@@ -303,7 +311,7 @@ describe('check_dod command limits', () => {
     expect(by.lint).toMatchObject({ status: 'error' });
     expect(by.lint?.detail).toMatch(/command not found: definitely-missing-linter-xyz \(from dod\.components\[0\]\.commands\.lint\)/);
     expect(by.format).toMatchObject({ status: 'skip' });
-    expect(r).toMatchObject({ passed: false, score: '2/4' });
+    expect(r).toMatchObject({ passed: false, score: '1/3 passed, 1 skipped by config' });
   });
 
   it('applies component thresholds: coverage minimum, zero warnings', async () => {

@@ -22,12 +22,16 @@ import { parseConfig } from '../../src/config.js';
 const check = (id: string, status: CheckResult['status']): CheckResult => ({ id, status, duration_ms: 1, detail: '' });
 
 describe('aggregate: no partial credit', () => {
-  it('passes only with all ten ok (skip counts as ok)', () => {
-    const ten = Array.from({ length: 10 }, (_, i) => check(`c${i}`, i === 4 ? 'skip' : 'pass'));
-    expect(aggregate(ten, 10)).toEqual({ passed: true, score: '10/10' });
-    expect(aggregate([...ten.slice(0, 9), check('c9', 'error')], 10)).toEqual({ passed: false, score: '9/10' });
-    expect(aggregate(ten.slice(0, 3), 10)).toEqual({ passed: false, score: '3/3' });
+  it('passes only with all ten ok (a skip counts only when the config asked for it)', () => {
+    const ten = Array.from({ length: 10 }, (_, i) => check(`c${i}`, 'pass'));
+    expect(aggregate(ten, 10)).toEqual({ passed: true, score: '10/10', skipped: 0 });
+    expect(aggregate([...ten.slice(0, 9), check('c9', 'error')], 10)).toMatchObject({ passed: false, score: '9/10' });
+    expect(aggregate(ten.slice(0, 3), 10)).toMatchObject({ passed: false, score: '3/3' });
     expect(aggregate(ten, 10, false).passed).toBe(false);
+    const skipped = [...ten.slice(0, 8), { ...check('c8', 'skip'), by_config: true }, { ...check('c9', 'skip'), by_config: true }];
+    expect(aggregate(skipped, 10)).toEqual({ passed: true, score: '8/8 passed, 2 skipped by config', skipped: 2 });
+    // A skip the config did not ask for is not done.
+    expect(aggregate([...ten.slice(0, 9), check('c9', 'skip')], 10)).toMatchObject({ passed: false, score: '9/10' });
   });
 
   it('combines components: a fail wins, then an error; skip only when all skip', () => {
@@ -35,6 +39,8 @@ describe('aggregate: no partial credit', () => {
     expect(combine([{ component: 'a', status: 'error', detail: 'e' }, { component: 'b', status: 'pass', detail: 'ok' }]).status).toBe('error');
     expect(combine([{ component: 'a', status: 'skip', detail: '' }, { component: 'b', status: 'pass', detail: 'ok' }]).status).toBe('pass');
     expect(combine([{ component: 'a', status: 'skip', detail: '' }, { component: 'b', status: 'skip', detail: '' }]).status).toBe('skip');
+    expect(combine([{ component: 'a', status: 'skip', detail: '', by_config: true }, { component: 'b', status: 'skip', detail: '', by_config: true }]).by_config).toBe(true);
+    expect(combine([{ component: 'a', status: 'skip', detail: '', by_config: true }, { component: 'b', status: 'skip', detail: '' }]).by_config).toBeUndefined();
   });
 });
 
