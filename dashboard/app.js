@@ -160,7 +160,7 @@ function renderDod(d) {
 document.addEventListener('click', async (ev) => {
   const b = ev.target.closest('button[data-ack-kind]');
   if (!b) return;
-  const token = window.prompt('Server token (FACTORY_HTTP_TOKEN) to acknowledge:');
+  const token = window.prompt('Token to acknowledge (FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN):');
   if (!token) return;
   const r = await fetch('/api/ack', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ kind: b.dataset.ackKind, ref: b.dataset.ackRef }) });
   if (!r.ok) window.alert(`Not acknowledged: ${(await r.json()).error ?? r.status}`);

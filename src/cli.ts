@@ -70,7 +70,7 @@ Serves the same tools to many agents over Streamable HTTP at /mcp (each MCP sess
 instance id), the dashboard at /, JSON at /api/board, /api/sessions, /api/operations,
 /api/metrics, and live updates at /events. Binds loopback by default; any other --host needs
 FACTORY_HTTP_TOKEN, and every request must then send "Authorization: Bearer <token>"
-(the dashboard: open /?token=<token> once). Acknowledging an Ask change or a rejected council
+(the dashboard: sign in at /login with the token). Acknowledging an Ask change or a rejected council
 on the dashboard needs FACTORY_ACK_TOKEN when set (a human-only token), else FACTORY_HTTP_TOKEN.
 Stops gracefully on SIGINT/SIGTERM.
   --allow-host NAME   also accept this Host header (e.g. a reverse proxy name)`,

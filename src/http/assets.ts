@@ -37,14 +37,14 @@ function load(): Map<string, { body: Buffer; type: string }> {
 }
 
 /** Serves a dashboard file from memory; false when the path is not one. No CDN: everything is local. */
-export function serveAsset(pathname: string, res: http.ServerResponse): boolean {
+export function serveAsset(pathname: string, res: http.ServerResponse, status = 200): boolean {
   const a = load().get(pathname);
   if (!a) return false;
-  res.writeHead(200, {
+  res.writeHead(status, {
     'content-type': a.type,
     'content-length': a.body.length,
     'cache-control': 'no-cache',
-    'content-security-policy': "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'",
+    'content-security-policy': "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'",
   });
   res.end(a.body);
   return true;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -12,6 +12,7 @@ import type { ChangeWatcher } from '../store/watch.js';
 import { BoundedEventStore } from './events.js';
 import { apiRoutes } from './api.js';
 import { serveAsset } from './assets.js';
+import { bearer, Logins, postedToken, sameSecret } from './auth.js';
 
 export interface HttpOptions {
   store: Store;
@@ -32,6 +33,8 @@ export interface HttpOptions {
   logger?: Logger;
   clock?: () => number;
   readOnly?: boolean;
+  /** How long a dashboard sign-in (its cookie) lasts; default 12 h. */
+  loginTtlSeconds?: number;
 }
 
 export interface HttpServer {
@@ -103,6 +106,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const url = `http://${hostForUrl}:${port}`;
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostForUrl}:${port}`, ...(opts.allowedHosts ?? [])]);
 
+  const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
   const api = apiRoutes({ store: opts.store, config: opts.config, clock: opts.clock ?? Date.now });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -115,14 +119,11 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     if (origin !== undefined && !originAllowed(origin, allowedHosts)) return sendJson(res, 403, { error: `origin ${JSON.stringify(origin)} is not allowed` });
 
     const u = new URL(req.url ?? '/', 'http://localhost');
-    // The dashboard link `/?token=…` turns the token into a same-site cookie, so the page and
-    // its EventSource authenticate without putting the token in every URL.
-    if (token && u.pathname === '/' && u.searchParams.has('token')) {
-      if (!sameSecret(u.searchParams.get('token') ?? '', token)) return sendJson(res, 401, { error: 'invalid token' });
-      res.writeHead(303, { location: '/', 'set-cookie': `factory_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` });
-      return void res.end();
-    }
-    if (token && !authorized(req, token)) {
+    if (u.pathname === '/login') return handleLogin(req, res);
+    if (token && !bearer(req, token) && !logins.valid(req)) {
+      // The page itself sends a browser to the sign-in form; its other files carry no data.
+      if (req.method === 'GET' && (u.pathname === '/' || u.pathname === '/index.html')) return redirect(res, '/login');
+      if (req.method === 'GET' && serveAsset(u.pathname, res)) return;
       res.setHeader('www-authenticate', 'Bearer realm="factory-mcp"');
       return sendJson(res, 401, { error: 'missing or invalid bearer token (Authorization: Bearer <FACTORY_HTTP_TOKEN>)' });
     }
@@ -144,6 +145,18 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     }
     if (req.method === 'GET' && serveAsset(u.pathname, res)) return;
     sendJson(res, 404, { error: `no route for ${req.method} ${u.pathname}` });
+  }
+
+  /** GET: the sign-in form. POST: the token (form field, JSON or bearer header) buys an expiring session cookie. */
+  async function handleLogin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!token) return redirect(res, '/');
+    if (req.method === 'GET') return void serveAsset('/login.html', res);
+    if (req.method !== 'POST') return sendJson(res, 405, { error: '/login answers GET and POST' });
+    const text = await readText(req, bodyLimit);
+    const given = bearer(req, token) ? token : text === TOO_LARGE ? null : postedToken(text);
+    if (given === null || !sameSecret(given, token)) return void serveAsset('/login.html', res, 401);
+    res.writeHead(303, { location: '/', 'set-cookie': logins.open(), 'cache-control': 'no-store' });
+    res.end();
   }
 
   async function handleMcp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -232,24 +245,23 @@ function originAllowed(origin: string, allowedHosts: Set<string>): boolean {
   }
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function bearer(req: http.IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization ?? '';
-  return h.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token);
-}
-
-function authorized(req: http.IncomingMessage, token: string): boolean {
-  if (bearer(req, token)) return true;
-  const cookie = /(?:^|;\s*)factory_token=([^;]+)/.exec(req.headers.cookie ?? '');
-  return cookie !== null && sameSecret(decodeURIComponent(cookie[1] as string), token);
+function redirect(res: http.ServerResponse, location: string): void {
+  res.writeHead(303, { location, 'cache-control': 'no-store' });
+  res.end();
 }
 
 async function readBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readText(req, limit);
+  if (text === TOO_LARGE) return TOO_LARGE;
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+async function readText(req: http.IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
@@ -265,13 +277,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<unkno
     }
     chunks.push(c as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return INVALID_JSON;
-  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function jsonRpcError(message: string, code = -32000) {

@@ -178,8 +178,10 @@ describe('factory-mcp http', () => {
     const body = JSON.stringify({ kind: 'council', ref: council.council_id });
     expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer agent-token' }, body })).status).toBe(401);
     expect((await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, authorization: 'Bearer human-token' }, body })).status).toBe(401); // every request still needs the HTTP token...
-    // ...so the human's request carries the HTTP token as a cookie (the dashboard) and the ack token as the bearer
-    const ok = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, cookie: 'factory_token=agent-token', authorization: 'Bearer human-token' }, body });
+    // ...so the human signs in to the dashboard with the HTTP token (a session cookie) and sends the ack token as the bearer
+    const login = await request(s.url, { method: 'POST', path: '/login', headers: { host: headers.host, 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=agent-token' });
+    const cookie = /^factory_session=[^;]+/.exec(String(login.headers['set-cookie']))?.[0] as string;
+    const ok = await request(s.url, { method: 'POST', path: '/api/ack', headers: { ...headers, cookie, authorization: 'Bearer human-token' }, body });
     expect(ok.status).toBe(200);
   });
 
