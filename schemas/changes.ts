@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_LINES } from '../src/domain/risk.js';
+import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES } from '../src/domain/risk.js';
 import { TokenRefusalSchema } from './phases.js';
 
 const Glob = z.string().min(1).max(500);
@@ -11,17 +11,19 @@ export const RuleConfigSchema = z.strictObject({
   description: z.string().max(200).optional(),
   paths: z.array(Glob).min(1).max(200).optional().describe('globs: ** any directories, * any name part, ? one character, {a,b} alternatives'),
   exclude: z.array(Glob).max(200).optional(),
-  pattern: z.string().min(1).max(2000).optional().describe('regular expression on added lines'),
-  removed_pattern: z.string().min(1).max(2000).optional().describe('regular expression on removed lines'),
+  pattern: z.string().min(1).max(2000).optional().describe('regular expression on added lines (RE2 syntax: no backreferences or lookaround)'),
+  removed_pattern: z.string().min(1).max(2000).optional().describe('regular expression on removed lines (RE2 syntax)'),
   ignore_case: z.boolean().optional(),
 });
 
-const CHANGES_DEFAULTS = { max_lines: DEFAULT_MAX_LINES, rules: [], remove: [] };
+const CHANGES_DEFAULTS = { max_lines: DEFAULT_MAX_LINES, max_line_length: DEFAULT_MAX_LINE_LENGTH, max_content_length: DEFAULT_MAX_CONTENT_LENGTH, rules: [], remove: [] };
 
 /** factory.config.json `changes`: Ship/Show/Ask rules added, overridden or removed by id; every rule is compiled at load. */
 export const ChangesConfigSchema = z
   .strictObject({
     max_lines: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_LINES).describe('more changed lines than this: at least show'),
+    max_line_length: z.int().min(80).max(1_000_000).default(DEFAULT_MAX_LINE_LENGTH).describe('longer changed lines are not inspected by content rules (content_skipped)'),
+    max_content_length: z.int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MAX_CONTENT_LENGTH).describe('characters of changed lines content rules inspect per classification; the rest is content_skipped'),
     rules: z.array(RuleConfigSchema).max(500).default([]),
     remove: z.array(z.string().min(1).max(64)).max(500).default([]).describe('ids of built-in rules to drop'),
   })

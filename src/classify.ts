@@ -4,7 +4,7 @@ import type { Config } from '../schemas/config.js';
 import { ClassifyChangeInput, type ClassifyChangeArgs, type ClassifyChangeResult } from '../schemas/changes.js';
 import { InputError } from './errors.js';
 import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
-import { Classifier, LEVELS, classify, compileRules, type ChangedFile, type Classification, type Level } from './domain/risk.js';
+import { Classifier, LEVELS, classifyAsync, compileRules, type ChangedFile, type Classification, type Level } from './domain/risk.js';
 import { gitChanges } from './integrations/changes.js';
 import type { Store } from './store/index.js';
 import { findRepoRoot, loadConfig } from './config.js';
@@ -100,13 +100,17 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
       if (e instanceof DiffParseError) throw new InputError('diff', `malformed unified diff: ${e.message}`);
       throw e;
     }
-    c = classify(files, rules, { intent: input.intent });
-  } else if (source === 'files') c = classify(filesFromList(input.files ?? []), rules, { intent: input.intent });
+    c = await classifyAsync(files, rules, { intent: input.intent });
+  } else if (source === 'files') c = await classifyAsync(filesFromList(input.files ?? []), rules, { intent: input.intent });
   else {
-    // Files are classified as git streams them, so the rules run while git still diffs.
+    // Files are classified as git streams them, so the rules run while git still diffs (in order, pausing for the event loop).
     const classifier = new Classifier(rules, { intent: input.intent });
-    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head }, (f) => classifier.add(f));
-    c = classifier.finish();
+    let queue = Promise.resolve();
+    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head }, (f) => {
+      queue = queue.then(() => classifier.addAsync(f));
+    });
+    await queue;
+    c = await classifier.finishAsync();
     base = g.base;
     head = g.head;
   }

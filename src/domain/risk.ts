@@ -1,9 +1,13 @@
 /**
  * Ship / Show / Ask: the rule engine. Pure: it sees changed files (paths, status, line counts,
  * added and removed lines when known) and the rules, and says which rules fire on which files.
- * The highest level any rule reaches wins. Rules are compiled once (one RegExp per rule), so a
- * classification costs O(files × rules) plus one pass over the changed lines.
+ * The highest level any rule reaches wins. Rules are compiled once, so a classification costs
+ * O(files × rules) plus one pass over the changed lines. Content patterns run on RE2 (re2js):
+ * linear time in the line's length whatever the pattern, so no diff can make a rule backtrack;
+ * lines over `max_line_length` and content past `max_content_length` are not inspected, and the
+ * `content_skipped` rule says so.
  */
+import { RE2JS, RE2Set } from 're2js';
 import { GlobError, compileGlobs, globSource, type PathMatcher } from './glob.js';
 
 export const LEVELS = ['ship', 'show', 'ask'] as const;
@@ -51,6 +55,10 @@ export interface RuleSpec {
 
 export interface RulesConfig {
   max_lines?: number | undefined;
+  /** Longer added or removed lines are not inspected by content rules (nor dependency parsers). */
+  max_line_length?: number | undefined;
+  /** Characters of changed lines inspected per classification; the rest is not. */
+  max_content_length?: number | undefined;
   rules?: RuleSpec[] | undefined;
   remove?: string[] | undefined;
 }
@@ -105,12 +113,17 @@ export const LOGIC_RULES: Readonly<Record<string, { level: Level; description: s
   rename_only: { level: 'show', description: 'rename or copy without content change' },
   binary: { level: 'show', description: 'binary file (content not inspected)' },
   symlink: { level: 'ask', description: 'symlink added, changed or removed' },
+  content_skipped: { level: 'ask', description: 'lines the content rules did not inspect (too long, or past the content limit)' },
   size: { level: 'show', description: 'more changed lines than max_lines' },
   other: { level: 'show', description: 'changed files no other rule covers' },
   intent: { level: 'show', description: 'the stated intent and the diff disagree (the diff wins)' },
 };
 
 export const DEFAULT_MAX_LINES = 300;
+export const DEFAULT_MAX_LINE_LENGTH = 4096;
+export const DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024;
+/** Characters inspected between two chances for the event loop (classifyAsync). */
+const YIELD_EVERY = 128 * 1024;
 
 // ------------------------------------------------------------------ compiling
 
@@ -132,9 +145,30 @@ interface CompiledRule {
   /** Index into CompiledRules.matchers (rules sharing a glob list share one matcher), or -1. */
   paths: number;
   exclude: number;
-  pattern: RegExp | null;
-  removed: RegExp | null;
+  /** Index of its pattern in CompiledRules.added (or removed_pattern in .removed), or -1. */
+  pattern: number;
+  removed: number;
 }
+
+/** A content pattern as configured: RE2 syntax. */
+export interface Pattern {
+  source: string;
+  ignoreCase: boolean;
+}
+/** Which of a list of patterns match one line: their indices, ascending. */
+export interface PatternSet {
+  match(line: string): readonly number[];
+}
+/** Builds the matcher for a list of valid RE2 patterns. The default is RE2 itself; a bench may compare another. */
+export type PatternEngine = (list: readonly Pattern[]) => PatternSet;
+
+/** RE2 (re2js): one lazy-DFA pass per line finds every pattern that matches, in time linear in the line. */
+export const re2Engine: PatternEngine = (list) => {
+  const set = new RE2Set(RE2Set.UNANCHORED);
+  for (const p of list) set.add(p.ignoreCase ? `(?i:${p.source})` : p.source);
+  set.compile();
+  return { match: (line) => set.match(line) };
+};
 
 export interface CompiledRules {
   pathRules: CompiledRule[];
@@ -144,15 +178,19 @@ export interface CompiledRules {
   matchers: PathMatcher[];
   source: number;
   tests: number;
-  /** Any content rule's pattern (a prefilter: most lines match none, and then one test per line is enough); null when it cannot be built. */
-  anyAdded: RegExp | null;
-  anyRemoved: RegExp | null;
+  /** The content rules' patterns on added lines (indexed by CompiledRule.pattern) and on removed lines. */
+  added: PatternSet | null;
+  removed: PatternSet | null;
+  maxLineLength: number;
+  maxContentLength: number;
 }
 
-const cache = new WeakMap<object, CompiledRules>();
+const caches = new WeakMap<PatternEngine, WeakMap<object, CompiledRules>>();
 
 /** Compiles the default rules with the configuration's additions, overrides and removals. Throws RuleError. */
-export function compileRules(cfg: RulesConfig = {}): CompiledRules {
+export function compileRules(cfg: RulesConfig = {}, engine: PatternEngine = re2Engine): CompiledRules {
+  let cache = caches.get(engine);
+  if (!cache) caches.set(engine, (cache = new WeakMap()));
   const hit = cache.get(cfg);
   if (hit) return hit;
   const specs = new Map<string, RuleSpec & { index?: number }>(DEFAULT_RULES.map((r) => [r.id, { ...r }]));
@@ -174,7 +212,25 @@ export function compileRules(cfg: RulesConfig = {}): CompiledRules {
     specs.set(r.id, merged);
   }
   const slots = new Map<string, number>();
-  const out: CompiledRules = { pathRules: [], contentRules: [], logic, maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES, matchers: [], source: -1, tests: -1, anyAdded: null, anyRemoved: null };
+  const out: CompiledRules = {
+    pathRules: [],
+    contentRules: [],
+    logic,
+    maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES,
+    matchers: [],
+    source: -1,
+    tests: -1,
+    added: null,
+    removed: null,
+    maxLineLength: cfg.max_line_length ?? DEFAULT_MAX_LINE_LENGTH,
+    maxContentLength: cfg.max_content_length ?? DEFAULT_MAX_CONTENT_LENGTH,
+  };
+  const patterns: Record<'added' | 'removed', Pattern[]> = { added: [], removed: [] };
+  const pattern = (side: 'added' | 'removed', src: string | undefined, ignoreCase: boolean | undefined, id: string, at: (string | number)[]): number => {
+    if (!src) return -1;
+    checkPattern(src, id, at);
+    return patterns[side].push({ source: src, ignoreCase: ignoreCase === true }) - 1;
+  };
   const globs = (list: string[], at: (string | number)[]): number => {
     const key = list.join('\n');
     const known = slots.get(key);
@@ -200,29 +256,23 @@ export function compileRules(cfg: RulesConfig = {}): CompiledRules {
       description: s.description ?? s.id,
       paths: s.paths ? globs(s.paths, at('paths')) : -1,
       exclude: s.exclude?.length ? globs(s.exclude, at('exclude')) : -1,
-      pattern: s.pattern ? regex(s.pattern, s.ignore_case, at('pattern')) : null,
-      removed: s.removed_pattern ? regex(s.removed_pattern, s.ignore_case, at('removed_pattern')) : null,
+      pattern: pattern('added', s.pattern, s.ignore_case, s.id, at('pattern')),
+      removed: pattern('removed', s.removed_pattern, s.ignore_case, s.id, at('removed_pattern')),
     };
-    (c.pattern || c.removed ? out.contentRules : out.pathRules).push(c);
+    (c.pattern >= 0 || c.removed >= 0 ? out.contentRules : out.pathRules).push(c);
   }
-  out.anyAdded = union(out.contentRules.map((r) => r.pattern));
-  out.anyRemoved = union(out.contentRules.map((r) => r.removed));
+  if (patterns.added.length) out.added = engine(patterns.added);
+  if (patterns.removed.length) out.removed = engine(patterns.removed);
   cache.set(cfg, out);
   return out;
 }
 
-/** One expression matching whatever any of `res` matches (case-insensitive if any is); null if none, or if one uses backreferences. */
-function union(res: (RegExp | null)[]): RegExp | null {
-  const list = res.filter((r): r is RegExp => r !== null);
-  if (list.length === 0 || list.some((r) => /\\[1-9]|\\k<|\(\?<[^=!]/.test(r.source))) return null;
-  return new RegExp(list.map((r) => `(?:${r.source})`).join('|'), list.some((r) => r.ignoreCase) ? 'i' : '');
-}
-
-function regex(src: string, ignoreCase: boolean | undefined, at: (string | number)[]): RegExp {
+/** A pattern RE2 cannot compile (backreferences, lookaround, bad syntax) is an error naming the rule. */
+function checkPattern(src: string, id: string, at: (string | number)[]): void {
   try {
-    return new RegExp(src, ignoreCase ? 'i' : '');
+    RE2JS.compile(src);
   } catch (e) {
-    throw new RuleError(at, `bad regular expression: ${(e as Error).message}`);
+    throw new RuleError(at, `bad regular expression in rule ${id}: ${(e as Error).message} (RE2 syntax, linear time: no backreferences or lookaround)`);
   }
 }
 
@@ -233,12 +283,24 @@ const NOT_DEPS = new Set(['name', 'version', 'description', 'license', 'edition'
 const VERSIONISH = /^(?:[\^~<>=*]|\d|v\d|x\b|latest|next|npm:|workspace:|file:|link:|git[+:]|github:|https?:)/;
 
 type DepParser = (line: string) => string | null;
+/** RE2 for the manifest lines too (`\s*,?\s*$` backtracks quadratically on a long run of spaces); exec only after the DFA's test. */
+const re2 = (src: string): { exec(l: string): (string | undefined)[] | null } => {
+  const r = RE2JS.compile(src);
+  return { exec: (l) => (r.test(l) ? (r.exec(l) as (string | undefined)[] | null) : null) };
+};
+const JSON_DEP = re2('^\\s*"(@?[\\w.\\-/]+)"\\s*:\\s*"([^"]*)"\\s*,?\\s*$');
+const TOML_DEP = re2('^\\s*([A-Za-z0-9][\\w.-]*)\\s*=\\s*(?:"([^"]*)"|\\{.*\\bversion\\b.*\\})');
+const TOML_ARRAY_DEP = re2('^\\s*"([A-Za-z0-9][\\w.-]*)(?:\\[[^\\]]*\\])?\\s*(?:[=<>~!]=?[^"]*)?"\\s*,?\\s*$');
+const GO_DEP = re2('^\\s*(?:require\\s+)?([\\w.-]+\\.[\\w.\\-/]+)\\s+v\\d\\S*');
+const GEM_DEP = re2(`^\\s*gem\\s+['"]([\\w.-]+)['"]`);
+const REQ_DEP = re2('^\\s*([A-Za-z0-9][\\w.-]*)(?:\\[[^\\]]*\\])?\\s*(?:[=<>~!]=|[<>]|$)');
+const REQ_COMMENT = re2('^(.*?)\\s*#.*$');
 const jsonDep: DepParser = (l) => {
-  const m = /^\s*"(@?[\w.\-/]+)"\s*:\s*"([^"]*)"\s*,?\s*$/.exec(l);
+  const m = JSON_DEP.exec(l);
   return m && !NOT_DEPS.has(m[1] as string) && VERSIONISH.test(m[2] as string) ? (m[1] as string) : null;
 };
 const tomlDep: DepParser = (l) => {
-  const m = /^\s*([A-Za-z0-9][\w.-]*)\s*=\s*(?:"([^"]*)"|\{.*\bversion\b.*\})/.exec(l) ?? /^\s*"([A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?:[=<>~!]=?[^"]*)?"\s*,?\s*$/.exec(l);
+  const m = TOML_DEP.exec(l) ?? TOML_ARRAY_DEP.exec(l);
   if (!m || NOT_DEPS.has(m[1] as string)) return null;
   return m[2] === undefined || VERSIONISH.test(m[2]) ? (m[1] as string).toLowerCase() : null;
 };
@@ -248,13 +310,13 @@ const MANIFESTS: Record<string, { parse: DepParser; selfLocked?: boolean }> = {
   'Cargo.toml': { parse: tomlDep },
   'pyproject.toml': { parse: tomlDep },
   Pipfile: { parse: tomlDep },
-  'go.mod': { parse: (l) => /^\s*(?:require\s+)?([\w.-]+\.[\w.\-/]+)\s+v\d\S*/.exec(l)?.[1] ?? null },
-  Gemfile: { parse: (l) => /^\s*gem\s+['"]([\w.-]+)['"]/.exec(l)?.[1] ?? null },
+  'go.mod': { parse: (l) => GO_DEP.exec(l)?.[1] ?? null },
+  Gemfile: { parse: (l) => GEM_DEP.exec(l)?.[1] ?? null },
 };
 type Manifest = { parse: DepParser; selfLocked?: boolean };
 const MANIFEST_BY_NAME = new Map<string, Manifest>(Object.entries(MANIFESTS));
 /** requirements*.txt pins exact versions: it is its own lockfile. */
-const REQUIREMENTS: Manifest = { selfLocked: true, parse: (l) => /^\s*([A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?:[=<>~!]=|[<>]|$)/.exec(l.replace(/\s*#.*$/, ''))?.[1]?.toLowerCase() ?? null };
+const REQUIREMENTS: Manifest = { selfLocked: true, parse: (l) => REQ_DEP.exec(REQ_COMMENT.exec(l)?.[1] ?? l)?.[1]?.toLowerCase() ?? null };
 function manifestOf(base: string): Manifest | null {
   return MANIFEST_BY_NAME.get(base) ?? (base.startsWith('requirements') && /^requirements.*\.(?:txt|in)$/.test(base) ? REQUIREMENTS : null);
 }
@@ -300,12 +362,21 @@ export function sameIgnoringWhitespace(a: readonly string[], b: readonly string[
   }
 }
 
-/** The lines that `any` matches (all of them when there is no prefilter). */
-function prefilter(lines: readonly string[], any: RegExp | null): readonly string[] {
-  if (any === null) return lines;
-  let out: string[] | null = null;
-  for (const l of lines) if (any.test(l)) (out ??= []).push(l);
-  return out ?? [];
+/** Runs a classification step to its end, ignoring its pauses. */
+function drain<T>(g: Generator<void, T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs a classification step, giving the event loop a turn at each pause. */
+async function drainAsync<T>(g: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 export interface ClassifyOptions {
@@ -321,12 +392,17 @@ interface Candidate {
   lines: string[];
 }
 
+/** Matching lines per applicable rule of one file and side, at most 20 each. */
+type Found = Map<number, { rule: CompiledRule; lines: string[] }>;
+
 /**
  * Classifies a change file by file (`add`, e.g. while git still streams the diff), then
  * `finish` applies what needs the whole change: moved lines, dependencies, size, intent.
  * A content-rule hit counts only when its line is new: the same text (trimmed) removed
  * elsewhere in the change is a move, not new API. Hits are checked against the rest of the
  * change once, at the end, so a change with no hits never builds that index.
+ * `add` and `finish` run at once; `addAsync` and `finishAsync` pause for the event loop every
+ * 128K characters inspected, so one large diff does not hold a server's only thread.
  */
 export class Classifier {
   private readonly fired = new Map<string, { level: Level; files: string[]; notes: string[] }>();
@@ -340,6 +416,9 @@ export class Classifier {
   /** Files whose only cover would be a content hit: "other" unless a hit survives. */
   private readonly pendingOther = new Set<ChangedFile>();
   private readonly newSource: string[] = [];
+  /** Characters inspected so far (against max_content_length), and since the last pause. */
+  private inspected = 0;
+  private sincePause = 0;
 
   constructor(
     private readonly rules: CompiledRules,
@@ -357,6 +436,66 @@ export class Classifier {
   }
 
   add(f: ChangedFile): void {
+    drain(this.adding(f));
+  }
+
+  addAsync(f: ChangedFile): Promise<void> {
+    return drainAsync(this.adding(f));
+  }
+
+  /** Whether content rules may read this line (long lines and lines past the budget are counted as skipped instead). */
+  private inspect(l: string, skipped: { long: number; over: number }): boolean {
+    if (l.length > this.rules.maxLineLength) {
+      skipped.long++;
+      return false;
+    }
+    if (this.inspected + l.length > this.rules.maxContentLength) {
+      this.inspected = this.rules.maxContentLength; // spent: nothing after this line is read either
+      skipped.over++;
+      return false;
+    }
+    this.inspected += l.length;
+    this.sincePause += l.length + 16;
+    return true;
+  }
+
+  /** The pause points: true once enough has been inspected since the last one. */
+  private pauseDue(): boolean {
+    if (this.sincePause < YIELD_EVERY) return false;
+    this.sincePause = 0;
+    return true;
+  }
+
+  private skipped(f: ChangedFile, skipped: { long: number; over: number }): void {
+    const L = this.rules.logic;
+    if (skipped.long) this.fire('content_skipped', L.get('content_skipped'), f.path, `${f.path}: ${skipped.long} line${skipped.long === 1 ? '' : 's'} over ${this.rules.maxLineLength} characters not inspected`);
+    if (skipped.over) this.fire('content_skipped', L.get('content_skipped'), f.path, `${f.path}: ${skipped.over} line${skipped.over === 1 ? '' : 's'} past the ${this.rules.maxContentLength}-character content limit not inspected`);
+  }
+
+  /** Which applicable rules match which lines of one side (the set finds every matching rule in one pass per line). */
+  private *scan(lines: readonly string[], set: PatternSet | null, side: 'pattern' | 'removed', applies: readonly CompiledRule[], skipped: { long: number; over: number }): Generator<void, Found> {
+    const found: Found = new Map();
+    if (!set) return found;
+    const wanted = new Map<number, CompiledRule>();
+    for (const r of applies) if (r[side] >= 0) wanted.set(r[side], r);
+    if (wanted.size === 0) return found;
+    let full = 0;
+    for (const l of lines) {
+      if (!this.inspect(l, skipped)) continue;
+      for (const i of set.match(l)) {
+        const rule = wanted.get(i);
+        if (!rule) continue;
+        let hit = found.get(i);
+        if (!hit) found.set(i, (hit = { rule, lines: [] }));
+        if (hit.lines.length < 20 && hit.lines.push(l) === 20) full++;
+      }
+      if (full === wanted.size) break;
+      if (this.pauseDue()) yield;
+    }
+    return found;
+  }
+
+  private *adding(f: ChangedFile): Generator<void, void> {
     const rules = this.rules;
     const L = rules.logic;
     const stats = this.stats;
@@ -418,29 +557,23 @@ export class Classifier {
     }
     if (f.status === 'added' && is(rules.source) && !is(rules.tests)) this.newSource.push(f.path);
     let hits = 0;
-    let addC: readonly string[] | null = null; // lines any content rule could match, computed once a rule applies
-    let remC: readonly string[] | null = null;
-    for (const r of rules.contentRules) {
-      if ((r.paths >= 0 && !is(r.paths)) || is(r.exclude)) continue;
-      if (r.pattern && add) {
-        addC ??= prefilter(add, rules.anyAdded);
-        if (addC.length) hits += this.candidate(r, f, 'added', r.pattern, addC);
+    const applies = rules.contentRules.filter((r) => (r.paths < 0 || is(r.paths)) && !is(r.exclude));
+    if (applies.length) {
+      const skipped = { long: 0, over: 0 };
+      const onAdded = add ? yield* this.scan(add, rules.added, 'pattern', applies, skipped) : null;
+      const onRemoved = rem ? yield* this.scan(rem, rules.removed, 'removed', applies, skipped) : null;
+      for (const r of applies) {
+        const a = onAdded?.get(r.pattern);
+        if (a) this.candidates.push({ rule: r, file: f, side: 'added', lines: a.lines });
+        const d = onRemoved?.get(r.removed);
+        if (d) this.candidates.push({ rule: r, file: f, side: 'removed', lines: d.lines });
+        if (a || d) hits++;
       }
-      if (r.removed && rem) {
-        remC ??= prefilter(rem, rules.anyRemoved);
-        if (remC.length) hits += this.candidate(r, f, 'removed', r.removed, remC);
-      }
+      this.skipped(f, skipped);
     }
     if (covered) return;
     if (hits) this.pendingOther.add(f);
     else this.other(f);
-  }
-
-  private candidate(rule: CompiledRule, file: ChangedFile, side: 'added' | 'removed', re: RegExp, lines: readonly string[]): number {
-    const found: string[] = [];
-    for (const l of lines) if (re.test(l) && found.push(l) >= 20) break;
-    if (found.length) this.candidates.push({ rule, file, side, lines: found });
-    return found.length ? 1 : 0;
   }
 
   private other(f: ChangedFile): void {
@@ -448,6 +581,14 @@ export class Classifier {
   }
 
   finish(): Classification {
+    return drain(this.finishing());
+  }
+
+  finishAsync(): Promise<Classification> {
+    return drainAsync(this.finishing());
+  }
+
+  private *finishing(): Generator<void, Classification> {
     const L = this.rules.logic;
     const fire = this.fire.bind(this);
 
@@ -471,6 +612,8 @@ export class Classifier {
           const k = l.trim();
           if (candRemoved.has(k)) movedOut.add(k);
         }
+        this.sincePause += (f.removed?.length ?? 0) + (f.added?.length ?? 0);
+        if (this.pauseDue()) yield;
       }
     }
     const isNew = (l: string) => {
@@ -497,18 +640,18 @@ export class Classifier {
       const added = new Set<string>();
       const removed = new Set<string>();
       let otherLines = 0;
-      for (const l of f.added ?? []) {
-        if (!isNew(l)) continue;
-        const d = m.parse(l);
-        if (d) added.add(d);
-        else if (/\w/.test(l)) otherLines++;
+      const skipped = { long: 0, over: 0 };
+      for (const [lines, keep, into] of [[f.added, isNew, added], [f.removed, isGone, removed]] as const) {
+        for (const l of lines ?? []) {
+          if (!keep(l)) continue;
+          const d = this.inspect(l, skipped) ? m.parse(l) : null;
+          if (d) into.add(d);
+          else if (/\w/.test(l)) otherLines++;
+          this.sincePause += 256; // a parse with captures costs more than a DFA pass
+          if (this.pauseDue()) yield;
+        }
       }
-      for (const l of f.removed ?? []) {
-        if (!isGone(l)) continue;
-        const d = m.parse(l);
-        if (d) removed.add(d);
-        else if (/\w/.test(l)) otherLines++;
-      }
+      this.skipped(f, skipped);
       if (otherLines > 0) fire('other', L.get('other'), f.path, `${f.path}: changes outside the dependency lists`);
       const locked = m.selfLocked === true || anyLock;
       const bumped = [...added].filter((n) => removed.has(n));
@@ -569,4 +712,11 @@ export function classify(files: readonly ChangedFile[], rules: CompiledRules, op
   const c = new Classifier(rules, opts);
   for (const f of files) c.add(f);
   return c.finish();
+}
+
+/** The same, pausing for the event loop while it inspects content (a server's classify_change). */
+export async function classifyAsync(files: readonly ChangedFile[], rules: CompiledRules, opts: ClassifyOptions = {}): Promise<Classification> {
+  const c = new Classifier(rules, opts);
+  for (const f of files) await c.addAsync(f);
+  return c.finishAsync();
 }
