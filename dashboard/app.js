@@ -135,7 +135,7 @@ function renderCouncils(d) {
   const cs = d.councils ?? [];
   if (cs.length === 0) return '';
   return `<h2>Council verdicts</h2><table><tr><th>subject</th><th>verdict</th><th>average</th><th>report</th></tr>${cs.map((c) => `
-    <tr><td>${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}</td><td><span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span> ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}</td>
+    <tr><td>${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}</td><td><span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span>${c.self_reviewed ? ' <span class="tag self" title="every review was written by the agent that asked for the council">self-reviewed</span>' : ''} ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}</td>
     <td>${c.average == null ? '' : Number(c.average).toFixed(2)}</td><td><details><summary>report</summary><pre>${esc(c.report_markdown)}</pre></details></td></tr>`).join('')}</table>`;
 }
 

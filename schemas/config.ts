@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { DodConfigSchema } from './dod.js';
+import { REVIEW_SOURCES, type ReviewSource } from '../src/domain/council.js';
+
+const ReviewSourceSchema = z.enum(REVIEW_SOURCES as [ReviewSource, ...ReviewSource[]]);
 
 const PersonaOverride = z.strictObject({
   name: z.string().min(1).optional(),
@@ -20,6 +23,8 @@ export const CouncilConfigSchema = z
     sampling: z.boolean().default(true).describe('ask the client model via MCP sampling when it offers it'),
     sampling_max_tokens: z.int().min(64).max(32_000).default(1200),
     post_to_linear: z.boolean().default(true).describe('post the report as a comment on the subject ticket (needs LINEAR_API_KEY)'),
+    gate_sources: z.array(ReviewSourceSchema).min(1).default(['caller', 'sampling', 'command']).describe('review sources whose go/adjust opens the claim gate (a council mixing in another source does not)'),
+    supersede_sources: z.array(ReviewSourceSchema).default(['sampling', 'command']).describe('review sources whose council can overturn a reject; otherwise only a human acknowledgement does'),
     personas: z
       .strictObject({ chucky: PersonaOverride.optional(), oss_killer: PersonaOverride.optional(), archi: PersonaOverride.optional(), saul: PersonaOverride.optional() })
       .default({}),

@@ -43,6 +43,8 @@ export const RunCouncilOutput = z.object({
   average: z.number().optional(),
   scores: z.record(z.string(), z.number()).optional(),
   adjustments: z.array(z.string()).optional(),
+  sources: z.array(z.enum(['caller', 'sampling', 'command'])).optional(),
+  self_reviewed: z.boolean().optional(),
   report_markdown: z.string().optional(),
   posted: Posted.optional(),
   personas: z.array(z.object({ id: z.string(), brief: z.string() })).optional(),

@@ -128,6 +128,29 @@ Without options lists the recent councils (id, verdict, average, subject, Linear
         return 0;
       }),
   },
+  ack: {
+    summary: 'a human acknowledges an Ask change or a rejected council (needs FACTORY_ACK_TOKEN)',
+    usage: `factory-mcp ack council|change ID [--note TEXT] [--db FILE]
+
+The human gate from a terminal: acknowledges Ask change ID (complete_phase then goes through)
+or overrides rejected council ID (its phase becomes claimable). Refuses unless FACTORY_ACK_TOKEN
+is set in this shell's environment: keep that token out of the agents' environment. Logged.`,
+    options: { note: { type: 'string' } },
+    run: async (v, pos) => {
+      const { ACK_KINDS, ackTarget } = await import('./http/api.js');
+      if (!process.env.FACTORY_ACK_TOKEN) throw new InputError('FACTORY_ACK_TOKEN', 'not set: acknowledging is for a human, whose shell holds the ack token (agents never get it)');
+      const [kind, ref] = pos;
+      if (!kind || !ACK_KINDS.includes(kind as 'council')) throw new InputError('KIND', `expected one of ${ACK_KINDS.join(', ')}`);
+      if (!ref || !/^[1-9]\d{0,15}$/.test(ref)) throw new InputError('ID', 'expected the numeric id of the council or change');
+      return withStore(v, (store) => {
+        const what = ackTarget(store, kind as 'council', ref);
+        if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
+        const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
+        process.stdout.write(`${r.already ? 'already acknowledged' : 'acknowledged'}: ${what}\n`);
+        return 0;
+      });
+    },
+  },
   'sync-plan': {
     summary: 'read a MEGA and its sub-issues from Linear into the plan; print plan.md',
     usage: `factory-mcp sync-plan KEY [--json] [--db FILE]

@@ -4,13 +4,18 @@ import type { CallInfo, Context } from './context.js';
 import {
   brief,
   decide,
+  formatSources,
+  gateState,
   parseReviewText,
+  sameDescription,
   renderReport,
   resolvePersonas,
+  REVIEW_SOURCES,
   validateReviews,
   type Persona,
   type PersonaId,
   type Review,
+  type ReviewSource,
   type Subject,
   type Thresholds,
   type Verdict,
@@ -63,6 +68,9 @@ export interface RunCouncilResult {
   average?: number;
   scores?: Partial<Record<PersonaId, number>>;
   adjustments?: string[];
+  /** Where the reviews came from; self_reviewed when only from the caller. */
+  sources?: ReviewSource[];
+  self_reviewed?: boolean;
   report_markdown?: string;
   posted?: PostResult;
   personas?: { id: PersonaId; brief: string }[];
@@ -80,15 +88,22 @@ export function personas(config: Config): Persona[] {
 /** Runs a council on a subject. Never invents a score: without four valid reviews the answer is needs_reviews. */
 export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; reviews?: unknown[] | undefined }, call?: Partial<CallInfo>): Promise<RunCouncilResult> {
   const subject = resolveSubject(deps.store, input.subject);
+  const before = deps.store.councils.latestOnSubject(subject);
+  if (before && sameDescription(before.subject.description, subject.description)) {
+    throw new InputError(
+      'subject.description',
+      `unchanged since council #${before.id} on this subject (${before.verdict}): a council re-run on the same proposal decides nothing new — rework the proposal and say what changed in subject.description`,
+    );
+  }
   const all = personas(deps.config);
   let reviews: Review[] | null = null;
-  let source = 'caller';
+  let sources: ReviewSource[] = ['caller'];
   const notes: string[] = [];
   if (input.reviews !== undefined) {
     reviews = validateReviews(input.reviews, 'reviews');
   } else {
     const got = new Map<PersonaId, Review>();
-    const sources: string[] = [];
+    sources = [];
     let answered = 0;
     const onReview = async (p: Persona, r: Review) => {
       got.set(p.id, r);
@@ -102,7 +117,7 @@ export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; r
     const missing = all.filter((p) => !got.has(p.id));
     if (missing.length && deps.config.council.reviewer_command) {
       const n = await commandReviews(deps, missing, subject, call?.signal, onReview, notes);
-      if (n) sources.push('reviewer command');
+      if (n) sources.push('command');
     }
     if (got.size < all.length) {
       const need = all.filter((p) => !got.has(p.id));
@@ -116,9 +131,8 @@ export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; r
       };
     }
     reviews = all.map((p) => got.get(p.id) as Review);
-    source = sources.join(' + ');
   }
-  return record(deps, subject, reviews, source, all);
+  return record(deps, subject, reviews, sources, all);
 }
 
 /**
@@ -147,7 +161,7 @@ function resolveSubject(store: Store, subject: Subject): Subject {
   };
 }
 
-async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], source: string, all: Persona[]): Promise<RunCouncilResult> {
+async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], sources: ReviewSource[], all: Persona[]): Promise<RunCouncilResult> {
   const t = thresholds(deps.config);
   const decision = decide(reviews, t);
   const now = deps.clock();
@@ -156,7 +170,7 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
   const at = new Date(now).toISOString();
   const c = deps.store.councils.record(
     deps.instance(),
-    { subject, source, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, source, at }) },
+    { subject, sources, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, sources, at }) },
     now,
   );
   let posted: PostResult | undefined;
@@ -181,12 +195,15 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
     average: decision.average,
     scores: decision.scores,
     adjustments,
+    sources,
+    self_reviewed: c.self_reviewed,
     report_markdown: c.report_markdown,
     ...(posted ? { posted } : {}),
     message:
-      `Council #${c.id} (factory://council/${c.id}): ${label}, average ${decision.average.toFixed(2)} from ${source} reviews.` +
+      `Council #${c.id} (factory://council/${c.id}): ${label}, average ${decision.average.toFixed(2)} from ${formatSources(sources)} reviews${c.self_reviewed ? ' (self-reviewed)' : ''}.` +
       (decision.verdict === 'adjust' ? ` ${adjustments.length} mandatory adjustment${adjustments.length === 1 ? '' : 's'}: add them to the Definition of Done.` : '') +
-      (decision.verdict === 'reject' ? ' Rework the proposal; claims stay blocked until a new council.' : '') +
+      (decision.verdict === 'reject' ? ` Rework the proposal; claims stay blocked until ${overturn(deps.config, c.id)}.` : '') +
+      (subject.mega !== undefined && decision.verdict !== 'reject' ? gateNote(deps.store, deps.config, subject) : '') +
       (posted ? ` ${posted.message}` : ''),
   };
 }
@@ -317,9 +334,32 @@ export async function retryPosts(deps: CouncilDeps, opts: { limit?: number; forc
 
 // ---------------------------------------------------------------- the claim gate
 
+const gateOf = (store: Store, config: Config, mega: string, phase: string) =>
+  gateState(store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
+
+/** How a reject is overturned: a human, or a council from the sources allowed to supersede it. */
+function overturn(config: Config, id: number): string {
+  const from = config.council.supersede_sources;
+  return (
+    `a human acknowledges council #${id} (dashboard: Councils → acknowledge, or \`factory-mcp ack council ${id}\` with FACTORY_ACK_TOKEN)` +
+    (from.length ? ` or a council on a reworked proposal with reviews from ${from.join(' or ')} decides otherwise` : '') +
+    ' — a council written by the caller does not lift it'
+  );
+}
+
+/** After a go/adjust on a phase: says when it did not open the gate (a standing reject, or a source not in gate_sources). */
+function gateNote(store: Store, config: Config, subject: Subject): string {
+  const s = gateOf(store, config, subject.mega as string, subject.phase === undefined ? '' : phaseKey(subject.phase));
+  if (s.open || s.why === 'none') return '';
+  return s.why === 'rejected'
+    ? ` It does not open the gate: council #${s.reject.id}'s reject stands until ${overturn(config, s.reject.id)}.`
+    : ` It does not open the gate: reviews from ${formatSources(s.council.sources)} are not in council.gate_sources (${config.council.gate_sources.join(', ')}).`;
+}
+
 /**
  * The council gate as a claim guard: a phase above `council.gate_points` is claimable only after
- * a council on it (or on its whole MEGA) decided go or adjust. Runs inside the claim transaction.
+ * a council on it (or on its whole MEGA) decided go or adjust from reviews of a gate source, and
+ * no later-standing reject (see gateState). Runs inside the claim transaction.
  */
 export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, 'phase'> {
   const limit = config.council.gate_points;
@@ -327,11 +367,16 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
     phase: (p: PhaseRef) => {
       if (p.points === null || p.points <= limit) return null;
       const label = `${p.mega}/${p.id}`;
-      const latest = store.councils.latestFor(p.mega, phaseKey(p.id));
+      const s = gateOf(store, config, p.mega, phaseKey(p.id));
+      if (s.open) return null;
       const how = `call run_council with subject {mega: "${p.mega}", phase: ${JSON.stringify(p.id)}, …}`;
-      if (!latest) return { reason: 'council_required', message: `${label} has ${p.points} points (> ${limit}): a council must decide go or adjust first; ${how}` };
-      if (latest.verdict === 'reject' && !store.acks.get('council', String(latest.id))) return { reason: 'council_required', message: `council #${latest.id} rejected ${label}: rework the proposal and run a new council (or a human acknowledges the rejection on the dashboard); ${how}` };
-      return null;
+      const message =
+        s.why === 'none'
+          ? `${label} has ${p.points} points (> ${limit}): a council must decide go or adjust first; ${how}`
+          : s.why === 'rejected'
+            ? `council #${s.reject.id} rejected ${label}${s.ignored.length ? ` (later council${s.ignored.length > 1 ? 's' : ''} ${s.ignored.map((c) => `#${c.id}`).join(', ')} from ${formatSources(s.ignored[s.ignored.length - 1]!.sources)} reviews cannot overturn it)` : ''}; it stands until ${overturn(config, s.reject.id)}`
+            : `council #${s.council.id} on ${label} had reviews from ${formatSources(s.council.sources)}, which may not open the gate (council.gate_sources: ${config.council.gate_sources.join(', ')}); ${how} with reviews from one of those`;
+      return { reason: 'council_required', message };
     },
   };
 }
@@ -342,9 +387,9 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
  * council, lists it in `done` or `note` — by its text or by its item id (`council3.1`).
  */
 export function councilAdjustmentItems(q: { store: Store; mega: string; phase: string }): { id: string; ok: boolean; detail: string }[] {
-  const latest = q.store.councils.latestFor(q.mega, q.phase);
-  if (!latest || latest.verdict !== 'adjust') return [];
-  const council = q.store.councils.get(latest.id);
+  const s = gateState(q.store.councils.gateCouncils(q.mega, q.phase), { gate: REVIEW_SOURCES, supersede: REVIEW_SOURCES });
+  if (!s.open || s.by.verdict !== 'adjust') return [];
+  const council = q.store.councils.get(s.by.id);
   if (!council) return [];
   const since = Date.parse(council.created_at);
   const said = q.store.checkpoints

@@ -248,6 +248,63 @@ export function parseReviewText(text: string, persona: PersonaId): { review: Rev
   return checkReview(obj, '');
 }
 
+// ---------------------------------------------------------------- where reviews came from
+
+/** Who wrote a council's reviews: the calling agent, its client's model (MCP sampling), or the configured reviewer command. */
+export type ReviewSource = 'caller' | 'sampling' | 'command';
+export const REVIEW_SOURCES: readonly ReviewSource[] = ['caller', 'sampling', 'command'];
+
+/** The stored `source` text as a set ("sampling+command"; rows written before said "reviewer command"). */
+export function parseSources(text: string): ReviewSource[] {
+  const out = REVIEW_SOURCES.filter((s) => text.includes(s));
+  return out.length ? out : ['caller'];
+}
+
+export const formatSources = (sources: readonly ReviewSource[]): string => sources.join('+');
+
+/** A council whose every review came from the agent that asked for it. */
+export const isSelfReviewed = (sources: readonly ReviewSource[]): boolean => sources.every((s) => s === 'caller');
+
+export interface GateCouncil {
+  id: number;
+  verdict: Verdict;
+  sources: ReviewSource[];
+  /** A human acknowledged this (rejecting) council. */
+  acknowledged: boolean;
+}
+
+export type GateState =
+  | { open: true; by: GateCouncil }
+  | { open: false; why: 'none' }
+  /** A reject stands: the councils after it had reviews from sources that may not supersede it. */
+  | { open: false; why: 'rejected'; reject: GateCouncil; ignored: GateCouncil[] }
+  /** The deciding go/adjust came from sources that may not open the gate. */
+  | { open: false; why: 'source'; council: GateCouncil };
+
+/**
+ * The council gate over a subject's councils, oldest first. A go/adjust opens it when all its
+ * reviews come from `gate` sources; a reject closes it until a human acknowledges that reject or
+ * a later council whose reviews all come from `supersede` sources decides otherwise — a council
+ * written by the agent itself after a reject does not count.
+ */
+export function gateState(councils: readonly GateCouncil[], cfg: { gate: readonly ReviewSource[]; supersede: readonly ReviewSource[] }): GateState {
+  const within = (c: GateCouncil, allowed: readonly ReviewSource[]) => c.sources.every((s) => allowed.includes(s));
+  let state: GateState = { open: false, why: 'none' };
+  for (const c of councils) {
+    if (!state.open && state.why === 'rejected' && !within(c, cfg.supersede)) {
+      state.ignored.push(c);
+      continue;
+    }
+    if (c.verdict === 'reject') state = c.acknowledged ? { open: true, by: c } : { open: false, why: 'rejected', reject: c, ignored: [] };
+    else if (within(c, cfg.gate)) state = { open: true, by: c };
+    else if (!state.open) state = { open: false, why: 'source', council: c };
+  }
+  return state;
+}
+
+/** Whitespace-insensitive form of a proposal's description, to spot a council re-run on an unchanged proposal. */
+export const sameDescription = (a: string, b: string): boolean => a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
+
 const VERDICT_LABEL: Record<Verdict, string> = { go: 'GO', adjust: 'ADJUST', reject: 'REJECT' };
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
@@ -260,7 +317,7 @@ export function renderReport(opts: {
   decision: Decision;
   thresholds: Thresholds;
   personas: readonly Persona[];
-  source: string;
+  sources: readonly ReviewSource[];
   at?: string | undefined;
 }): string {
   const { subject, reviews, decision, thresholds, personas } = opts;
@@ -273,10 +330,11 @@ export function renderReport(opts: {
     subject.phase !== undefined ? `phase ${subject.phase}` : null,
     subject.points !== undefined ? `${subject.points} points` : null,
     subject.ticket !== undefined ? `ticket ${subject.ticket}` : null,
-    `reviews from ${opts.source}`,
+    `reviews from ${formatSources(opts.sources)}`,
     opts.at ?? null,
   ].filter(Boolean);
   out.push(`_${meta.join(' · ')}_`, '');
+  if (isSelfReviewed(opts.sources)) out.push('> **Self-reviewed:** every review was written by the agent that asked for this council, not by an independent reviewer.', '');
   out.push('| Persona | Score | Rationale |', '|---|---:|---|');
   for (const r of reviews) out.push(`| ${name(r.persona)} | ${r.score} | ${cell(r.rationale)} |`);
   out.push('');

@@ -1,5 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import type { Store } from '../store/index.js';
+import type { AckKind } from '../store/acks.js';
 import { sessionStatus } from '../store/sessions.js';
 import { iso } from '../domain/time.js';
 
@@ -44,6 +45,8 @@ export function apiRoutes(deps: ApiDeps) {
         ticket: c.ticket,
         verdict: c.verdict,
         average: c.average,
+        sources: c.sources,
+        self_reviewed: c.self_reviewed,
         adjustments: c.adjustments,
         comment_url: c.comment_url,
         report_markdown: c.report_markdown,
@@ -67,18 +70,6 @@ export function apiRoutes(deps: ApiDeps) {
       runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: new Date(r.ts).toISOString(), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
     }),
   };
-  // What a human may acknowledge: a rejected council (opens its gate) or an Ask change.
-  const ackable: Record<string, (ref: string) => string | null> = {
-    council: (ref) => {
-      const c = store.councils.get(Number(ref));
-      if (!c) return null;
-      return c.verdict === 'reject' ? `rejected council #${c.id} on "${c.subject.title}"` : null;
-    },
-    change: (ref) => {
-      const c = store.changes.get(Number(ref));
-      return c && c.level === 'ask' ? `Ask change #${c.id} of ${c.mega}/${c.phase}` : null;
-    },
-  };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
   const handler = async (method: string, u: URL, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): Promise<ApiResult> => {
     if (u.pathname === '/api/ack') return ack(method, body, auth);
@@ -93,19 +84,31 @@ export function apiRoutes(deps: ApiDeps) {
     if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)' } };
     if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN>"' } };
     const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };
-    if (typeof b.kind !== 'string' || !(b.kind in ackable)) return { status: 400, body: { error: `kind: expected one of ${Object.keys(ackable).join(', ')}` } };
+    if (typeof b.kind !== 'string' || !ACK_KINDS.includes(b.kind as AckKind)) return { status: 400, body: { error: `kind: expected one of ${ACK_KINDS.join(', ')}` } };
     // One spelling of an id: the gate looks acknowledgements up by the canonical id ("1", not "01").
     const id = typeof b.ref === 'number' ? b.ref : typeof b.ref === 'string' && /^[1-9]\d{0,15}$/.test(b.ref) ? Number(b.ref) : NaN;
     if (!Number.isSafeInteger(id) || id < 1) return { status: 400, body: { error: 'ref: expected the numeric id of the item' } };
     if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 500)) return { status: 400, body: { error: 'note: expected a string of at most 500 characters' } };
     const ref = String(id);
-    const what = (ackable[b.kind] as (r: string) => string | null)(ref);
+    const what = ackTarget(store, b.kind as AckKind, ref);
     if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
     const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
     return { status: 200, body: { ...r, kind: b.kind, ref } };
   }
 
   return handler;
+}
+
+export const ACK_KINDS: readonly AckKind[] = ['council', 'change'];
+
+/** What a human may acknowledge: a rejected council (opens its gate) or an Ask change; null when `ref` is neither. */
+export function ackTarget(store: Store, kind: AckKind, ref: string): string | null {
+  if (kind === 'council') {
+    const c = store.councils.get(Number(ref));
+    return c && c.verdict === 'reject' ? `rejected council #${c.id} on "${c.subject.title}"` : null;
+  }
+  const c = store.changes.get(Number(ref));
+  return c && c.level === 'ask' ? `Ask change #${c.id} of ${c.mega}/${c.phase}` : null;
 }
 
 function int(v: string | null, dflt: number, max = dflt): number {

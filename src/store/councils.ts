@@ -1,7 +1,7 @@
 import type { Db } from './db.js';
 import { writeTx } from './db.js';
 import type { OperationsStore } from './operations.js';
-import type { Decision, Review, Subject, Verdict } from '../domain/council.js';
+import { formatSources, isSelfReviewed, parseSources, type Decision, type GateCouncil, type Review, type ReviewSource, type Subject, type Verdict } from '../domain/council.js';
 import { phaseKey } from '../domain/ids.js';
 
 export interface CouncilRecord {
@@ -12,7 +12,9 @@ export interface CouncilRecord {
   phase: string | null;
   ticket: string | null;
   subject: Subject;
-  source: string;
+  sources: ReviewSource[];
+  /** Every review came from the agent that asked for the council. */
+  self_reviewed: boolean;
   reviews: Review[];
   average: number;
   verdict: Verdict;
@@ -42,6 +44,13 @@ interface Row {
   pending: number;
 }
 
+interface GateRow {
+  id: number;
+  verdict: Verdict;
+  source: string;
+  acked: number;
+}
+
 export interface OutboxItem {
   council: number;
   ticket: string;
@@ -58,6 +67,7 @@ export class CouncilsStore {
     private readonly ops: OperationsStore,
   ) {
     const select = 'SELECT c.*, (o.council IS NOT NULL) AS pending FROM councils c LEFT JOIN council_outbox o ON o.council = c.id';
+    const gateSelect = "SELECT id, verdict, source, EXISTS (SELECT 1 FROM acks a WHERE a.kind = 'council' AND a.ref = CAST(councils.id AS TEXT)) AS acked FROM councils";
     this.q = {
       nextId: db.prepare<[], { id: number }>('SELECT coalesce(max(id), 0) + 1 AS id FROM councils'),
       insert: db.prepare(
@@ -66,8 +76,12 @@ export class CouncilsStore {
       ),
       get: db.prepare<[number], Row>(`${select} WHERE c.id = ?`),
       list: db.prepare<[number], Row>(`${select} ORDER BY c.id DESC LIMIT ?`),
-      latestPhase: db.prepare<[string, string], { id: number; verdict: Verdict }>('SELECT id, verdict FROM councils WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
-      latestMega: db.prepare<[string], { id: number; verdict: Verdict }>('SELECT id, verdict FROM councils WHERE mega = ? AND phase IS NULL ORDER BY id DESC LIMIT 1'),
+      // The councils deciding a gate, oldest first, with whether a human acknowledged each.
+      ofPhase: db.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND phase = ? ORDER BY id`),
+      ofMega: db.prepare<[string], GateRow>(`${gateSelect} WHERE mega = ? AND phase IS NULL ORDER BY id`),
+      lastOnPhase: db.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
+      lastOnMega: db.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
+      lastOnTitle: db.prepare<[string], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? ORDER BY c.id DESC LIMIT 1`),
       enqueue: db.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
       // Due: not being posted right now (locked_until) and past its backoff (next_attempt_at) unless forced.
       due: db.prepare<[number, number, number], OutboxItem>(
@@ -92,7 +106,7 @@ export class CouncilsStore {
    */
   record(
     instance: string | null,
-    input: { subject: Subject; source: string; reviews: Review[]; decision: Decision; render: (id: number) => string; post: boolean },
+    input: { subject: Subject; sources: ReviewSource[]; reviews: Review[]; decision: Decision; render: (id: number) => string; post: boolean },
     now: number,
   ): CouncilRecord {
     const { subject, decision } = input;
@@ -101,7 +115,9 @@ export class CouncilsStore {
       // The id is known before the insert (we hold the write lock), so the report that names it is written once.
       const id = (this.q.nextId.get() as { id: number }).id;
       const report = input.render(id);
-      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), input.source, JSON.stringify(input.reviews), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
+      const source = formatSources(input.sources);
+      const self = isSelfReviewed(input.sources);
+      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), source, JSON.stringify(input.reviews), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
       const queued = input.post && subject.ticket !== undefined;
       if (queued) this.q.enqueue.run(id, subject.ticket, now);
       const target = subject.mega !== undefined ? `${subject.mega}${phase !== null ? `/${phase}` : ''}` : subject.title;
@@ -110,8 +126,8 @@ export class CouncilsStore {
         kind: 'council',
         mega: subject.mega ?? null,
         phase,
-        message: `council #${id} on ${target}: ${decision.verdict} (average ${decision.average.toFixed(2)}, reviews from ${input.source})`,
-        data: { council: id, verdict: decision.verdict, average: decision.average, scores: decision.scores, source: input.source, ticket: subject.ticket ?? null },
+        message: `council #${id} on ${target}: ${decision.verdict} (average ${decision.average.toFixed(2)}, reviews from ${source}${self ? ', self-reviewed' : ''})`,
+        data: { council: id, verdict: decision.verdict, average: decision.average, scores: decision.scores, source, self_reviewed: self, ticket: subject.ticket ?? null },
       });
       return {
         id,
@@ -121,7 +137,8 @@ export class CouncilsStore {
         phase,
         ticket: subject.ticket ?? null,
         subject,
-        source: input.source,
+        sources: input.sources,
+        self_reviewed: self,
         reviews: input.reviews,
         average: decision.average,
         verdict: decision.verdict,
@@ -142,9 +159,21 @@ export class CouncilsStore {
     return this.q.list.all(limit).map(toRecord);
   }
 
-  /** The council that decides a phase's gate: the latest on that phase, else the latest on its whole MEGA. */
-  latestFor(mega: string, phase: string): { id: number; verdict: Verdict } | undefined {
-    return this.q.latestPhase.get(mega, phase) ?? this.q.latestMega.get(mega);
+  /** The councils that decide a phase's gate, oldest first: those on the phase, else those on its whole MEGA. */
+  gateCouncils(mega: string, phase: string): GateCouncil[] {
+    const rows = this.q.ofPhase.all(mega, phase);
+    return (rows.length ? rows : this.q.ofMega.all(mega)).map((r) => ({ id: r.id, verdict: r.verdict, sources: parseSources(r.source), acknowledged: r.acked === 1 }));
+  }
+
+  /** The latest council on the same subject: the same phase, the same whole MEGA, or (with neither) the same title. */
+  latestOnSubject(subject: Subject): CouncilRecord | undefined {
+    const r =
+      subject.mega === undefined
+        ? this.q.lastOnTitle.get(subject.title)
+        : subject.phase === undefined
+          ? this.q.lastOnMega.get(subject.mega)
+          : this.q.lastOnPhase.get(subject.mega, phaseKey(subject.phase));
+    return r ? toRecord(r) : undefined;
   }
 
   /**
@@ -190,7 +219,8 @@ function toRecord(r: Row): CouncilRecord {
     phase: r.phase,
     ticket: r.ticket,
     subject: JSON.parse(r.subject) as Subject,
-    source: r.source,
+    sources: parseSources(r.source),
+    self_reviewed: isSelfReviewed(parseSources(r.source)),
     reviews: JSON.parse(r.reviews) as Review[],
     average: r.average,
     verdict: r.verdict,

@@ -58,8 +58,9 @@ describe('the council gate', () => {
     expect(after).toMatchObject({ claimed: true, phase: { id: 1 } });
   });
 
-  it('a reject blocks until a new council decides adjust', async () => {
-    h = await harness();
+  it('a reject blocks until a new council from a superseding source decides adjust', async () => {
+    // Caller-written councils may overturn a reject only when the config says so (test/security covers the default).
+    h = await harness({ config: { council: { supersede_sources: ['caller', 'sampling', 'command'] } } });
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
     const rej = await a.call<Decided>('run_council', { subject: SUBJECT, reviews: reviews([4, 6, 5, 6]) });
@@ -67,10 +68,10 @@ describe('the council gate', () => {
     const refused = await a.call<{ claimed: boolean; reason: string; message: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(refused).toMatchObject({ claimed: false, reason: 'council_required' });
     expect(refused.message).toContain(`council #${rej.council_id} rejected`);
-    const adj = await a.call<Decided>('run_council', { subject: SUBJECT, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
+    const adj = await a.call<Decided>('run_council', { subject: { ...SUBJECT, description: `${SUBJECT.description} Now with a rollback plan.` }, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
     expect(adj).toMatchObject({ verdict: 'adjust', average: 7, adjustments: ['add a rollback switch (Chucky)'] });
     expect(adj.report_markdown).toContain('- [ ] add a rollback switch (Chucky)');
-    const again = await a.raw('run_council', { subject: SUBJECT, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
+    const again = await a.raw('run_council', { subject: { ...SUBJECT, description: `${SUBJECT.description} Rollback plan tested.` }, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
     expect(textOf(again)).toContain('Adjustments:\n- add a rollback switch (Chucky)');
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'CAB-1290', phase: 1 })).claimed).toBe(true);
   });
@@ -183,7 +184,7 @@ describe('the Linear outbox', () => {
     h = await harness();
     const { decide, validateReviews } = await import('../../src/domain/council.js');
     const rs = validateReviews(reviews([8, 8, 8, 8]));
-    const c = h.store.councils.record(null, { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, source: 'caller', reviews: rs, decision: decide(rs), post: true, render: () => 'r' }, h.clock.now);
+    const c = h.store.councils.record(null, { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, sources: ['caller'], reviews: rs, decision: decide(rs), post: true, render: () => 'r' }, h.clock.now);
     expect(c.post_pending).toBe(true);
     const now = h.clock.now;
     expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000 }).map((i) => i.council)).toEqual([c.id]);
@@ -265,7 +266,7 @@ describe('run_council with a reviewer command', () => {
     await a.call('plan_mega', PLAN);
     const r = await a.call<Decided>('run_council', { subject: SUBJECT });
     expect(r).toMatchObject({ status: 'decided', verdict: 'reject', average: 5.75 });
-    expect(r.message).toContain('from reviewer command reviews');
+    expect(r.message).toContain('from command reviews');
     expect(r.report_markdown).toContain('from command saul');
   });
 

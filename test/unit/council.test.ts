@@ -58,7 +58,7 @@ describe('council verdict', () => {
       { persona: 'chucky', text: 'split the migration' },
       { persona: 'saul', text: 'check the MIT notice' },
     ]);
-    const md = renderReport({ subject: { title: 'T', description: 'd', points: 8 }, reviews, decision: d, thresholds: { go: 8, adjust: 6 }, personas: PERSONAS, source: 'caller' });
+    const md = renderReport({ subject: { title: 'T', description: 'd', points: 8 }, reviews, decision: d, thresholds: { go: 8, adjust: 6 }, personas: PERSONAS, sources: ['caller'] });
     expect(md).toContain('**Verdict: ADJUST** — average 7.00/10');
     expect(md).toContain('| Chucky | 7 | chucky says so |');
     expect(md).toContain('### Mandatory adjustments');
