@@ -81,7 +81,7 @@ export class CouncilsStore {
       ofMega: db.prepare<[string], GateRow>(`${gateSelect} WHERE mega = ? AND phase IS NULL ORDER BY id`),
       lastOnPhase: db.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
       lastOnMega: db.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
-      lastOnTitle: db.prepare<[string], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? ORDER BY c.id DESC LIMIT 1`),
+      lastOnTitle: db.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS ? ORDER BY c.id DESC LIMIT 1`),
       enqueue: db.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
       // Due: not being posted right now (locked_until) and past its backoff (next_attempt_at) unless forced.
       due: db.prepare<[number, number, number], OutboxItem>(
@@ -165,11 +165,11 @@ export class CouncilsStore {
     return (rows.length ? rows : this.q.ofMega.all(mega)).map((r) => ({ id: r.id, verdict: r.verdict, sources: parseSources(r.source), acknowledged: r.acked === 1 }));
   }
 
-  /** The latest council on the same subject: the same phase, the same whole MEGA, or (with neither) the same title. */
+  /** The latest council on the same subject: the same phase, the same whole MEGA, or (with neither) the same title and ticket. */
   latestOnSubject(subject: Subject): CouncilRecord | undefined {
     const r =
       subject.mega === undefined
-        ? this.q.lastOnTitle.get(subject.title)
+        ? this.q.lastOnTitle.get(subject.title, subject.ticket ?? null)
         : subject.phase === undefined
           ? this.q.lastOnMega.get(subject.mega)
           : this.q.lastOnPhase.get(subject.mega, phaseKey(subject.phase));
