@@ -14,6 +14,7 @@ import { SchemaTooNewError } from './store/db.js';
 import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
 import { Session } from './context.js';
 import { StdioTransport } from './stdio.js';
+import { integrityProblem, probePort, startupFault, type FaultScene } from './faults.js';
 import { exportState } from './export.js';
 import { operationLine } from './domain/sessions.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
@@ -174,8 +175,9 @@ Reads the Linear issue KEY (e.g. CAB-1290) and its sub-issues: each sub-issue be
 
 Prints the latest N (default 50) entries of the append-only operations log, oldest first.
   --json     one JSON object per entry
-  --verify   recompute the whole hash chain; names the first edited, deleted or inserted
-             entry and exits 1 if the log was tampered with`,
+  --verify   check every page of the database file (exit 2 if corrupt), then recompute the
+             whole hash chain; names the first edited, deleted or inserted entry and exits 1
+             if the log was tampered with`,
     options: { limit: { type: 'string' }, json: { type: 'boolean' }, verify: { type: 'boolean' } },
     run: (v) => withStore(v, (store) => runLog(store, v)),
   },
@@ -317,10 +319,14 @@ Common options:
 `;
 }
 
+/** What this run opens, named by the one-line message if it fails (startupFault). */
+const scene: FaultScene = {};
+
 function open(v: Record<string, unknown>): { store: Store; root: string; config: ReturnType<typeof loadConfig> } {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const config = loadConfig(root);
-  const store = Store.open(resolveDbPath(root, v.db as string | undefined), { leaseSeconds: config.lease_seconds });
+  scene.db = resolveDbPath(root, v.db as string | undefined);
+  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds });
   return { store, root, config };
 }
 
@@ -346,6 +352,13 @@ async function withCouncil(v: Record<string, unknown>, fn: (deps: CouncilDeps) =
 function runLog(store: Store, v: Record<string, unknown>): number {
   if (v.verify) {
     const t0 = performance.now();
+    // A damaged page elsewhere in the file would not show in the chain: SQLite checks every page first.
+    const damage = integrityProblem(store.db);
+    if (damage) {
+      if (v.json) process.stdout.write(`${JSON.stringify({ ok: false, corrupt: damage })}\n`);
+      else process.stderr.write(`factory-mcp log: CORRUPT: ${store.db.name}: ${damage}; restore it from a backup\n`);
+      return 2;
+    }
     const r = store.operations.verify();
     const ms = performance.now() - t0;
     if (v.json) process.stdout.write(`${JSON.stringify({ ...r, ms: Math.round(ms) })}\n`);
@@ -397,6 +410,8 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
   const logger = stderrLogger();
   const port = v.port === undefined ? 7420 : Number(v.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('--port', `not a port number: ${String(v.port)}`);
+  Object.assign(scene, { host: v.host as string | undefined, port });
+  await probePort((v.host as string | undefined) ?? '127.0.0.1', port); // a port in use fails before the database is touched
   const { store, root, config } = open(v);
   const { startHttp, HttpConfigError } = await import('./http/server.js');
   let http;
@@ -456,6 +471,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof InputError || e instanceof SchemaTooNewError) {
       process.stderr.write(`factory-mcp ${name}: ${e.message}\n`);
+      return 2;
+    }
+    const fault = startupFault(e, scene);
+    if (fault) {
+      process.stderr.write(`factory-mcp ${name}: ${fault}\n`);
       return 2;
     }
     throw e;
