@@ -10,6 +10,8 @@ import type { Store } from './store/index.js';
 import { findRepoRoot, loadConfig } from './config.js';
 import { formatIssues } from '../schemas/common.js';
 import type { labelPullRequest } from './integrations/labels.js';
+import { phaseKey } from './domain/ids.js';
+import { publishGates } from './statuses.js';
 
 export interface ClassifyEnv {
   root: string;
@@ -121,6 +123,7 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     if (r.stored) {
       out.stored = true;
       out.message += `; stored with ${input.mega}/${input.phase}`;
+      void publishGates({ store: env.store, config: env.config, root: env.root, clock: env.now ?? Date.now }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd ? { cwd: resolveCwd(env.root, input.cwd) } : {}) });
     } else {
       out.stored = false;
       out.reason = r.reason;

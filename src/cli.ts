@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
+import type { Config } from '../schemas/config.js';
 import { stderrLogger } from './logger.js';
 import { renderBoardLines } from './render.js';
 import { createServer, SERVER_VERSION } from './server.js';
@@ -143,10 +144,11 @@ is set in this shell's environment: keep that token out of the agents' environme
       const [kind, ref] = pos;
       if (!kind || !ACK_KINDS.includes(kind as 'council')) throw new InputError('KIND', `expected one of ${ACK_KINDS.join(', ')}`);
       if (!ref || !/^[1-9]\d{0,15}$/.test(ref)) throw new InputError('ID', 'expected the numeric id of the council or change');
-      return withStore(v, (store) => {
+      return withStore(v, async (store, at) => {
         const what = ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
         const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
+        if (!r.already) await (await import('./statuses.js')).publishAck({ store, ...at, clock: Date.now }, kind as 'council', ref); // the gate opens on GitHub too
         process.stdout.write(`${r.already ? 'already acknowledged' : 'acknowledged'}: ${what}\n`);
         return 0;
       });
@@ -227,6 +229,32 @@ ten pass (or are skipped by config), 1 otherwise.`,
         const r = await checkDod({ store, config, root, clock: Date.now, instance: null }, parsed.data);
         process.stdout.write(v.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderDod(r).join('\n')}\n`);
         return r.passed ? 0 : 1;
+      } finally {
+        store.close();
+      }
+    },
+  },
+  statuses: {
+    summary: 'list or retry the gates (factory/dod, factory/change, factory/council) waiting for GitHub',
+    usage: `factory-mcp statuses [--retry] [--json] [--db FILE]
+
+The gates are published as GitHub commit statuses on each phase's pull request when they are
+decided; what GitHub did not take waits in the outbox. Without options lists what waits.
+  --retry    post everything waiting now (needs GITHUB_TOKEN); exit 1 if some still fail`,
+    options: { retry: { type: 'boolean' }, json: { type: 'boolean' } },
+    run: async (v) => {
+      const { store, root, config } = open(v);
+      try {
+        const { retryStatuses, STATUS_KIND } = await import('./statuses.js');
+        const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
+        if (v.retry) {
+          const r = await retryStatuses({ store, config, root, clock: Date.now }, { force: true });
+          out(r, [r.message, ...r.failed.map((f) => `  ${f.key}: ${f.message}`)].join('\n'));
+          return r.failed.length || r.pending ? 1 : 0;
+        }
+        const list = store.outbox.list(STATUS_KIND);
+        out(list, list.length ? list.map((i) => `${i.key}  ${i.attempts} attempt(s)${i.last_error ? `  ${i.last_error}` : ''}`).join('\n') : 'No commit status waits for GitHub.');
+        return 0;
       } finally {
         store.close();
       }
@@ -330,10 +358,11 @@ function open(v: Record<string, unknown>): { store: Store; root: string; config:
   return { store, root, config };
 }
 
-async function withStore(v: Record<string, unknown>, fn: (store: Store) => number | Promise<number>): Promise<number> {
-  const { store } = open(v);
+/** The CLI's store, with the repository root and its config for services that need them. */
+async function withStore(v: Record<string, unknown>, fn: (store: Store, at: { root: string; config: Config }) => number | Promise<number>): Promise<number> {
+  const { store, root, config } = open(v);
   try {
-    return await fn(store);
+    return await fn(store, { root, config });
   } finally {
     store.close();
   }

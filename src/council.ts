@@ -33,6 +33,8 @@ import { commandEnv, runCommand } from './integrations/run.js';
 import type { Logger } from './logger.js';
 import { writeTx } from './store/db.js';
 import type { Store } from './store/index.js';
+import { retryDelayMs } from './store/outbox.js';
+import { publishGates } from './statuses.js';
 import type { ClaimGuards, PhaseRef } from './store/phases.js';
 
 /**
@@ -173,6 +175,7 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
     { subject, sources, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, sources, at }) },
     now,
   );
+  if (subject.mega) void publishGates(deps, { mega: subject.mega, ...(subject.phase !== undefined ? { phase: phaseKey(subject.phase) } : {}) }); // factory/council on the PR
   let posted: PostResult | undefined;
   if (subject.ticket) {
     if (!deps.config.council.post_to_linear) posted = { ok: false, reason: 'disabled', message: 'posting to Linear is off (council.post_to_linear)' };
@@ -300,7 +303,7 @@ async function deliver(deps: CouncilDeps, client: NonNullable<ReturnType<typeof 
   } catch (e) {
     const f = describeLinearError(e);
     // Back off: the Retry-After Linear gave, else a minute per failed attempt (at most an hour).
-    const wait = f.retry_after_ms ?? Math.min(3600_000, 60_000 * (item.attempts + 1));
+    const wait = retryDelayMs(item.attempts, f.retry_after_ms);
     deps.store.councils.markFailed(item.council, f.message, deps.clock(), f.kind === 'auth' ? 0 : wait);
     return { ok: false, reason: f.kind, message: `report not posted to ${item.ticket}: ${f.message}; it is kept and retried on the next council, sync-plan or \`factory-mcp council --retry\`` };
   }

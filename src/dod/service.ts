@@ -33,6 +33,7 @@ import { councilAdjustmentItems } from '../council.js';
 import type { Store } from '../store/index.js';
 import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
+import { dodStatus, publishGates } from '../statuses.js';
 
 export type CheckId = (typeof DOD_CHECKS)[number];
 type CommandCheck = 'compiles' | 'tests' | 'lint' | 'format';
@@ -463,6 +464,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
     );
   }
 
+  let pull: { number: number; sha: string; branch: string } | undefined; // the PR pr_created found: where the gates go
   if (cfg.github === 'off') {
     const v = configSkip('skipped by config: dod.github is "off" (no GitHub for this repository, so no pull request or CI to check)');
     for (const id of ['pr_created', 'ci_green'] as const) if (want.has(id)) settle(id, Promise.resolve({ id, ...v, duration_ms: 0 }));
@@ -482,6 +484,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       if (!slug) return fail(NO_GITHUB_REPO);
       if (!br || !head) return fail('HEAD is not on a branch: check out the branch of the pull request');
       const r = await prAndCi(octo, { ...slug, branch: br, head: head.commit, required: cfg.required_checks, minChecks: cfg.min_checks });
+      if (r.pull) pull = { ...r.pull, branch: br };
       // CI has seen commits only: work that is not committed is not proven green.
       if (head.tree !== tree && r.ci.status === 'pass') r.ci = { status: 'fail', detail: 'the working tree has uncommitted changes that CI has not seen: commit and push them' };
       return r;
@@ -538,7 +541,14 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       const now = deps.clock();
       for (const f of fresh) store.dod.putCache(cacheKey(f.key.component, f.key.check, f.key.config), f.r, now);
       store.dod.record(now, { instance: deps.instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks });
+      if (phase && pull) store.dod.putPull(phase.mega, phase.id, pull, now);
     });
+    // A full run is a decision of the gate: published on the PR head (src/statuses.ts), never awaited.
+    if (!partial && pull) {
+      const { state, description } = dodStatus({ passed, score, failing });
+      const dod = { sha: pull.sha, state, description };
+      void publishGates({ store, config, root, clock: deps.clock, env: deps.env }, phase ? { mega: phase.mega, phase: phase.id, sha: pull.sha, dod } : { dod });
+    }
   }
   const detected = selected.find((c) => c.detected)?.detail;
   return {

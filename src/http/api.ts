@@ -3,6 +3,7 @@ import type { Store } from '../store/index.js';
 import type { AckKind } from '../store/acks.js';
 import { sessionStatus } from '../store/sessions.js';
 import { iso } from '../domain/time.js';
+import { publishAck } from '../statuses.js';
 
 export interface ApiResult {
   status: number;
@@ -13,6 +14,8 @@ export interface ApiDeps {
   store: Store;
   config: Config;
   clock: () => number;
+  /** The repository (for publishing the gates an acknowledgement opens as GitHub statuses). */
+  root?: string;
 }
 
 
@@ -93,6 +96,7 @@ export function apiRoutes(deps: ApiDeps) {
     const what = ackTarget(store, b.kind as AckKind, ref);
     if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
     const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
+    if (!r.already && deps.root !== undefined) void publishAck({ ...deps, root: deps.root }, b.kind as AckKind, ref);
     return { status: 200, body: { ...r, kind: b.kind, ref } };
   }
 

@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import type { ChangeWatcher } from '../store/watch.js';
 import { BoundedEventStore } from './events.js';
 import { apiRoutes } from './api.js';
+import { retryStatuses } from '../statuses.js';
 import { serveAsset } from './assets.js';
 import { bearer, Logins, postedToken, sameSecret } from './auth.js';
 
@@ -107,7 +108,9 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostForUrl}:${port}`, ...(opts.allowedHosts ?? [])]);
 
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
-  const api = apiRoutes({ store: opts.store, config: opts.config, clock: opts.clock ?? Date.now });
+  const api = apiRoutes({ store: opts.store, config: opts.config, clock: opts.clock ?? Date.now, root: opts.root });
+  // Commit statuses GitHub did not take are retried every minute while the server runs.
+  const statusRetry = opts.readOnly ? null : setInterval(() => void retryStatuses({ store: opts.store, config: opts.config, root: opts.root, clock: opts.clock ?? Date.now }).catch(() => undefined), 60_000).unref();
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -225,6 +228,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     async close(graceMs = 10_000) {
       if (closing) return;
       closing = true;
+      if (statusRetry) clearInterval(statusRetry);
       server.close();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);

@@ -67,6 +67,8 @@ export class DodStore {
       phase: db.prepare<[string, string], PhaseState>('SELECT owner, claimed_at, completed_by FROM phases WHERE mega = ? AND id = ?'),
       phaseOps: db.prepare<[string, string], Parameters<typeof toOperation>[0]>('SELECT * FROM operations WHERE mega = ? AND phase = ? ORDER BY seq'),
       sinceOps: db.prepare<[number, string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE ts >= ? AND kind IN ('memory','plan','replan') AND (mega IS NULL OR mega = ?) ORDER BY seq"),
+      pullGet: db.prepare<[string, string], { branch: string; number: number }>('SELECT branch, number FROM phase_pulls WHERE mega = ? AND phase = ?'),
+      pullPut: db.prepare('INSERT INTO phase_pulls (mega, phase, branch, number, ts) VALUES (?,?,?,?,?) ON CONFLICT (mega, phase) DO UPDATE SET branch = excluded.branch, number = excluded.number, ts = excluded.ts'),
       sessionStart: db.prepare<[string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE instance = ? AND kind = 'session_start' ORDER BY seq LIMIT 1"),
     };
   }
@@ -109,6 +111,16 @@ export class DodStore {
       data: { run: id, tree: run.tree, passed: run.passed, score: run.score, cached: run.cached },
     });
     return id;
+  }
+
+  /** The pull request pr_created found for a phase (where its gates are published). */
+  pull(mega: string, phase: string): { branch: string; number: number } | undefined {
+    return this.q.pullGet.get(mega, phase);
+  }
+
+  /** Call inside a write transaction. */
+  putPull(mega: string, phase: string, pull: { branch: string; number: number }, now: number): void {
+    this.q.pullPut.run(mega, phase, pull.branch, pull.number, now);
   }
 
   /** The last DoD run of a phase (for complete_phase, the board and the dashboard). */

@@ -8,6 +8,7 @@ import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
 import { MetricsStore } from './metrics.js';
 import { AcksStore } from './acks.js';
+import { OutboxStore } from './outbox.js';
 import { CheckpointsStore } from './checkpoints.js';
 import { ContinuityStore } from './continuity.js';
 import { MemoryStore } from './memory.js';
@@ -32,6 +33,7 @@ export class Store {
   readonly transfer: TransferStore;
   readonly dod: DodStore;
   readonly changes: ChangesStore;
+  readonly outbox: OutboxStore;
 
   constructor(
     readonly db: Db,
@@ -49,6 +51,7 @@ export class Store {
     this.continuity = new ContinuityStore(db, this);
     this.transfer = new TransferStore(db, this);
     this.dod = new DodStore(db, this.operations);
+    this.outbox = new OutboxStore(db);
     this.changes = new ChangesStore(db, this.operations, this.phases);
   }
 

@@ -217,6 +217,30 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX classifications_phase ON classifications(mega, phase, id);
   `,
+  // the gates as GitHub commit statuses: a generic outbox (the council outbox's pattern: a failed
+  // delivery is kept, locked while in flight, retried with backoff) and the PR branch of each phase
+  `
+  CREATE TABLE outbox (
+    kind            TEXT NOT NULL,
+    key             TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    version         INTEGER NOT NULL DEFAULT 1,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    locked_until    INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE phase_pulls (
+    mega    TEXT NOT NULL,
+    phase   TEXT NOT NULL,
+    branch  TEXT NOT NULL,
+    number  INTEGER NOT NULL,
+    ts      INTEGER NOT NULL,
+    PRIMARY KEY (mega, phase)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,12 +18,13 @@ export interface FakeCheckRun {
 export interface FakeStatus {
   context: string;
   state: 'success' | 'failure' | 'error' | 'pending';
+  description?: string | null;
 }
 
 /**
  * A local GitHub REST server answering the real routes octokit calls, for one or more
  * repositories: Actions variables, pulls by head branch, issue labels, check runs and commit
- * statuses. State is plain data the test sets; every request is recorded for assertions.
+ * statuses (read, and created with POST /repos/{owner}/{repo}/statuses/{sha}). State is plain data the test sets; every request is recorded for assertions.
  * Requests without `authorization: token …`/`Bearer …` get 401, like GitHub.
  */
 export class FakeGitHub extends FakeHttpServer {
@@ -83,6 +84,15 @@ export class FakeGitHub extends FakeHttpServer {
       const state = st.length === 0 ? 'pending' : st.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : st.every((s) => s.state === 'success') ? 'success' : 'pending';
       return { status: 200, body: { state, sha: p.ref, total_count: st.length, statuses: st.map((s, i) => ({ id: i + 1, ...s })) } };
     }));
+    this.route('POST', '/repos/:owner/:repo/statuses/:sha', guard((r, p) => {
+      const b = (r.body ?? {}) as { state?: string; context?: string; description?: string; target_url?: string };
+      if (!b.state || !['success', 'failure', 'error', 'pending'].includes(b.state)) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'state', code: 'invalid' }] } };
+      if (b.description !== undefined && b.description.length > 140) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'description', code: 'too_long' }] } };
+      const status: FakeStatus = { context: b.context ?? 'default', state: b.state as FakeStatus['state'], description: b.description ?? null };
+      // GitHub keeps every status; the newest of each context is the one that counts (listed first).
+      this.statuses.set(p.sha as string, [status, ...(this.statuses.get(p.sha as string) ?? [])]);
+      return { status: 201, body: { id: this.requests.length, url: `${this.url}/repos/${p.owner}/${p.repo}/statuses/${p.sha}`, ...status, created_at: '2026-01-01T00:00:00Z' } };
+    }));
     this.route('GET', '/repos/:owner/:repo/commits/:ref/statuses', guard((_r, p) => ({ status: 200, body: (this.statuses.get(p.ref as string) ?? []).map((s, i) => ({ id: i + 1, ...s })) })));
   }
 
@@ -96,6 +106,11 @@ export class FakeGitHub extends FakeHttpServer {
       base: { ref: pr.base?.ref ?? 'main' },
       labels: (pr.labels ?? []).map((name, i) => ({ id: i + 1, name })),
     };
+  }
+
+  /** The newest status of `context` on `sha`, as a required status check reads it. */
+  latestStatus(sha: string, context: string): FakeStatus | undefined {
+    return (this.statuses.get(sha) ?? []).find((s) => s.context === context);
   }
 
   /** Environment for a factory-mcp process or client that should talk to this fake. */

@@ -32,9 +32,10 @@ export class FakeHttpServer {
     return this;
   }
 
-  async start(): Promise<this> {
+  /** Listens on an ephemeral port, or on `port` (the same one again after `stop`: a service coming back). */
+  async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }

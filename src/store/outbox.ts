@@ -1,0 +1,92 @@
+import type { Db } from './db.js';
+import { writeTx } from './db.js';
+
+export interface OutboxItem<T> {
+  key: string;
+  payload: T;
+  /** Bumped by every put: a delivery finishing on an older version leaves the newer one queued. */
+  version: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+interface Row {
+  key: string;
+  payload: string;
+  version: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+/** A minute per failed attempt, at most an hour; a Retry-After the remote gave wins. */
+export function retryDelayMs(attempts: number, retryAfterMs?: number | null): number {
+  return retryAfterMs ?? Math.min(3600_000, 60_000 * (attempts + 1));
+}
+
+/**
+ * Deliveries to the outside world that must not be lost and must not block the caller: put in
+ * the same transaction as the decision they report, taken with a lock (two processes never
+ * deliver one item at once), removed when delivered, kept with a backoff when not. One item per
+ * (kind, key): a newer put replaces what is still waiting.
+ */
+export class OutboxStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      get: db.prepare<[string, string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND key = ?'),
+      put: db.prepare(
+        `INSERT INTO outbox (kind, key, payload, created_at) VALUES (?,?,?,?)
+         ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, version = version + 1, attempts = 0, last_error = NULL, next_attempt_at = 0`,
+      ),
+      due: db.prepare<[string, number, number, number], Row>(
+        'SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND locked_until <= ? AND next_attempt_at <= ? ORDER BY created_at, key LIMIT ?',
+      ),
+      lock: db.prepare('UPDATE outbox SET locked_until = ? WHERE kind = ? AND key = ?'),
+      done: db.prepare('DELETE FROM outbox WHERE kind = ? AND key = ? AND version = ?'),
+      failed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE kind = ? AND key = ? AND version = ?'),
+      unlock: db.prepare('UPDATE outbox SET locked_until = 0 WHERE kind = ? AND key = ?'),
+      pending: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE kind = ?'),
+      list: db.prepare<[string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? ORDER BY created_at, key'),
+    };
+  }
+
+  /** Queues an item, merged with the one still waiting under the same key. Call inside a write transaction or alone. */
+  put<T>(kind: string, key: string, merge: (waiting: T | null) => T, now: number): void {
+    writeTx(this.db, () => {
+      const old = this.q.get.get(kind, key);
+      this.q.put.run(kind, key, JSON.stringify(merge(old ? (JSON.parse(old.payload) as T) : null)), now);
+    });
+  }
+
+  /** Up to `limit` items due (past their backoff unless `force`, never one in flight), locked for `lockMs`. */
+  takeDue<T>(kind: string, now: number, opts: { limit: number; lockMs: number; force?: boolean }): OutboxItem<T>[] {
+    return writeTx(this.db, () => {
+      const rows = this.q.due.all(kind, now, opts.force ? Number.MAX_SAFE_INTEGER : now, opts.limit);
+      for (const r of rows) this.q.lock.run(now + opts.lockMs, kind, r.key);
+      return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
+    });
+  }
+
+  /** Delivered: removed, unless a newer version was put meanwhile (then only unlocked). */
+  done(kind: string, item: { key: string; version: number }): void {
+    writeTx(this.db, () => {
+      if (this.q.done.run(kind, item.key, item.version).changes === 0) this.q.unlock.run(kind, item.key);
+    });
+  }
+
+  /** Not delivered: kept, retried after `retryAfterMs`. */
+  failed(kind: string, item: { key: string; version: number }, error: string, now: number, retryAfterMs: number): void {
+    writeTx(this.db, () => {
+      if (this.q.failed.run(error.slice(0, 500), now + retryAfterMs, kind, item.key, item.version).changes === 0) this.q.unlock.run(kind, item.key);
+    });
+  }
+
+  pending(kind: string): number {
+    return this.q.pending.get(kind)?.n ?? 0;
+  }
+
+  list<T>(kind: string): OutboxItem<T>[] {
+    return this.q.list.all(kind).map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
+  }
+}
