@@ -162,12 +162,20 @@ export interface PatternSet {
 /** Builds the matcher for a list of valid RE2 patterns. The default is RE2 itself; a bench may compare another. */
 export type PatternEngine = (list: readonly Pattern[]) => PatternSet;
 
-/** RE2 (re2js): one lazy-DFA pass per line finds every pattern that matches, in time linear in the line. */
+const NO_MATCH: readonly number[] = [];
+
+/**
+ * RE2 (re2js), in time linear in the line: one lazy-DFA pass asks whether any pattern matches
+ * (most lines match none, and that test is about twice as fast as the set's), then the set finds
+ * which ones.
+ */
 export const re2Engine: PatternEngine = (list) => {
+  const sources = list.map((p) => (p.ignoreCase ? `(?i:${p.source})` : `(?:${p.source})`));
+  const any = RE2JS.compile(sources.join('|'));
   const set = new RE2Set(RE2Set.UNANCHORED);
-  for (const p of list) set.add(p.ignoreCase ? `(?i:${p.source})` : p.source);
+  for (const s of sources) set.add(s);
   set.compile();
-  return { match: (line) => set.match(line) };
+  return { match: (line) => (any.test(line) ? set.match(line) : NO_MATCH) };
 };
 
 export interface CompiledRules {
