@@ -415,7 +415,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
       p = (async () => {
         const before = await Promise.all(c.after.map(async (d) => ({ id: d, ...(await partOf(c, d)) })));
         const t0 = Date.now();
-        const failed = before.filter((b) => b.status === 'fail' || b.status === 'error').map((b) => b.id);
+        // A check without a command (its own error says so) has built nothing to wait for.
+        const failed = before.filter((b) => (b.status === 'fail' || b.status === 'error') && c.commands[b.id] !== undefined).map((b) => b.id);
         const ran = failed.length
           ? ((v: Verdict) => ({ tests: v, regressions: v }))({ status: 'fail', detail: `not run: ${failed.join(' and ')} failed (${c.where}.after)` })
           : await testsAndRegressions(c).catch((e: unknown) => {

@@ -286,7 +286,6 @@ describe('check_dod command limits', () => {
                 tests: [node, '-e', "require('fs').writeFileSync('cov.json', JSON.stringify({ total: { lines: { pct: 71.4 } } }))"],
                 lint: [node, '-e', 'console.log("a.js:1:1 warning no-console")'],
               },
-              after: [], // no build command: nothing to wait for
               thresholds: { coverage_summary: 'cov.json', min_coverage: 80, zero_warnings: true },
             },
           ],

@@ -36,6 +36,9 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     }
     throw new Error(`${context} on ${repo.head.slice(0, 8)}: wanted ${JSON.stringify(want)}, GitHub has ${JSON.stringify(last)}`);
   };
+  // The fake GitHub lives in this process: the CLI runs asynchronously so that it can answer.
+  const cli = (args: string[], extra: Record<string, string> = {}) =>
+    promisify(execFile)(process.execPath, [CLI, ...args], { cwd: repo.dir, env: { ...process.env, FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent', ...extra }, encoding: 'utf8', timeout: 30_000 });
   const ack = (kind: string, ref: number) =>
     request(srv.url, { method: 'POST', path: '/api/ack', headers: { host: new URL(srv.url).host, 'content-type': 'application/json', authorization: 'Bearer ack-secret' }, body: JSON.stringify({ kind, ref }) });
 
@@ -117,14 +120,20 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     expect(waiting[0]?.last_error).toMatch(/ECONNREFUSED|fetch failed|connect/i);
     expect(gh.latestStatus(repo.head, 'factory/change')?.description).toMatch(/^ASK/); // not delivered
 
-    const env = { ...process.env, FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent' };
-    // The fake GitHub lives in this process: the CLI runs asynchronously so that it can answer.
-    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { cwd: repo.dir, env, encoding: 'utf8', timeout: 30_000 });
-    expect((await cli('statuses')).stdout).toMatch(/^S-1\/1 {2}1 attempt\(s\)/);
+    expect((await cli(['statuses'])).stdout).toMatch(/^S-1\/1 {2}1 attempt\(s\)/);
     await gh.start(port);
-    const retry = await cli('statuses', '--retry', '--json'); // rejects unless it exits 0
+    const retry = await cli(['statuses', '--retry', '--json']); // rejects unless it exits 0
     expect(JSON.parse(retry.stdout)).toMatchObject({ posted: 2, failed: [], pending: 0 });
     expect(gh.latestStatus(repo.head, 'factory/change')).toMatchObject({ state: 'success', description: 'SHIP: zero risk, merge now' });
     expect(store.outbox.pending(STATUS_KIND)).toBe(0);
+  });
+
+  it('a human acknowledging an Ask from the terminal (factory-mcp ack) opens factory/change too', async () => {
+    await agent.call('classify_change', { files: [{ path: '.github/workflows/deploy.yml', additions: 3, deletions: 0 }], mega: 'S-1', phase: 1, token });
+    const id = store.changes.latest('S-1', 1)?.id as number;
+    await statusOn('factory/change', { state: 'pending', description: `ASK #${id}: waiting for a human to acknowledge it` });
+    const r = await cli(['ack', 'change', String(id)], { FACTORY_ACK_TOKEN: 'ack-secret' });
+    expect(r.stdout).toMatch(/^acknowledged: /);
+    expect(gh.latestStatus(repo.head, 'factory/change')).toMatchObject({ state: 'success', description: `ASK #${id}: acknowledged by a human` }); // posted before the CLI exited
   });
 });
