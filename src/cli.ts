@@ -11,7 +11,7 @@ import { createServer, SERVER_VERSION } from './server.js';
 import { Store } from './store/index.js';
 import type { Toolset } from './tool.js';
 import { ConfigError, InputError } from './errors.js';
-import { SchemaTooNewError } from './store/db.js';
+import { ReadOnlyOpenError, SchemaTooNewError } from './store/db.js';
 import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
 import { Session } from './context.js';
 import { StdioTransport } from './stdio.js';
@@ -354,8 +354,31 @@ function open(v: Record<string, unknown>): { store: Store; root: string; config:
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const config = loadConfig(root);
   scene.db = resolveDbPath(root, v.db as string | undefined);
-  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds });
+  // --read-only: the database is opened read-only (no migration, no write of any kind).
+  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true });
   return { store, root, config };
+}
+
+/**
+ * Outside a git repository (and with no --db or FACTORY_DB) a stdio server creates no database
+ * until a write needs one: a client's health check in ~/Downloads leaves nothing behind. Until
+ * then it serves an empty in-memory store; the first writing tool creates the file and says where.
+ */
+function openDeferred(v: Record<string, unknown>): { store: Store; root: string; config: ReturnType<typeof loadConfig>; materialize?: () => { store: Store; notice: string } } {
+  const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
+  const file = resolveDbPath(root, v.db as string | undefined);
+  const explicit = v.db !== undefined || Boolean(process.env.FACTORY_DB);
+  if (v['read-only'] === true || explicit || fs.existsSync(path.join(root, '.git')) || fs.existsSync(file)) return open(v);
+  const config = loadConfig(root);
+  return {
+    store: Store.open(':memory:', { leaseSeconds: config.lease_seconds }),
+    root,
+    config,
+    materialize: () => ({
+      store: Store.open(file, { leaseSeconds: config.lease_seconds }),
+      notice: `factory-mcp created its database at ${file}: ${root} is not in a git repository (start the server in your repository, or set FACTORY_DB / --db)`,
+    }),
+  };
 }
 
 /** The CLI's store, with the repository root and its config for services that need them. */
@@ -411,8 +434,8 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
     const bad = toolsets.filter((t) => !TOOLSETS.includes(t));
     if (bad.length) throw new InputError('--toolsets', `unknown toolset ${bad.join(', ')} (known: ${TOOLSETS.join(', ')})`);
   }
-  const { store, root, config } = open(v);
-  const fs_ = createServer({ store, config, root, logger, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets });
+  const { store, root, config, materialize } = openDeferred(v);
+  const fs_ = createServer({ store, config, root, logger, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets, materialize });
   const transport = new StdioTransport();
   let closed = false;
   const shutdown = (why: string) => {
@@ -421,7 +444,7 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
     try {
       fs_.cleanup();
     } finally {
-      store.close();
+      fs_.ctx.store.close();
     }
     logger.info(`stopped (${why})`);
     process.exit(0);
@@ -431,7 +454,7 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   await fs_.server.connect(transport);
-  logger.info(`serving over stdio (db ${store.db.name})`);
+  logger.info(`serving over stdio (db ${materialize ? 'none yet: created by the first write' : store.db.name})`);
   return new Promise<number>(() => {}); // runs until the client goes away
 }
 
@@ -498,7 +521,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof InputError || e instanceof SchemaTooNewError) {
+    if (e instanceof ConfigError || e instanceof InputError || e instanceof SchemaTooNewError || e instanceof ReadOnlyOpenError) {
       process.stderr.write(`factory-mcp ${name}: ${e.message}\n`);
       return 2;
     }

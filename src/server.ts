@@ -58,6 +58,11 @@ export interface ServerOptions {
   toolsets?: readonly Toolset[];
   /** Environment for governance (FACTORY_KILL_SWITCH, GITHUB_TOKEN); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * `store` is a stand-in (an empty in-memory database): the real one is created by this on the
+   * first call of a tool that may write, and everything moves to it. Returns the store and a notice.
+   */
+  materialize?: () => { store: Store; notice: string };
 }
 
 export interface FactoryServer {
@@ -130,13 +135,22 @@ function extraPaths(raw: unknown, parsed: unknown, at = ''): string[] {
 export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call: CallInfo): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
+  const writes = tool.annotations.readOnlyHint !== true;
   try {
+    const notice = writes ? (ctx.materialize?.() ?? null) : null;
     const raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
     const out = CHECK_OUTPUT ? checkOutput(tool, raw) : raw;
-    // Any accepted call refreshes the caller's leases; a refused (malformed) one changes nothing.
-    ctx.session.touch();
+    // An accepted call of a writing tool refreshes the caller's leases; reads and refused
+    // (malformed) calls write nothing. A failed refresh never costs the caller its answer.
+    if (writes) {
+      try {
+        ctx.session.touch();
+      } catch (e) {
+        ctx.logger.warn(`lease refresh after ${tool.name} failed: ${(e as Error).message}`);
+      }
+    }
     const text = tool.text ? tool.text(out) : typeof out.message === 'string' ? out.message : JSON.stringify(out);
-    return { structuredContent: out, content: [{ type: 'text', text }] };
+    return { structuredContent: out, content: [{ type: 'text', text }, ...(notice ? [{ type: 'text' as const, text: notice }] : [])] };
   } catch (e) {
     if (e instanceof InputError) return errorResult(`Invalid arguments for ${tool.name}: ${e.message}`);
     ctx.logger.error(`${tool.name} failed: ${(e as Error).stack ?? String(e)}`);
@@ -158,8 +172,11 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
-  const governance = new Governance({ config: opts.config, root: opts.root, store: opts.store, clock, env: opts.env, logger });
-  const ctx: Context = { store: opts.store, config: opts.config, root: opts.root, session, clock, random, logger, guards: { ...governance.guards(), ...councilGuards(opts.store, opts.config) }, governance };
+  const governed = (store: Store) => {
+    const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env: opts.env, logger });
+    return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config) } };
+  };
+  const ctx: Context = { config: opts.config, root: opts.root, session, clock, random, logger, ...governed(opts.store) };
   const tools = selectTools(opts);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };
@@ -168,13 +185,23 @@ export function createServer(opts: ServerOptions): FactoryServer {
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: INSTRUCTIONS },
   );
-  const watcher = new ResourceWatcher(opts.store, (uri) => server.sendResourceUpdated({ uri }));
-  // The session (and its instance id) opens when the client finishes initializing, so it is never
-  // a side effect of whichever call comes first, valid or not.
-  server.oninitialized = () => {
-    session.setAgent(server.getClientVersion()?.name);
-    void session.instance;
-  };
+  const watcher = new ResourceWatcher(() => ctx.store, (uri) => server.sendResourceUpdated({ uri }));
+  if (opts.materialize) {
+    const create = opts.materialize;
+    ctx.materialize = () => {
+      delete ctx.materialize;
+      const { store, notice } = create();
+      const stand_in = ctx.store;
+      Object.assign(ctx, governed(store));
+      session.use(store);
+      watcher.moved();
+      stand_in.close();
+      logger.warn(notice);
+      return notice;
+    };
+  }
+  // No session is opened here: initialize, tools/list, resources and reads never need an identity.
+  server.oninitialized = () => session.setAgent(server.getClientVersion()?.name);
   server.setRequestHandler(ListToolsRequestSchema, () => listing);
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const tool = byName.get(req.params.name);
@@ -248,8 +275,8 @@ export function createServer(opts: ServerOptions): FactoryServer {
     tools,
     cleanup: () => {
       watcher.close();
-      if (!session.started || !opts.store.db.open) return;
-      opts.store.sessions.markDisconnected(session.instance, clock());
+      if (!session.started || !ctx.store.db.open) return;
+      ctx.store.continuity.left(session.instance, clock());
     },
   };
 }

@@ -31,9 +31,20 @@ export class ResourceWatcher {
   private seq = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly storeOf: () => Store,
     private readonly notify: (uri: string) => Promise<void>,
   ) {}
+
+  private get store(): Store {
+    return this.storeOf();
+  }
+
+  /** The store was replaced (created on the first write): follow it, keeping the subscriptions. */
+  moved(): void {
+    this.stop();
+    this.seq = 0;
+    if (this.subs.size > 0) this.off = this.store.watch.on(() => this.check());
+  }
 
   subscribe(uri: string): void {
     if (this.subs.size === 0) this.seq = this.store.operations.lastSeq();

@@ -138,6 +138,20 @@ export class ContinuityStore {
     });
   }
 
+  /**
+   * The client went away without session_end. A session holding claims is interrupted (they stay
+   * adoptable); one that holds nothing simply ended: there is nothing to recover, nothing to report.
+   */
+  left(instance: string, now: number): void {
+    writeTx(this.db, () => {
+      const row = this.s.sessions.get(instance);
+      if (!row || row.ended_at !== null) return;
+      if (this.s.phases.claimsOf(instance).length > 0) return this.s.sessions.markDisconnected(instance, now);
+      this.s.sessions.end(instance, now, 'left without session_end, holding nothing');
+      this.s.operations.append(now, { instance, kind: 'session_end', message: `SESSION-END ${instance}: left without session_end, holding nothing`, data: { summary: null, released: 0, kept: 0, left: true } });
+    });
+  }
+
   checkpoint(
     instance: string,
     input: { mega?: string | undefined; phase?: PhaseId | undefined; token?: string | undefined; progress: { done: string[]; next: string[]; percent?: number | undefined; files?: string[] | undefined }; note?: string | undefined },
@@ -168,17 +182,19 @@ export class ContinuityStore {
     });
   }
 
-  memory(instance: string, input: { op: 'read' | 'append'; section?: MemorySection | undefined; text?: string | undefined; limit?: number | undefined }, now: number): { entries: MemoryEntry[]; appended?: number } {
+  /** `instance` may be lazy: a read needs no identity (and so creates no session). */
+  memory(instance: string | (() => string), input: { op: 'read' | 'append'; section?: MemorySection | undefined; text?: string | undefined; limit?: number | undefined }, now: number): { entries: MemoryEntry[]; appended?: number } {
     const limit = input.limit ?? 50;
     if (input.op === 'read') return { entries: this.s.memory.read(input.section ? [input.section] : MEMORY_SECTIONS, limit) };
     if (!input.section) throw new InputError('section', `required for append (${MEMORY_SECTIONS.join(', ')})`);
     if (!input.text) throw new InputError('text', 'required for append');
     const section = input.section;
     const text = input.text;
+    const who = typeof instance === 'string' ? instance : instance();
     return writeTx(this.db, () => {
-      const agent = this.s.sessions.get(instance)?.agent ?? null;
-      const id = this.s.memory.append(instance, agent, now, section, text);
-      this.s.operations.append(now, { instance, kind: 'memory', message: `${instance} noted in ${section}: ${clip(text.replace(/\s+/g, ' '), 160)}`, data: { memory_id: id, section } });
+      const agent = this.s.sessions.get(who)?.agent ?? null;
+      const id = this.s.memory.append(who, agent, now, section, text);
+      this.s.operations.append(now, { instance: who, kind: 'memory', message: `${who} noted in ${section}: ${clip(text.replace(/\s+/g, ' '), 160)}`, data: { memory_id: id, section } });
       return { entries: this.s.memory.read([section], limit), appended: id };
     });
   }

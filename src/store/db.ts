@@ -44,6 +44,47 @@ export function openDb(file: string, opts: { busyTimeoutMs?: number } = {}): Db 
   return db;
 }
 
+export class ReadOnlyOpenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadOnlyOpenError';
+  }
+}
+
+/**
+ * Opens an existing database for reading only (`--read-only`): no pragma that writes, no
+ * migration, no file created. A database older than the code is refused (a writing server
+ * migrates it). In WAL mode readers never wait for a writer. A WAL database in a directory this
+ * process may not write, with no -shm file beside it, cannot be opened in place by SQLite: then
+ * nobody can be writing it (a writer needs those files), and it is read from an in-memory copy.
+ */
+export function openDbReadOnly(file: string): Db {
+  if (!fs.existsSync(file)) throw new ReadOnlyOpenError(`no database at ${file}: a read-only server reads an existing one (start a writing factory-mcp once to create it)`);
+  let db = new Database(file, { readonly: true, fileMustExist: true });
+  let version: number;
+  try {
+    version = db.pragma('user_version', { simple: true }) as number;
+  } catch (e) {
+    db.close();
+    const code = (e as { code?: string }).code ?? '';
+    if (!code.startsWith('SQLITE_READONLY') && !code.startsWith('SQLITE_CANTOPEN')) throw e;
+    const bytes = fs.readFileSync(file);
+    // A WAL header makes SQLite look for the -wal/-shm files; the copy is a plain rollback-journal image.
+    if (bytes.length > 19 && bytes[18] === 2) bytes[18] = bytes[19] = 1;
+    db = new Database(bytes, { readonly: true });
+    version = db.pragma('user_version', { simple: true }) as number;
+  }
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new SchemaTooNewError(file, version, SCHEMA_VERSION);
+  }
+  if (version < SCHEMA_VERSION) {
+    db.close();
+    throw new ReadOnlyOpenError(`database ${file} is at schema version ${version}, older than this factory-mcp (${SCHEMA_VERSION}); a read-only server does not migrate: run factory-mcp once without --read-only (nothing was changed)`);
+  }
+  return db;
+}
+
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
@@ -85,6 +126,26 @@ function ensureFactoryGitignore(dir: string): void {
   if (path.basename(dir) !== '.factory') return;
   const gi = path.join(dir, '.gitignore');
   if (!fs.existsSync(gi)) fs.writeFileSync(gi, '# factory-mcp state: the database and its WAL files\n*\n');
+}
+
+const pendingWrites = new WeakMap<Db, Map<object, () => void>>();
+
+/** Runs the deferred writes (inside the caller's transaction) and returns them, to put back on a rollback. */
+function takePending(pending: Map<object, () => void>): [object, () => void][] {
+  const ran = [...pending];
+  pending.clear();
+  for (const [, f] of ran) f();
+  return ran;
+}
+
+/**
+ * Defers a write to the start of the next write transaction on `db` (by `key`, once): a session's
+ * row is written with the first write that needs it, so a refused call leaves nothing behind.
+ */
+export function beforeNextWrite(db: Db, key: object, fn: () => void): void {
+  let m = pendingWrites.get(db);
+  if (!m) pendingWrites.set(db, (m = new Map()));
+  m.set(key, fn);
 }
 
 interface TxStatements {
@@ -132,7 +193,11 @@ export class DatabaseBusyError extends Error {
  * off with jitter to 4 ms, until the configured busy timeout has passed.
  */
 export function writeTx<T>(db: Db, fn: () => T): T {
-  if (db.inTransaction) return fn();
+  const pending = pendingWrites.get(db);
+  if (db.inTransaction) {
+    if (pending?.size) takePending(pending);
+    return fn();
+  }
   const s = statementsFor(db);
   const deadline = Date.now() + s.waitMs;
   let backoffUs = 50;
@@ -153,9 +218,17 @@ export function writeTx<T>(db: Db, fn: () => T): T {
     s.wait.run();
   }
   try {
-    const result = fn();
-    s.commit.run();
-    return result;
+    // Writes deferred to the first transaction (a session's row): part of this one, so a
+    // rollback undoes them too and they wait for the next.
+    const ran = pending?.size ? takePending(pending) : [];
+    try {
+      const result = fn();
+      s.commit.run();
+      return result;
+    } catch (e) {
+      for (const [k, f] of ran) if (!pending?.has(k)) pending?.set(k, f);
+      throw e;
+    }
   } catch (e) {
     if (db.inTransaction) s.rollback.run();
     throw e;

@@ -1,4 +1,4 @@
-import { openDb, type Db } from './db.js';
+import { openDb, openDbReadOnly, type Db } from './db.js';
 import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from './councils.js';
 import { DodStore } from './dod.js';
@@ -62,8 +62,9 @@ export class Store {
     return (this.watcher ??= new ChangeWatcher(this.db));
   }
 
-  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number }): Store {
-    return new Store(openDb(file, opts), opts);
+  /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
+  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean }): Store {
+    return new Store(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
   }
 
   close(): void {

@@ -28,13 +28,13 @@ export interface NewSession {
 
 /** Session rows: one per server session, each with a unique `t4821`-style instance id. */
 export class SessionsStore {
-  private readonly insert;
+  private readonly insertStmt;
   private readonly byInstance;
   private readonly seen;
   readonly host = os.hostname();
 
   constructor(private readonly db: Db) {
-    this.insert = db.prepare(
+    this.insertStmt = db.prepare(
       'INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at) VALUES (?,?,?,?,?,?,?)',
     );
     this.byInstance = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
@@ -46,10 +46,26 @@ export class SessionsStore {
     for (let attempt = 0; attempt < 200; attempt++) {
       const digits = 4 + Math.floor(attempt / 20); // widen the id when the short space is crowded
       const id = instanceId(random, digits);
-      const r = this.insert.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now);
+      const r = this.insertStmt.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now);
       if (r.changes === 1) return this.get(id) as SessionRow;
     }
     throw new Error('could not allocate a unique instance id');
+  }
+
+  /** A fresh instance id, not yet taken; its row is written later by `insert` (see Session). */
+  reserve(random: () => number = Math.random): string {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const id = instanceId(random, 4 + Math.floor(attempt / 20));
+      if (!this.byInstance.get(id)) return id;
+    }
+    throw new Error('could not allocate a unique instance id');
+  }
+
+  /** Writes a reserved session's row; call inside a write transaction. */
+  insert(instance: string, s: NewSession, now: number): void {
+    if (this.insertStmt.run(instance, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now).changes !== 1) {
+      throw new Error(`instance id ${instance} was taken by another process meanwhile; try again`);
+    }
   }
 
   get(instance: string): SessionRow | undefined {

@@ -218,7 +218,7 @@ describe('factory-mcp http', () => {
     other.close();
   });
 
-  it('the CLI serves until SIGTERM, then stops cleanly and marks its sessions disconnected', async () => {
+  it('the CLI serves until SIGTERM, then stops cleanly and closes its sessions (one holding nothing simply ends)', async () => {
     const db = path.join(dir, 'cli.db');
     const child = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { env: { ...process.env, FACTORY_LOG: 'silent' } });
     const url = await new Promise<string>((resolve, reject) => {
@@ -240,9 +240,9 @@ describe('factory-mcp http', () => {
     const answers = await inflight;
     expect(answers.filter((x) => x === 'ok').length).toBeGreaterThan(0);
     const check = new Database(db, { readonly: true });
-    const s = check.prepare("SELECT disconnected_at FROM sessions WHERE transport = 'http'").all() as { disconnected_at: number | null }[];
+    const s = check.prepare("SELECT ended_at FROM sessions WHERE transport = 'http'").all() as { ended_at: number | null }[];
     check.close();
     expect(s.length).toBe(1);
-    expect(s[0]!.disconnected_at).not.toBeNull();
+    expect(s[0]!.ended_at).not.toBeNull();
   });
 });

@@ -183,17 +183,22 @@ describe('leases, heartbeats, releases', () => {
     expect(late).toMatchObject({ ok: false, reason: 'stale_token' });
   });
 
-  it('any tool call by the owner refreshes its leases', async () => {
+  it('any writing tool call by the owner refreshes its leases; a read writes nothing', async () => {
     const a = await h.connect();
     const b = await h.connect();
     await a.call('plan_mega', PLAN);
-    await a.call('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 10 });
+    const c = await a.call<{ lease_expires_at: string }>('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 10 });
+    h.clock.advance(8_000);
+    const before = snapshot(h.store);
+    await a.call('board', {});
+    expect(snapshot(h.store)).toBe(before);
     for (let i = 0; i < 3; i++) {
       h.clock.advance(8_000);
-      await a.call('board', {});
+      await a.call('log_operation', { kind: 'note', message: `step ${i}` });
     }
-    // 24 s after the claim, but the last call was 0 s ago: still held
+    // 32 s after the claim, but the last call was 0 s ago: still held
     expect(await b.call('claim_phase', { mega: 'CAB-1290', phase: 1 })).toMatchObject({ claimed: false, reason: 'already_claimed' });
+    expect(c.lease_expires_at).toBeDefined();
   });
 
   it('a stale claim is released on the next claim attempt, and the release is recorded', async () => {
