@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isServerSecret } from '../src/secrets.js';
 
 /** Limits on free text: long enough for real use, short enough that a runaway agent cannot bloat the database. */
 export const LIMITS = {
@@ -84,3 +85,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/** Extra environment variables a configured command receives (dod.pass_env, council.pass_env). */
+export const PassEnv = z
+  .array(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .refine((n) => !isServerSecret(n), { message: "is one of the server's own secrets, which never reach a command (see docs/security.md)" }),
+  )
+  .max(100)
+  .default([])
+  .describe('environment variables passed to the commands besides the allow-list (see docs/security.md)');

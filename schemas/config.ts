@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DodConfigSchema } from './dod.js';
 import { REVIEW_SOURCES, type ReviewSource } from '../src/domain/council.js';
+import { PassEnv } from './common.js';
 
 const ReviewSourceSchema = z.enum(REVIEW_SOURCES as [ReviewSource, ...ReviewSource[]]);
 
@@ -20,6 +21,7 @@ export const CouncilConfigSchema = z
     gate_points: z.number().min(0).default(5).describe('phases above this many points need a go/adjust council before claim_phase'),
     reviewer_command: z.array(z.string().min(1)).min(1).optional().describe('argv run once per persona: brief on stdin, review JSON on stdout'),
     reviewer_timeout_ms: z.int().min(100).max(600_000).default(120_000),
+    pass_env: PassEnv,
     sampling: z.boolean().default(true).describe('ask the client model via MCP sampling when it offers it'),
     sampling_max_tokens: z.int().min(64).max(32_000).default(1200),
     post_to_linear: z.boolean().default(true).describe('post the report as a comment on the subject ticket (needs LINEAR_API_KEY)'),

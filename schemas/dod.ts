@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PassEnv } from './common.js';
 
 export const DOD_CHECKS = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets', 'pr_created', 'ci_green', 'state_updated', 'session_logged'] as const;
 export const DodCheckId = z.enum(DOD_CHECKS);
@@ -42,6 +43,7 @@ export const DodConfigSchema = z
     max_output_bytes: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     github: z.enum(['on', 'off']).default('on').describe('off: a repository without GitHub; pr_created and ci_green are skipped by config'),
     require_for_complete: z.boolean().default(false).describe('complete_phase needs a passing check_dod for the phase'),
+    pass_env: PassEnv,
   })
   .prefault({});
 export type DodConfig = z.output<typeof DodConfigSchema>;

@@ -29,7 +29,7 @@ import type { LinearFailureKind } from './integrations/linear.js';
 // @linear/sdk is large; load it on the first Linear call, not at server start-up.
 let linearModule: typeof LinearModule | undefined;
 const linear = async (): Promise<typeof LinearModule> => (linearModule ??= await import('./integrations/linear.js'));
-import { commandEnv, runCommand } from './integrations/run.js';
+import { runCommand } from './integrations/run.js';
 import type { Logger } from './logger.js';
 import { writeTx } from './store/db.js';
 import type { Store } from './store/index.js';
@@ -274,7 +274,9 @@ async function commandReviews(
         timeoutMs: deps.config.council.reviewer_timeout_ms,
         maxOutputBytes: 64 * 1024,
         input: brief(p, subject),
-        env: commandEnv(deps.env ?? process.env, { FACTORY_COUNCIL_PERSONA: p.id }), // the reviewer never sees our secrets
+        env: deps.env, // the allow-list of every command: the reviewer never sees our secrets
+        passEnv: deps.config.council.pass_env,
+        setEnv: { FACTORY_COUNCIL_PERSONA: p.id },
         ...(signal ? { signal } : {}),
       });
       const cmd = argv[0];

@@ -31,6 +31,7 @@ import { ResourceWatcher } from './watch.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { NewSession } from './store/sessions.js';
+import { holdSecrets } from './secrets.js';
 import type { AnyTool, Toolset } from './tool.js';
 
 export const SERVER_NAME = 'factory-mcp';
@@ -171,6 +172,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const clock = opts.clock ?? Date.now;
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
+  if (opts.env) holdSecrets(opts.env); // redacted wherever text is logged or stored
   const session = new Session(opts.store, { ...opts.session }, clock, random);
   const governed = (store: Store) => {
     const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env: opts.env, logger });

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { git, GitError } from '../integrations/git.js';
+import { git, GitError, noFilterEnv } from '../integrations/git.js';
 
 /**
  * The hash of the working tree as it is now, uncommitted and untracked (not ignored) files
  * included: a copy of the index, `git add -A` into it, `git write-tree`. The real index is
  * never touched. Copying the index keeps git's stat cache, so an unchanged tree costs little.
+ * No clean filter of the repository runs (the content is hashed as it is on disk).
  */
 export async function workingTreeHash(root: string): Promise<string> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-index-'));
@@ -14,9 +15,9 @@ export async function workingTreeHash(root: string): Promise<string> {
   try {
     const real = indexPath(root) ?? path.resolve(root, (await git(root, ['rev-parse', '--git-path', 'index'])).trim());
     if (fs.existsSync(real)) fs.copyFileSync(real, index);
-    const env = { ...process.env, GIT_INDEX_FILE: index };
-    await git(root, ['add', '-A'], { env });
-    return (await git(root, ['write-tree'], { env })).trim();
+    const setEnv = { ...(await noFilterEnv(root)), GIT_INDEX_FILE: index };
+    await git(root, ['add', '-A'], { setEnv });
+    return (await git(root, ['write-tree'], { setEnv })).trim();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -82,11 +83,11 @@ export async function currentBranch(root: string): Promise<string | null> {
 
 /** The change from `base` to the working tree `tree`, as `git diff -U0` text (renames followed). */
 export async function diffText(root: string, base: string, tree: string): Promise<string> {
-  return git(root, ['diff', '-U0', '--no-color', '--no-ext-diff', '-M', base, tree]);
+  return git(root, ['diff', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '-M', base, tree]);
 }
 
 export async function changedFiles(root: string, base: string, tree: string): Promise<string[]> {
-  return (await git(root, ['diff', '--name-only', '--no-renames', base, tree])).split('\n').filter(Boolean);
+  return (await git(root, ['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-textconv', base, tree])).split('\n').filter(Boolean);
 }
 
 /** The repository root of `dir` and the git common dir (shared by all worktrees of one repository). */
@@ -107,8 +108,9 @@ export async function repoIdentity(dir: string): Promise<{ top: string; common: 
  */
 export async function tempWorktree(root: string, commit: string): Promise<{ dir: string; dispose(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-base-'));
-  // No hooks: a post-checkout hook of the repository has no business running for a baseline.
-  await git(root, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit]);
+  // No hooks (GIT_HARDEN). Smudge filters do run (an LFS checkout needs them to be the real baseline),
+  // with the allow-listed environment like the repository's own commands that run in it next.
+  await git(root, ['worktree', 'add', '--detach', '--force', dir, commit]);
   const nm = path.join(root, 'node_modules');
   if (fs.existsSync(nm) && !fs.existsSync(path.join(dir, 'node_modules'))) fs.symlinkSync(nm, path.join(dir, 'node_modules'), 'dir');
   return {

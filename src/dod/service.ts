@@ -26,7 +26,7 @@ import {
 } from '../domain/dod.js';
 import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
-import { commandEnv, runCommand, type RunResult } from '../integrations/run.js';
+import { runCommand, type RunResult } from '../integrations/run.js';
 import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
 import { councilAdjustmentItems } from '../council.js';
@@ -87,7 +87,6 @@ interface Component {
   key: string;
 }
 
-/** Secrets never reach the commands the DoD runs, so they cannot reach their output either. */
 const PROGRESS_EVERY_MS = 5000;
 const TREE_CHECKS: readonly CheckId[] = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets'];
 
@@ -178,7 +177,6 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   });
   const want = new Set<CheckId>((input.only as CheckId[] | undefined) ?? DOD_CHECKS);
   const useCache = opts.cache !== false && input.fresh !== true;
-  const env = commandEnv(deps.env ?? process.env, { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' });
 
   // ---- where we are
   const [tree, base] = await Promise.all([
@@ -196,7 +194,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
 
   const limit = limiter(cfg.concurrency);
   const exec = (argv: string[], cwd: string, timeoutMs: number): Promise<RunResult> =>
-    limit(() => runCommand(argv, { cwd, timeoutMs, maxOutputBytes: cfg.max_output_bytes, env, signal: opts.signal }));
+    limit(() => runCommand(argv, { cwd, timeoutMs, maxOutputBytes: cfg.max_output_bytes, env: deps.env, passEnv: cfg.pass_env, setEnv: { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' }, signal: opts.signal }));
   const fresh: { key: { component: string; check: string; config: string }; r: CheckResult }[] = [];
   const cacheKey = (component: string, check: string, config: string) => ({ tree, config, base: base ?? '', component, check });
   const fromCache = (c: Component, check: CheckId): (Verdict & { duration_ms: number }) | null => {

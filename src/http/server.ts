@@ -12,6 +12,7 @@ import type { ChangeWatcher } from '../store/watch.js';
 import { BoundedEventStore } from './events.js';
 import { apiRoutes } from './api.js';
 import { retryStatuses } from '../statuses.js';
+import { holdSecrets } from '../secrets.js';
 import { serveAsset } from './assets.js';
 import { bearer, Logins, postedToken, sameSecret } from './auth.js';
 
@@ -69,6 +70,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const token = opts.token || undefined;
+  holdSecrets({ FACTORY_HTTP_TOKEN: token, FACTORY_ACK_TOKEN: opts.ackToken }); // redacted wherever text is logged or stored
   if (!LOOPBACK.has(host) && !token) {
     throw new HttpConfigError(`binding to ${host} exposes the factory beyond this machine: set FACTORY_HTTP_TOKEN (every request must then send "Authorization: Bearer <token>")`);
   }

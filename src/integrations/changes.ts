@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { git, gitStream, GitError } from './git.js';
+import { git, gitStream, GitError, noFilterEnv } from './git.js';
 import { InputError } from '../errors.js';
 import { DiffStream } from '../domain/diff.js';
 import type { ChangedFile } from '../domain/risk.js';
@@ -65,10 +65,12 @@ export async function gitChanges(cwd: string, opts: { base?: string | undefined;
     }
     const revs = opts.head === undefined ? [base] : [base, opts.head];
     const parser = new DiffStream(onFile);
+    // Against the working tree git reads file contents: without the repository's clean filters.
+    const setEnv = opts.head === undefined ? await noFilterEnv(cwd) : {};
     const [resolved, , untracked] = await Promise.all([
       // Full commit ids need no lookup (the diff fails if they do not exist); names do. Revs never start with '-' (checked by the caller).
       revs.every((r) => FULL_SHA.test(r)) ? Promise.resolve(revs.join('\n')) : git(cwd, ['rev-parse', ...revs.map((r) => `${r}^{commit}`)]),
-      gitStream(cwd, [...DIFF_ARGS, '--end-of-options', ...revs, '--'], (chunk) => parser.push(chunk)),
+      gitStream(cwd, [...DIFF_ARGS, '--end-of-options', ...revs, '--'], (chunk) => parser.push(chunk), { setEnv }),
       opts.head === undefined ? untrackedFiles(cwd) : Promise.resolve([]),
     ]);
     const [baseSha, headSha] = resolved.trim().split('\n').slice(-revs.length);

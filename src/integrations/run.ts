@@ -1,13 +1,44 @@
 import { spawn } from 'node:child_process';
+import { isServerSecret, looksSecret, redact, redactCut, secretValues } from '../secrets.js';
 
-/** The secrets factory-mcp reads; commands it runs (DoD checks, the council reviewer) never see them. */
-export const SECRET_ENV = ['GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'] as const;
+/** Names every child process gets from the server's environment (on Windows compared without case). */
+const PASS_NAMES = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TMP', 'TEMP', 'TERM', 'COLORTERM', 'NO_COLOR', 'FORCE_COLOR', 'CI',
+  'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+  // toolchains that DoD commands find through them
+  'GOPATH', 'GOROOT', 'GOCACHE', 'GOMODCACHE', 'CARGO_HOME', 'RUSTUP_HOME', 'JAVA_HOME', 'VIRTUAL_ENV',
+  // Windows
+  'SYSTEMROOT', 'SYSTEMDRIVE', 'WINDIR', 'COMSPEC', 'PATHEXT', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'PROGRAMFILES',
+  // git settings for reads that run nothing and redirect nothing (not GIT_DIR, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND, GIT_ASKPASS, GIT_CONFIG_*, GIT_EXEC_PATH…)
+  'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_CONFIG_NOSYSTEM',
+  'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM', 'GIT_TERMINAL_PROMPT', 'GIT_OPTIONAL_LOCKS', 'GIT_ATTR_NOSYSTEM', 'GIT_NO_REPLACE_OBJECTS', 'GIT_DEFAULT_HASH',
+]);
+/** Node and npm settings pass, except these (code run in every Node child) and secret-looking names. */
+const PASS_PREFIXES = ['LC_', 'NODE_', 'npm_'];
+const NEVER = new Set(['NODE_OPTIONS', 'npm_config_node_options']);
 
-/** A copy of `env` without factory-mcp's secrets, plus `extra`. */
-export function commandEnv(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env, ...extra };
-  for (const k of SECRET_ENV) delete out[k];
-  return out;
+/**
+ * Whether the variable `name` reaches child processes: allow-listed (PATH, HOME, locale, temp dirs,
+ * terminal, CI, Node/npm settings, read-only git settings) and not secret-looking, or named in
+ * `pass` (from the config). The server's own secrets (FACTORY_ACK_TOKEN, FACTORY_HTTP_TOKEN,
+ * GITHUB_TOKEN, LINEAR_API_KEY) never pass, named or not: the config is a file an agent can edit.
+ */
+export function passesToChild(name: string, pass: readonly string[] = []): boolean {
+  if (isServerSecret(name)) return false;
+  if (pass.includes(name)) return true;
+  if (looksSecret(name) || NEVER.has(name)) return false;
+  const key = process.platform === 'win32' ? name.toUpperCase() : name;
+  return PASS_NAMES.has(key) || PASS_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/**
+ * The environment of every child process the server starts (commands, git): the allow-listed part of
+ * `env` plus the names in `pass`, then `set` (values the server chooses, e.g. NO_COLOR).
+ */
+export function childEnv(env: NodeJS.ProcessEnv, opts: { pass?: readonly string[]; set?: Record<string, string> } = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && passesToChild(k, opts.pass)) out[k] = v;
+  return { ...out, ...opts.set };
 }
 
 export interface RunOptions {
@@ -16,7 +47,12 @@ export interface RunOptions {
   timeoutMs: number;
   /** Bytes of stdout+stderr kept; the rest is dropped and `truncated` is set. */
   maxOutputBytes?: number;
+  /** The environment the command's variables are taken from (default process.env): only what childEnv lets through reaches it. */
   env?: NodeJS.ProcessEnv;
+  /** Extra names of `env` to pass (the config's pass_env). */
+  passEnv?: readonly string[];
+  /** Variables set for the command, after the allow-list. */
+  setEnv?: Record<string, string>;
   /** Written to stdin, which is then closed. */
   input?: string;
   signal?: AbortSignal;
@@ -56,7 +92,8 @@ export function runCommand(argv: readonly string[], opts: RunOptions): Promise<R
     let timedOut = false;
     let cancelled = false;
     let spawnError: string | undefined;
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = childEnv(opts.env ?? process.env, { pass: opts.passEnv ?? [], set: opts.setEnv ?? {} });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const kill = () => {
       if (child.pid === undefined || child.exitCode !== null) return;
       try {
@@ -97,7 +134,10 @@ export function runCommand(argv: readonly string[], opts: RunOptions): Promise<R
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      resolve({ command: [...argv], exitCode: code, signal, timedOut, cancelled, truncated, output: out, stdout, stderr, durationMs: Date.now() - started, ...(spawnError ? { spawnError } : {}) });
+      // Output leaves here redacted: no secret value the server holds reaches a detail, a row or a log.
+      const secrets = secretValues(opts.env ?? process.env);
+      const clean = (s: string) => (truncated ? redactCut(s, secrets) : redact(s, secrets));
+      resolve({ command: [...argv], exitCode: code, signal, timedOut, cancelled, truncated, output: clean(out), stdout: clean(stdout), stderr: clean(stderr), durationMs: Date.now() - started, ...(spawnError ? { spawnError: redact(spawnError, secrets) } : {}) });
     });
   });
 }

@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import { writeTx } from './db.js';
 import type { OperationsStore } from './operations.js';
 import { formatSources, isSelfReviewed, parseSources, type Decision, type GateCouncil, type Review, type ReviewSource, type Subject, type Verdict } from '../domain/council.js';
+import { redact } from '../secrets.js';
 import { phaseKey } from '../domain/ids.js';
 
 export interface CouncilRecord {
@@ -114,10 +115,10 @@ export class CouncilsStore {
       const phase = subject.phase === undefined ? null : phaseKey(subject.phase);
       // The id is known before the insert (we hold the write lock), so the report that names it is written once.
       const id = (this.q.nextId.get() as { id: number }).id;
-      const report = input.render(id);
+      const report = redact(input.render(id));
       const source = formatSources(input.sources);
       const self = isSelfReviewed(input.sources);
-      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), source, JSON.stringify(input.reviews), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
+      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), source, redact(JSON.stringify(input.reviews)), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
       const queued = input.post && subject.ticket !== undefined;
       if (queued) this.q.enqueue.run(id, subject.ticket, now);
       const target = subject.mega !== undefined ? `${subject.mega}${phase !== null ? `/${phase}` : ''}` : subject.title;

@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import type { Operation, OperationsStore } from './operations.js';
 import { toOperation } from './operations.js';
+import { redact } from '../secrets.js';
 import type { CheckResult } from '../domain/dod.js';
 
 export interface DodRun {
@@ -79,7 +80,7 @@ export class DodStore {
 
   /** Call inside a write transaction. */
   putCache(k: CacheKey, r: { status: string; detail: string; duration_ms: number }, now: number): void {
-    this.q.cachePut.run(k.tree, k.config, k.base, k.component, k.check, r.status, r.detail, r.duration_ms, now);
+    this.q.cachePut.run(k.tree, k.config, k.base, k.component, k.check, r.status, redact(r.detail), r.duration_ms, now);
   }
 
   baseline(base: string, config: string, component: string): Baseline | undefined {
@@ -99,7 +100,7 @@ export class DodStore {
     this.q.prune.run(now - RETAIN_MS);
     this.q.pruneBase.run(now - RETAIN_MS);
     const id = Number(
-      this.q.runPut.run(now, run.instance, run.mega, run.phase, run.tree, run.base, run.passed ? 1 : 0, run.partial ? 1 : 0, run.score, run.cached ? 1 : 0, JSON.stringify(run.checks)).lastInsertRowid,
+      this.q.runPut.run(now, run.instance, run.mega, run.phase, run.tree, run.base, run.passed ? 1 : 0, run.partial ? 1 : 0, run.score, run.cached ? 1 : 0, redact(JSON.stringify(run.checks))).lastInsertRowid,
     );
     const failed = run.checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id);
     this.ops.append(now, {

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Db } from './db.js';
 import type { Statement } from 'better-sqlite3';
+import { redact } from '../secrets.js';
 import { verifyChain, type ChainProblem } from '../domain/sessions.js';
 
 export interface Operation {
@@ -73,8 +74,9 @@ export class OperationsStore {
       kind: op.kind,
       mega: op.mega ?? null,
       phase: op.phase ?? null,
-      message: op.message,
-      data: op.data === undefined ? null : JSON.stringify(op.data),
+      // No secret value the server holds is ever written to the log (its hash covers the redacted text).
+      message: redact(op.message),
+      data: op.data === undefined ? null : redact(JSON.stringify(op.data)),
     };
     this.insert.run(e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data, prevHash, operationHash(prevHash, e));
     return seq;

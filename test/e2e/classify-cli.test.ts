@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/integrations/run.js';
+import { runCli } from '../helpers/stdio.js';
 import { FakeGitHub } from '../fakes/github.js';
 import { GIT_ENV, makeRepo, type TestRepo } from '../helpers/git.js';
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
 
 /** Runs the built CLI as a real child process; GitHub settings only from `env`, never the machine's. */
 async function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
@@ -14,7 +11,7 @@ async function cli(cwd: string, args: string[], env: Record<string, string> = {}
   delete base.GITHUB_TOKEN;
   delete base.GITHUB_HEAD_REF;
   delete base.FACTORY_GITHUB_API_URL;
-  const r = await runCommand([process.execPath, CLI, 'classify', ...args], { cwd, timeoutMs: 20_000, env: { ...base, ...env } });
+  const r = await runCli(['classify', ...args], { cwd, env: { ...base, ...env } });
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -5,13 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { runCommand } from '../../src/integrations/run.js';
 import { Store } from '../../src/store/index.js';
 import { parseConfig } from '../../src/config.js';
 import { runCouncil } from '../../src/council.js';
 import { silentLogger } from '../../src/logger.js';
 import { FakeLinear } from '../fakes/linear.js';
 import { tempDir } from '../helpers/server.js';
+import { runCli } from '../helpers/stdio.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
 
@@ -35,7 +35,7 @@ afterEach(async () => {
 function cli(args: string[], env: Record<string, string | undefined>) {
   const base = { ...process.env };
   delete base.LINEAR_API_KEY;
-  return runCommand([process.execPath, CLI, ...args, '--cwd', dir, '--db', path.join(dir, 'f.db')], { cwd: dir, timeoutMs: 20_000, env: { ...base, ...env } as NodeJS.ProcessEnv });
+  return runCli([...args, '--cwd', dir, '--db', path.join(dir, 'f.db')], { cwd: dir, env: { ...base, ...env } as NodeJS.ProcessEnv });
 }
 
 describe('factory-mcp sync-plan and council (real subprocesses)', () => {

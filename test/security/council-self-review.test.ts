@@ -5,12 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { runCommand } from '../../src/integrations/run.js';
 import { apiRoutes } from '../../src/http/api.js';
 import { parseConfig } from '../../src/config.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../helpers/server.js';
-import { CLI, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
+import { CLI, runCli, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 // Finding 6 of issue 12: after a reject, the same agent ran a new council with its own 9/10
 // reviews and claimed the phase two calls later. A council records where its reviews came from;
@@ -102,12 +101,12 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     // The agent cannot ack from its own shell without the human's token...
     const env: NodeJS.ProcessEnv = { ...process.env, FACTORY_DB: db };
     delete env.FACTORY_ACK_TOKEN;
-    const noToken = await runCommand([process.execPath, CLI, 'ack', 'council', String(rej.council_id), '--cwd', dir], { cwd: dir, timeoutMs: 20_000, env });
+    const noToken = await runCli(['ack', 'council', String(rej.council_id), '--cwd', dir], { cwd: dir, env });
     expect(noToken.exitCode).toBe(2);
     expect(noToken.stderr).toContain('FACTORY_ACK_TOKEN');
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(false);
     // ...and the human's acknowledgement opens the gate.
-    const acked = await runCommand([process.execPath, CLI, 'ack', 'council', String(rej.council_id), '--cwd', dir, '--note', 'scope is fine'], { cwd: dir, timeoutMs: 20_000, env: { ...env, FACTORY_ACK_TOKEN: 'human-secret' } });
+    const acked = await runCli(['ack', 'council', String(rej.council_id), '--cwd', dir, '--note', 'scope is fine'], { cwd: dir, env: { ...env, FACTORY_ACK_TOKEN: 'human-secret' } });
     expect(acked.exitCode).toBe(0);
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(true);
   });
