@@ -110,6 +110,9 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     let queue = Promise.resolve();
     const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head }, (f) => {
       queue = queue.then(() => classifier.addAsync(f));
+    }).catch(async (e: unknown) => {
+      await queue.catch(() => {}); // git's error is the one to report; never leave the queue's unhandled
+      throw e;
     });
     await queue;
     c = await classifier.finishAsync();

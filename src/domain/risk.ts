@@ -400,6 +400,12 @@ interface Candidate {
   lines: string[];
 }
 
+/** Whether a hit line is new (added, not removed elsewhere) or gone (removed, not re-added elsewhere). */
+interface Moves {
+  isNew(line: string): boolean;
+  isGone(line: string): boolean;
+}
+
 /** Matching lines per applicable rule of one file and side, at most 20 each. */
 type Found = Map<number, { rule: CompiledRule; lines: string[] }>;
 
@@ -596,11 +602,20 @@ export class Classifier {
     return drainAsync(this.finishing());
   }
 
+  /** The verdict once every file is in: a few named decisions, in this order. */
   private *finishing(): Generator<void, Classification> {
-    const L = this.rules.logic;
-    const fire = this.fire.bind(this);
+    const moves = yield* this.moves();
+    this.contentHits(moves);
+    yield* this.dependencies(moves);
+    this.size();
+    let level: Level = 'ship';
+    for (const r of this.fired.values()) level = maxLevel(level, r.level);
+    level = this.intent(level);
+    return { level, action: ACTIONS[level], reasons: this.reasons(), stats: { ...this.stats } };
+  }
 
-    // Moves: candidate lines (content hits, manifest lines) whose text appears on the other side.
+  /** Moves: candidate lines (content hits, manifest lines) whose text appears on the other side of the change. */
+  private *moves(): Generator<void, Moves> {
     const candAdded = new Set<string>();
     const candRemoved = new Set<string>();
     for (const c of this.candidates) for (const l of c.lines) (c.side === 'added' ? candAdded : candRemoved).add(l.trim());
@@ -624,32 +639,41 @@ export class Classifier {
         if (this.pauseDue()) yield;
       }
     }
-    const isNew = (l: string) => {
-      const k = l.trim();
-      return k !== '' && !movedIn.has(k);
+    return {
+      isNew: (l) => {
+        const k = l.trim();
+        return k !== '' && !movedIn.has(k);
+      },
+      isGone: (l) => {
+        const k = l.trim();
+        return k !== '' && !movedOut.has(k);
+      },
     };
-    const isGone = (l: string) => {
-      const k = l.trim();
-      return k !== '' && !movedOut.has(k);
-    };
+  }
 
+  /** Content rules fire on their first line that is new (not moved); a file only they covered is "other" otherwise. */
+  private contentHits({ isNew, isGone }: Moves): void {
     const hitFiles = new Set<ChangedFile>();
     for (const c of this.candidates) {
       const hit = c.lines.find(c.side === 'added' ? isNew : isGone);
       if (!hit) continue;
-      fire(c.rule.id, c.rule.level, c.file.path, `${c.file.path}: ${hit.trim().slice(0, 80)}`);
+      this.fire(c.rule.id, c.rule.level, c.file.path, `${c.file.path}: ${hit.trim().slice(0, 80)}`);
       hitFiles.add(c.file);
     }
     for (const f of this.pendingOther) if (!hitFiles.has(f)) this.other(f);
+  }
 
-    // Dependencies: a bump with its lockfile is Ship; a new one, or any change without a lockfile, is Ask.
+  /** Dependencies: a bump with its lockfile is Ship; a new one, or any change without a lockfile, is Ask. */
+  private *dependencies(moves: Moves): Generator<void, void> {
+    const L = this.rules.logic;
+    const fire = this.fire.bind(this);
     const anyLock = this.lockfiles.length > 0; // a monorepo's manifests may sit below its one lockfile
     for (const { f, m } of this.manifests) {
       const added = new Set<string>();
       const removed = new Set<string>();
       let otherLines = 0;
       const skipped = { long: 0, over: 0 };
-      for (const [lines, keep, into] of [[f.added, isNew, added], [f.removed, isGone, removed]] as const) {
+      for (const [lines, keep, into] of [[f.added, moves.isNew, added], [f.removed, moves.isGone, removed]] as const) {
         for (const l of lines ?? []) {
           if (!keep(l)) continue;
           const d = this.inspect(l, skipped) ? m.parse(l) : null;
@@ -673,37 +697,40 @@ export class Classifier {
       } else if (fresh.length && !locked) fire('lockfile_missing', L.get('lockfile_missing'), f.path, `${f.path} changed without its lockfile`);
     }
     if (this.manifests.length === 0) for (const p of this.lockfiles) fire('lockfile', L.get('lockfile'), p);
+  }
 
+  /** More reviewable lines than max_lines (lockfiles and binaries not counted). */
+  private size(): void {
     const rules = this.rules;
-    if (this.reviewable > rules.maxLines) fire('size', L.get('size'), null, `${this.reviewable} changed lines (lockfiles and binaries not counted) > ${rules.maxLines}`);
+    if (this.reviewable > rules.maxLines) this.fire('size', rules.logic.get('size'), null, `${this.reviewable} changed lines (lockfiles and binaries not counted) > ${rules.maxLines}`);
+  }
 
-    let level: Level = 'ship';
-    for (const r of this.fired.values()) level = maxLevel(level, r.level);
-
-    // Intent: stated by the caller, checked against the diff. The diff always wins.
-    const opts = this.opts;
-    const fired = this.fired;
-    const files = this.all;
-    const newSource = this.newSource;
-    const intentLevel = L.get('intent');
-    if (opts.intent && intentLevel !== undefined) {
-      const api = fired.get('exported_api')?.files ?? [];
-      const claimsNoFeature = opts.intent === 'refactor' || opts.intent === 'style';
-      const newFiles = newSource.filter((p) => !api.includes(p));
-      const expected: Level = opts.intent === 'feature' ? 'ask' : opts.intent === 'docs' || opts.intent === 'config' || opts.intent === 'deps' ? 'ship' : 'show';
-      if (claimsNoFeature && (api.length || newFiles.length)) {
-        const what = [api.length ? `adds exported API (${api.slice(0, 3).join(', ')})` : '', newFiles.length ? `adds source files (${newFiles.slice(0, 3).join(', ')})` : ''].filter(Boolean).join(' and ');
-        fire('intent', 'ask', null, `stated intent "${opts.intent}" but the diff ${what}: the diff wins`);
-        for (const p of [...api, ...newFiles]) fire('intent', 'ask', p);
-        level = 'ask';
-      } else if (expected !== level && files.length > 0) {
-        const top = [...fired.entries()].filter(([id, r]) => r.level === level && id !== 'intent').map(([id]) => id);
-        fire('intent', level, null, `stated intent "${opts.intent}" suggests ${expected}, but the diff is ${level}${top.length ? ` (${top.join(', ')})` : ''}: the diff wins`);
-      }
+  /** Intent: stated by the caller, checked against the diff. The diff always wins; the level it returns is final. */
+  private intent(level: Level): Level {
+    const { opts, fired } = this;
+    if (!opts.intent || this.rules.logic.get('intent') === undefined) return level;
+    const api = fired.get('exported_api')?.files ?? [];
+    const claimsNoFeature = opts.intent === 'refactor' || opts.intent === 'style';
+    const newFiles = this.newSource.filter((p) => !api.includes(p));
+    const expected: Level = opts.intent === 'feature' ? 'ask' : opts.intent === 'docs' || opts.intent === 'config' || opts.intent === 'deps' ? 'ship' : 'show';
+    if (claimsNoFeature && (api.length || newFiles.length)) {
+      const what = [api.length ? `adds exported API (${api.slice(0, 3).join(', ')})` : '', newFiles.length ? `adds source files (${newFiles.slice(0, 3).join(', ')})` : ''].filter(Boolean).join(' and ');
+      this.fire('intent', 'ask', null, `stated intent "${opts.intent}" but the diff ${what}: the diff wins`);
+      for (const p of [...api, ...newFiles]) this.fire('intent', 'ask', p);
+      return 'ask';
     }
+    if (expected !== level && this.all.length > 0) {
+      const top = [...fired.entries()].filter(([id, r]) => r.level === level && id !== 'intent').map(([id]) => id);
+      this.fire('intent', level, null, `stated intent "${opts.intent}" suggests ${expected}, but the diff is ${level}${top.length ? ` (${top.join(', ')})` : ''}: the diff wins`);
+    }
+    return level;
+  }
 
-    const cap = opts.maxFilesPerReason ?? 50;
-    const reasons: Reason[] = [...fired.entries()]
+  /** One reason per rule that fired, highest level first; at most maxFilesPerReason files each (the count is in the message). */
+  private reasons(): Reason[] {
+    const rules = this.rules;
+    const cap = this.opts.maxFilesPerReason ?? 50;
+    return [...this.fired.entries()]
       .map(([rule, r]) => {
         const desc = LOGIC_RULES[rule]?.description ?? [...rules.pathRules, ...rules.contentRules].find((x) => x.id === rule)?.description ?? rule;
         const more = r.files.length > cap ? ` (+${r.files.length - cap} more files)` : '';
@@ -711,7 +738,6 @@ export class Classifier {
         return { level: r.level, rule, files: r.files.slice(0, cap), message };
       })
       .sort((a, b) => RANK[b.level] - RANK[a.level] || a.rule.localeCompare(b.rule));
-    return { level, action: ACTIONS[level], reasons, stats: { ...this.stats } };
   }
 }
 
