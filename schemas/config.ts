@@ -57,6 +57,13 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
     .default({})
     .describe('the GitHub repository for PR labels, DoD checks and the kill-switch variable (default: the origin remote)'),
+  http: z
+    .strictObject({
+      session_idle_seconds: z.int().min(1).max(7 * 24 * 3600).default(600).describe('an MCP session with no request and no open stream for this long is closed; its factory session is interrupted (claims adoptable with resume)'),
+      max_sessions: z.int().min(1).max(1_000_000).default(1000).describe('open MCP sessions at most; a new one beyond it gets 503'),
+    })
+    .default({ session_idle_seconds: 600, max_sessions: 1000 })
+    .describe('factory-mcp http'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -16,14 +16,17 @@ export interface ApiDeps {
   clock: () => number;
   /** The repository (for publishing the gates an acknowledgement opens as GitHub statuses). */
   root?: string;
+  /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */
+  health?: () => Record<string, unknown>;
 }
 
 
-/** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics. */
+/** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/health. */
 export function apiRoutes(deps: ApiDeps) {
   const { store } = deps;
   const routes: Record<string, (u: URL) => unknown> = {
     '/api/board': () => ({ megas: store.phases.board() }),
+    '/api/health': () => ({ ok: true, ...deps.health?.() }),
     '/api/sessions': () => ({
       sessions: store.sessions.list(int(null, 200)).map((s) => ({
         instance: s.instance,

@@ -15,6 +15,7 @@ import { retryStatuses } from '../statuses.js';
 import { holdSecrets } from '../secrets.js';
 import { serveAsset } from './assets.js';
 import { bearer, Logins, postedToken, sameSecret } from './auth.js';
+import { collectGarbage } from './gc.js';
 
 export interface HttpOptions {
   store: Store;
@@ -58,6 +59,10 @@ export class HttpConfigError extends Error {}
 interface McpSession {
   transport: StreamableHTTPServerTransport;
   factory: FactoryServer;
+  /** Requests and streams of this session still open. */
+  open: number;
+  /** performance.now() when the last of them ended. */
+  idleSince: number;
 }
 
 /**
@@ -109,8 +114,43 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const url = `http://${hostForUrl}:${port}`;
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostForUrl}:${port}`, ...(opts.allowedHosts ?? [])]);
 
+  // Abandoned sessions (no DELETE, no request, no open stream) are closed after http.session_idle_seconds:
+  // transport.onclose runs FactoryServer.cleanup(), so the factory session is interrupted and its
+  // claims stay adoptable with resume.
+  const idleMs = opts.config.http.session_idle_seconds * 1000;
+  const maxSessions = opts.config.http.max_sessions;
+  const sweeper = setInterval(sweep, Math.min(Math.max(idleMs / 4, 250), 30_000));
+  sweeper.unref();
+  let freed = 0;
+  function sweep(): void {
+    const now = performance.now();
+    const idle = [...sessions.values()].filter((s) => s.open === 0 && now - s.idleSince >= idleMs);
+    for (const s of idle) void s.transport.close().catch(() => {});
+    freed += idle.length;
+    // Once a wave of abandoned sessions is gone, give their memory back now: an idle server
+    // allocates nothing, so V8 alone would keep the RSS of the peak until traffic returns.
+    if (idle.length === 0 && freed >= 100) {
+      freed = 0;
+      collectGarbage();
+    }
+  }
+  /** Counts `res` as open on the session until it ends. */
+  function track(s: McpSession, res: http.ServerResponse): void {
+    s.open++;
+    res.once('close', () => {
+      s.open--;
+      s.idleSince = performance.now();
+    });
+  }
+
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
-  const api = apiRoutes({ store: opts.store, config: opts.config, clock: opts.clock ?? Date.now, root: opts.root });
+  const api = apiRoutes({
+    store: opts.store,
+    config: opts.config,
+    clock: opts.clock ?? Date.now,
+    root: opts.root,
+    health: () => ({ mcp_sessions: sessions.size, max_sessions: maxSessions, session_idle_seconds: idleMs / 1000 }),
+  });
   // Commit statuses GitHub did not take are retried every minute while the server runs.
   const statusRetry = opts.readOnly ? null : setInterval(() => void retryStatuses({ store: opts.store, config: opts.config, root: opts.root, clock: opts.clock ?? Date.now }).catch(() => undefined), 60_000).unref();
 
@@ -177,12 +217,17 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     if (sessionId) {
       const s = sessions.get(sessionId);
       if (!s) return sendJson(res, 404, jsonRpcError(`unknown or expired MCP session ${sessionId}; initialize a new one`));
+      track(s, res);
       await s.transport.handleRequest(req, res, body);
       if (req.method === 'POST') watcher.poke();
       return;
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return sendJson(res, 400, jsonRpcError('no mcp-session-id header: the first request must be initialize'));
+    }
+    if (sessions.size >= maxSessions) {
+      res.setHeader('retry-after', String(Math.ceil(idleMs / 1000)));
+      return sendJson(res, 503, jsonRpcError(`too many open MCP sessions: this server holds at most ${maxSessions} (http.max_sessions); end finished sessions with DELETE /mcp, or retry once idle ones are closed (after http.session_idle_seconds = ${idleMs / 1000})`));
     }
     const factory = createServer({
       store: opts.store,
@@ -197,7 +242,9 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
       sessionIdGenerator: () => randomUUID(),
       eventStore: new BoundedEventStore(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, factory });
+        const s: McpSession = { transport, factory, open: 0, idleSince: performance.now() };
+        sessions.set(id, s);
+        track(s, res);
       },
     });
     transport.onclose = () => {
@@ -231,6 +278,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
       if (closing) return;
       closing = true;
       if (statusRetry) clearInterval(statusRetry);
+      clearInterval(sweeper);
       server.close();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { startHttp, type HttpServer } from '../../src/http/server.js';
 import { Store } from '../../src/store/index.js';
-import { httpAgent, request, type HttpAgent } from '../helpers/http.js';
+import { httpAgent, listeningUrl, request, type HttpAgent } from '../helpers/http.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI } from '../helpers/stdio.js';
 
@@ -221,15 +221,7 @@ describe('factory-mcp http', () => {
   it('the CLI serves until SIGTERM, then stops cleanly and closes its sessions (one holding nothing simply ends)', async () => {
     const db = path.join(dir, 'cli.db');
     const child = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { env: { ...process.env, FACTORY_LOG: 'silent' } });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /MCP at (http:\/\/[^/\s]+)\/mcp/.exec(out);
-        if (m) resolve(m[1] as string);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
+    const url = await listeningUrl(child);
     const a = await httpAgent(url);
     await a.call('plan_mega', PLAN);
     const inflight = Promise.all(Array.from({ length: 20 }, () => a.call('board').then(() => 'ok', (e: Error) => e.message)));

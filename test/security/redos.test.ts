@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config.js';
 import { classify, compileRules, RuleError, type ChangedFile } from '../../src/domain/risk.js';
 import { runCommand } from '../../src/integrations/run.js';
 import { GIT_ENV, makeRepo, type TestRepo } from '../helpers/git.js';
-import { httpAgent, type HttpAgent } from '../helpers/http.js';
+import { httpAgent, listeningUrl, type HttpAgent } from '../helpers/http.js';
 import { CLI } from '../helpers/stdio.js';
 
 /** `SELECT` and a run of spaces that never reaches FROM: what made `raw_sql` backtrack. */
@@ -47,15 +47,7 @@ afterEach(async () => {
 async function serve(dir: string): Promise<string> {
   const c = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', path.join(dir, '.factory.db')], { cwd: dir, env: { ...GIT_ENV, FACTORY_LOG: 'silent' } });
   child = c;
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /MCP at (http:\/\/[^/\s]+)\/mcp/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    c.once('exit', (code) => reject(new Error(`factory-mcp http exited ${code}`)));
-  });
+  return listeningUrl(c);
 }
 
 /** Rejects when `p` has not settled within `ms` (the old engine never finishes a 64 KB hostile diff). */
