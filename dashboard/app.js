@@ -55,13 +55,14 @@ function leaseLeft(iso) {
 
 function chip(p) {
   let sub = '';
-  if (p.status === 'claimed') sub = `${esc(p.owner)} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
+  if (p.status === 'claimed') sub = `${esc(p.owner)}${p.owner_state ? ` <span class="tag ${esc(p.owner_state)}">${esc(p.owner_state)}</span>` : ''} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
   else if (p.status === 'done') sub = `${esc(p.completed_by)} · ${time(p.completed_at)}`;
   else if (p.status === 'blocked') sub = `waits on ${p.deps.map(esc).join(', ')}`;
   else sub = p.deps.length ? `after ${p.deps.map(esc).join(', ')}` : 'no deps';
   const pts = p.points == null ? '' : ` · ${p.points} pt${p.points === 1 ? '' : 's'}`;
   const cp = p.checkpoint && p.status === 'claimed' ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>` : '';
-  return `<div class="chip ${p.status}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}</div>`;
+  const resume = p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens"><code>${esc(p.resume)}</code></div>` : '';
+  return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${resume}</div>`;
 }
 
 function renderMegas() {
@@ -86,10 +87,11 @@ function renderMegas() {
 
 function renderSessions() {
   const ss = state.sessions?.sessions ?? [];
-  const shown = ss.filter((s) => s.status !== 'ended').concat(ss.filter((s) => s.status === 'ended').slice(0, 5));
+  const over = (s) => s.status === 'ended' || s.status === 'adopted';
+  const shown = ss.filter((s) => !over(s)).concat(ss.filter(over).slice(0, 5));
   $('#sessions .body').innerHTML = shown.length === 0 ? '<p class="empty">No sessions yet.</p>' : `<table><tr><th>instance</th><th>agent</th><th>status</th><th>claims</th><th>last seen</th></tr>${shown.map((s) => `
     <tr class="session ${s.status}"><td>${esc(s.instance)}</td><td>${esc(s.agent ?? '')} <span class="tag">${esc(s.transport)}</span></td><td><span class="tag ${s.status}">${s.status}</span></td>
-    <td>${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}</td><td>${time(s.last_seen_at)}</td></tr>`).join('')}</table>`;
+    <td>${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}${s.resume ? `<div class="sub resume"><code>${esc(s.resume)}</code></div>` : s.adopted_by ? `<div class="sub">→ ${esc(s.adopted_by)}</div>` : ''}</td><td>${time(s.last_seen_at)}</td></tr>`).join('')}</table>`;
 }
 
 function bars(series, value, label) {

@@ -38,6 +38,8 @@ export const ClaimReasonSchema = z.enum([
   'kill_switch',
   'cost_cap',
   'no_ready_phase',
+  'parked',
+  'interrupted',
 ]);
 
 export const ClaimPhaseInput = z.strictObject({
@@ -105,6 +107,8 @@ export const BoardInput = z.strictObject({
 export const BoardPhaseSchema = PhaseRefSchema.extend({
   status: z.enum(['ready', 'blocked', 'claimed', 'done']),
   owner: z.string().nullable(),
+  owner_state: z.enum(['parked', 'interrupted']).optional().describe('owner gone: resume adopts'),
+  resume: z.string().optional(),
   claimed_at: z.string().nullable(),
   lease_expires_at: z.string().nullable(),
   completed_at: z.string().nullable(),

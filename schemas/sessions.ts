@@ -15,7 +15,7 @@ export const SessionStartInput = z.strictObject({
 /** Compact on purpose (tools/list budget): the fields are listed in the description and kept by looseObject. */
 export const CheckpointBrief = z.looseObject({ percent: z.number().nullable(), next: z.array(z.string()) }).describe('checkpoint: also done[], files[], note, at, by');
 const CrashedSession = z
-  .looseObject({ instance: z.string(), why: z.enum(['process_gone', 'disconnected', 'lease_passed']) })
+  .looseObject({ instance: z.string(), why: z.enum(['process_gone', 'disconnected', 'lease_passed', 'parked']) })
   .describe('also agent, last_seen, last_checkpoint, phases[] (mega, id, name, lease_expires_at, checkpoint)');
 
 export const SessionStartOutput = z.object({

@@ -2,7 +2,26 @@
 import type { Liveness } from './lease.js';
 import { iso } from './time.js';
 
-export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed';
+export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed' | 'parked';
+
+/** Who holds a claim: a live session, one that parked it at session_end, or one that is gone without it. */
+export type OwnerState = 'live' | 'parked' | 'interrupted';
+
+/**
+ * The state of a claim's owner, no clock needed: a session that ended still owning a claim kept
+ * it at session_end (parked); one whose client disconnected or whose process is gone is interrupted.
+ */
+export function ownerState(s: Pick<SessionFacts, 'ended_at' | 'disconnected_at'> | undefined, liveness: Liveness): OwnerState {
+  if (!s) return 'interrupted';
+  if (s.ended_at !== null) return 'parked';
+  if (s.disconnected_at !== null || liveness === 'dead') return 'interrupted';
+  return 'live';
+}
+
+/** The call that adopts an owner's claims. */
+export function resumeCommand(instance: string): string {
+  return `session_start {"resume":"${instance}"}`;
+}
 
 export interface SessionFacts {
   ended_at: number | null;

@@ -3,6 +3,7 @@ import type { Store } from '../store/index.js';
 import type { AckKind } from '../store/acks.js';
 import { sessionStatus } from '../store/sessions.js';
 import { iso } from '../domain/time.js';
+import { resumeCommand } from '../domain/sessions.js';
 import { publishAck } from '../statuses.js';
 
 export interface ApiResult {
@@ -28,16 +29,23 @@ export function apiRoutes(deps: ApiDeps) {
     '/api/board': () => ({ megas: store.phases.board() }),
     '/api/health': () => ({ ok: true, ...deps.health?.() }),
     '/api/sessions': () => ({
-      sessions: store.sessions.list(int(null, 200)).map((s) => ({
-        instance: s.instance,
-        agent: s.agent,
-        transport: s.transport,
-        status: sessionStatus(s, store.sessions.liveness(s.instance)),
-        started_at: iso(s.started_at),
-        last_seen_at: iso(s.last_seen_at),
-        ended_at: iso(s.ended_at),
-        claims: store.phases.claimsOf(s.instance).map((p) => ({ mega: p.mega, id: p.id, name: p.name })),
-      })),
+      sessions: store.sessions.list(int(null, 200)).map((s) => {
+        const claims = store.phases.claimsOf(s.instance).map((p) => ({ mega: p.mega, id: p.id, name: p.name }));
+        const status = sessionStatus(s, store.sessions.liveness(s.instance), claims.length);
+        return {
+          instance: s.instance,
+          agent: s.agent,
+          transport: s.transport,
+          status,
+          started_at: iso(s.started_at),
+          last_seen_at: iso(s.last_seen_at),
+          ended_at: iso(s.ended_at),
+          adopted_by: s.adopted_by,
+          claims,
+          // Parked or interrupted claims wait for an adopter: the call that takes them over.
+          resume: claims.length && (status === 'parked' || status === 'interrupted') ? resumeCommand(s.instance) : null,
+        };
+      }),
     }),
     '/api/operations': (u) => ({ operations: store.operations.recent(int(u.searchParams.get('limit'), 100, 1000)) }),
     '/api/metrics': (u) => metrics(deps, int(u.searchParams.get('days'), 14, 90)),

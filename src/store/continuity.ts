@@ -6,7 +6,7 @@ import { toRef, type PhasesStore, type PhaseRef, type TokenRefusal } from './pha
 import type { SessionsStore, SessionRow } from './sessions.js';
 import type { UsageStore } from './usage.js';
 import { InputError } from '../errors.js';
-import { interruption, type Interruption } from '../domain/sessions.js';
+import { interruption, resumeCommand, type Interruption } from '../domain/sessions.js';
 import { phaseIdFromStore, type PhaseId } from '../domain/ids.js';
 import { RESERVED_KINDS } from '../../schemas/sessions.js';
 import { iso } from '../domain/time.js';
@@ -43,7 +43,10 @@ export class ContinuityStore {
     private readonly s: { sessions: SessionsStore; phases: PhasesStore; operations: OperationsStore; checkpoints: CheckpointsStore; memory: MemoryStore; usage: UsageStore },
   ) {}
 
-  /** Unfinished sessions that count as interrupted now (the caller's own excluded), newest first. */
+  /**
+   * Sessions whose claims may be adopted now (the caller's own excluded), newest first: unfinished
+   * sessions that count as interrupted, then sessions that parked claims at session_end.
+   */
   interrupted(self: string, now: number, defaultLeaseMs: number): { row: SessionRow; why: Interruption }[] {
     const out: { row: SessionRow; why: Interruption }[] = [];
     for (const row of this.s.sessions.unfinished(self)) {
@@ -52,6 +55,7 @@ export class ContinuityStore {
       const why = interruption(row, this.s.sessions.liveness(row.instance), now, defaultLeaseMs, leases.length ? Math.max(...leases) : null);
       if (why) out.push({ row, why });
     }
+    for (const row of this.s.sessions.parked(self)) out.push({ row, why: 'parked' });
     return out;
   }
 
@@ -84,8 +88,8 @@ export class ContinuityStore {
       else if (typeof input.resume === 'string') {
         const t = found.find((f) => f.row.instance === input.resume);
         if (!t) {
-          const why = input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it has ended, was adopted already, or may still be running' : 'no such session';
-          throw new InputError('resume', `${input.resume} is not an interrupted session (${why}); interrupted: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
+          const why = input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it ended holding nothing, was adopted already, or may still be running' : 'no such session';
+          throw new InputError('resume', `${input.resume} is not an interrupted or parked session (${why}); adoptable: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
         }
         targets = [t];
       }
@@ -104,7 +108,7 @@ export class ContinuityStore {
         this.s.operations.append(now, {
           instance,
           kind: 'resume',
-          message: `${instance} resumed interrupted session ${t.row.instance} (${t.why}), adopting ${phases.length} claim${phases.length === 1 ? '' : 's'}`,
+          message: `${instance} resumed ${t.why === 'parked' ? 'parked' : 'interrupted'} session ${t.row.instance} (${t.why}), adopting ${phases.length} claim${phases.length === 1 ? '' : 's'}`,
           data: { from: t.row.instance, why: t.why, phases: phases.map((p) => `${p.mega}/${p.id}`) },
         });
         resumed.push({ from: t.row.instance, phases });
@@ -134,7 +138,7 @@ export class ContinuityStore {
       });
       const released = input.release ? ids : [];
       const kept = input.release ? [] : ids;
-      return { ended: true, released, kept, message: `session ${instance} ended${released.length ? `; released ${released.length} claim(s)` : kept.length ? `; kept ${kept.length} claim(s) for a resume` : ''}` };
+      return { ended: true, released, kept, message: `session ${instance} ended${released.length ? `; released ${released.length} claim(s)` : kept.length ? `; parked ${kept.length} claim(s): ${resumeCommand(instance)} adopts them` : ''}` };
     });
   }
 

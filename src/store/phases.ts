@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { describePlanProblem, findPlanProblem } from '../domain/dag.js';
 import { phaseIdFromStore, phaseIdKind, phaseKey, type PhaseId } from '../domain/ids.js';
 import { isStale, leaseExpiry } from '../domain/lease.js';
+import { resumeCommand } from '../domain/sessions.js';
 import { iso } from '../domain/time.js';
 
 export interface PhaseInput {
@@ -42,6 +43,10 @@ export interface BoardPhase extends PhaseRef {
   /** The latest progress checkpoint of the phase, when the board was given a lookup. */
   checkpoint?: { percent: number | null; next: string[]; [field: string]: unknown } | null;
   owner: string | null;
+  /** On a claim whose owner parked it at session_end or is gone: adoptable with `resume`. */
+  owner_state?: 'parked' | 'interrupted';
+  /** The call that adopts it, with owner_state. */
+  resume?: string;
   claimed_at: string | null;
   lease_expires_at: string | null;
   completed_at: string | null;
@@ -68,7 +73,9 @@ export type ClaimReason =
   | 'council_required'
   | 'kill_switch'
   | 'cost_cap'
-  | 'no_ready_phase';
+  | 'no_ready_phase'
+  | 'parked'
+  | 'interrupted';
 
 export interface ClaimResult {
   claimed: boolean;
@@ -159,6 +166,8 @@ export class PhasesStore {
       ),
       remainingIn: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
       remainingAll: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
+      owners: db.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
+      ownersIn: db.prepare<[string], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL AND mega = ? GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
       expired: db.prepare<[number], PhaseRow>('SELECT * FROM phases WHERE owner IS NOT NULL AND lease_expires_at <= ?'),
       setClaim: db.prepare(
         `UPDATE phases SET owner = ?, token = ?, epoch = ?, claimed_at = ?, lease_seconds = ?, lease_expires_at = ?
@@ -269,6 +278,11 @@ export class PhasesStore {
       return { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires) as string, owner: instance, message: `you already hold ${label}; lease refreshed` };
     }
     if (row.owner !== null) {
+      const state = this.sessions.ownerState(row.owner);
+      if (state !== 'live') {
+        const how = state === 'parked' ? 'parked it at session_end' : 'was interrupted (gone without session_end)';
+        return { claimed: false, reason: state, phase: ref, owner: row.owner, message: `${label} is held by ${row.owner}, which ${how}; ${resumeCommand(row.owner)} adopts its claims with fresh tokens` };
+      }
       return { claimed: false, reason: 'already_claimed', phase: ref, owner: row.owner, message: `${label} is claimed by ${row.owner} until at least ${iso(row.lease_expires_at)}; pick another phase` };
     }
     const unmet = this.q.unmet.all(row.mega, row.id);
@@ -297,11 +311,27 @@ export class PhasesStore {
     const remaining = this.remaining(mega);
     if (refusal) return { claimed: false, ...refusal, remaining };
     const scope = mega ?? 'any MEGA';
-    const message =
-      remaining === 0
-        ? `every phase of ${scope} is done; nothing left to claim`
-        : `no phase of ${scope} is ready: ${remaining} not done, all claimed or waiting on dependencies; try again later`;
-    return { claimed: false, reason: 'no_ready_phase', remaining, message };
+    if (remaining === 0) return { claimed: false, reason: 'no_ready_phase', remaining, message: `every phase of ${scope} is done; nothing left to claim` };
+    // Work held by owners that will not come back on their own: say who, and how to adopt it.
+    const stuck = this.adoptableOwners(mega);
+    if (stuck.length) {
+      const list = stuck.map((o) => `${o.owner} (${o.state}, ${o.phases} phase${o.phases === 1 ? '' : 's'})`).join(', ');
+      const first = stuck[0] as (typeof stuck)[number];
+      const resume = stuck.length === 1 ? resumeCommand(first.owner) : `${resumeCommand(first.owner)} (or {"resume":true} for all)`;
+      return { claimed: false, reason: 'no_ready_phase', owner: first.owner, remaining, message: `no phase of ${scope} is ready: ${remaining} not done; claims are held by sessions that parked them or are gone: ${list}; ${resume} adopts them` };
+    }
+    return { claimed: false, reason: 'no_ready_phase', remaining, message: `no phase of ${scope} is ready: ${remaining} not done, all claimed or waiting on dependencies; try again later` };
+  }
+
+  /** Owners of open claims (in a MEGA, or all) that parked them or are gone, with their claim counts; at most 20 owners looked at. */
+  private adoptableOwners(mega: string | undefined): { owner: string; state: 'parked' | 'interrupted'; phases: number }[] {
+    const owners = mega !== undefined ? this.q.ownersIn.all(mega) : this.q.owners.all();
+    const out: { owner: string; state: 'parked' | 'interrupted'; phases: number }[] = [];
+    for (const o of owners) {
+      const state = this.sessions.ownerState(o.owner);
+      if (state !== 'live') out.push({ owner: o.owner, state, phases: o.n });
+    }
+    return out;
   }
 
   /** Ready phases across MEGAs in MEGA order (MEGAs are few; each lookup is an index range). */
@@ -325,7 +355,7 @@ export class PhasesStore {
     const expires = leaseExpiry(now, leaseSeconds);
     this.q.setClaim.run(instance, token, epoch, now, leaseSeconds, expires, row.mega, row.id);
     const message = adoptedFrom
-      ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from interrupted session ${adoptedFrom}`
+      ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from session ${adoptedFrom}`
       : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
     this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message, data: { epoch, lease_seconds: leaseSeconds, ...(adoptedFrom ? { adopted_from: adoptedFrom } : {}) } });
     return { claimed: true, phase: toRef(row), token, lease_expires_at: iso(expires) as string, owner: instance, message: `claimed ${row.mega}/${row.id} "${row.name}"; heartbeat before ${iso(expires)} or call any tool` };
@@ -509,6 +539,12 @@ export class PhasesStore {
 
   board(mega?: string): BoardMega[] {
     const megas = mega !== undefined ? [this.requireMega(mega)] : this.q.megas.all();
+    const states = new Map<string, ReturnType<SessionsStore['ownerState']>>();
+    const stateOf = (owner: string) => {
+      let st = states.get(owner);
+      if (st === undefined) states.set(owner, (st = this.sessions.ownerState(owner)));
+      return st;
+    };
     return megas.map((m) => {
       const rows = this.q.phasesOf.all(m.key);
       const checkpoints = this.checkpointsOf?.(m.key);
@@ -517,10 +553,12 @@ export class PhasesStore {
         const deps = JSON.parse(r.deps) as PhaseId[];
         const status: PhaseStatus =
           r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : deps.every((d) => done.has(phaseKey(d))) ? 'ready' : 'blocked';
+        const state = r.owner !== null ? stateOf(r.owner) : 'live';
         return {
           ...toRef(r),
           status,
           owner: r.owner,
+          ...(state !== 'live' ? { owner_state: state, resume: resumeCommand(r.owner as string) } : {}),
           claimed_at: r.owner !== null || r.completed_at !== null ? iso(r.claimed_at) : null,
           lease_expires_at: r.owner !== null ? iso(r.lease_expires_at) : null,
           completed_at: iso(r.completed_at),

@@ -3,6 +3,7 @@ import type { Db } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { instanceId } from '../domain/ids.js';
 import type { Liveness } from '../domain/lease.js';
+import { ownerState, type OwnerState } from '../domain/sessions.js';
 
 export interface SessionRow {
   instance: string;
@@ -98,6 +99,25 @@ export class SessionsStore {
     return this.unfinishedStmt.all(except);
   }
 
+  /**
+   * Sessions that ended with session_end but kept claims for a resume (parked), newest first;
+   * the partial phases_owner index keeps this to the claimed rows.
+   */
+  parked(except: string): SessionRow[] {
+    this.parkedStmt ??= this.db.prepare<[string], SessionRow>(
+      'SELECT * FROM sessions WHERE instance IN (SELECT owner FROM phases WHERE owner IS NOT NULL) AND ended_at IS NOT NULL AND adopted_by IS NULL AND instance <> ? ORDER BY ended_at DESC',
+    );
+    return this.parkedStmt.all(except);
+  }
+
+  private parkedStmt: Statement<[string], SessionRow> | undefined;
+
+  /** Whether a claim's owner is live, parked or interrupted (see ownerState). */
+  ownerState(instance: string): OwnerState {
+    const s = this.get(instance);
+    return ownerState(s, s ? this.liveness(instance) : 'dead');
+  }
+
   /** Marks an interrupted session as taken over, so it is reported no more. */
   markAdopted(instance: string, by: string, now: number): void {
     this.db.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
@@ -126,11 +146,16 @@ export class SessionsStore {
   }
 }
 
-export type SessionStatus = 'live' | 'ended' | 'interrupted';
+export type SessionStatus = 'live' | 'parked' | 'interrupted' | 'ended' | 'adopted';
 
-/** ended: said goodbye; interrupted: gone without session_end (process dead or client disconnected); live otherwise. */
-export function sessionStatus(row: SessionRow, liveness: Liveness): SessionStatus {
-  if (row.ended_at !== null) return 'ended';
+/**
+ * adopted: another session took its claims over (resume); parked: ended with session_end, claims
+ * kept for a resume; ended: said goodbye holding nothing; interrupted: gone without session_end
+ * (process or server dead, client disconnected); live otherwise.
+ */
+export function sessionStatus(row: SessionRow, liveness: Liveness, claims: number): SessionStatus {
+  if (row.adopted_by !== null) return 'adopted';
+  if (row.ended_at !== null) return claims > 0 ? 'parked' : 'ended';
   if (row.disconnected_at !== null || liveness === 'dead') return 'interrupted';
   return 'live';
 }

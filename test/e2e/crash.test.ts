@@ -73,6 +73,6 @@ describe('crash recovery across real processes', () => {
     const b = await spawn(db, 'zed');
     const sb = await b.call<{ crashed: { instance: string; why: string; phases: { id: number }[] }[] }>('session_start', {});
     expect(sb.crashed).toEqual([expect.objectContaining({ instance: sa.instance, why: 'disconnected', phases: [expect.objectContaining({ id: 1 })] })]);
-    expect(await b.call('claim_phase', { mega: 'D-1', phase: 1 })).toMatchObject({ claimed: false, reason: 'already_claimed', owner: sa.instance });
+    expect(await b.call('claim_phase', { mega: 'D-1', phase: 1 })).toMatchObject({ claimed: false, reason: 'interrupted', owner: sa.instance, message: expect.stringContaining(`session_start {"resume":"${sa.instance}"}`) });
   });
 });

@@ -87,4 +87,35 @@ describe('the dashboard in headless Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('marks parked and interrupted owners distinctly, each claim with the command that resumes it', async () => {
+    await planner.call('plan_mega', { key: 'DASH-2', title: 'Stranded work', phases: [{ id: 1, name: 'Parked one' }, { id: 2, name: 'Interrupted one' }] });
+    const parker = await httpAgent(srv.url, { name: 'parker' });
+    const p = await parker.call<{ owner: string }>('claim_phase', { mega: 'DASH-2', phase: 1 });
+    await parker.call('session_end', { summary: 'back tomorrow' });
+    await parker.close();
+    const leaver = await httpAgent(srv.url, { name: 'leaver' });
+    const q = await leaver.call<{ owner: string }>('claim_phase', { mega: 'DASH-2', phase: 2 });
+    await leaver.transport.terminateSession(); // gone without session_end
+    await leaver.close();
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(srv.url);
+    await page.waitForSelector('[data-phase="DASH-2/1"].owner-parked');
+    const parked = await page.textContent('[data-phase="DASH-2/1"]');
+    expect(parked).toContain('parked');
+    expect(parked).toContain(`session_start {"resume":"${p.owner}"}`);
+    const gone = await page.textContent('[data-phase="DASH-2/2"].owner-interrupted');
+    expect(gone).toContain('interrupted');
+    expect(gone).toContain(`session_start {"resume":"${q.owner}"}`);
+    expect(await page.locator('.lane-claimed .chip.claimed:not(.owner-parked):not(.owner-interrupted)').count()).toBe(1); // DASH-1/1, live
+    const rows = await page.locator('#sessions tr.session').evaluateAll((trs) => trs.map((tr) => tr.textContent ?? ''));
+    expect(rows.find((r) => r.includes(p.owner))).toMatch(/parked[\s\S]*session_start \{"resume"/);
+    expect(rows.find((r) => r.includes(q.owner))).toMatch(/interrupted[\s\S]*session_start \{"resume"/);
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-stranded.png'), fullPage: true });
+    await page.close();
+  });
 });

@@ -98,3 +98,59 @@ describe('sessions exist only once a client needs an identity', () => {
     expect(rows(file, 'SELECT key FROM megas')).toEqual([{ key: 'N-1' }]);
   });
 });
+
+describe('claims kept at session_end are parked', () => {
+  it('session_end keeping a claim, then session_start {resume} in a new process adopts it with a fresh token; the old token is refused', async () => {
+    const dir = dirFor('factory-park-');
+    const db = path.join(dir, 'factory.db');
+    const a = await agent(db, { name: 'first' });
+    const sa = await a.call<{ instance: string }>('session_start', { agent: 'first' });
+    await a.call('plan_mega', { key: 'P-1', title: 'Parked', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }] });
+    const claim = await a.call<{ token: string }>('claim_phase', { mega: 'P-1', phase: 1 });
+    const end = await a.call<{ kept: unknown[]; message: string }>('session_end', { summary: 'half done' });
+    expect(end.kept).toEqual([{ mega: 'P-1', id: 1 }]);
+    expect(end.message).toContain(`session_start {"resume":"${sa.instance}"}`);
+    await a.close();
+
+    // Another agent is told who parked it and how to adopt it, both for the phase and for "anything".
+    const b = await agent(db, { name: 'second' });
+    const named = await b.call<{ claimed: boolean; reason: string; owner: string; message: string }>('claim_phase', { mega: 'P-1', phase: 1 });
+    expect(named).toMatchObject({ claimed: false, reason: 'parked', owner: sa.instance });
+    expect(named.message).toContain(`session_start {"resume":"${sa.instance}"}`);
+    const any = await b.call<{ claimed: boolean; reason: string; owner: string; message: string }>('claim_phase', {});
+    expect(any).toMatchObject({ claimed: false, reason: 'no_ready_phase', owner: sa.instance });
+    expect(any.message).toContain(`${sa.instance} (parked, 1 phase)`);
+    expect(any.message).toContain(`session_start {"resume":"${sa.instance}"}`);
+    const board = await b.call<{ megas: { phases: { owner: string | null; owner_state?: string; resume?: string }[] }[] }>('board', {});
+    expect(board.megas[0]?.phases[0]).toMatchObject({ owner: sa.instance, owner_state: 'parked', resume: `session_start {"resume":"${sa.instance}"}` });
+    const text = await b.raw('board', {});
+    expect(JSON.stringify(text.content)).toContain('parked: session_start');
+
+    const s = await b.call<{ instance: string; crashed: { instance: string; why: string }[] }>('session_start', { agent: 'second' });
+    expect(s.crashed).toEqual([expect.objectContaining({ instance: sa.instance, why: 'parked' })]);
+    const r = await b.call<{ resumed: { from: string; phases: { id: number; token: string }[] }[] }>('session_start', { resume: sa.instance });
+    expect(r.resumed).toHaveLength(1);
+    const fresh = r.resumed[0]!.phases[0]!.token;
+    expect(fresh).not.toBe(claim.token);
+    expect(await b.call('heartbeat', { mega: 'P-1', phase: 1, token: claim.token })).toMatchObject({ ok: false, reason: 'stale_token' });
+    expect(await b.call('heartbeat', { mega: 'P-1', phase: 1, token: fresh })).toMatchObject({ ok: true });
+    const after = await b.call<{ megas: { phases: { owner: string | null; owner_state?: string }[] }[] }>('board', {});
+    expect(after.megas[0]?.phases[0]).toEqual(expect.objectContaining({ owner: s.instance }));
+    expect(after.megas[0]?.phases[0]?.owner_state).toBeUndefined();
+    // Adopted: reported no more, and a second resume of it is refused by name.
+    expect(await b.call('session_start', {})).toMatchObject({ crashed: [], crashed_total: 0 });
+  });
+
+  it('resume: true adopts parked claims too', async () => {
+    const dir = dirFor('factory-park-');
+    const db = path.join(dir, 'factory.db');
+    const a = await agent(db);
+    await a.call('plan_mega', { key: 'P-2', title: 'Parked', phases: [{ id: 'x', name: 'x' }] });
+    await a.call('claim_phase', {});
+    await a.call('session_end', {});
+    await a.close();
+    const b = await agent(db);
+    const r = await b.call<{ resumed: { phases: { id: string }[] }[] }>('session_start', { resume: true });
+    expect(r.resumed.flatMap((x) => x.phases.map((p) => p.id))).toEqual(['x']);
+  });
+});
