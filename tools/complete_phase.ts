@@ -1,6 +1,6 @@
 import { defineTool } from '../src/tool.js';
 import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
-import { dodGate } from '../src/dod/gate.js';
+import { completeGates } from '../src/dod/gate.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -13,7 +13,9 @@ export const completePhase = defineTool({
   annotations: { idempotentHint: true, destructiveHint: false },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
-    return dodGate(ctx.store, ctx.config, input.mega, input.phase) ?? ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), ctx.guards);
+    const gates = await completeGates(ctx, input.mega, input.phase);
+    // The gates run after the token check, inside the completion transaction.
+    return ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
   },
   text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
 });

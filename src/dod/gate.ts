@@ -1,15 +1,99 @@
 import type { Config } from '../../schemas/config.js';
 import { phaseKey, type PhaseId } from '../domain/ids.js';
+import { git } from '../integrations/git.js';
+import { githubClient, resolveGithubRepo } from '../integrations/github.js';
 import type { Store } from '../store/index.js';
+
+/** A gate refusing complete_phase: a normal answer, not an error. */
+export interface CompleteRefusal {
+  completed: false;
+  reason: 'dod_not_passed' | 'awaiting_human';
+  message: string;
+}
 
 /**
  * With dod.require_for_complete, a phase completes only after a full check_dod run for it
  * passed: the last run is the one that counts, so a later failing run closes the gate again.
  */
-export function dodGate(store: Store, config: Config, mega: string, phase: PhaseId): { completed: false; reason: 'dod_not_passed'; message: string } | null {
+export function dodGate(store: Store, config: Config, mega: string, phase: PhaseId): CompleteRefusal | null {
   if (!config.dod.require_for_complete) return null;
   const last = store.dod.last(mega, phaseKey(phase));
   if (last && last.passed && !last.partial) return null;
   const why = !last ? 'no check_dod run for it yet' : last.partial ? `its last check_dod ran only some checks (${last.score})` : `its last check_dod scored ${last.score}`;
   return { completed: false, reason: 'dod_not_passed', message: `${mega}/${phaseKey(phase)} cannot complete: ${why}; run check_dod until all ten pass (dod.require_for_complete)` };
+}
+
+/** The phase's latest classification when it is an Ask no human has acknowledged yet. */
+function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
+  if (!config.changes.ask_blocks_complete) return null;
+  const c = store.changes.latest(mega, phase);
+  return c && c.level === 'ask' && !store.acks.get('change', String(c.id)) ? c : null;
+}
+
+/** What GitHub says about the phase's pull request: approved by someone other than the token's user, or why not. */
+interface Approval {
+  classification: number;
+  approved_by: string | null;
+  why: string;
+}
+
+/**
+ * An approving review counts when its author is not the GITHUB_TOKEN's own user (the agents act
+ * as that user) and it is that reviewer's latest approve/request-changes verdict. The pull
+ * request is the one the phase's last check_dod found, else the open one of the current branch.
+ */
+async function githubApproval(root: string, config: Config, store: Store, mega: string, phase: PhaseId, classification: number, env: NodeJS.ProcessEnv): Promise<Approval> {
+  const out = (approved_by: string | null, why: string): Approval => ({ classification, approved_by, why });
+  const octo = githubClient(env);
+  if (!octo) return out(null, 'no GITHUB_TOKEN to look for an approving review');
+  const repo = await resolveGithubRepo(root, config.github).catch(() => null);
+  if (!repo) return out(null, 'no GitHub repository configured to look for an approving review');
+  try {
+    const fromDod = store.dod.last(mega, phaseKey(phase))?.checks.find((c) => c.id === 'pr_created' && c.status === 'pass');
+    let pr = Number(/#(\d+)/.exec(fromDod?.detail ?? '')?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pr)) {
+      const branch = (await git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+      const pulls = await octo.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'open', per_page: 1 });
+      if (!pulls.data[0]) return out(null, `no open pull request for branch ${branch}`);
+      pr = pulls.data[0].number;
+    }
+    const [me, reviews] = await Promise.all([octo.rest.users.getAuthenticated(), octo.paginate(octo.rest.pulls.listReviews, { ...repo, pull_number: pr, per_page: 100 })]);
+    const latest = new Map<string, string>();
+    for (const r of reviews) if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED')) latest.set(r.user.login, r.state);
+    const by = [...latest].find(([login, state]) => state === 'APPROVED' && login.toLowerCase() !== me.data.login.toLowerCase());
+    return by ? out(by[0], `approved on pull request #${pr} by ${by[0]}`) : out(null, `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count)`);
+  } catch (e) {
+    return out(null, `GitHub could not be asked about approvals: ${(e as Error).message.slice(0, 200)}`);
+  }
+}
+
+/**
+ * The gates complete_phase applies after the claim token is accepted: DoD (when required) and
+ * Ask waiting for a human (changes.ask_blocks_complete). The GitHub lookup is done here, before
+ * the completion transaction; the returned check runs inside it and re-reads the store.
+ */
+export async function completeGates(
+  deps: { store: Store; config: Config; root: string; env?: NodeJS.ProcessEnv },
+  mega: string,
+  phase: PhaseId,
+): Promise<() => CompleteRefusal | null> {
+  const { store, config } = deps;
+  const ask = pendingAsk(store, config, mega, phase);
+  const approval = ask ? await githubApproval(deps.root, config, store, mega, phase, ask.id, deps.env ?? process.env) : null;
+  return () => {
+    const dod = dodGate(store, config, mega, phase);
+    if (dod) return dod;
+    const c = pendingAsk(store, config, mega, phase);
+    if (!c || (approval?.classification === c.id && approval.approved_by !== null)) return null;
+    const rules = c.reasons.filter((r) => r.level === 'ask').map((r) => r.rule);
+    return {
+      completed: false,
+      reason: 'awaiting_human',
+      message:
+        `${mega}/${c.phase} waits for a human: its latest change, classification #${c.id}, is ASK (${rules.join(', ') || 'ask'}). ` +
+        `A human acknowledges it on the dashboard (Ship / Show / Ask → acknowledge), with \`factory-mcp ack change ${c.id}\` in a shell holding FACTORY_ACK_TOKEN, ` +
+        `or by approving the phase's pull request on GitHub as a user other than the GITHUB_TOKEN's own` +
+        `${approval && approval.classification === c.id ? ` (${approval.why})` : ''}; then call complete_phase again (changes.ask_blocks_complete)`,
+    };
+  };
 }

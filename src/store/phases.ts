@@ -103,6 +103,7 @@ export interface TokenInput {
 }
 
 export type TokenRefusal = 'stale_token' | 'not_claimed' | 'not_owner';
+export type CompleteRefusal = 'kill_switch' | 'dod_not_passed' | 'awaiting_human';
 
 /**
  * Extra conditions on claiming, supplied by governance (kill switch, cost cap) and the council
@@ -112,8 +113,8 @@ export interface ClaimGuards {
   /** Async preparation before the transaction (governance refreshes its GitHub kill-switch cache). */
   prepare?: () => Promise<void>;
   beforeClaim?: () => { reason: ClaimReason; message: string } | null;
-  /** Refuses completions (the kill switch); reads and releases keep working. */
-  beforeComplete?: () => { reason: 'kill_switch'; message: string } | null;
+  /** Refuses completions (the kill switch, DoD and Ask gates); reads and releases keep working. */
+  beforeComplete?: () => { reason: CompleteRefusal; message: string } | null;
   phase?: (p: PhaseRef) => { reason: ClaimReason; message: string } | null;
 }
 
@@ -425,7 +426,7 @@ export class PhasesStore {
     input: TokenInput & { chain?: boolean | undefined; lease_seconds?: number | undefined },
     now: number,
     guards: ClaimGuards = {},
-  ): { completed: boolean; phase?: PhaseRef; reason?: TokenRefusal | 'kill_switch'; owner?: string; next?: ClaimResult; message: string } {
+  ): { completed: boolean; phase?: PhaseRef; reason?: TokenRefusal | CompleteRefusal; owner?: string; next?: ClaimResult; message: string } {
     return writeTx(this.db, () => {
       const row = this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;

@@ -15,6 +15,11 @@ export interface FakeCheckRun {
   conclusion: 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required' | null;
 }
 
+export interface FakeReview {
+  user: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
+}
+
 export interface FakeStatus {
   context: string;
   state: 'success' | 'failure' | 'error' | 'pending';
@@ -33,6 +38,9 @@ export class FakeGitHub extends FakeHttpServer {
   checkRuns = new Map<string, FakeCheckRun[]>(); // sha -> runs
   statuses = new Map<string, FakeStatus[]>(); // sha -> statuses
   acceptedToken = 'test-token';
+  /** The user the accepted token belongs to (GET /user). */
+  tokenUser = 'factory-bot';
+  reviews = new Map<string, FakeReview[]>(); // "owner/repo#number" -> reviews, oldest first
 
   constructor() {
     super();
@@ -93,7 +101,17 @@ export class FakeGitHub extends FakeHttpServer {
       this.statuses.set(p.sha as string, [status, ...(this.statuses.get(p.sha as string) ?? [])]);
       return { status: 201, body: { id: this.requests.length, url: `${this.url}/repos/${p.owner}/${p.repo}/statuses/${p.sha}`, ...status, created_at: '2026-01-01T00:00:00Z' } };
     }));
+    this.reviewRoutes(guard);
     this.route('GET', '/repos/:owner/:repo/commits/:ref/statuses', guard((_r, p) => ({ status: 200, body: (this.statuses.get(p.ref as string) ?? []).map((s, i) => ({ id: i + 1, ...s })) })));
+  }
+
+  /** Reviews and the token's user: who approved a pull request, and who the agents act as. */
+  private reviewRoutes(guard: (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }): void {
+    this.route('GET', '/user', guard(() => ({ status: 200, body: { login: this.tokenUser, id: 1, type: 'User' } })));
+    this.route('GET', '/repos/:owner/:repo/pulls/:number/reviews', guard((_r, p) => ({
+      status: 200,
+      body: (this.reviews.get(`${p.owner}/${p.repo}#${p.number}`) ?? []).map((r, i) => ({ id: i + 1, user: { login: r.user, id: i + 100, type: 'User' }, state: r.state, body: '', submitted_at: '2026-11-25T09:00:00Z' })),
+    })));
   }
 
   private pullJson(owner: string, repo: string, pr: FakePull) {
