@@ -20,7 +20,8 @@ let other: HttpAgent;
 beforeAll(async () => {
   dir = tempDir('factory-dash-');
   store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
-  srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });
+  // Phase 2 completes with its Ask change unacknowledged, so the page shows the change's ack button.
+  srv = await startHttp({ store, config: parseConfig({ changes: { ask_blocks_complete: false } }), root: dir, port: 0 });
   planner = await httpAgent(srv.url, { name: 'planner' });
   other = await httpAgent(srv.url, { name: 'cursor' });
   await planner.call('plan_mega', {
@@ -77,6 +78,7 @@ describe('the dashboard in headless Chromium', () => {
     const extras = await page.textContent('#extras');
     expect(extras).toContain('Council verdicts');
     expect(extras).toContain('UI rewrite');
+    expect(await page.locator('#extras .tag.self').count()).toBe(1); // the caller wrote every review of that council
     expect(extras).toContain('Ship / Show / Ask');
     expect(await page.locator('#extras button[data-ack-kind="change"]').count()).toBe(1); // the Ask change awaits a human
     expect(await page.textContent('#metrics')).toContain('100%'); // council pass rate
