@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/integrations/run.js';
 import { FakeGitHub } from '../fakes/github.js';
 import { makeRepo, type TestRepo } from '../helpers/git.js';
-import { CLI, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
+import { runCli, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 // Finding 7 of issue 12: complete_phase succeeded on a phase whose latest change was classified
 // Ask, with no acknowledgement. Now it answers awaiting_human until a human acknowledges the
@@ -54,7 +53,7 @@ function ack(dir: string, db: string, id: number, token: string | undefined) {
   const env: NodeJS.ProcessEnv = { ...process.env, FACTORY_DB: db };
   delete env.FACTORY_ACK_TOKEN;
   if (token) env.FACTORY_ACK_TOKEN = token;
-  return runCommand([process.execPath, CLI, 'ack', 'change', String(id), '--cwd', dir], { cwd: dir, timeoutMs: 20_000, env });
+  return runCli(['ack', 'change', String(id), '--cwd', dir], { cwd: dir, env });
 }
 
 describe('an Ask change waits for a human before complete_phase', () => {
@@ -82,6 +81,7 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: false, reason: 'awaiting_human' });
 
     const human = await ack(repo!.dir, db, id, 'human-only-secret');
+    expect(human.stderr).toBe("");
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toContain(`Ask change #${id}`);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
