@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { ClassifyChangeInput, type ClassifyChangeArgs, type ClassifyChangeResult } from '../schemas/changes.js';
@@ -6,6 +5,7 @@ import { InputError } from './errors.js';
 import { DiffParseError, parseUnifiedDiff } from './domain/diff.js';
 import { Classifier, LEVELS, classifyAsync, compileRules, type ChangedFile, type Classification, type Level } from './domain/risk.js';
 import { gitChanges } from './integrations/changes.js';
+import { checkoutOf } from './integrations/checkouts.js';
 import type { Store } from './store/index.js';
 import { findRepoRoot, loadConfig } from './config.js';
 import { formatIssues } from '../schemas/common.js';
@@ -29,21 +29,6 @@ function sourceOf(input: ClassifyChangeArgs): 'git' | 'files' | 'diff' {
   if (given.length > 1) throw new InputError(given[1] as string, 'give only one of: a git range (cwd, base, head), files, or diff');
   if (given.length === 1 && git) throw new InputError(given[0] as string, `give only one of: a git range (cwd, base, head), files, or diff (${git} was given too)`);
   return given[0] ?? 'git';
-}
-
-/** `cwd` resolved against the repository root; it must exist and stay inside the root. */
-export function resolveCwd(root: string, cwd: string | undefined): string {
-  const abs = path.resolve(root, cwd ?? '.');
-  let real: string;
-  try {
-    real = fs.realpathSync(abs);
-  } catch {
-    throw new InputError('cwd', `${abs} does not exist`);
-  }
-  const realRoot = fs.realpathSync(root);
-  const rel = path.relative(realRoot, real);
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw new InputError('cwd', `${abs} is outside the repository ${realRoot}`);
-  return real;
 }
 
 function filesFromList(list: NonNullable<ClassifyChangeArgs['files']>): ChangedFile[] {
@@ -94,6 +79,7 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
   let c: Classification;
   let base: string | undefined;
   let head: string | null | undefined;
+  let cwdDir: string | undefined;
   if (source === 'diff') {
     let files: ChangedFile[];
     try {
@@ -108,7 +94,8 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     // Files are classified as git streams them, so the rules run while git still diffs (in order, pausing for the event loop).
     const classifier = new Classifier(rules, { intent: input.intent });
     let queue = Promise.resolve();
-    const g = await gitChanges(resolveCwd(env.root, input.cwd), { base: input.base, head: input.head }, (f) => {
+    cwdDir = (await checkoutOf(env.root, input.cwd)).dir;
+    const g = await gitChanges(cwdDir, { base: input.base, head: input.head }, (f) => {
       queue = queue.then(() => classifier.addAsync(f));
     }).catch(async (e: unknown) => {
       await queue.catch(() => {}); // git's error is the one to report; never leave the queue's unhandled
@@ -126,7 +113,7 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     if (r.stored) {
       out.stored = true;
       out.message += `; stored with ${input.mega}/${input.phase}`;
-      void publishGates({ store: env.store, config: env.config, root: env.root, clock: env.now ?? Date.now }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd ? { cwd: resolveCwd(env.root, input.cwd) } : {}) });
+      void publishGates({ store: env.store, config: env.config, root: env.root, clock: env.now ?? Date.now }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd && cwdDir ? { cwd: cwdDir } : {}) });
     } else {
       out.stored = false;
       out.reason = r.reason;

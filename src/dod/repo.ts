@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { git, GitError, noFilterEnv } from '../integrations/git.js';
+import { git, noFilterEnv } from '../integrations/git.js';
 
 /**
  * The hash of the working tree as it is now, uncommitted and untracked (not ignored) files
@@ -88,18 +88,6 @@ export async function diffText(root: string, base: string, tree: string): Promis
 
 export async function changedFiles(root: string, base: string, tree: string): Promise<string[]> {
   return (await git(root, ['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-textconv', base, tree])).split('\n').filter(Boolean);
-}
-
-/** The repository root of `dir` and the git common dir (shared by all worktrees of one repository). */
-export async function repoIdentity(dir: string): Promise<{ top: string; common: string } | null> {
-  try {
-    const out = (await git(dir, ['rev-parse', '--show-toplevel', '--git-common-dir'])).trim().split('\n');
-    const top = out[0] as string;
-    return { top: fs.realpathSync(top), common: fs.realpathSync(path.resolve(dir, out[1] as string)) };
-  } catch (e) {
-    if (e instanceof GitError) return null;
-    throw e;
-  }
 }
 
 /**

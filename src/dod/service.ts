@@ -27,11 +27,12 @@ import {
 import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
+import { checkoutOf } from '../integrations/checkouts.js';
 import { writeTx } from '../store/db.js';
 import type { Baseline } from '../store/dod.js';
 import { councilAdjustmentItems } from '../council.js';
 import type { Store } from '../store/index.js';
-import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, repoIdentity, tempWorktree, workingTreeHash } from './repo.js';
+import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
 import { dodStatus, publishGates } from '../statuses.js';
 
@@ -114,17 +115,7 @@ async function resolveRoot(deps: DodDeps, cwd: string | undefined): Promise<stri
     if (!fs.existsSync(path.join(deps.root, '.git'))) throw new InputError('cwd', `the server root ${deps.root} is not a git repository: pass the repository or worktree to check`);
     return deps.root;
   }
-  const want = path.resolve(deps.root, cwd ?? '.');
-  if (!fs.existsSync(want)) throw new InputError('cwd', `${want} does not exist`);
-  const id = await repoIdentity(want);
-  if (!id) throw new InputError('cwd', `${want} is not inside a git repository`);
-  const rootId = await repoIdentity(deps.root);
-  const inside = (p: string, r: string) => p === r || p.startsWith(r + path.sep);
-  // Inside the server's repository, or a worktree of the same repository (same git common dir).
-  if (!rootId || !(inside(fs.realpathSync(want), fs.realpathSync(deps.root)) || id.common === rootId.common)) {
-    throw new InputError('cwd', `${want} is outside this repository (${deps.root}) and not one of its worktrees`);
-  }
-  return id.top;
+  return (await checkoutOf(deps.root, cwd)).top;
 }
 
 function components(config: Config, root: string): Component[] {

@@ -242,7 +242,7 @@ describe('check_dod on a real sample repository', () => {
     expect(r1.isError).toBe(true);
     expect(textOf(r1)).toMatch(/phase: unknown phase 99/);
     const r2 = await agent.raw('check_dod', { cwd: tempDir() });
-    expect(textOf(r2)).toMatch(/cwd: .*(not inside a git repository|outside this repository)/);
+    expect(textOf(r2)).toMatch(/cwd: .*(not inside a git repository|outside the repository)/);
     const r3 = await agent.raw('check_dod', { component: 'nope' });
     expect(textOf(r3)).toMatch(/component: unknown component "nope"/);
     const r4 = await agent.raw('check_dod', { only: ['compiles', 'bogus'] });
