@@ -51,7 +51,7 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
 }
 
 /** initialize, then walk away: no DELETE, no stream left open. */
-async function abandonedSession(url: string, i: number): Promise<{ status: number; body: string }> {
+async function abandonedSession(url: string, i: number): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   const r = await post(url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: `ghost-${i}`, version: '1' } } });
   const sid = r.headers['mcp-session-id'];
   if (r.status === 200 && typeof sid === 'string') await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
@@ -122,6 +122,19 @@ describe('abandoned HTTP sessions (13.4)', () => {
     } finally {
       await b.close();
     }
+  }, 30_000);
+
+  it('a session with an open stream is not idle: it is swept only after the stream closes', async () => {
+    const { url } = await serve({ session_idle_seconds: 1, max_sessions: 100 });
+    const init = await abandonedSession(url, 0);
+    const sid = init.headers['mcp-session-id'] as string;
+    const ac = new AbortController();
+    const stream = await fetch(`${url}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' }, signal: ac.signal });
+    expect(stream.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2500)); // well past the idle time
+    expect((await health(url)).mcp_sessions).toBe(1);
+    ac.abort();
+    expect((await until(() => health(url), (h) => h.mcp_sessions === 0, 10_000)).mcp_sessions).toBe(0);
   }, 30_000);
 
   it('beyond http.max_sessions a new session gets 503 saying so; after the sweep there is room again', async () => {
