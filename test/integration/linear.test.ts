@@ -55,6 +55,7 @@ describe('council reports on Linear', () => {
     expect(ops[1]?.variables).toMatchObject({ input: { issueId: 'u-gw' } });
     expect(linear.comments[0]?.body).toContain(`## Council #${r.council_id}: Gateway`);
     expect(linear.comments[0]?.body).toContain('**Verdict: GO**');
+    expect(linear.comments[0]?.body).toContain('**Self-reviewed:**'); // the caller wrote every review
     expect(h.store.councils.get(r.council_id)).toMatchObject({ comment_url: r.posted.url, post_pending: false });
     const res = await a.client.readResource({ uri: `factory://council/${r.council_id}` });
     expect((res.contents[0] as { text: string }).text).toContain(`Posted to Linear: ${r.posted.url}`);
