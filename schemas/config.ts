@@ -57,6 +57,13 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
     .default({})
     .describe('the GitHub repository for PR labels, DoD checks and the kill-switch variable (default: the origin remote)'),
+  sessions: z
+    .strictObject({
+      heartbeat_seconds: z.number().min(0.05).max(3600).default(10).describe('how often each server process records that it runs'),
+      dead_after_heartbeats: z.number().min(1).max(1000).default(3).describe('a server on another host whose heartbeat is older than this many intervals is gone: its sessions are interrupted'),
+    })
+    .default({ heartbeat_seconds: 10, dead_after_heartbeats: 3 })
+    .describe('server process liveness'),
   http: z
     .strictObject({
       session_idle_seconds: z.int().min(1).max(7 * 24 * 3600).default(600).describe('an MCP session with no request and no open stream for this long is closed; its factory session is interrupted (claims adoptable with resume)'),

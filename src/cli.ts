@@ -355,8 +355,14 @@ function open(v: Record<string, unknown>): { store: Store; root: string; config:
   const config = loadConfig(root);
   scene.db = resolveDbPath(root, v.db as string | undefined);
   // --read-only: the database is opened read-only (no migration, no write of any kind).
-  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true });
+  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
   return { store, root, config };
+}
+
+/** This process serves the store: it registers as a server and heartbeats (sessions.heartbeat_seconds) until the store closes. */
+function serving(store: Store, transport: 'stdio' | 'http', config: ReturnType<typeof loadConfig>) {
+  store.attachServer({ transport, heartbeatMs: Math.round(config.sessions.heartbeat_seconds * 1000) });
+  return store;
 }
 
 /**
@@ -375,7 +381,7 @@ function openDeferred(v: Record<string, unknown>): { store: Store; root: string;
     root,
     config,
     materialize: () => ({
-      store: Store.open(file, { leaseSeconds: config.lease_seconds }),
+      store: serving(Store.open(file, { leaseSeconds: config.lease_seconds, deadAfterHeartbeats: config.sessions.dead_after_heartbeats }), 'stdio', config),
       notice: `factory-mcp created its database at ${file}: ${root} is not in a git repository (start the server in your repository, or set FACTORY_DB / --db)`,
     }),
   };
@@ -435,6 +441,8 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
     if (bad.length) throw new InputError('--toolsets', `unknown toolset ${bad.join(', ')} (known: ${TOOLSETS.join(', ')})`);
   }
   const { store, root, config, materialize } = openDeferred(v);
+  // Registered with its first session: a health check that only reads leaves no server row either.
+  if (v['read-only'] !== true && !materialize) serving(store, 'stdio', config);
   const fs_ = createServer({ store, config, root, logger, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets, materialize });
   const transport = new StdioTransport();
   let closed = false;
@@ -474,6 +482,7 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
     if (e instanceof HttpConfigError) throw new InputError('--host', e.message);
     throw e;
   }
+  if (v['read-only'] !== true) serving(store, 'http', config).server?.ensure(); // many sessions: registered once listening
   logger.info(`serving MCP at ${http.url}/mcp, dashboard at ${http.url}/ (db ${store.db.name})`);
   process.stdout.write(`factory-mcp http: MCP at ${http.url}/mcp · dashboard at ${http.url}/\n`);
   let stopping = false;

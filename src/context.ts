@@ -33,7 +33,7 @@ export class Session {
       this.id = id;
       beforeNextWrite(this.store.db, this, () => {
         const now = this.clock();
-        this.store.sessions.insert(id, this.info, now);
+        this.store.sessions.insert(id, { ...this.info, server_id: this.store.server?.ensure() ?? null }, now);
         this.store.operations.append(now, { instance: id, kind: 'session_start', message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`, data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null } });
         this.recorded = true;
       });

@@ -18,6 +18,26 @@ export function ownerState(s: Pick<SessionFacts, 'ended_at' | 'disconnected_at'>
   return 'live';
 }
 
+/**
+ * Whether a server process runs. A stopped one is dead. On this host (`local` given): alive exactly
+ * while its pid runs with the start time it registered (another start time: the pid was reused).
+ * On another host: dead once its heartbeat is older than `deadAfterBeats` of its intervals.
+ */
+export function serverLiveness(
+  s: { stopped_at: number | null; pid_start: number | null; heartbeat_at: number; heartbeat_ms: number },
+  now: number,
+  deadAfterBeats: number,
+  local: { alive: boolean; startMs: number | null } | null,
+): Liveness {
+  if (s.stopped_at !== null) return 'dead';
+  if (local) {
+    if (!local.alive) return 'dead';
+    if (s.pid_start !== null && local.startMs !== null && Math.abs(local.startMs - s.pid_start) > 20) return 'dead';
+    return 'alive';
+  }
+  return now - s.heartbeat_at > deadAfterBeats * s.heartbeat_ms ? 'dead' : 'alive';
+}
+
 /** The call that adopts an owner's claims. */
 export function resumeCommand(instance: string): string {
   return `session_start {"resume":"${instance}"}`;

@@ -176,6 +176,28 @@ function statementsFor(db: Db): TxStatements {
   return s;
 }
 
+/**
+ * One autocommit write that never waits for the write lock: false when another process holds it
+ * (heartbeats: a missed beat is made up by the next, and the event loop is never held).
+ */
+export function tryWrite(db: Db, fn: () => void): boolean {
+  if (db.inTransaction) {
+    fn();
+    return true;
+  }
+  const s = statementsFor(db);
+  s.noWait.run();
+  try {
+    fn();
+    return true;
+  } catch (e) {
+    if (isBusy(e)) return false;
+    throw e;
+  } finally {
+    s.wait.run();
+  }
+}
+
 export class DatabaseBusyError extends Error {
   constructor(ms: number) {
     super(`the database stayed locked by another process for ${ms} ms; try again`);

@@ -6,6 +6,7 @@ import { ChangesStore } from './changes.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from './phases.js';
 import { SessionsStore } from './sessions.js';
+import { ServerProcess, ServersStore } from './servers.js';
 import { MetricsStore } from './metrics.js';
 import { AcksStore } from './acks.js';
 import { OutboxStore } from './outbox.js';
@@ -22,6 +23,9 @@ import { UsageStore } from './usage.js';
 export class Store {
   readonly operations: OperationsStore;
   readonly sessions: SessionsStore;
+  readonly servers: ServersStore;
+  /** This process as a server on the database (stdio and HTTP servers; not CLI commands or read-only servers). */
+  server: ServerProcess | null = null;
   readonly phases: PhasesStore;
   readonly metrics: MetricsStore;
   readonly acks: AcksStore;
@@ -37,10 +41,11 @@ export class Store {
 
   constructor(
     readonly db: Db,
-    opts: { leaseSeconds: number },
+    opts: { leaseSeconds: number; deadAfterHeartbeats?: number; clock?: () => number },
   ) {
     this.operations = new OperationsStore(db);
-    this.sessions = new SessionsStore(db);
+    this.servers = new ServersStore(db, opts.deadAfterHeartbeats);
+    this.sessions = new SessionsStore(db, this.servers, opts.clock);
     this.metrics = new MetricsStore(db);
     this.acks = new AcksStore(db, this.operations);
     this.councils = new CouncilsStore(db, this.operations);
@@ -63,12 +68,24 @@ export class Store {
   }
 
   /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
-  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean }): Store {
+  /** Registers this process as a server (on its first session, or now with `ensure()`) and heartbeats until close. */
+  attachServer(opts: { transport: string; heartbeatMs: number; clock?: () => number }): ServerProcess {
+    return (this.server ??= new ServerProcess(this.servers, opts));
+  }
+
+  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Store {
     return new Store(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
   }
 
   close(): void {
     this.watcher?.stop();
+    if (this.server && this.db.open) {
+      try {
+        this.server.stop(); // a clean shutdown: its sessions count as gone at once
+      } catch {
+        // the database went away under us: the pid check tells the others
+      }
+    }
     if (this.db.open) this.db.close();
   }
 }

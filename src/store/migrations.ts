@@ -241,6 +241,22 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mega, phase)
   ) WITHOUT ROWID;
   `,
+  // liveness: every server process (stdio or HTTP) registers itself and heartbeats; sessions belong to one
+  `
+  CREATE TABLE servers (
+    id           TEXT PRIMARY KEY,
+    host         TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    pid_start    INTEGER,
+    transport    TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    heartbeat_ms INTEGER NOT NULL,
+    stopped_at   INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX servers_running ON servers(heartbeat_at) WHERE stopped_at IS NULL;
+  ALTER TABLE sessions ADD COLUMN server_id TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

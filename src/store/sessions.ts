@@ -3,6 +3,7 @@ import type { Db } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { instanceId } from '../domain/ids.js';
 import type { Liveness } from '../domain/lease.js';
+import type { ServersStore } from './servers.js';
 import { ownerState, type OwnerState } from '../domain/sessions.js';
 
 export interface SessionRow {
@@ -18,6 +19,7 @@ export interface SessionRow {
   summary: string | null;
   adopted_by: string | null;
   adopted_at: number | null;
+  server_id: string | null;
 }
 
 export interface NewSession {
@@ -25,6 +27,8 @@ export interface NewSession {
   transport: 'stdio' | 'http' | 'memory' | 'cli';
   /** The process that owns the session, when liveness can be judged by it (stdio). */
   pid?: number | null;
+  /** The server process (servers table) the session lives in. */
+  server_id?: string | null;
 }
 
 /** Session rows: one per server session, each with a unique `t4821`-style instance id. */
@@ -34,9 +38,13 @@ export class SessionsStore {
   private readonly seen;
   readonly host = os.hostname();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly servers?: ServersStore,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at) VALUES (?,?,?,?,?,?,?)',
+      'INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)',
     );
     this.byInstance = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
     this.seen = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
@@ -47,7 +55,7 @@ export class SessionsStore {
     for (let attempt = 0; attempt < 200; attempt++) {
       const digits = 4 + Math.floor(attempt / 20); // widen the id when the short space is crowded
       const id = instanceId(random, digits);
-      const r = this.insertStmt.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now);
+      const r = this.insertStmt.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now, s.server_id ?? null);
       if (r.changes === 1) return this.get(id) as SessionRow;
     }
     throw new Error('could not allocate a unique instance id');
@@ -64,7 +72,7 @@ export class SessionsStore {
 
   /** Writes a reserved session's row; call inside a write transaction. */
   insert(instance: string, s: NewSession, now: number): void {
-    if (this.insertStmt.run(instance, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now).changes !== 1) {
+    if (this.insertStmt.run(instance, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now, s.server_id ?? null).changes !== 1) {
       throw new Error(`instance id ${instance} was taken by another process meanwhile; try again`);
     }
   }
@@ -141,6 +149,13 @@ export class SessionsStore {
     const s = this.get(instance);
     if (!s) return 'dead';
     if (s.ended_at !== null) return 'dead';
+    if (s.server_id !== null && this.servers) {
+      // Its server process decides: gone → the session is gone. A live HTTP server says nothing
+      // about its clients (the lease and the idle sweep do); a live stdio server is its one client.
+      const server = this.servers.liveness(s.server_id, this.clock());
+      if (server === 'dead') return 'dead';
+      if (server === 'alive') return s.transport === 'stdio' ? 'alive' : 'unknown';
+    }
     if (s.pid === null || s.host !== this.host) return 'unknown';
     return processAlive(s.pid) ? 'alive' : 'dead';
   }

@@ -1,16 +1,21 @@
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/server.js';
-import { stdioAgent, type StdioAgent } from '../helpers/stdio.js';
+import { httpAgent, listeningUrl, type HttpAgent } from '../helpers/http.js';
+import { CLI, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 /** Liveness across real processes (issue 13): no ghost sessions, parked claims, dead server processes. */
 
-const agents: StdioAgent[] = [];
+const agents: (StdioAgent | HttpAgent)[] = [];
 const dirs: string[] = [];
+const servers: ChildProcess[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
+  for (const c of servers.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -152,5 +157,127 @@ describe('claims kept at session_end are parked', () => {
     const b = await agent(db);
     const r = await b.call<{ resumed: { phases: { id: string }[] }[] }>('session_start', { resume: true });
     expect(r.resumed.flatMap((x) => x.phases.map((p) => p.id))).toEqual(['x']);
+  });
+});
+
+/** A real `factory-mcp http` process on the database; resolves with its URL once it listens. */
+async function httpServer(db: string, cwd: string): Promise<{ child: ChildProcess; url: string }> {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { cwd, env: { ...process.env, FACTORY_LOG: 'silent' } });
+  servers.push(child);
+  const url = await listeningUrl(child);
+  return { child, url };
+}
+
+type Start = { instance: string; crashed: { instance: string; why: string; phases: { id: number }[] }[]; resumed: { from: string; phases: { id: number; token: string }[] }[] };
+
+describe('server processes register and heartbeat; their sessions die with them', () => {
+  it('two HTTP and two stdio servers on one database: SIGKILL one HTTP server holding claims, and the next session_start anywhere reports it and resume adopts its claims, none double-owned', async () => {
+    const dir = dirFor('factory-servers-');
+    const db = path.join(dir, 'factory.db');
+    fs.writeFileSync(path.join(dir, 'factory.config.json'), JSON.stringify({ sessions: { heartbeat_seconds: 0.2, dead_after_heartbeats: 3 } }));
+    const s1 = await agent(db, { name: 's1' });
+    await s1.call('plan_mega', { key: 'S-1', title: 'Servers', phases: [1, 2, 3, 4].map((id) => ({ id, name: `p${id}` })) });
+    const h1 = await httpServer(db, dir);
+    const h2 = await httpServer(db, dir);
+    const a = await httpAgent(h1.url, { name: 'doomed' });
+    agents.push(a);
+    const b = await httpAgent(h2.url, { name: 'survivor' });
+    agents.push(b);
+    const sa = await a.call<Start>('session_start', { agent: 'doomed' });
+    const t1 = await a.call<{ token: string }>('claim_phase', { mega: 'S-1', phase: 1 });
+    await a.call('claim_phase', { mega: 'S-1', phase: 2 });
+    const sb = await b.call<Start>('session_start', { agent: 'survivor' });
+    await b.call('claim_phase', { mega: 'S-1', phase: 3 });
+    const s1s = await s1.call<Start>('session_start', {});
+    await s1.call('claim_phase', { mega: 'S-1', phase: 4 });
+    const s2 = await agent(db, { name: 's2' });
+
+    // Every server process is registered: two HTTP (at start) and the stdio one that wrote.
+    const running = rows(db, 'SELECT transport, pid FROM servers WHERE stopped_at IS NULL ORDER BY transport');
+    expect(running.map((r) => r.transport)).toEqual(['http', 'http', 'stdio']);
+    expect(running.map((r) => r.pid)).toContain(h1.child.pid);
+
+    // Each heartbeats on its interval (0.2 s here): one cheap UPDATE of heartbeat_at.
+    const beat = () => rows(db, `SELECT heartbeat_at FROM servers WHERE pid = ${h2.child.pid}`)[0]?.heartbeat_at as number;
+    const first = beat();
+    await new Promise((res) => setTimeout(res, 700));
+    expect(beat()).toBeGreaterThan(first);
+
+    // While h1 runs, nobody reports its session.
+    expect((await s2.call<Start>('session_start', {})).crashed).toEqual([]);
+
+    const exited = new Promise((r) => h1.child.once('exit', r));
+    h1.child.kill('SIGKILL');
+    await exited;
+    // The very next session_start, on another HTTP server and on a stdio server, reports it (no lease to wait out).
+    const fromB = await b.call<Start>('session_start', {});
+    expect(fromB.crashed).toEqual([expect.objectContaining({ instance: sa.instance, why: 'process_gone', phases: [expect.objectContaining({ id: 1 }), expect.objectContaining({ id: 2 })] })]);
+    const claimed = await s1.call<{ claimed: boolean; reason: string; owner: string; message: string }>('claim_phase', { mega: 'S-1', phase: 1 });
+    expect(claimed).toMatchObject({ claimed: false, reason: 'interrupted', owner: sa.instance });
+    expect(claimed.message).toContain(`session_start {"resume":"${sa.instance}"}`);
+
+    const r = await s2.call<Start>('session_start', { resume: sa.instance });
+    expect(r.resumed[0]?.phases.map((p) => p.id)).toEqual([1, 2]);
+    expect(r.resumed[0]?.phases[0]?.token).not.toBe(t1.token);
+    const again = await s1.raw('session_start', { resume: sa.instance });
+    expect(again.isError).toBe(true);
+    const owners = rows(db, "SELECT id, owner FROM phases WHERE mega = 'S-1' ORDER BY ord");
+    const s2i = (await s2.call<Start>('session_start', {})).instance;
+    expect(owners).toEqual([
+      { id: '1', owner: s2i },
+      { id: '2', owner: s2i },
+      { id: '3', owner: sb.instance },
+      { id: '4', owner: s1s.instance },
+    ]);
+    // The survivors are not reported, and a clean stop marks a server stopped.
+    expect((await s1.call<Start>('session_start', {})).crashed).toEqual([]);
+    const h2exit = new Promise((res) => h2.child.once('exit', res));
+    await b.close();
+    h2.child.kill('SIGTERM');
+    await h2exit;
+    expect(rows(db, `SELECT stopped_at IS NOT NULL AS stopped FROM servers WHERE pid = ${h2.child.pid}`)).toEqual([{ stopped: 1 }]);
+  });
+
+  it('another host whose heartbeat is older than the configured multiple is gone; a same-host pid running with another start time is gone (pid reuse)', async () => {
+    const dir = dirFor('factory-servers-');
+    const db = path.join(dir, 'factory.db');
+    fs.writeFileSync(path.join(dir, 'factory.config.json'), JSON.stringify({ sessions: { heartbeat_seconds: 1, dead_after_heartbeats: 3 } }));
+    const w = await agent(db);
+    await w.call('plan_mega', { key: 'R-1', title: 'Remote', phases: [1, 2, 3].map((id) => ({ id, name: `p${id}` })) });
+    await w.call('session_end', {});
+    await w.close();
+    const now = Date.now();
+    const myStart = (() => {
+      const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+      const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
+      return btime * 1000 + ticks * 10;
+    })();
+    const d = new Database(db);
+    const server = d.prepare('INSERT INTO servers (id, host, pid, pid_start, transport, started_at, heartbeat_at, heartbeat_ms) VALUES (?,?,?,?,?,?,?,?)');
+    server.run('s-old-remote', 'elsewhere.example', 4242, null, 'http', now - 3_600_000, now - 60_000, 10_000); // 60 s > 3 × 10 s
+    server.run('s-fresh-remote', 'elsewhere.example', 4243, null, 'http', now - 3_600_000, now - 5_000, 10_000); // 5 s < 30 s
+    server.run('s-reused-pid', os.hostname(), process.pid, myStart - 120_000, 'stdio', now - 3_600_000, now, 10_000); // this pid, another start
+    server.run('s-this-pid', os.hostname(), process.pid, myStart, 'stdio', now - 3_600_000, now - 60_000, 10_000); // the same process: alive
+    const session = d.prepare("INSERT INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?, 'x', ?, ?, ?, ?, ?, ?)");
+    session.run('t7001', 'http', 'elsewhere.example', null, now - 1000, now - 1000, 's-old-remote');
+    session.run('t7002', 'http', 'elsewhere.example', null, now - 1000, now - 1000, 's-fresh-remote');
+    session.run('t7003', 'stdio', os.hostname(), process.pid, now - 1000, now - 1000, 's-reused-pid');
+    session.run('t7004', 'stdio', os.hostname(), process.pid, now - 1000, now - 1000, 's-this-pid');
+    const claim = d.prepare("UPDATE phases SET owner = ?, token = ?, epoch = 1, claimed_at = ?, lease_seconds = 7200, lease_expires_at = ? WHERE mega = 'R-1' AND id = ?");
+    claim.run('t7001', 'fx1-old', now, now + 7_200_000, '1');
+    claim.run('t7002', 'fx1-fresh', now, now + 7_200_000, '2');
+    claim.run('t7003', 'fx1-reused', now, now + 7_200_000, '3');
+    d.close();
+
+    const s = await agent(db);
+    const start = await s.call<Start>('session_start', {});
+    expect(start.crashed.map((c) => [c.instance, c.why]).sort()).toEqual([
+      ['t7001', 'process_gone'],
+      ['t7003', 'process_gone'],
+    ]);
+    const r = await s.call<Start>('session_start', { resume: true });
+    expect(r.resumed.flatMap((x) => x.phases.map((p) => p.id)).sort()).toEqual([1, 3]);
+    expect(await s.call('claim_phase', { mega: 'R-1', phase: 2 })).toMatchObject({ claimed: false, reason: 'already_claimed', owner: 't7002' });
   });
 });
