@@ -7,6 +7,7 @@ import { CONFIG_FILE } from './config.js';
 import { InputError } from './errors.js';
 import { parseGithubRemote } from './integrations/github.js';
 import { childEnv } from './integrations/run.js';
+import { GIT_HARDEN } from './integrations/git.js';
 
 /** The package root (where dist/, schemas/ and dashboard/ live), found from this module. */
 export function packageRoot(): string {
@@ -76,7 +77,7 @@ export function initRepository(root: string, opts: { force?: boolean } = {}): In
 export function hasGithubRemote(root: string): boolean {
   let urls = '';
   try {
-    urls = execFileSync('git', ['-c', 'core.fsmonitor=false', 'config', '--get-regexp', '^remote\\..*\\.url$'], { cwd: root, env: childEnv(process.env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    urls = execFileSync('git', [...GIT_HARDEN, 'config', '--get-regexp', '^remote\\..*\\.url$'], { cwd: root, env: childEnv(process.env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return false; // no remote at all (git exits 1), or not a repository git can read
   }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeRepo, type TestRepo } from '../helpers/git.js';
 import { httpAgent, request, type HttpAgent } from '../helpers/http.js';
 import { tempDir } from '../helpers/server.js';
-import { CLI } from '../helpers/stdio.js';
+import { CLI, stdioAgent } from '../helpers/stdio.js';
 
 /** The secrets in the server's environment: the agent holds only the HTTP token. */
 const SECRETS = {
@@ -176,5 +176,25 @@ describe('secrets never reach what an agent can read (issue 12, finding 1)', () 
     });
     expect(ok.status).toBe(200);
     expect(await a.call('claim_phase', { mega: 'S-2', phase: 1 })).toMatchObject({ claimed: true });
+  });
+
+  it('the council reviewer command sees no server secret, gets what council.pass_env names, and its output is redacted from the report', async () => {
+    repo = makeRepo();
+    // a reviewer an agent configured: it writes every secret it can see into its rationale
+    const review = `const e = process.env; console.log(JSON.stringify({ score: 3, rationale: ${JSON.stringify(NAMES)}.map((k) => k + '=' + e[k]).join(' '), concerns: ['scope'], adjustments: [] }))`;
+    repo.commit('config', { 'factory.config.json': JSON.stringify({ council: { reviewer_command: [process.execPath, '-e', review], pass_env: ['MY_API_SECRET'], post_to_linear: false } }) });
+    dbDir = tempDir('factory-sec-db-');
+    const db = path.join(dbDir, 'factory.db');
+    const a = await stdioAgent(db, { cwd: repo.dir, env: SECRETS });
+    try {
+      const c = await a.call<{ verdict: string; report_markdown: string }>('run_council', { subject: { title: 'Reviewed by a command', description: 'what the reviewer sees' } });
+      expect(c.verdict).toBe('reject');
+      for (const k of ['FACTORY_ACK_TOKEN', 'FACTORY_HTTP_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY']) expect(c.report_markdown).toContain(`${k}=undefined`);
+      expect(c.report_markdown).toContain('MY_API_SECRET=[redacted:MY_API_SECRET]');
+      expectNoSecret('the council answer', JSON.stringify(c));
+    } finally {
+      await a.close();
+    }
+    expectNoSecret('the database', dumpDb(db));
   });
 });
