@@ -39,7 +39,8 @@ interface Approval {
 
 /**
  * An approving review counts when its author is not the GITHUB_TOKEN's own user (the agents act
- * as that user) and it is that reviewer's latest approve/request-changes verdict. The pull
+ * as that user), it is that reviewer's latest approve/request-changes verdict, and it was given on
+ * the pull request's head commit as it is now (a push after the approval makes it stale). The pull
  * request is the one the phase's last check_dod found, else the open one of the current branch.
  */
 async function githubApproval(root: string, config: Config, store: Store, mega: string, phase: PhaseId, classification: number, env: NodeJS.ProcessEnv): Promise<Approval> {
@@ -51,17 +52,23 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
   try {
     const fromDod = store.dod.last(mega, phaseKey(phase))?.checks.find((c) => c.id === 'pr_created' && c.status === 'pass');
     let pr = Number(/#(\d+)/.exec(fromDod?.detail ?? '')?.[1] ?? NaN);
-    if (!Number.isSafeInteger(pr)) {
+    let head: string;
+    if (Number.isSafeInteger(pr)) head = (await octo.rest.pulls.get({ ...repo, pull_number: pr })).data.head.sha;
+    else {
       const branch = (await git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
       const pulls = await octo.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'open', per_page: 1 });
       if (!pulls.data[0]) return out(null, `no open pull request for branch ${branch}`);
       pr = pulls.data[0].number;
+      head = pulls.data[0].head.sha;
     }
     const [me, reviews] = await Promise.all([octo.rest.users.getAuthenticated(), octo.paginate(octo.rest.pulls.listReviews, { ...repo, pull_number: pr, per_page: 100 })]);
     const latest = new Map<string, string>();
-    for (const r of reviews) if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED')) latest.set(r.user.login, r.state);
+    for (const r of reviews) if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED')) latest.set(r.user.login, r.state === 'APPROVED' && r.commit_id !== head ? 'STALE' : r.state);
     const by = [...latest].find(([login, state]) => state === 'APPROVED' && login.toLowerCase() !== me.data.login.toLowerCase());
-    return by ? out(by[0], `approved on pull request #${pr} by ${by[0]}`) : out(null, `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count)`);
+    const stale = [...latest].filter(([, state]) => state === 'STALE').map(([login]) => login);
+    return by
+      ? out(by[0], `approved on pull request #${pr} at its head ${head.slice(0, 12)} by ${by[0]}`)
+      : out(null, `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count) at its head ${head.slice(0, 12)}${stale.length ? `; approvals of earlier commits do not count (${stale.join(', ')})` : ''}`);
   } catch (e) {
     return out(null, `GitHub could not be asked about approvals: ${(e as Error).message.slice(0, 200)}`);
   }

@@ -18,6 +18,8 @@ export interface FakeCheckRun {
 export interface FakeReview {
   user: string;
   state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
+  /** The commit the review was given on (default: the pull request's head now). */
+  commit_id?: string;
 }
 
 export interface FakeStatus {
@@ -110,7 +112,10 @@ export class FakeGitHub extends FakeHttpServer {
     this.route('GET', '/user', guard(() => ({ status: 200, body: { login: this.tokenUser, id: 1, type: 'User' } })));
     this.route('GET', '/repos/:owner/:repo/pulls/:number/reviews', guard((_r, p) => ({
       status: 200,
-      body: (this.reviews.get(`${p.owner}/${p.repo}#${p.number}`) ?? []).map((r, i) => ({ id: i + 1, user: { login: r.user, id: i + 100, type: 'User' }, state: r.state, body: '', submitted_at: '2026-11-25T09:00:00Z' })),
+      body: (this.reviews.get(`${p.owner}/${p.repo}#${p.number}`) ?? []).map((r, i) => ({
+        id: i + 1, user: { login: r.user, id: i + 100, type: 'User' }, state: r.state, body: '', submitted_at: '2026-11-25T09:00:00Z',
+        commit_id: r.commit_id ?? this.pulls.get(`${p.owner}/${p.repo}`)?.find((pr) => String(pr.number) === p.number)?.head.sha ?? null,
+      })),
     })));
   }
 

@@ -104,6 +104,30 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(gh!.requests.some((q) => q.path === '/user')).toBe(true);
   });
 
+  it('an approval given before the agent pushed more commits does not count: only one of the head as it is now', async () => {
+    const { a, db, at } = await start();
+    const approved = repo!.git('rev-parse', 'HEAD').trim();
+    gh!.reviews.set('acme/shop#7', [{ user: 'alice', state: 'APPROVED', commit_id: approved }]);
+    // After the human approved a harmless pull request, the agent commits the risky change and pushes it.
+    fs.mkdirSync(path.join(repo!.dir, 'src', 'auth'), { recursive: true });
+    fs.writeFileSync(path.join(repo!.dir, 'src', 'auth', 'login.ts'), 'export const bypass = true;\n');
+    repo!.git('add', '-A');
+    repo!.git('commit', '-qm', 'auth: skip the password check');
+    const pushed = repo!.git('rev-parse', 'HEAD').trim();
+    gh!.pulls.set('acme/shop', [{ number: 7, head: { ref: 'feature', sha: pushed } }]);
+    expect(await a.call('classify_change', { ...at, files: ASK_FILES })).toMatchObject({ level: 'ask', stored: true });
+
+    const before = state(db);
+    const r = await a.call<{ completed: boolean; reason: string; message: string }>('complete_phase', at);
+    expect(r).toMatchObject({ completed: false, reason: 'awaiting_human' });
+    expect(r.message).toContain(`at its head ${pushed.slice(0, 12)}`);
+    expect(r.message).toContain('approvals of earlier commits do not count (alice)');
+    expect(state(db)).toEqual(before);
+
+    gh!.reviews.set('acme/shop#7', [{ user: 'alice', state: 'APPROVED', commit_id: approved }, { user: 'alice', state: 'APPROVED', commit_id: pushed }]);
+    expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
+  });
+
   it('changes.ask_blocks_complete: false lets an Ask complete (the old behaviour, by config)', async () => {
     const { a, at } = await start({ changes: { ask_blocks_complete: false } });
     expect(await a.call('classify_change', { ...at, files: ASK_FILES })).toMatchObject({ level: 'ask', stored: true });
