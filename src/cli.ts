@@ -136,7 +136,9 @@ Without options lists the recent councils (id, verdict, average, subject, Linear
 
 The human gate from a terminal: acknowledges Ask change ID (complete_phase then goes through)
 or overrides rejected council ID (its phase becomes claimable). Refuses unless FACTORY_ACK_TOKEN
-is set in this shell's environment: keep that token out of the agents' environment. Logged.`,
+is set in this shell's environment: keep that token out of the agents' environment. Logged.
+It writes the database directly and cannot verify the token's value: it holds against an agent
+only where the agent cannot write the database (server and database owned by another OS user).`,
     options: { note: { type: 'string' } },
     run: async (v, pos) => {
       const { ACK_KINDS, ackTarget } = await import('./http/api.js');
