@@ -2,6 +2,9 @@
  * Sessions bench: session_start on a database with 1,000 past sessions and 100,000 log entries
  * against session_start on an empty database (target ≤ 2×), both against an MCP ping floor
  * measured in the same run; and `log --verify` of 100,000 entries (target < 1 s), as entries/s.
+ * Liveness: session_start with 10,000 recorded server processes and their sessions against an
+ * empty database (target ≤ 1.5×), and the CPU time of heartbeats: 50 server processes beating
+ * every 10 s (the default) must cost ≤ 1 % of one core.
  *
  *   npm run build && node dist/bench/sessions.js
  */
@@ -26,6 +29,7 @@ function median(xs: number[]): number {
 }
 
 async function timeCalls(store: Store, dir: string, n: number, first: Record<string, unknown> = {}): Promise<{ ping: number; start: number }> {
+  store.attachServer({ transport: 'stdio', heartbeatMs: 10_000 }); // as a real server: sessions belong to it
   const server = createServer({ store, config, root: dir, session: { transport: 'memory', pid: null }, env: {} });
   const client = new Client({ name: 'bench', version: '1.0.0' });
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -67,6 +71,36 @@ function fill(store: Store): void {
   });
 }
 
+/**
+ * 10,000 server processes recorded over time and 10,000 sessions in them: 9,990 servers stopped
+ * cleanly with their sessions ended; 10 killed (never marked stopped, their pids gone) whose
+ * sessions were adopted since.
+ */
+function fillServers(store: Store): void {
+  const now = Date.now() - 3600_000;
+  writeTx(store.db, () => {
+    const server = store.db.prepare('INSERT INTO servers (id, host, pid, pid_start, transport, started_at, heartbeat_at, heartbeat_ms, stopped_at) VALUES (?,?,?,?,?,?,?,?,?)');
+    for (let i = 0; i < 10_000; i++) {
+      const killed = i % 1000 === 0;
+      const id = `sbench${i}`;
+      server.run(id, store.servers.host, 4_000_000 + i, now, i % 2 ? 'http' : 'stdio', now + i, now + i, 10_000, killed ? null : now + i + 500);
+      const s = store.sessions.create({ transport: i % 2 ? 'http' : 'stdio', pid: null, agent: `agent-${i % 7}`, server_id: id }, now + i);
+      if (killed) store.sessions.markAdopted(s.instance, 't0000', now + i + 1000);
+      else store.sessions.end(s.instance, now + i + 400, `session ${i}`);
+    }
+  });
+}
+
+/** CPU time (user + system) of one heartbeat, from `beats` heartbeats of one registered server. */
+function heartbeatCpuUs(store: Store, beats: number): number {
+  const id = writeTx(store.db, () => store.servers.register('stdio', 10_000, Date.now()));
+  for (let i = 0; i < 200; i++) store.servers.beat(id, Date.now()); // warm up
+  const before = process.cpuUsage();
+  for (let i = 0; i < beats; i++) store.servers.beat(id, Date.now());
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / beats;
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-sessions-'));
   try {
@@ -80,6 +114,13 @@ async function main(): Promise<void> {
     const e = await timeCalls(empty, dir, n);
     const c = await timeCalls(big, dir, n); // 20 crashed sessions reported on every call
     const f = await timeCalls(big, dir, n, { resume: true }); // after adopting them: 1,000 past sessions, none pending
+    const serversFile = path.join(dir, 'servers.db');
+    const withServers = Store.open(serversFile, { leaseSeconds: 7200 });
+    fillServers(withServers);
+    const e2 = await timeCalls(Store.open(path.join(dir, 'empty2.db'), { leaseSeconds: 7200 }), dir, n);
+    const sv = await timeCalls(withServers, dir, n);
+    const beatUs = heartbeatCpuUs(withServers, 5000);
+    withServers.close();
     t = performance.now();
     const v = big.operations.verify();
     const verifyMs = performance.now() - t;
@@ -100,6 +141,12 @@ async function main(): Promise<void> {
       full_vs_floor: +(f.start / f.ping).toFixed(2),
       session_start_20_crashed_ms: +c.start.toFixed(3),
       crashed_vs_empty: +(c.start / e.start).toFixed(2),
+      session_start_empty_again_ms: +e2.start.toFixed(3),
+      session_start_10k_servers_ms: +sv.start.toFixed(3),
+      servers_vs_empty: +(sv.start / e2.start).toFixed(2),
+      heartbeat_cpu_us: +beatUs.toFixed(1),
+      // 50 servers, one beat each per 10 s interval: CPU seconds per second, as a share of one core
+      heartbeats_50_servers_core_pct: +(((50 * beatUs) / 1e6 / 10) * 100).toFixed(4),
       verify_entries: v.entries,
       verify_ms: Math.round(verifyMs),
       verify_entries_per_s: Math.round(v.entries / (verifyMs / 1000)),
