@@ -1,5 +1,15 @@
 import { z } from 'zod';
 import { PassEnv } from './common.js';
+import { warningMatcher } from '../src/domain/dod.js';
+
+const compiles = (pattern: string): boolean => {
+  try {
+    warningMatcher(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export const DOD_CHECKS = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets', 'pr_created', 'ci_green', 'state_updated', 'session_logged'] as const;
 export const DodCheckId = z.enum(DOD_CHECKS);
@@ -20,7 +30,11 @@ export const DodComponentSchema = z.strictObject({
     .default(['compiles'])
     .describe('checks whose success the test run (tests, no_regressions) waits for; [] runs it in parallel with them'),
   test_report: z.string().optional().describe('JUnit XML or vitest/jest JSON written by the test command (names regressions)'),
-  warning_pattern: z.string().default('\\bwarn(ing)?\\b').describe('regex (case-insensitive) for a lint warning line'),
+  warning_pattern: z
+    .string()
+    .default('\\bwarn(ing)?\\b')
+    .refine((p) => compiles(p), { message: 'bad regular expression (RE2 syntax, linear time: no backreferences or lookaround)' })
+    .describe('regex (RE2, case-insensitive) for a lint warning line'),
   timeout_seconds: z.int().min(1).max(7200).default(600),
   thresholds: z
     .strictObject({

@@ -3,6 +3,7 @@
  * vitest/jest JSON), regressions, lint warnings against a baseline, diffs, CI verdicts, state
  * and session verdicts, component detection and path globs. No I/O here.
  */
+import { RE2JS } from 're2js';
 
 export type DodStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -79,9 +80,12 @@ export interface TestOutcomes {
 const decodeXml = (s: string) =>
   s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_m, d: string) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
 
-function attr(attrs: string, name: string): string | undefined {
-  const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`).exec(attrs);
-  return m ? decodeXml(m[2] ?? m[3] ?? '') : undefined;
+/** Attribute readers on RE2: a report is written by the tests, so by the agent; no input may backtrack. */
+const ATTRS = new Map(['name', 'classname', 'failure'].map((n) => [n, RE2JS.compile(`\\b${n}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`)]));
+
+function attr(attrs: string, name: 'name' | 'classname' | 'failure'): string | undefined {
+  const m = (ATTRS.get(name) as RE2JS).exec(attrs) as (string | undefined)[] | null;
+  return m ? decodeXml(m[1] ?? m[2] ?? '') : undefined;
 }
 
 /** Parses a JUnit XML report or a vitest/jest JSON report into passed and failed test names. */
@@ -92,12 +96,28 @@ export function parseTestReport(text: string): TestOutcomes {
   throw new Error('not a JUnit XML or JSON test report');
 }
 
+/** `<testcase …/>` and `<testcase …>…</testcase>`, found by a linear scan (a lazy regex would rescan the rest of a report per unclosed tag). */
 function parseJunit(xml: string): TestOutcomes {
   const out: TestOutcomes = { passed: [], failed: [] };
-  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
-  for (const m of xml.matchAll(re)) {
-    const attrs = m[1] ?? '';
-    const body = m[3] ?? '';
+  const OPEN = '<testcase';
+  const CLOSE = '</testcase>';
+  let closes = true; // false once no closing tag is left: later open tags can only be self-closing
+  for (let at = xml.indexOf(OPEN); at >= 0; at = xml.indexOf(OPEN, at + 1)) {
+    if (/\w/.test(xml.charAt(at + OPEN.length))) continue; // <testcases…: another element
+    const gt = xml.indexOf('>', at + OPEN.length);
+    if (gt < 0) break;
+    const selfClosing = xml.charAt(gt - 1) === '/';
+    const attrs = xml.slice(at + OPEN.length, selfClosing ? gt - 1 : gt);
+    let body = '';
+    if (!selfClosing) {
+      const end = closes ? xml.indexOf(CLOSE, gt + 1) : -1;
+      if (end < 0) {
+        closes = false;
+        continue;
+      }
+      body = xml.slice(gt + 1, end);
+      at = end;
+    }
     const name = attr(attrs, 'name') ?? '';
     const cls = attr(attrs, 'classname');
     const full = cls && cls !== 'test' ? `${cls} > ${name}` : name;
@@ -131,11 +151,19 @@ export function regressions(baselinePassed: readonly string[], now: TestOutcomes
 // ------------------------------------------------------------------ lint warnings
 
 /**
+ * The configured warning pattern, on RE2 (linear time): lint output is the agent's to shape, so a
+ * backtracking engine would let it hold the server's thread. Throws for what RE2 cannot compile.
+ */
+export function warningMatcher(pattern: string): RE2JS {
+  return RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+}
+
+/**
  * Warning lines of a lint run, normalized so that the same warning on the baseline compares
  * equal: roots replaced by ".", line:column numbers dropped, summary lines ("3 warnings") left out.
  */
 export function lintWarnings(output: string, pattern: string, roots: readonly string[] = []): string[] {
-  const re = new RegExp(pattern, 'i');
+  const re = warningMatcher(pattern);
   const out: string[] = [];
   for (const raw of output.split(/\r?\n/)) {
     if (!re.test(raw)) continue;
