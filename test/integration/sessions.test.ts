@@ -29,6 +29,18 @@ afterEach(async () => {
 });
 
 describe('session_start, checkpoints and resume', () => {
+  it('a failed lease refresh never throws away the answer it follows', async () => {
+    const a = await h.connect();
+    await a.call('memory', { op: 'append', section: 'status', text: 'kept' }); // the session now has a row
+    // The refresh after the next call fails (as on a full disk); the answer must still arrive.
+    h.store.db.exec("CREATE TRIGGER no_refresh BEFORE UPDATE OF last_seen_at ON sessions BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    h.clock.advance(2000);
+    const r = await a.raw('memory', { op: 'read' });
+    expect(r.isError).toBeFalsy();
+    expect(textOf(r) + JSON.stringify(r.structuredContent)).toContain('kept');
+    h.store.db.exec('DROP TRIGGER no_refresh');
+  });
+
   it('names the agent and logs SESSION-START exactly once', async () => {
     const a = await h.connect({ name: 'claude-code' });
     const s = await a.call<Start>('session_start', { agent: 'claude-code' });
