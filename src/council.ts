@@ -364,16 +364,21 @@ function gateNote(store: Store, config: Config, subject: Subject): string {
 /**
  * The council gate as a claim guard: a phase above `council.gate_points` is claimable only after
  * a council on it (or on its whole MEGA) decided go or adjust from reviews of a gate source, and
- * no later-standing reject (see gateState). Runs inside the claim transaction.
+ * no later-standing reject (see gateState); a standing reject refuses the claim at any points.
+ * Runs inside the claim transaction.
  */
 export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, 'phase'> {
   const limit = config.council.gate_points;
   return {
     phase: (p: PhaseRef) => {
-      if (p.points === null || p.points <= limit) return null;
       const label = `${p.mega}/${p.id}`;
       const s = gateOf(store, config, p.mega, phaseKey(p.id));
       if (s.open) return null;
+      // A reject stands whatever the points: a re-plan that lowers or drops them does not lift it.
+      if (p.points === null || p.points <= limit) {
+        if (s.why !== 'rejected') return null;
+        return { reason: 'council_required', message: `council #${s.reject.id} rejected ${label} (re-planned to ${p.points ?? 'no'} points, which does not lift it); it stands until ${overturn(config, s.reject.id)}` };
+      }
       const how = `call run_council with subject {mega: "${p.mega}", phase: ${JSON.stringify(p.id)}, …}`;
       const message =
         s.why === 'none'

@@ -111,6 +111,23 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(true);
   });
 
+  it('a re-plan that lowers the rejected phase\'s points, or drops them, does not lift the reject', async () => {
+    const db = setup();
+    const a = await agent(db);
+    await a.call('plan_mega', PLAN);
+    const rej = await a.call<{ council_id: number; verdict: string }>('run_council', { subject: SUBJECT, reviews: reviews(3) });
+    expect(rej.verdict).toBe('reject');
+    for (const points of [2, undefined]) {
+      await a.call('plan_mega', { ...PLAN, phases: [{ id: 1, name: 'Move routes', ...(points === undefined ? {} : { points }) }] });
+      const before = claimState(db);
+      const claim = await a.call<{ claimed: boolean; reason: string; message: string }>('claim_phase', { mega: 'SEC-6', phase: 1 });
+      expect(claim).toMatchObject({ claimed: false, reason: 'council_required' });
+      expect(claim.message).toContain(`council #${rej.council_id} rejected SEC-6/1 (re-planned to ${points ?? 'no'} points`);
+      expect(claim.message).toContain(`factory-mcp ack council ${rej.council_id}`);
+      expect(claimState(db)).toEqual(before);
+    }
+  });
+
   it('a council whose reviews come from MCP sampling does supersede the reject', async () => {
     const db = setup();
     const a = await agent(db);
