@@ -70,7 +70,7 @@ export const MemoryEntrySchema = z.object({ id: z.number(), section: MemorySecti
 export const MemoryOutput = z.object({ entries: z.array(MemoryEntrySchema), appended: z.number().optional() });
 
 /** Kinds the server writes itself; log_operation may not forge them (the DoD check and the audit trail read them). */
-export const RESERVED_KINDS = ['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume', 'council', 'classify', 'dod', 'ack'] as const;
+export const RESERVED_KINDS = ['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume', 'council', 'classify', 'dod', 'ack', 'config_weakened'] as const;
 export const LogOperationInput = z.strictObject({
   kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters'),
   message: z.string().trim().min(1).max(LIMITS.text),

@@ -7,7 +7,7 @@ import { Classifier, LEVELS, classifyAsync, compileRules, type ChangedFile, type
 import { gitChanges } from './integrations/changes.js';
 import { checkoutOf } from './integrations/checkouts.js';
 import type { Store } from './store/index.js';
-import { findRepoRoot, loadConfig } from './config.js';
+import { findRepoRoot, gateWeakenings, loadConfig } from './config.js';
 import { formatIssues } from '../schemas/common.js';
 import type { labelPullRequest } from './integrations/labels.js';
 import { phaseKey } from './domain/ids.js';
@@ -107,7 +107,8 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     head = g.head;
   }
 
-  const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: summary(c) };
+  const weakened = gateWeakenings(env.config).filter((w) => w.startsWith('changes.'));
+  const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: `${summary(c)}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}` };
   if (at.length === 3 && env.store && env.instance) {
     const r = env.store.changes.record(env.instance(), { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, (env.now ?? Date.now)());
     if (r.stored) {

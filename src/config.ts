@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigSchema, type Config } from '../schemas/config.js';
 import { formatIssues } from '../schemas/common.js';
 import { ConfigError } from './errors.js';
+import { DEFAULT_RULES, LOGIC_RULES } from './domain/risk.js';
 
 export const CONFIG_FILE = 'factory.config.json';
 
@@ -44,4 +45,32 @@ export function resolveDbPath(root: string, flag: string | undefined, env: NodeJ
   const chosen = flag ?? env.FACTORY_DB;
   if (chosen) return path.resolve(chosen);
   return path.join(root, '.factory', 'factory.db');
+}
+
+/**
+ * The settings of `config` that weaken a gate compared with the defaults, one phrase each. The
+ * config is a file an agent can edit, so what it switched off is said where the gate is passed
+ * (check_dod, claim_phase, complete_phase answers and the operations log), never silent.
+ */
+export function gateWeakenings(config: Config): string[] {
+  const d = ConfigSchema.parse({});
+  const { council: c, changes: ch, dod } = config;
+  const out: string[] = [];
+  if (c.gate_points > d.council.gate_points) out.push(`council.gate_points ${c.gate_points} (default ${d.council.gate_points})`);
+  if (c.go_threshold < d.council.go_threshold) out.push(`council.go_threshold ${c.go_threshold} (default ${d.council.go_threshold})`);
+  if (c.adjust_threshold < d.council.adjust_threshold) out.push(`council.adjust_threshold ${c.adjust_threshold} (default ${d.council.adjust_threshold})`);
+  if (c.supersede_sources.includes('caller')) out.push('council.supersede_sources includes "caller" (the agent\'s own reviews lift a reject)');
+  if (!ch.ask_blocks_complete) out.push('changes.ask_blocks_complete false (Ask does not wait for a human)');
+  if (ch.remove.length) out.push(`changes.remove drops built-in rule(s) ${ch.remove.join(', ')}`);
+  const builtIn = ch.rules.filter((r) => r.id in LOGIC_RULES || DEFAULT_RULES.some((s) => s.id === r.id)).map((r) => r.id);
+  if (builtIn.length) out.push(`changes.rules overrides built-in rule(s) ${builtIn.join(', ')}`);
+  if (dod.github === 'off') out.push('dod.github "off" (pr_created and ci_green skipped)');
+  if (dod.secrets === 'skip') out.push('dod.secrets "skip" (no_secrets skipped)');
+  if (dod.min_checks < d.dod.min_checks && dod.required_checks.length === 0) out.push(`dod.min_checks ${dod.min_checks} (default ${d.dod.min_checks})`);
+  dod.components.forEach((k, i) => {
+    const off = Object.entries(k.commands).filter(([, v]) => v === false).map(([id]) => id);
+    if (off.length) out.push(`dod.components[${i}].commands ${off.join(', ')} false (skipped)`);
+    if (k.commands.compiles !== false && !k.after.includes('compiles')) out.push(`dod.components[${i}].after without "compiles" (tests may run against the old build)`);
+  });
+  return out;
 }

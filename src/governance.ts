@@ -5,6 +5,8 @@ import { truthy, utcDayStart } from './domain/sessions.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/index.js';
 import type { ClaimGuards } from './store/phases.js';
+import { writeTx } from './store/db.js';
+import { gateWeakenings } from './config.js';
 
 export type KillSource = 'env' | 'file' | 'github';
 
@@ -119,4 +121,26 @@ export class Governance {
       },
     };
   }
+}
+
+/**
+ * After a claim or a completion under a config that weakens gates (gateWeakenings): a
+ * `config_weakened` entry in the operations log and the words the answer ends with. At a
+ * completion it also names what the config weakened after the phase was claimed.
+ */
+export function noteWeakenings(deps: { store: Store; config: Config; clock: () => number; instance: string }, at: 'claim' | 'complete', mega: string, phase: string): string {
+  const settings = gateWeakenings(deps.config);
+  if (!settings.length) return '';
+  let since: string[] = [];
+  if (at === 'complete') {
+    const rows = deps.store.db
+      .prepare<[string, string], { kind: string; data: string | null }>("SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50")
+      .all(mega, phase);
+    const i = rows.findIndex((r) => r.kind === 'claim');
+    const atClaim = rows.slice(0, i < 0 ? rows.length : i).map((r) => JSON.parse(r.data ?? '{}') as { at?: string; settings?: string[] }).find((d) => d.at === 'claim');
+    since = settings.filter((s) => !(atClaim?.settings ?? []).includes(s));
+  }
+  const note = `config weakens gates: ${settings.join('; ')}${since.length ? ` (since the claim: ${since.join('; ')})` : ''}`;
+  writeTx(deps.store.db, () => deps.store.operations.append(deps.clock(), { instance: deps.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
+  return ` — ${note}`;
 }

@@ -1,5 +1,7 @@
 import { defineTool } from '../src/tool.js';
 import { ClaimPhaseInput, ClaimResultSchema } from '../schemas/phases.js';
+import { noteWeakenings } from '../src/governance.js';
+import { phaseKey } from '../src/domain/ids.js';
 
 export const claimPhase = defineTool({
   name: 'claim_phase',
@@ -12,6 +14,8 @@ export const claimPhase = defineTool({
   annotations: { idempotentHint: false, destructiveHint: false },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
-    return ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);
+    const r = ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);
+    if (r.claimed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'claim', r.phase.mega, phaseKey(r.phase.id));
+    return r;
   },
 });

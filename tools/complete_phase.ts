@@ -1,6 +1,8 @@
 import { defineTool } from '../src/tool.js';
 import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
 import { completeGates } from '../src/dod/gate.js';
+import { noteWeakenings } from '../src/governance.js';
+import { phaseKey } from '../src/domain/ids.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -15,7 +17,9 @@ export const completePhase = defineTool({
     await ctx.guards.prepare?.();
     const gates = await completeGates(ctx, input.mega, input.phase);
     // The gates run after the token check, inside the completion transaction.
-    return ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
+    const r = ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
+    if (r.completed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'complete', r.phase.mega, phaseKey(r.phase.id));
+    return r;
   },
   text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
 });

@@ -26,6 +26,7 @@ import {
 } from '../domain/dod.js';
 import { phaseKey } from '../domain/ids.js';
 import { InputError } from '../errors.js';
+import { gateWeakenings } from '../config.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { checkoutOf } from '../integrations/checkouts.js';
 import { writeTx } from '../store/db.js';
@@ -524,7 +525,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   const partial = want.size < DOD_CHECKS.length;
   const failing = checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id);
   const scope = `${phase ? ` for ${phase.mega}/${phase.id}` : ''} [${selected.map((c) => c.name).join(', ')}]`;
-  const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? (skipped ? `everything else passes (${skipped} skipped by config)` : 'all ten pass') : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}`;
+  const weakened = gateWeakenings(config).filter((w) => w.startsWith('dod.'));
+  const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? (skipped ? `everything else passes (${skipped} skipped by config)` : 'all ten pass') : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}`;
 
   if (!opts.signal?.aborted) {
     writeTx(store.db, () => {
