@@ -555,7 +555,11 @@ export class Classifier {
       this.manifests.push({ f, m: manifest });
     }
     if (f.binary) {
-      if (!covered) this.fire('binary', L.get('binary'), f.path);
+      // git shows a file as binary for a NUL byte or a `binary`/`-diff` in .gitattributes, both the
+      // agent's to write: a file content rules look at is then unread content, not a harmless binary.
+      const unread = rules.contentRules.filter((r) => r.paths >= 0 && is(r.paths) && !is(r.exclude)).map((r) => r.id);
+      if (unread.length) this.fire('content_skipped', L.get('content_skipped'), f.path, `${f.path}: shown as binary (a NUL byte, or binary/-diff in .gitattributes), so ${unread.join(', ')} did not inspect it`);
+      else if (!covered) this.fire('binary', L.get('binary'), f.path);
       return;
     }
     if ((f.status === 'renamed' || f.status === 'copied') && f.additions === 0 && f.deletions === 0) {
