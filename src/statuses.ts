@@ -67,16 +67,17 @@ export function changeStatus(store: Store, mega: string, phase: string): GateSta
   return s('pending', `ASK #${c.id}: waiting for a human to acknowledge it`);
 }
 
-/** Phases above council.gate_points: success when the claim gate is open, failure on a reject, pending when none decided. */
+/** Phases above council.gate_points: success when the claim gate is open, pending when none decided; a standing reject is failure at any points. */
 export function councilStatus(store: Store, config: Config, mega: string, phase: string): GateStatus {
   const s = (state: GateState, description: string): GateStatus => ({ context: 'factory/council', state, description: clip(description, 140) });
   const ref = store.phases.board(mega)[0]?.phases.find((p) => phaseKey(p.id) === phase);
   const gate = config.council.gate_points;
-  if (!ref || ref.points === null || ref.points <= gate) return s('success', `no council needed (${ref?.points ?? 0} points, gate above ${gate})`);
   const g = gateState(store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
+  // A reject stands at any points, as in the claim gate: re-planning below the gate does not lift it.
+  if (!g.open && g.why === 'rejected') return s('failure', `council #${g.reject.id}: REJECT`);
+  if (!ref || ref.points === null || ref.points <= gate) return s('success', `no council needed (${ref?.points ?? 0} points, gate above ${gate})`);
   if (g.open) return s('success', `council #${g.by.id}: ${g.by.verdict.toUpperCase()}${g.by.verdict === 'reject' ? ', overridden by a human' : ''}`);
   if (g.why === 'none') return s('pending', `${ref.points} points: a council must decide first (run_council)`);
-  if (g.why === 'rejected') return s('failure', `council #${g.reject.id}: REJECT`);
   return s('pending', `council #${g.council.id}: its reviews come from sources that may not open the gate`);
 }
 

@@ -136,4 +136,19 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     expect(r.stdout).toMatch(/^acknowledged: /);
     expect(gh.latestStatus(repo.head, 'factory/change')).toMatchObject({ state: 'success', description: `ASK #${id}: acknowledged by a human` }); // posted before the CLI exited
   });
+  it('factory/council: a reject stays a failure on GitHub when the phase is re-planned below the gate', async () => {
+    await agent.call('plan_mega', { key: 'S-9', title: 'replan', phases: [{ id: 1, name: 'big', points: 8 }] });
+    const c = await agent.call<{ verdict: string; council_id: number }>('run_council', { subject: { title: 'Big', description: 'rewrite it all', mega: 'S-9', phase: 1 }, reviews: REJECT });
+    expect(c.verdict).toBe('reject');
+    expect(await statusOn('factory/council', { state: 'failure', description: `council #${c.council_id}: REJECT` })).toBeDefined();
+    await agent.call('plan_mega', { key: 'S-9', title: 'replan', phases: [{ id: 1, name: 'big', points: 2 }] });
+    // The agent's own 9/10 council on the re-planned phase posts its gates again.
+    const posts = () => gh.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/statuses/${repo.head}`) && (r.body as { context?: string }).context === 'factory/council').length;
+    const before = posts();
+    const go = REJECT.map((r) => ({ ...r, score: 9, rationale: 'fine now' }));
+    await agent.call('run_council', { subject: { title: 'Big', description: 'rewrite it all, in two points', mega: 'S-9', phase: 1 }, reviews: go });
+    for (let i = 0; i < 200 && posts() === before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(posts()).toBeGreaterThan(before);
+    expect(gh.latestStatus(repo.head, 'factory/council')).toMatchObject({ state: 'failure', description: `council #${c.council_id}: REJECT` });
+  });
 });
