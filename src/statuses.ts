@@ -56,11 +56,14 @@ export function dodStatus(run: { passed: boolean; score: string; failing: readon
   };
 }
 
-/** ship and show: success; ask: pending until a human acknowledges it; none yet: pending. */
+/** ship and show: success; ask (the latest Ask, whatever came after it): pending until a human acknowledges it; none yet: pending. */
 export function changeStatus(store: Store, mega: string, phase: string): GateStatus {
   const c = store.changes.latest(mega, phase);
   const s = (state: GateState, description: string): GateStatus => ({ context: 'factory/change', state, description });
   if (!c) return s('pending', 'not classified yet: classify_change with the phase token');
+  // An Ask no human acknowledged stays pending whatever was classified after it (as complete_phase).
+  const ask = store.changes.latestAsk(mega, phase);
+  if (ask && !store.acks.get('change', String(ask.id))) return s('pending', `ASK #${ask.id}: waiting for a human to acknowledge it`);
   if (c.level === 'ship') return s('success', 'SHIP: zero risk, merge now');
   if (c.level === 'show') return s('success', 'SHOW: merge, review afterwards');
   if (store.acks.get('change', String(c.id))) return s('success', `ASK #${c.id}: acknowledged by a human`);

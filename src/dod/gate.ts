@@ -23,11 +23,15 @@ export function dodGate(store: Store, config: Config, mega: string, phase: Phase
   return { completed: false, reason: 'dod_not_passed', message: `${mega}/${phaseKey(phase)} cannot complete: ${why}; run check_dod until all ten pass (dod.require_for_complete)` };
 }
 
-/** The phase's latest classification when it is an Ask no human has acknowledged yet. */
+/**
+ * The phase's latest Ask classification when no human has acknowledged it yet. A Ship or Show
+ * classified after it does not wave it through: the agent chooses what it classifies (a file
+ * list, a diff, a working tree with the risky part stashed).
+ */
 function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
   if (!config.changes.ask_blocks_complete) return null;
-  const c = store.changes.latest(mega, phase);
-  return c && c.level === 'ask' && !store.acks.get('change', String(c.id)) ? c : null;
+  const c = store.changes.latestAsk(mega, phase);
+  return c && !store.acks.get('change', String(c.id)) ? c : null;
 }
 
 /** What GitHub says about the phase's pull request: approved by someone other than the token's user, or why not. */
@@ -97,7 +101,7 @@ export async function completeGates(
       completed: false,
       reason: 'awaiting_human',
       message:
-        `${mega}/${c.phase} waits for a human: its latest change, classification #${c.id}, is ASK (${rules.join(', ') || 'ask'}). ` +
+        `${mega}/${c.phase} waits for a human: its latest Ask change, classification #${c.id}, is ASK (${rules.join(', ') || 'ask'}). ` +
         `A human acknowledges it on the dashboard (Ship / Show / Ask → acknowledge), with \`factory-mcp ack change ${c.id}\` in a shell holding FACTORY_ACK_TOKEN, ` +
         `or by approving the phase's pull request on GitHub as a user other than the GITHUB_TOKEN's own` +
         `${approval && approval.classification === c.id ? ` (${approval.why})` : ''}; then call complete_phase again (changes.ask_blocks_complete)`,

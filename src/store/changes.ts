@@ -47,6 +47,7 @@ export class ChangesStore {
     this.q = {
       insert: db.prepare('INSERT INTO classifications (mega, phase, instance, ts, level, intent, base, head, stats, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)'),
       latest: db.prepare<[string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
+      latestAsk: db.prepare<[string, string], Row>("SELECT * FROM classifications WHERE mega = ? AND phase = ? AND level = 'ask' ORDER BY id DESC LIMIT 1"),
       recent: db.prepare<[number], Row>('SELECT * FROM classifications ORDER BY id DESC LIMIT ?'),
       get: db.prepare<[number], Row>('SELECT * FROM classifications WHERE id = ?'),
       ofMega: db.prepare<[string], Row>('SELECT c.* FROM classifications c WHERE c.mega = ? AND c.id = (SELECT max(id) FROM classifications d WHERE d.mega = c.mega AND d.phase = c.phase) ORDER BY c.id'),
@@ -77,6 +78,12 @@ export class ChangesStore {
     const r = this.q.latest.get(mega, phaseKey(phase));
     return r ? toStored(r) : null;
   }
+  /** The latest Ask classification of one phase, or null: what a human must acknowledge, whatever was classified after it. */
+  latestAsk(mega: string, phase: string | number): StoredClassification | null {
+    const r = this.q.latestAsk.get(mega, phaseKey(phase));
+    return r ? toStored(r) : null;
+  }
+
 
   /** The newest classifications across MEGAs (dashboard). */
   recent(limit: number): StoredClassification[] {

@@ -128,6 +128,25 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
   });
 
+  it('a Ship classified after the Ask does not wave it through: complete_phase and factory/change still wait for a human', async () => {
+    const { a, db, at } = await start();
+    expect(await a.call('classify_change', { ...at, files: ASK_FILES })).toMatchObject({ level: 'ask', stored: true });
+    const id = (new Database(db, { readonly: true }).prepare('SELECT max(id) AS id FROM classifications').get() as { id: number }).id;
+    // The agent chooses what it classifies: a harmless file list, stored with its token.
+    expect(await a.call('classify_change', { ...at, files: [{ path: 'README.md', additions: 1, deletions: 0 }] })).toMatchObject({ level: 'ship', stored: true });
+    const before = state(db);
+    const r = await a.call<{ completed: boolean; reason: string; message: string }>('complete_phase', at);
+    expect(r).toMatchObject({ completed: false, reason: 'awaiting_human' });
+    expect(r.message).toContain(`classification #${id}`);
+    expect(state(db)).toEqual(before);
+    const head = repo!.git('rev-parse', 'HEAD').trim();
+    for (let i = 0; i < 200 && gh!.latestStatus(head, 'factory/change')?.description !== `ASK #${id}: waiting for a human to acknowledge it`; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(gh!.latestStatus(head, 'factory/change')).toMatchObject({ state: 'pending', description: `ASK #${id}: waiting for a human to acknowledge it` });
+
+    expect((await ack(repo!.dir, db, id, 'human-only-secret')).exitCode).toBe(0);
+    expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
+  });
+
   it('changes.ask_blocks_complete: false lets an Ask complete (the old behaviour, by config)', async () => {
     const { a, at } = await start({ changes: { ask_blocks_complete: false } });
     expect(await a.call('classify_change', { ...at, files: ASK_FILES })).toMatchObject({ level: 'ask', stored: true });
