@@ -20,7 +20,7 @@ import {
   type Thresholds,
   type Verdict,
 } from './domain/council.js';
-import { phaseKey } from './domain/ids.js';
+import { phaseKey, type PhaseId } from './domain/ids.js';
 import { planFromLinear, renderPlanMarkdown } from './domain/linear_plan.js';
 import { InputError } from './errors.js';
 import type * as LinearModule from './integrations/linear.js';
@@ -389,6 +389,20 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
       return { reason: 'council_required', message };
     },
   };
+}
+
+/**
+ * Before a re-plan: a phase whose council reject stands cannot be dropped (and planned again under
+ * another id, where the agent's own council would open the gate); InputError naming `phases`.
+ */
+export function keepRejectedPhases(store: Store, config: Config, mega: string, keep: readonly PhaseId[]): void {
+  const kept = new Set(keep.map(phaseKey));
+  const planned = store.db.prepare<[string], { id: string }>('SELECT id FROM phases WHERE mega = ? AND completed_at IS NULL').all(mega);
+  for (const { id } of planned) {
+    if (kept.has(id)) continue;
+    const s = gateOf(store, config, mega, id);
+    if (!s.open && s.why === 'rejected') throw new InputError('phases', `phase ${id} has a standing reject (council #${s.reject.id}); a re-plan must keep it until ${overturn(config, s.reject.id)}`);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/tool.js';
 import { PlanMegaInput, PlanMegaOutput } from '../schemas/phases.js';
+import { keepRejectedPhases } from '../src/council.js';
 
 export const planMega = defineTool({
   name: 'plan_mega',
@@ -10,7 +11,10 @@ export const planMega = defineTool({
   input: PlanMegaInput,
   output: PlanMegaOutput,
   annotations: { idempotentHint: true, destructiveHint: false },
-  handler: (ctx, input) => ctx.store.phases.plan(ctx.session.instance, input, ctx.clock()),
+  handler: (ctx, input) => {
+    keepRejectedPhases(ctx.store, ctx.config, input.key, input.phases.map((p) => p.id));
+    return ctx.store.phases.plan(ctx.session.instance, input, ctx.clock());
+  },
   text: (o) =>
     `${o.created ? 'Planned' : 'Re-planned'} ${o.mega}: ${o.phases} phases; ready now: ${o.ready.map(String).join(', ') || 'none'}` +
     (o.removed.length ? `; dropped ${o.removed.map(String).join(', ')}` : ''),

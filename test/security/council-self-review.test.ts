@@ -128,6 +128,28 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     }
   });
 
+  it('a re-plan that drops the rejected phase (to plan it again under another id) is refused, naming phases', async () => {
+    const db = setup();
+    const a = await agent(db);
+    await a.call('plan_mega', PLAN);
+    const rej = await a.call<{ council_id: number }>('run_council', { subject: SUBJECT, reviews: reviews(3) });
+    const phases = () => {
+      const d = new Database(db, { readonly: true });
+      const n = d.prepare('SELECT id, points FROM phases ORDER BY id').all();
+      d.close();
+      return n;
+    };
+    const before = phases();
+    const r = await a.raw('plan_mega', { ...PLAN, phases: [{ id: 2, name: 'Move routes', points: 8 }] });
+    expect(r.isError).toBe(true);
+    const text = JSON.stringify(r.content);
+    expect(text).toContain('phases');
+    expect(text).toContain(`standing reject (council #${rej.council_id})`);
+    expect(phases()).toEqual(before);
+    // Keeping it (and adding more) is fine.
+    expect(await a.call('plan_mega', { ...PLAN, phases: [...PLAN.phases, { id: 2, name: 'Docs', points: 1 }] })).toMatchObject({ phases: 2 });
+  });
+
   it('a council whose reviews come from MCP sampling does supersede the reject', async () => {
     const db = setup();
     const a = await agent(db);
