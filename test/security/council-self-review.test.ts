@@ -66,6 +66,16 @@ function claimState(db: string): unknown {
   }
 }
 
+/** The rows a query answers on the database, read-only. */
+function read(db: string, sql: string): unknown[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(sql).all();
+  } finally {
+    d.close();
+  }
+}
+
 describe('a self-reviewed council cannot overturn a reject', () => {
   it('reject, then the caller\'s own 9/10 council, then claim_phase: still council_required, naming how a human acknowledges', async () => {
     const db = setup();
@@ -133,12 +143,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     const a = await agent(db);
     await a.call('plan_mega', PLAN);
     const rej = await a.call<{ council_id: number }>('run_council', { subject: SUBJECT, reviews: reviews(3) });
-    const phases = () => {
-      const d = new Database(db, { readonly: true });
-      const n = d.prepare('SELECT id, points FROM phases ORDER BY id').all();
-      d.close();
-      return n;
-    };
+    const phases = () => read(db, 'SELECT id, points FROM phases ORDER BY id');
     const before = phases();
     const r = await a.raw('plan_mega', { ...PLAN, phases: [{ id: 2, name: 'Move routes', points: 8 }] });
     expect(r.isError).toBe(true);
@@ -184,12 +189,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     const a = await agent(db);
     await a.call('plan_mega', PLAN);
     const first = await a.call<{ council_id: number }>('run_council', { subject: SUBJECT, reviews: reviews(4) });
-    const count = () => {
-      const d = new Database(db, { readonly: true });
-      const n = d.prepare("SELECT (SELECT count(*) FROM councils) AS councils, (SELECT count(*) FROM operations WHERE kind = 'council') AS ops").get();
-      d.close();
-      return n;
-    };
+    const count = () => read(db, "SELECT (SELECT count(*) FROM councils) AS councils, (SELECT count(*) FROM operations WHERE kind = 'council') AS ops");
     const before = count();
     // Whitespace alone is no change.
     const again = await a.raw('run_council', { subject: { ...SUBJECT, description: `  ${SUBJECT.description.replace(/ /g, '  ')}\n` }, reviews: reviews(9) });
