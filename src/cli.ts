@@ -18,6 +18,7 @@ import { StdioTransport } from './stdio.js';
 import { integrityProblem, probePort, startupFault, type FaultScene } from './faults.js';
 import { exportState } from './export.js';
 import { operationLine } from './domain/sessions.js';
+import { iso } from './domain/time.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';
 import { classifyCommand } from './classify.js';
@@ -131,22 +132,36 @@ Without options lists the recent councils (id, verdict, average, subject, Linear
       }),
   },
   ack: {
-    summary: 'a human acknowledges an Ask change or a rejected council (needs FACTORY_ACK_TOKEN)',
+    summary: 'a human acknowledges an Ask change or a rejected council (needs the enrolled FACTORY_ACK_TOKEN)',
     usage: `factory-mcp ack council|change ID [--note TEXT] [--db FILE]
+factory-mcp ack --enroll [--db FILE]
 
 The human gate from a terminal: acknowledges Ask change ID (complete_phase then goes through)
-or overrides rejected council ID (its phase becomes claimable). Refuses unless FACTORY_ACK_TOKEN
-is set in this shell's environment: keep that token out of the agents' environment. Logged.
-It writes the database directly and cannot verify the token's value: it holds against an agent
-only where the agent cannot write the database (server and database owned by another OS user).`,
-    options: { note: { type: 'string' } },
+or overrides rejected council ID (its phase becomes claimable). Needs FACTORY_ACK_TOKEN in this
+shell's environment, and it must be the token enrolled in the database: --enroll (or the first
+\`factory-mcp http\` started with FACTORY_ACK_TOKEN) keeps a salted hash of it, and the first
+enrollment wins, so enroll before any agent runs. Keep the token out of the agents' environment.
+Logged. It holds against an agent that cannot write the database directly (docs/security.md).`,
+    options: { note: { type: 'string' }, enroll: { type: 'boolean' } },
     run: async (v, pos) => {
       const { ACK_KINDS, ackTarget } = await import('./http/api.js');
-      if (!process.env.FACTORY_ACK_TOKEN) throw new InputError('FACTORY_ACK_TOKEN', 'not set: acknowledging is for a human, whose shell holds the ack token (agents never get it)');
+      const token = process.env.FACTORY_ACK_TOKEN;
+      if (!token) throw new InputError('FACTORY_ACK_TOKEN', 'not set: acknowledging is for a human, whose shell holds the ack token (agents never get it)');
+      if (v.enroll === true) {
+        return withStore(v, (store) => {
+          const r = store.acks.enroll(token, Date.now());
+          if (r === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `another ack token was enrolled in this database at ${iso(store.acks.enrolledAt() ?? 0)}; if that was not you, an agent enrolled first (docs/security.md)`);
+          process.stdout.write(r === 'enrolled' ? 'ack token enrolled: acknowledgements now need it\n' : 'this ack token is enrolled already\n');
+          return 0;
+        });
+      }
       const [kind, ref] = pos;
       if (!kind || !ACK_KINDS.includes(kind as 'council')) throw new InputError('KIND', `expected one of ${ACK_KINDS.join(', ')}`);
       if (!ref || !/^[1-9]\d{0,15}$/.test(ref)) throw new InputError('ID', 'expected the numeric id of the council or change');
       return withStore(v, async (store, at) => {
+        const check = store.acks.check(token);
+        if (check === 'not_enrolled') throw new InputError('FACTORY_ACK_TOKEN', 'no ack token is enrolled in this database: run `factory-mcp ack --enroll` (or start `factory-mcp http`) once with it, before any agent does');
+        if (check === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `is not the ack token enrolled in this database (at ${iso(store.acks.enrolledAt() ?? 0)}); nothing acknowledged`);
         const what = ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
         const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);

@@ -85,7 +85,7 @@ export function apiRoutes(deps: ApiDeps) {
     }),
   };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
-  const handler = async (method: string, u: URL, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): Promise<ApiResult> => {
+  const handler = async (method: string, u: URL, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean; refusal?: string | undefined }): Promise<ApiResult> => {
     if (u.pathname === '/api/ack') return ack(method, body, auth);
     const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
@@ -93,8 +93,9 @@ export function apiRoutes(deps: ApiDeps) {
     return { status: 200, body: route(u) };
   };
 
-  function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean }): ApiResult {
+  function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean; refusal?: string | undefined }): ApiResult {
     if (method !== 'POST') return { status: 405, body: { error: '/api/ack only answers POST' } };
+    if (auth.refusal) return { status: 403, body: { error: auth.refusal } };
     if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)' } };
     if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN>"' } };
     const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };

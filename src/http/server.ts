@@ -143,6 +143,16 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     });
   }
 
+  // The human gate checks the enrolled ack token (src/store/acks.ts): the first server started with
+  // FACTORY_ACK_TOKEN enrolls it; a server started with another token, or with none once one is
+  // enrolled (then only the agents' HTTP token would be left), acknowledges nothing.
+  const ackCheck = opts.ackToken ? (opts.readOnly ? opts.store.acks.check(opts.ackToken) : opts.store.acks.enroll(opts.ackToken, (opts.clock ?? Date.now)())) : null;
+  if (ackCheck === 'mismatch') logger.warn('FACTORY_ACK_TOKEN is not the ack token enrolled in this database: this server acknowledges nothing (docs/security.md)');
+  const ackRefusal = (): string | undefined => {
+    if (ackCheck === 'mismatch') return 'this server was started with a FACTORY_ACK_TOKEN that is not the one enrolled in the database: it acknowledges nothing';
+    if (!opts.ackToken && opts.store.acks.enrolledAt() !== null) return 'an ack token is enrolled in this database: acknowledging needs a server started with it (FACTORY_ACK_TOKEN); the HTTP token cannot';
+    return undefined;
+  };
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
   const api = apiRoutes({
     store: opts.store,
@@ -184,7 +194,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
         body = read;
       }
       const gate = opts.ackToken || token;
-      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined });
+      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined, refusal: u.pathname === '/api/ack' ? ackRefusal() : undefined });
       if (r.status < 400 && req.method === 'POST') watcher.poke();
       return sendJson(res, r.status, r.body);
     }

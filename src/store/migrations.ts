@@ -257,6 +257,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX servers_running ON servers(heartbeat_at) WHERE stopped_at IS NULL;
   ALTER TABLE sessions ADD COLUMN server_id TEXT;
   `,
+  // the human gate: a salted hash of the enrolled ack token (first enrollment wins), so the CLI and
+  // every HTTP server check the token's value, not just its presence
+  `
+  CREATE TABLE ack_verifier (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    verifier  TEXT NOT NULL,
+    set_at    INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

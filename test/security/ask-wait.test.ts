@@ -49,11 +49,11 @@ function state(db: string): unknown {
   }
 }
 
-function ack(dir: string, db: string, id: number, token: string | undefined) {
+function ack(dir: string, db: string, id: number | 'enroll', token: string | undefined) {
   const env: NodeJS.ProcessEnv = { ...process.env, FACTORY_DB: db };
   delete env.FACTORY_ACK_TOKEN;
   if (token) env.FACTORY_ACK_TOKEN = token;
-  return runCli(['ack', 'change', String(id), '--cwd', dir], { cwd: dir, env });
+  return runCli(['ack', ...(id === 'enroll' ? ['--enroll'] : ['change', String(id)]), '--cwd', dir], { cwd: dir, env });
 }
 
 describe('an Ask change waits for a human before complete_phase', () => {
@@ -80,6 +80,7 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(refused.stderr).toContain('FACTORY_ACK_TOKEN');
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: false, reason: 'awaiting_human' });
 
+    expect((await ack(repo!.dir, db, 'enroll', 'human-only-secret')).exitCode).toBe(0); // the human enrolls the ack token (test/security/ack-token.test.ts)
     const human = await ack(repo!.dir, db, id, 'human-only-secret');
     expect(human.stderr).toBe("");
     expect(human.exitCode).toBe(0);
