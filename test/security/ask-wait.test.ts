@@ -144,6 +144,7 @@ describe('an Ask change waits for a human before complete_phase', () => {
     for (let i = 0; i < 200 && gh!.latestStatus(head, 'factory/change')?.description !== `ASK #${id}: waiting for a human to acknowledge it`; i++) await new Promise((res) => setTimeout(res, 50));
     expect(gh!.latestStatus(head, 'factory/change')).toMatchObject({ state: 'pending', description: `ASK #${id}: waiting for a human to acknowledge it` });
 
+    expect((await ack(repo!.dir, db, 'enroll', 'human-only-secret')).exitCode).toBe(0);
     expect((await ack(repo!.dir, db, id, 'human-only-secret')).exitCode).toBe(0);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
   });

@@ -116,6 +116,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     expect(noToken.stderr).toContain('FACTORY_ACK_TOKEN');
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(false);
     // ...and the human's acknowledgement opens the gate.
+    expect((await runCli(['ack', '--enroll', '--cwd', dir], { cwd: dir, env: { ...env, FACTORY_ACK_TOKEN: 'human-secret' } })).exitCode).toBe(0); // the human's token, enrolled
     const acked = await runCli(['ack', 'council', String(rej.council_id), '--cwd', dir, '--note', 'scope is fine'], { cwd: dir, env: { ...env, FACTORY_ACK_TOKEN: 'human-secret' } });
     expect(acked.exitCode).toBe(0);
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(true);
