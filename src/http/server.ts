@@ -149,6 +149,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const ackCheck = opts.ackToken ? (opts.readOnly ? opts.store.acks.check(opts.ackToken) : opts.store.acks.enroll(opts.ackToken, (opts.clock ?? Date.now)())) : null;
   if (ackCheck === 'mismatch') logger.warn('FACTORY_ACK_TOKEN is not the ack token enrolled in this database: this server acknowledges nothing (docs/security.md)');
   const ackRefusal = (): string | undefined => {
+    if (opts.readOnly) return 'this server is read-only (--read-only): it acknowledges nothing; use a server started without --read-only, or factory-mcp ack';
     if (ackCheck === 'mismatch') return 'this server was started with a FACTORY_ACK_TOKEN that is not the one enrolled in the database: it acknowledges nothing';
     if (!opts.ackToken && opts.store.acks.enrolledAt() !== null) return 'an ack token is enrolled in this database: acknowledging needs a server started with it (FACTORY_ACK_TOKEN); the HTTP token cannot';
     return undefined;

@@ -62,8 +62,8 @@ function acks(db: string): number {
   }
 }
 
-async function serve(db: string, env: Record<string, string>): Promise<string> {
-  const c = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { cwd: repo!.dir, env: { ...GIT_ENV, FACTORY_LOG: 'silent', ...env } });
+async function serve(db: string, env: Record<string, string>, args: string[] = []): Promise<string> {
+  const c = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db, ...args], { cwd: repo!.dir, env: { ...GIT_ENV, FACTORY_LOG: 'silent', ...env } });
   servers.push(c);
   return listeningUrl(c);
 }
@@ -108,6 +108,12 @@ describe('the ack token is checked against the enrolled one', () => {
     const viaHttpToken = await postAck(httpOnly, 'agents-http-token-abcdef', id);
     expect(viaHttpToken.status).toBe(403);
     expect(viaHttpToken.body).toMatch(/ack token is enrolled/);
+    expect(acks(db)).toBe(0);
+
+    const readOnly = await serve(db, { FACTORY_ACK_TOKEN: HUMAN }, ['--read-only']);
+    const fromReadOnly = await postAck(readOnly, HUMAN, id);
+    expect(fromReadOnly.status).toBe(403); // was a bare 500: the write failed on the read-only database
+    expect(fromReadOnly.body).toMatch(/read-only/);
     expect(acks(db)).toBe(0);
 
     const human = await postAck(humanUrl, HUMAN, id);
