@@ -234,9 +234,9 @@ export function compileRules(cfg: RulesConfig = {}, engine: PatternEngine = re2E
     maxContentLength: cfg.max_content_length ?? DEFAULT_MAX_CONTENT_LENGTH,
   };
   const patterns: Record<'added' | 'removed', Pattern[]> = { added: [], removed: [] };
-  const pattern = (side: 'added' | 'removed', src: string | undefined, ignoreCase: boolean | undefined, id: string, at: (string | number)[]): number => {
+  const pattern = (side: 'added' | 'removed', src: string | undefined, ignoreCase: boolean | undefined, id: string, at: (string | number)[], configured: boolean): number => {
     if (!src) return -1;
-    checkPattern(src, id, at);
+    if (configured) checkPattern(src, id, at); // the built-in patterns are RE2 already (test/unit/risk.test.ts compiles them)
     return patterns[side].push({ source: src, ignoreCase: ignoreCase === true }) - 1;
   };
   const globs = (list: string[], at: (string | number)[]): number => {
@@ -264,13 +264,19 @@ export function compileRules(cfg: RulesConfig = {}, engine: PatternEngine = re2E
       description: s.description ?? s.id,
       paths: s.paths ? globs(s.paths, at('paths')) : -1,
       exclude: s.exclude?.length ? globs(s.exclude, at('exclude')) : -1,
-      pattern: pattern('added', s.pattern, s.ignore_case, s.id, at('pattern')),
-      removed: pattern('removed', s.removed_pattern, s.ignore_case, s.id, at('removed_pattern')),
+      pattern: pattern('added', s.pattern, s.ignore_case, s.id, at('pattern'), (s as { index?: number }).index !== undefined),
+      removed: pattern('removed', s.removed_pattern, s.ignore_case, s.id, at('removed_pattern'), (s as { index?: number }).index !== undefined),
     };
     (c.pattern >= 0 || c.removed >= 0 ? out.contentRules : out.pathRules).push(c);
   }
-  if (patterns.added.length) out.added = engine(patterns.added);
-  if (patterns.removed.length) out.removed = engine(patterns.removed);
+  // Built on the first line inspected: a server that never classifies (or checks its config at
+  // start-up) does not pay for the RE2 set.
+  const lazy = (list: Pattern[]): PatternSet => {
+    let set: PatternSet | null = null;
+    return { match: (line) => (set ??= engine(list)).match(line) };
+  };
+  if (patterns.added.length) out.added = lazy(patterns.added);
+  if (patterns.removed.length) out.removed = lazy(patterns.removed);
   cache.set(cfg, out);
   return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify, compileRules, RuleError, type ChangedFile, type RulesConfig } from '../../src/domain/risk.js';
+import { RE2JS } from 're2js';
+import { classify, compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/domain/risk.js';
 
 const file = (path: string, added: string[] = [], removed: string[] = [], extra: Partial<ChangedFile> = {}): ChangedFile => ({
   path,
@@ -192,5 +193,13 @@ describe('classify: exported API across languages', () => {
     expect(api('src/a.ts', 'function helper() {}')).toBe(false);
     expect(api('pkg/x.go', 'func helper() {')).toBe(false);
     expect(api('test/a.test.ts', 'export function fixture() {}')).toBe(false);
+  });
+});
+
+describe('built-in content patterns', () => {
+  it('are all RE2 (compileRules checks only the configured ones, and builds the RE2 set on first use)', () => {
+    const patterns = DEFAULT_RULES.flatMap((r) => [r.pattern, r.removed_pattern]).filter((p): p is string => p !== undefined);
+    expect(patterns.length).toBeGreaterThan(5);
+    for (const p of patterns) expect(() => RE2JS.compile(p), p).not.toThrow();
   });
 });
