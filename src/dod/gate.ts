@@ -1,7 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { phaseKey, type PhaseId } from '../domain/ids.js';
 import { git } from '../integrations/git.js';
-import { githubClient, resolveGithubRepo } from '../integrations/github.js';
 import type { Store } from '../store/index.js';
 
 /** A gate refusing complete_phase: a normal answer, not an error. */
@@ -49,6 +48,7 @@ interface Approval {
  */
 async function githubApproval(root: string, config: Config, store: Store, mega: string, phase: PhaseId, classification: number, env: NodeJS.ProcessEnv): Promise<Approval> {
   const out = (approved_by: string | null, why: string): Approval => ({ classification, approved_by, why });
+  const { githubClient, resolveGithubRepo } = await import('../integrations/github.js'); // octokit loads on first use, not at every start
   const octo = githubClient(env);
   if (!octo) return out(null, 'no GITHUB_TOKEN to look for an approving review');
   const repo = await resolveGithubRepo(root, config.github).catch(() => null);
