@@ -374,15 +374,18 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
       const label = `${p.mega}/${p.id}`;
       const s = gateOf(store, config, p.mega, phaseKey(p.id));
       if (s.open) return null;
-      // A reject stands whatever the points: a re-plan that lowers or drops them does not lift it.
+      // The gate reads the most points the phase was ever planned with: re-planning it lower does not take it below.
+      const points = store.phases.gatePoints(p.mega, phaseKey(p.id), p.points);
+      const lowered = points !== p.points ? ` (planned at ${points} points before; re-planning it lower does not lift the gate)` : '';
       if (p.points === null || p.points <= limit) {
-        if (s.why !== 'rejected') return null;
-        return { reason: 'council_required', message: `council #${s.reject.id} rejected ${label} (re-planned to ${p.points ?? 'no'} points, which does not lift it); it stands until ${overturn(config, s.reject.id)}` };
+        // A reject stands whatever the points: a re-plan that lowers or drops them does not lift it.
+        if (s.why === 'rejected') return { reason: 'council_required', message: `council #${s.reject.id} rejected ${label} (re-planned to ${p.points ?? 'no'} points, which does not lift it); it stands until ${overturn(config, s.reject.id)}` };
+        if (points === null || points <= limit) return null;
       }
       const how = `call run_council with subject {mega: "${p.mega}", phase: ${JSON.stringify(p.id)}, …}`;
       const message =
         s.why === 'none'
-          ? `${label} has ${p.points} points (> ${limit}): a council must decide go or adjust first; ${how}`
+          ? `${label} has ${p.points ?? 'no'} points${lowered}${lowered ? '' : ` (> ${limit})`}: a council must decide go or adjust first (council.gate_points: ${limit}); ${how}`
           : s.why === 'rejected'
             ? `council #${s.reject.id} rejected ${label}${s.ignored.length ? ` (later council${s.ignored.length > 1 ? 's' : ''} ${s.ignored.map((c) => `#${c.id}`).join(', ')} from ${formatSources(s.ignored[s.ignored.length - 1]!.sources)} reviews cannot overturn it)` : ''}; it stands until ${overturn(config, s.reject.id)}`
             : `council #${s.council.id} on ${label} had reviews from ${formatSources(s.council.sources)}, which may not open the gate (council.gate_sources: ${config.council.gate_sources.join(', ')}); ${how} with reviews from one of those`;

@@ -78,9 +78,10 @@ export function councilStatus(store: Store, config: Config, mega: string, phase:
   const g = gateState(store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
   // A reject stands at any points, as in the claim gate: re-planning below the gate does not lift it.
   if (!g.open && g.why === 'rejected') return s('failure', `council #${g.reject.id}: REJECT`);
-  if (!ref || ref.points === null || ref.points <= gate) return s('success', `no council needed (${ref?.points ?? 0} points, gate above ${gate})`);
+  const points = ref ? store.phases.gatePoints(mega, phase, ref.points) : null; // the most it was ever planned with
+  if (points === null || points <= gate) return s('success', `no council needed (${points ?? 0} points, gate above ${gate})`);
   if (g.open) return s('success', `council #${g.by.id}: ${g.by.verdict.toUpperCase()}${g.by.verdict === 'reject' ? ', overridden by a human' : ''}`);
-  if (g.why === 'none') return s('pending', `${ref.points} points: a council must decide first (run_council)`);
+  if (g.why === 'none') return s('pending', `${points} points: a council must decide first (run_council)`);
   return s('pending', `council #${g.council.id}: its reviews come from sources that may not open the gate`);
 }
 

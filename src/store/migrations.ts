@@ -266,6 +266,11 @@ export const MIGRATIONS: readonly string[] = [
     set_at    INTEGER NOT NULL
   );
   `,
+  // the council gate: the most points a phase was ever planned with, so re-planning it lower does not lift the gate
+  `
+  ALTER TABLE phases ADD COLUMN max_points REAL;
+  UPDATE phases SET max_points = points;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -187,14 +187,27 @@ export class PhasesStore {
       insertMega: db.prepare('INSERT INTO megas (key, title, source, created_at, updated_at) VALUES (?,?,?,?,?)'),
       updateMega: db.prepare('UPDATE megas SET title = ?, source = ?, updated_at = ? WHERE key = ?'),
       upsertPhase: db.prepare(
-        `INSERT INTO phases (mega, id, id_kind, ord, name, points, tickets, deps) VALUES (?,?,?,?,?,?,?,?)
+        // max_points: the most points the phase was ever planned with (the council gate reads it, so a
+        // re-plan that lowers the points does not take a phase below the gate).
+        `INSERT INTO phases (mega, id, id_kind, ord, name, points, tickets, deps, max_points) VALUES (?,?,?,?,?,?,?,?,?)
          ON CONFLICT (mega, id) DO UPDATE SET id_kind = excluded.id_kind, ord = excluded.ord, name = excluded.name,
-           points = excluded.points, tickets = excluded.tickets, deps = excluded.deps`,
+           points = excluded.points, tickets = excluded.tickets, deps = excluded.deps,
+           max_points = max(coalesce(phases.max_points, phases.points, excluded.points, 0), coalesce(excluded.points, 0))`,
       ),
       deletePhase: db.prepare('DELETE FROM phases WHERE mega = ? AND id = ?'),
+      maxPoints: db.prepare<[string, string], { max_points: number | null }>('SELECT max_points FROM phases WHERE mega = ? AND id = ?'),
       deleteDeps: db.prepare('DELETE FROM phase_deps WHERE mega = ?'),
       insertDep: db.prepare('INSERT INTO phase_deps (mega, phase, dep) VALUES (?,?,?)'),
     };
+  }
+
+  /**
+   * The points the council gate reads: the most the phase was ever planned with, so a re-plan that
+   * lowers (or drops) its points does not take it below council.gate_points.
+   */
+  gatePoints(mega: string, id: string, points: number | null): number | null {
+    const most = this.q.maxPoints.get(mega, id)?.max_points ?? null;
+    return most !== null && (points === null || most > points) ? most : points;
   }
 
   // ---------------------------------------------------------------- planning
@@ -219,7 +232,7 @@ export class PhasesStore {
       for (const r of removed) this.q.deletePhase.run(input.key, r.id);
       for (const [i, p] of input.phases.entries()) {
         const deps = (p.deps ?? []).map(phaseKey);
-        this.q.upsertPhase.run(input.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []));
+        this.q.upsertPhase.run(input.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []), p.points ?? null);
         for (const d of new Set(deps)) this.q.insertDep.run(input.key, phaseKey(p.id), d);
       }
       this.q.recountUnmet.run(input.key);

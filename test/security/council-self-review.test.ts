@@ -8,6 +8,7 @@ import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { apiRoutes } from '../../src/http/api.js';
 import { parseConfig } from '../../src/config.js';
 import { Store } from '../../src/store/index.js';
+import { councilStatus } from '../../src/statuses.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI, runCli, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
@@ -137,6 +138,28 @@ describe('a self-reviewed council cannot overturn a reject', () => {
       expect(claim.message).toContain(`factory-mcp ack council ${rej.council_id}`);
       expect(claimState(db)).toEqual(before);
     }
+  });
+
+  it('a re-plan that lowers the points of a phase above the gate does not skip the council; its factory/council status stays pending', async () => {
+    const db = setup();
+    const a = await agent(db);
+    await a.call('plan_mega', PLAN); // 8 points: above the gate of 5
+    for (const points of [2, undefined]) {
+      await a.call('plan_mega', { ...PLAN, phases: [{ id: 1, name: 'Move routes', ...(points === undefined ? {} : { points }) }] });
+      const before = claimState(db);
+      const claim = await a.call<{ claimed: boolean; reason: string; message: string }>('claim_phase', { mega: 'SEC-6', phase: 1 });
+      expect(claim).toMatchObject({ claimed: false, reason: 'council_required' });
+      expect(claim.message).toContain(`SEC-6/1 has ${points ?? 'no'} points (planned at 8 points before; re-planning it lower does not lift the gate)`);
+      expect(claimState(db)).toEqual(before);
+    }
+    const store = Store.open(db, { leaseSeconds: 7200 });
+    try {
+      expect(councilStatus(store, parseConfig({}), 'SEC-6', '1')).toMatchObject({ state: 'pending', description: '8 points: a council must decide first (run_council)' });
+    } finally {
+      store.close();
+    }
+    expect((await a.call<{ verdict: string }>('run_council', { subject: SUBJECT, reviews: reviews(9) })).verdict).toBe('go');
+    expect(await a.call('claim_phase', { mega: 'SEC-6', phase: 1 })).toMatchObject({ claimed: true });
   });
 
   it('a re-plan that drops the rejected phase (to plan it again under another id) is refused, naming phases', async () => {
