@@ -53,7 +53,17 @@ export function resolveDbPath(root: string, flag: string | undefined, env: NodeJ
  * (check_dod, claim_phase, complete_phase answers and the operations log), never silent.
  */
 export function gateWeakenings(config: Config): string[] {
-  const d = ConfigSchema.parse({});
+  let out = weakenings.get(config);
+  if (!out) weakenings.set(config, (out = findWeakenings(config)));
+  return out;
+}
+
+/** Per config object: claim_phase and complete_phase ask on every call, and a server's config does not change. */
+const weakenings = new WeakMap<Config, string[]>();
+let defaults: Config | undefined;
+
+function findWeakenings(config: Config): string[] {
+  const d = (defaults ??= ConfigSchema.parse({}));
   const { council: c, changes: ch, dod } = config;
   const out: string[] = [];
   if (c.gate_points > d.council.gate_points) out.push(`council.gate_points ${c.gate_points} (default ${d.council.gate_points})`);
