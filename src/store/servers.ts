@@ -5,6 +5,7 @@ import type { Statement } from 'better-sqlite3';
 import { tryWrite, writeTx, type Db } from './db.js';
 import type { Liveness } from '../domain/lease.js';
 import { serverLiveness } from '../domain/sessions.js';
+import { processAlive } from './sessions.js';
 
 export interface ServerRow {
   id: string;
@@ -83,16 +84,7 @@ export class ServersStore {
     const s = this.byId.get(id);
     if (!s) return 'unknown';
     const local = s.host === this.host;
-    return serverLiveness(s, now, this.deadAfterBeats, local ? { alive: processRuns(s.pid), startMs: processStartMs(s.pid) } : null);
-  }
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, someone else's
+    return serverLiveness(s, now, this.deadAfterBeats, local ? { alive: processAlive(s.pid), startMs: processStartMs(s.pid) } : null);
   }
 }
 

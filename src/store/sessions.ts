@@ -52,13 +52,9 @@ export class SessionsStore {
 
   /** Creates a session with a fresh instance id; call inside a write transaction. */
   create(s: NewSession, now: number, random: () => number = Math.random): SessionRow {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const digits = 4 + Math.floor(attempt / 20); // widen the id when the short space is crowded
-      const id = instanceId(random, digits);
-      const r = this.insertStmt.run(id, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now, s.server_id ?? null);
-      if (r.changes === 1) return this.get(id) as SessionRow;
-    }
-    throw new Error('could not allocate a unique instance id');
+    const id = this.reserve(random);
+    this.insert(id, s, now);
+    return this.get(id) as SessionRow;
   }
 
   /** A fresh instance id, not yet taken; its row is written later by `insert` (see Session). */
