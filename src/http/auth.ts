@@ -6,6 +6,7 @@ export const DEFAULT_LOGIN_TTL_SECONDS = 12 * 3600;
 /** Sign-ins kept at once; the oldest is dropped first (each is one browser, so this is generous). */
 const MAX_LOGINS = 1000;
 export const LOGIN_COOKIE = 'factory_session';
+const COOKIE = new RegExp(`(?:^|;\\s*)${LOGIN_COOKIE}=([A-Za-z0-9_-]{43})(?:;|$)`);
 
 /**
  * Whether two secrets are equal, in time that depends on neither: both are hashed to 32 bytes
@@ -47,7 +48,7 @@ export class Logins {
 
   /** Whether the request carries a live sign-in cookie. */
   valid(req: http.IncomingMessage): boolean {
-    const m = new RegExp(`(?:^|;\\s*)${LOGIN_COOKIE}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(req.headers.cookie ?? '');
+    const m = COOKIE.exec(req.headers.cookie ?? '');
     if (!m) return false;
     const id = m[1] as string;
     const exp = this.expires.get(id);
