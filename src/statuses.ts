@@ -3,6 +3,7 @@ import type { Config } from '../schemas/config.js';
 import { gateState } from './domain/council.js';
 import { clip } from './domain/dod.js';
 import { phaseKey } from './domain/ids.js';
+import { unacknowledgedAsk } from './dod/gate.js';
 import { currentBranch } from './dod/repo.js';
 import type { Store } from './store/index.js';
 import { retryDelayMs } from './store/outbox.js';
@@ -62,12 +63,11 @@ export function changeStatus(store: Store, mega: string, phase: string): GateSta
   const s = (state: GateState, description: string): GateStatus => ({ context: 'factory/change', state, description });
   if (!c) return s('pending', 'not classified yet: classify_change with the phase token');
   // An Ask no human acknowledged stays pending whatever was classified after it (as complete_phase).
-  const ask = store.changes.latestAsk(mega, phase);
-  if (ask && !store.acks.get('change', String(ask.id))) return s('pending', `ASK #${ask.id}: waiting for a human to acknowledge it`);
+  const ask = unacknowledgedAsk(store, mega, phase);
+  if (ask) return s('pending', `ASK #${ask.id}: waiting for a human to acknowledge it`);
   if (c.level === 'ship') return s('success', 'SHIP: zero risk, merge now');
   if (c.level === 'show') return s('success', 'SHOW: merge, review afterwards');
-  if (store.acks.get('change', String(c.id))) return s('success', `ASK #${c.id}: acknowledged by a human`);
-  return s('pending', `ASK #${c.id}: waiting for a human to acknowledge it`);
+  return s('success', `ASK #${c.id}: acknowledged by a human`); // the latest is an Ask, so the latest Ask: acknowledged
 }
 
 /** Phases above council.gate_points: success when the claim gate is open, pending when none decided; a standing reject is failure at any points. */

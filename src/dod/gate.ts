@@ -27,10 +27,14 @@ export function dodGate(store: Store, config: Config, mega: string, phase: Phase
  * classified after it does not wave it through: the agent chooses what it classifies (a file
  * list, a diff, a working tree with the risky part stashed).
  */
-function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
-  if (!config.changes.ask_blocks_complete) return null;
+/** The phase's latest Ask classification when no human acknowledged it (whatever was classified after it). */
+export function unacknowledgedAsk(store: Store, mega: string, phase: PhaseId) {
   const c = store.changes.latestAsk(mega, phase);
   return c && !store.acks.get('change', String(c.id)) ? c : null;
+}
+
+function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
+  return config.changes.ask_blocks_complete ? unacknowledgedAsk(store, mega, phase) : null;
 }
 
 /** What GitHub says about the phase's pull request: approved by someone other than the token's user, or why not. */
