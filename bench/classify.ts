@@ -12,12 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../src/config.js';
-import { classifyChange } from '../src/classify.js';
+import { parseConfig } from '../src/core/config.js';
+import { classifyChange } from '../src/changes/service.js';
 import { git } from '../src/integrations/git.js';
-import { DIFF_ARGS, gitChanges } from '../src/integrations/changes.js';
-import { parseUnifiedDiff } from '../src/domain/diff.js';
-import { Classifier, DEFAULT_RULES, classify, compileRules, type CompiledRules, type PatternEngine } from '../src/domain/risk.js';
+import { DIFF_ARGS, gitChanges } from '../src/changes/git.js';
+import { parseUnifiedDiff } from '../src/changes/diff.js';
+import { Classifier, DEFAULT_RULES, classify, compileRules, type CompiledRules, type PatternEngine } from '../src/changes/rules.js';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '5000' }, runs: { type: 'string', default: '7' } } });
 const N = Number(values.files);

@@ -6,9 +6,9 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { parseConfig } from '../src/config.js';
-import { createServer } from '../src/server.js';
-import { Store } from '../src/store/index.js';
+import { parseConfig } from '../src/core/config.js';
+import { createServer } from '../src/mcp/server.js';
+import { Store } from '../src/core/store.js';
 import { buildNoopServer } from './noop.js';
 
 /**

@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/core/config.js';
 import { checkDod } from '../src/dod/service.js';
 import { runCommand } from '../src/integrations/run.js';
-import { Store } from '../src/store/index.js';
+import { Store } from '../src/core/store.js';
 import { makeSampleRepo, sampleConfig } from './dod-sample.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

@@ -15,10 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { parseConfig } from '../src/config.js';
-import { createServer } from '../src/server.js';
-import { writeTx } from '../src/store/db.js';
-import { Store } from '../src/store/index.js';
+import { parseConfig } from '../src/core/config.js';
+import { createServer } from '../src/mcp/server.js';
+import { writeTx } from '../src/core/db.js';
+import { Store } from '../src/core/store.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const config = parseConfig({});

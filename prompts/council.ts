@@ -1,6 +1,6 @@
-import { definePrompt, type PromptDef } from '../src/resource.js';
-import { brief, PERSONAS, type PersonaId } from '../src/domain/council.js';
-import { personas } from '../src/council.js';
+import { definePrompt, type PromptDef } from '../src/mcp/resource.js';
+import { brief, PERSONAS, type PersonaId } from '../src/council/domain.js';
+import { personas } from '../src/council/service.js';
 
 function personaPrompt(id: PersonaId): PromptDef {
   const base = PERSONAS.find((p) => p.id === id) as (typeof PERSONAS)[number];

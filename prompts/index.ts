@@ -1,4 +1,4 @@
-import type { PromptDef } from '../src/resource.js';
+import type { PromptDef } from '../src/mcp/resource.js';
 import { COUNCIL_PROMPTS } from './council.js';
 
 /** Every prompt the server offers (the council personas add theirs here). */

@@ -1,5 +1,5 @@
-import { defineResource } from '../src/resource.js';
-import { renderBoardLines } from '../src/render.js';
+import { defineResource } from '../src/mcp/resource.js';
+import { renderBoardLines } from '../src/phases/render.js';
 
 export const boardResource = defineResource({
   name: 'board',

@@ -1,5 +1,5 @@
-import { defineResource } from '../src/resource.js';
-import { InputError } from '../src/errors.js';
+import { defineResource } from '../src/mcp/resource.js';
+import { InputError } from '../src/core/errors.js';
 
 export const councilResource = defineResource({
   name: 'council',

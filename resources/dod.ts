@@ -1,4 +1,4 @@
-import { defineResource } from '../src/resource.js';
+import { defineResource } from '../src/mcp/resource.js';
 
 export const dodResource = defineResource({
   name: 'dod',

@@ -1,4 +1,4 @@
-import type { ResourceDef } from '../src/resource.js';
+import type { ResourceDef } from '../src/mcp/resource.js';
 import { boardResource, megaResource } from './board.js';
 import { councilResource } from './council.js';
 import { memoryResource, operationsResource, planResource } from './sessions.js';

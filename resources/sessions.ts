@@ -1,5 +1,5 @@
-import { defineResource } from '../src/resource.js';
-import { memoryMarkdown, operationsText, planMarkdown } from '../src/export.js';
+import { defineResource } from '../src/mcp/resource.js';
+import { memoryMarkdown, operationsText, planMarkdown } from '../src/transfer/export.js';
 
 export const memoryResource = defineResource({
   name: 'memory',

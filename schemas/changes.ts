@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES } from '../src/domain/risk.js';
+import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES } from '../src/changes/rules.js';
 import { TokenRefusalSchema } from './phases.js';
 
 const Glob = z.string().min(1).max(500);

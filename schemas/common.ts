@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isServerSecret } from '../src/secrets.js';
+import { isServerSecret } from '../src/core/secrets.js';
 
 /** Limits on free text: long enough for real use, short enough that a runaway agent cannot bloat the database. */
 export const LIMITS = {

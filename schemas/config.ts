@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DodConfigSchema } from './dod.js';
-import { REVIEW_SOURCES, type ReviewSource } from '../src/domain/council.js';
+import { REVIEW_SOURCES, type ReviewSource } from '../src/council/domain.js';
 import { PassEnv } from './common.js';
 
 const ReviewSourceSchema = z.enum(REVIEW_SOURCES as [ReviewSource, ...ReviewSource[]]);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PassEnv } from './common.js';
-import { warningMatcher } from '../src/domain/dod.js';
+import { warningMatcher } from '../src/dod/domain.js';
 
 const compiles = (pattern: string): boolean => {
   try {

@@ -12,8 +12,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renderBoardLines } from '../src/render.js';
-import type { BoardMega } from '../src/store/phases.js';
+import { renderBoardLines } from '../src/phases/render.js';
+import type { BoardMega } from '../src/phases/store.js';
 
 // From dist/scripts/demo.js the CLI is dist/src/cli.js; from the TypeScript source (tests), the built one.
 const built = import.meta.url.includes('/dist/scripts/');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigSchema } from '../schemas/config.js';
-import { packageRoot } from '../src/init.js';
+import { packageRoot } from '../src/cli/init.js';
 
 export function configJsonSchema(): string {
   const schema = z.toJSONSchema(ConfigSchema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;

@@ -3,26 +3,26 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findRepoRoot, loadConfig, resolveDbPath } from './config.js';
+import { findRepoRoot, loadConfig, resolveDbPath } from './core/config.js';
 import type { Config } from '../schemas/config.js';
-import { stderrLogger } from './logger.js';
-import { renderBoardLines } from './render.js';
-import { createServer, SERVER_VERSION } from './server.js';
-import { Store } from './store/index.js';
-import type { Toolset } from './tool.js';
-import { ConfigError, InputError } from './errors.js';
-import { ReadOnlyOpenError, SchemaTooNewError } from './store/db.js';
-import { retryPosts, syncPlan, type CouncilDeps } from './council.js';
-import { Session } from './context.js';
-import { StdioTransport } from './stdio.js';
-import { integrityProblem, probePort, startupFault, type FaultScene } from './faults.js';
-import { exportState } from './export.js';
-import { operationLine } from './domain/sessions.js';
-import { iso } from './domain/time.js';
+import { stderrLogger } from './core/logger.js';
+import { renderBoardLines } from './phases/render.js';
+import { createServer, SERVER_VERSION } from './mcp/server.js';
+import { Store } from './core/store.js';
+import type { Toolset } from './mcp/tool.js';
+import { ConfigError, InputError } from './core/errors.js';
+import { ReadOnlyOpenError, SchemaTooNewError } from './core/db.js';
+import { retryPosts, syncPlan, type CouncilDeps } from './council/service.js';
+import { Session } from './core/context.js';
+import { StdioTransport } from './mcp/stdio.js';
+import { integrityProblem, probePort, startupFault, type FaultScene } from './core/faults.js';
+import { exportState } from './transfer/export.js';
+import { operationLine } from './sessions/domain.js';
+import { iso } from './core/time.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';
-import { classifyCommand } from './classify.js';
-import { INTENTS } from './domain/risk.js';
+import { classifyCommand } from './changes/service.js';
+import { INTENTS } from './changes/rules.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -93,7 +93,7 @@ Entries of other servers are kept; an existing "factory" entry or config is kept
 Prints the \`claude mcp add\` line for user scope.`,
     options: { force: { type: 'boolean' } },
     run: async (v) => {
-      const { initRepository } = await import('./init.js');
+      const { initRepository } = await import('./cli/init.js');
       const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
       const r = initRepository(root, { force: v.force === true });
       for (const f of r.files) process.stdout.write(`${f.action.padEnd(8)} ${path.relative(process.cwd(), f.path) || f.path}\n`);
@@ -165,7 +165,7 @@ Logged. It holds against an agent that cannot write the database directly (docs/
         const what = ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
         const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
-        if (!r.already) await (await import('./statuses.js')).publishAck({ store, ...at, clock: Date.now }, kind as 'council', ref); // the gate opens on GitHub too
+        if (!r.already) await (await import('./governance/statuses.js')).publishAck({ store, ...at, clock: Date.now }, kind as 'council', ref); // the gate opens on GitHub too
         process.stdout.write(`${r.already ? 'already acknowledged' : 'acknowledged'}: ${what}\n`);
         return 0;
       });
@@ -262,7 +262,7 @@ decided; what GitHub did not take waits in the outbox. Without options lists wha
     run: async (v) => {
       const { store, root, config } = open(v);
       try {
-        const { retryStatuses, STATUS_KIND } = await import('./statuses.js');
+        const { retryStatuses, STATUS_KIND } = await import('./governance/statuses.js');
         const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
         if (v.retry) {
           const r = await retryStatuses({ store, config, root, clock: Date.now }, { force: true });

@@ -1,6 +1,6 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { BoardInput, BoardOutput } from '../schemas/phases.js';
-import { renderBoardLines } from '../src/render.js';
+import { renderBoardLines } from '../src/phases/render.js';
 
 export const board = defineTool({
   name: 'board',

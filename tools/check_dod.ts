@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { CheckDodInput, CheckDodOutput } from '../schemas/dod.js';
 import { checkDod, renderDod } from '../src/dod/service.js';
 

@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { CheckpointInput, CheckpointOutput } from '../schemas/sessions.js';
 
 export const checkpoint = defineTool({

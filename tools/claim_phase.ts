@@ -1,7 +1,7 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { ClaimPhaseInput, ClaimResultSchema } from '../schemas/phases.js';
-import { noteWeakenings } from '../src/governance.js';
-import { phaseKey } from '../src/domain/ids.js';
+import { noteWeakenings } from '../src/governance/service.js';
+import { phaseKey } from '../src/core/ids.js';
 
 export const claimPhase = defineTool({
   name: 'claim_phase',

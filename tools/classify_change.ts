@@ -1,6 +1,6 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { ClassifyChangeInput, ClassifyChangeOutput } from '../schemas/changes.js';
-import { classifyChange, renderClassification } from '../src/classify.js';
+import { classifyChange, renderClassification } from '../src/changes/service.js';
 
 export const classifyChangeTool = defineTool({
   name: 'classify_change',

@@ -1,8 +1,8 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
 import { completeGates } from '../src/dod/gate.js';
-import { noteWeakenings } from '../src/governance.js';
-import { phaseKey } from '../src/domain/ids.js';
+import { noteWeakenings } from '../src/governance/service.js';
+import { phaseKey } from '../src/core/ids.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',

@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { HeartbeatInput, HeartbeatOutput } from '../schemas/phases.js';
 
 export const heartbeat = defineTool({

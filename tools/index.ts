@@ -1,4 +1,4 @@
-import type { AnyTool } from '../src/tool.js';
+import type { AnyTool } from '../src/mcp/tool.js';
 import { planMega } from './plan_mega.js';
 import { claimPhase } from './claim_phase.js';
 import { heartbeat } from './heartbeat.js';

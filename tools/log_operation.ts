@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { LogOperationInput, LogOperationOutput } from '../schemas/sessions.js';
 
 export const logOperation = defineTool({

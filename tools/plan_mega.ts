@@ -1,6 +1,6 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { PlanMegaInput, PlanMegaOutput } from '../schemas/phases.js';
-import { keepRejectedPhases } from '../src/council.js';
+import { keepRejectedPhases } from '../src/council/service.js';
 
 export const planMega = defineTool({
   name: 'plan_mega',

@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { ReleasePhaseInput, ReleasePhaseOutput } from '../schemas/phases.js';
 
 export const releasePhase = defineTool({

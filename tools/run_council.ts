@@ -1,6 +1,6 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { RunCouncilInput, RunCouncilOutput } from '../schemas/council.js';
-import { councilDeps, runCouncil } from '../src/council.js';
+import { councilDeps, runCouncil } from '../src/council/service.js';
 
 export const runCouncilTool = defineTool({
   name: 'run_council',

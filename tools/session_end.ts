@@ -1,4 +1,4 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { SessionEndInput, SessionEndOutput } from '../schemas/sessions.js';
 
 export const sessionEnd = defineTool({

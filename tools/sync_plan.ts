@@ -1,6 +1,6 @@
-import { defineTool } from '../src/tool.js';
+import { defineTool } from '../src/mcp/tool.js';
 import { SyncPlanInput, SyncPlanOutput } from '../schemas/council.js';
-import { councilDeps, syncPlan } from '../src/council.js';
+import { councilDeps, syncPlan } from '../src/council/service.js';
 
 export const syncPlanTool = defineTool({
   name: 'sync_plan',

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
-import { phaseKey, type PhaseId } from '../domain/ids.js';
+import { phaseKey, type PhaseId } from '../core/ids.js';
 import { git } from '../integrations/git.js';
-import type { Store } from '../store/index.js';
+import type { Store } from '../core/store.js';
 
 /** A gate refusing complete_phase: a normal answer, not an error. */
 export interface CompleteRefusal {

@@ -1,5 +1,5 @@
 import type { Octokit } from 'octokit';
-import { ciVerdict, clip, type CiCheck, type Verdict } from '../domain/dod.js';
+import { ciVerdict, clip, type CiCheck, type Verdict } from './domain.js';
 
 export interface GithubChecksInput {
   owner: string;

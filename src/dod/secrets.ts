@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addedLines, clip, type Verdict } from '../domain/dod.js';
+import { addedLines, clip, type Verdict } from './domain.js';
 import { runCommand } from '../integrations/run.js';
 
 export interface Finding {

@@ -23,19 +23,19 @@ import {
   type DodStatus,
   type TestOutcomes,
   type Verdict,
-} from '../domain/dod.js';
-import { phaseKey } from '../domain/ids.js';
-import { InputError } from '../errors.js';
-import { gateWeakenings } from '../config.js';
+} from './domain.js';
+import { phaseKey } from '../core/ids.js';
+import { InputError } from '../core/errors.js';
+import { gateWeakenings } from '../core/config.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { checkoutOf } from '../integrations/checkouts.js';
-import { writeTx } from '../store/db.js';
-import type { Baseline } from '../store/dod.js';
-import { councilAdjustmentItems } from '../council.js';
-import type { Store } from '../store/index.js';
+import { writeTx } from '../core/db.js';
+import type { Baseline } from './store.js';
+import { councilAdjustmentItems } from '../council/service.js';
+import type { Store } from '../core/store.js';
 import { baseCommit, changedFiles, currentBranch, defaultBranch, diffText, headCommit, tempWorktree, workingTreeHash } from './repo.js';
 import { scanSecrets } from './secrets.js';
-import { dodStatus, publishGates } from '../statuses.js';
+import { dodStatus, publishGates } from '../governance/statuses.js';
 
 export type CheckId = (typeof DOD_CHECKS)[number];
 type CommandCheck = 'compiles' | 'tests' | 'lint' | 'format';

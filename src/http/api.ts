@@ -1,10 +1,10 @@
 import type { Config } from '../../schemas/config.js';
-import type { Store } from '../store/index.js';
-import type { AckKind } from '../store/acks.js';
-import { sessionStatus } from '../store/sessions.js';
-import { iso } from '../domain/time.js';
-import { resumeCommand } from '../domain/sessions.js';
-import { publishAck } from '../statuses.js';
+import type { Store } from '../core/store.js';
+import type { AckKind } from '../governance/acks.js';
+import { sessionStatus } from '../sessions/store.js';
+import { iso } from '../core/time.js';
+import { resumeCommand } from '../sessions/domain.js';
+import { publishAck } from '../governance/statuses.js';
 
 export interface ApiResult {
   status: number;

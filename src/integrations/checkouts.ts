@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../core/errors.js';
 import { git } from './git.js';
 
 /** The checkouts of the server's repository: its root and its worktrees, as `git worktree list` (run from `root`) reports them. */

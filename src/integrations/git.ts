@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { childEnv } from './run.js';
-import { redact } from '../secrets.js';
+import { redact } from '../core/secrets.js';
 
 export class GitError extends Error {
   constructor(

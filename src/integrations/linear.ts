@@ -1,5 +1,5 @@
 import { LinearClient, LinearError, LinearErrorType, RatelimitedLinearError } from '@linear/sdk';
-import type { LinearChild, LinearMega } from '../domain/linear_plan.js';
+import type { LinearChild, LinearMega } from '../phases/linear-plan.js';
 
 /**
  * The Linear client. The key comes from the environment only (LINEAR_API_KEY); the API URL from

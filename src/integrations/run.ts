@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { isServerSecret, looksSecret, redact, redactCut, secretValues } from '../secrets.js';
+import { isServerSecret, looksSecret, redact, redactCut, secretValues } from '../core/secrets.js';
 
 /** Names every child process gets from the server's environment (on Windows compared without case). */
 const PASS_NAMES = new Set([

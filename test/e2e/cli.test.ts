@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { SCHEMA_VERSION } from '../../src/core/migrations.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI, stdioAgent } from '../helpers/stdio.js';
 import { runDemo } from '../../scripts/demo.js';

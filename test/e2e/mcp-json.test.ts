@@ -33,8 +33,8 @@ describe('mcp.json, the example client configuration', () => {
     // ephemeral port here (7420 may be taken) and connect with the entry's path and host.
     expect([url.hostname, url.port]).toEqual(['127.0.0.1', '7420']);
     const { startHttp } = await import('../../src/http/server.js');
-    const { Store } = await import('../../src/store/index.js');
-    const { parseConfig } = await import('../../src/config.js');
+    const { Store } = await import('../../src/core/store.js');
+    const { parseConfig } = await import('../../src/core/config.js');
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     const store = Store.open(path.join(dir, 'h.db'), { leaseSeconds: 60 });
     const srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store } from '../../src/store/index.js';
+import { Store } from '../../src/core/store.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI } from '../helpers/stdio.js';
 

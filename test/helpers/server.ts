@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { parseConfig } from '../../src/config.js';
-import { createServer, type FactoryServer, type ServerOptions } from '../../src/server.js';
-import { Store } from '../../src/store/index.js';
+import { parseConfig } from '../../src/core/config.js';
+import { createServer, type FactoryServer, type ServerOptions } from '../../src/mcp/server.js';
+import { Store } from '../../src/core/store.js';
 
 export function tempDir(prefix = 'factory-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/core/config.js';
 import { harness, snapshot, textOf, type Agent, type Harness } from '../helpers/server.js';
 import { makeRepo, type TestRepo } from '../helpers/git.js';
 

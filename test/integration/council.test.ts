@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { harness, snapshot, textOf, type Harness } from '../helpers/server.js';
-import { selectTools } from '../../src/server.js';
+import { selectTools } from '../../src/mcp/server.js';
 
 const PERSONA_IDS = ['chucky', 'oss_killer', 'archi', 'saul'] as const;
 const reviews = (scores: number[], adjustments: string[] = []) =>
@@ -182,7 +182,7 @@ describe('the council toolset', () => {
 describe('the Linear outbox', () => {
   it('never hands one report to two posters, even forced; a failure waits for its backoff unless forced', async () => {
     h = await harness();
-    const { decide, validateReviews } = await import('../../src/domain/council.js');
+    const { decide, validateReviews } = await import('../../src/council/domain.js');
     const rs = validateReviews(reviews([8, 8, 8, 8]));
     const c = h.store.councils.record(null, { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, sources: ['caller'], reviews: rs, decision: decide(rs), post: true, render: () => 'r' }, h.clock.now);
     expect(c.post_pending).toBe(true);
@@ -261,7 +261,7 @@ describe('run_council with a reviewer command', () => {
         `if(!s.includes('Title: API + Gateway'))process.exit(3);` +
         `process.stdout.write(JSON.stringify({persona:p,score:p==='saul'?5:6,rationale:'from command '+p,concerns:[],adjustments:[]}));});`,
     );
-    const config = (await import('../../src/config.js')).parseConfig({ council: { reviewer_command: [process.execPath, script], reviewer_timeout_ms: 10_000 } });
+    const config = (await import('../../src/core/config.js')).parseConfig({ council: { reviewer_command: [process.execPath, script], reviewer_timeout_ms: 10_000 } });
     const a = await h.connect({ config });
     await a.call('plan_mega', PLAN);
     const r = await a.call<Decided>('run_council', { subject: SUBJECT });
@@ -272,7 +272,7 @@ describe('run_council with a reviewer command', () => {
 
   it('a failing command is reported and no score is invented', async () => {
     h = await harness();
-    const { parseConfig } = await import('../../src/config.js');
+    const { parseConfig } = await import('../../src/core/config.js');
     const a = await h.connect({ config: parseConfig({ council: { reviewer_command: [process.execPath, '-e', 'process.exit(2)'] } }) });
     await a.call('plan_mega', PLAN);
     const r = await a.call<{ status: string; message: string }>('run_council', { subject: SUBJECT });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { initRepository, packageRoot } from '../../src/init.js';
+import { loadConfig } from '../../src/core/config.js';
+import { initRepository, packageRoot } from '../../src/cli/init.js';
 import { configJsonSchema, SCHEMA_FILE } from '../../scripts/gen-schema.js';
 import { tempDir } from '../helpers/server.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { harness, type Harness } from '../helpers/server.js';
 import { FakeLinear } from '../fakes/linear.js';
-import { retryPosts } from '../../src/council.js';
-import { silentLogger } from '../../src/logger.js';
+import { retryPosts } from '../../src/council/service.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 const PERSONA_IDS = ['chucky', 'oss_killer', 'archi', 'saul'] as const;
 const reviews = (score: number) => PERSONA_IDS.map((persona) => ({ persona, score, rationale: `${persona} rationale`, concerns: [], adjustments: [] }));

@@ -6,9 +6,9 @@ import Database from 'better-sqlite3';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { harness, tempDir, type Harness } from '../helpers/server.js';
-import { Store } from '../../src/store/index.js';
-import { exportState } from '../../src/export.js';
-import { operationLine } from '../../src/domain/sessions.js';
+import { Store } from '../../src/core/store.js';
+import { exportState } from '../../src/transfer/export.js';
+import { operationLine } from '../../src/sessions/domain.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 

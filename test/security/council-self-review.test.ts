@@ -6,9 +6,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { apiRoutes } from '../../src/http/api.js';
-import { parseConfig } from '../../src/config.js';
-import { Store } from '../../src/store/index.js';
-import { councilStatus } from '../../src/statuses.js';
+import { parseConfig } from '../../src/core/config.js';
+import { Store } from '../../src/core/store.js';
+import { councilStatus } from '../../src/governance/statuses.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI, runCli, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 

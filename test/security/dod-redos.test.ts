@@ -5,8 +5,8 @@
  * The sizes below take the old backtracking code well past the test timeout.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
-import { lintWarnings, parseTestReport } from '../../src/domain/dod.js';
+import { parseConfig } from '../../src/core/config.js';
+import { lintWarnings, parseTestReport } from '../../src/dod/domain.js';
 
 describe('DoD parsers on hostile input', () => {
   it('reads a JUnit report full of unclosed test cases in linear time, keeping the well-formed ones', () => {

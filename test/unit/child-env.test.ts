@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { childEnv, passesToChild, runCommand } from '../../src/integrations/run.js';
-import { holdSecrets, looksSecret, redact, redactCut, secretValues } from '../../src/secrets.js';
+import { holdSecrets, looksSecret, redact, redactCut, secretValues } from '../../src/core/secrets.js';
 import { ConfigSchema } from '../../schemas/config.js';
 
 /** A server environment as a developer's shell has it: tools, locale, and secrets of every kind. */

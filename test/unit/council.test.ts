@@ -10,8 +10,8 @@ import {
   verdictFor,
   type PersonaId,
   type Review,
-} from '../../src/domain/council.js';
-import { InputError } from '../../src/errors.js';
+} from '../../src/council/domain.js';
+import { InputError } from '../../src/core/errors.js';
 
 const review = (persona: PersonaId, score: number, adjustments: string[] = []): Review => ({ persona, score, rationale: `${persona} says so`, concerns: [], adjustments });
 const four = (scores: [number, number, number, number]) => (['chucky', 'oss_killer', 'archi', 'saul'] as const).map((p, i) => review(p, scores[i] as number));
@@ -123,7 +123,7 @@ describe('council review limits', () => {
 
 describe('council config', () => {
   it('defaults without a council section and names a bad key or threshold pair', async () => {
-    const { parseConfig } = await import('../../src/config.js');
+    const { parseConfig } = await import('../../src/core/config.js');
     expect(parseConfig({}).council).toMatchObject({ go_threshold: 8, adjust_threshold: 6, gate_points: 5, sampling: true, post_to_linear: true, personas: {} });
     expect(() => parseConfig({ council: { go_threshold: 6, adjust_threshold: 7 } })).toThrow(/council\.adjust_threshold: adjust_threshold must not exceed go_threshold/);
     expect(() => parseConfig({ council: { personas: { yoda: {} } } })).toThrow(/council\.personas: unknown field "yoda"/);

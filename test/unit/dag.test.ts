@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describePlanProblem, findCycle, findPlanProblem, readyPhases, unmetDeps } from '../../src/domain/dag.js';
-import { instanceId, phaseKey } from '../../src/domain/ids.js';
+import { describePlanProblem, findCycle, findPlanProblem, readyPhases, unmetDeps } from '../../src/phases/dag.js';
+import { instanceId, phaseKey } from '../../src/core/ids.js';
 
 describe('plan validation', () => {
   it('accepts a valid DAG with mixed id types', () => {

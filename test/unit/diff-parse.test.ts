@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffParseError, DiffStream, MAX_KEPT_LINES, parseUnifiedDiff, unquotePath } from '../../src/domain/diff.js';
+import { DiffParseError, DiffStream, MAX_KEPT_LINES, parseUnifiedDiff, unquotePath } from '../../src/changes/diff.js';
 
 const GIT_DIFF = `diff --git a/src/a.ts b/src/a.ts
 index 1111111..2222222 100644

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeTx } from '../../src/store/db.js';
-import { Store } from '../../src/store/index.js';
+import { writeTx } from '../../src/core/db.js';
+import { Store } from '../../src/core/store.js';
 import { tempDir } from '../helpers/server.js';
 
 describe('DodStore', () => {

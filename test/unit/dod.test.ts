@@ -16,8 +16,8 @@ import {
   sessionVerdict,
   stateVerdict,
   type CheckResult,
-} from '../../src/domain/dod.js';
-import { parseConfig } from '../../src/config.js';
+} from '../../src/dod/domain.js';
+import { parseConfig } from '../../src/core/config.js';
 
 const check = (id: string, status: CheckResult['status']): CheckResult => ({ id, status, duration_ms: 1, detail: '' });
 

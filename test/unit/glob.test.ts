@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GlobError, compileGlobs, globToRegExp, globsToRegExp } from '../../src/domain/glob.js';
+import { GlobError, compileGlobs, globToRegExp, globsToRegExp } from '../../src/core/glob.js';
 
 const m = (glob: string, p: string) => globToRegExp(glob).test(p);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStale, leaseExpiry } from '../../src/domain/lease.js';
+import { isStale, leaseExpiry } from '../../src/phases/lease.js';
 
 describe('leases', () => {
   const t0 = Date.UTC(2026, 0, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFromLinear, renderPlanMarkdown, type LinearChild } from '../../src/domain/linear_plan.js';
+import { planFromLinear, renderPlanMarkdown, type LinearChild } from '../../src/phases/linear-plan.js';
 
 const child = (uuid: string, identifier: string, o: Partial<LinearChild> = {}): LinearChild => ({ uuid, identifier, title: `T ${identifier}`, estimate: null, state_type: 'unstarted', state_name: 'Todo', relations: [], ...o });
 

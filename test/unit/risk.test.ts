@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RE2JS } from 're2js';
-import { classify, compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/domain/risk.js';
+import { classify, compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/changes/rules.js';
 
 const file = (path: string, added: string[] = [], removed: string[] = [], extra: Partial<ChangedFile> = {}): ChangedFile => ({
   path,

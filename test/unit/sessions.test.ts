@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { interruption, operationLine, parseStamp, renderMemoryMarkdown, renderPlanMarkdown, truthy, utcDayStart, verifyChain } from '../../src/domain/sessions.js';
-import { changedUris } from '../../src/watch.js';
+import { interruption, operationLine, parseStamp, renderMemoryMarkdown, renderPlanMarkdown, truthy, utcDayStart, verifyChain } from '../../src/sessions/domain.js';
+import { changedUris } from '../../src/mcp/subscriptions.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const open = { ended_at: null, disconnected_at: null, last_seen_at: NOW - 1000 };

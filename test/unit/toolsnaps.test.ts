@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { toolListing } from '../../src/server.js';
+import { toolListing } from '../../src/mcp/server.js';
 import { ALL_TOOLS } from '../../tools/index.js';
 
 /**

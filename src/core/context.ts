@@ -1,0 +1,96 @@
+import type { CreateMessageRequest, CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Config } from '../../schemas/config.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store.js';
+import type { NewSession } from '../sessions/store.js';
+import type { ClaimGuards } from '../phases/store.js';
+import { beforeNextWrite } from './db.js';
+import type { Governance } from '../governance/service.js';
+
+/**
+ * One server session's identity. The instance id (and the session row, and SESSION-START) is
+ * allocated on first use: when the client first needs an identity (session_start, or a tool that
+ * claims, checkpoints or writes). Listing tools, reading resources and read-only tools never
+ * create one, so health checks and observers leave no session behind.
+ */
+export class Session {
+  private id: string | null = null;
+  private lastTouch = 0;
+  private recorded = false;
+
+  constructor(
+    private store: Store,
+    private readonly info: NewSession,
+    private readonly clock: () => number,
+    private readonly random: () => number,
+  ) {}
+
+  get instance(): string {
+    if (this.id === null) {
+      // The id is reserved now (answers may carry it); the row and SESSION-START are written by
+      // the first write transaction, together with it: a call refused for bad input leaves no session.
+      const id = this.store.sessions.reserve(this.random);
+      this.id = id;
+      beforeNextWrite(this.store.db, this, () => {
+        const now = this.clock();
+        this.store.sessions.insert(id, { ...this.info, server_id: this.store.server?.ensure() ?? null }, now);
+        this.store.operations.append(now, { instance: id, kind: 'session_start', message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`, data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null } });
+        this.recorded = true;
+      });
+    }
+    return this.id;
+  }
+
+  /** Whether the session has a row (it wrote something). */
+  get started(): boolean {
+    return this.recorded;
+  }
+
+  /** The store moved (a database created on the first write, outside a git repository). */
+  use(store: Store): void {
+    this.store = store;
+  }
+
+  setAgent(agent: string | undefined): void {
+    if (agent && !this.info.agent) this.info.agent = agent;
+  }
+
+  /**
+   * A writing tool call refreshes the session's leases (reads never write). Throttled to once a
+   * second per session: a refresh is a write, and an agent calling in a tight loop needs one, not
+   * hundreds. A session that has no identity yet holds nothing to refresh.
+   */
+  touch(): void {
+    if (!this.recorded) return;
+    const now = this.clock();
+    if (now - this.lastTouch < 1000) return;
+    this.lastTouch = now;
+    this.store.phases.touch(this.instance, now);
+  }
+}
+
+export interface Context {
+  store: Store;
+  config: Config;
+  root: string;
+  session: Session;
+  clock: () => number;
+  random: () => number;
+  logger: Logger;
+  guards: ClaimGuards;
+  /** Kill switch, cost cap, autonomy (built by createServer). */
+  governance?: Governance;
+  /**
+   * Outside a git repository the database is created by the first write: called before every
+   * tool that may write; returns a notice naming the new file the first time, else null.
+   */
+  materialize?: () => string | null;
+}
+
+/** What a handler gets for one call: cancellation and progress. */
+export interface CallInfo {
+  signal: AbortSignal;
+  /** Present when the client declared sampling: asks the client's model (run_council). */
+  sample?: ((params: CreateMessageRequest['params']) => Promise<CreateMessageResult>) | undefined;
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}

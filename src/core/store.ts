@@ -1,0 +1,91 @@
+import { openDb, openDbReadOnly, type Db } from './db.js';
+import { ChangeWatcher } from './watch.js';
+import { CouncilsStore } from '../council/store.js';
+import { DodStore } from '../dod/store.js';
+import { ChangesStore } from '../changes/store.js';
+import { OperationsStore } from './operations.js';
+import { PhasesStore } from '../phases/store.js';
+import { SessionsStore } from '../sessions/store.js';
+import { ServerProcess, ServersStore } from '../sessions/servers.js';
+import { MetricsStore } from './metrics.js';
+import { AcksStore } from '../governance/acks.js';
+import { OutboxStore } from './outbox.js';
+import { CheckpointsStore } from '../sessions/checkpoints.js';
+import { ContinuityStore } from '../sessions/service.js';
+import { MemoryStore } from '../sessions/memory.js';
+import { TransferStore } from '../transfer/import.js';
+import { UsageStore } from '../governance/usage.js';
+
+/**
+ * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
+ * the same methods; tools never see SQL.
+ */
+export class Store {
+  readonly operations: OperationsStore;
+  readonly sessions: SessionsStore;
+  readonly servers: ServersStore;
+  /** This process as a server on the database (stdio and HTTP servers; not CLI commands or read-only servers). */
+  server: ServerProcess | null = null;
+  readonly phases: PhasesStore;
+  readonly metrics: MetricsStore;
+  readonly acks: AcksStore;
+  readonly councils: CouncilsStore;
+  readonly checkpoints: CheckpointsStore;
+  readonly memory: MemoryStore;
+  readonly usage: UsageStore;
+  readonly continuity: ContinuityStore;
+  readonly transfer: TransferStore;
+  readonly dod: DodStore;
+  readonly changes: ChangesStore;
+  readonly outbox: OutboxStore;
+
+  constructor(
+    readonly db: Db,
+    opts: { leaseSeconds: number; deadAfterHeartbeats?: number; clock?: () => number },
+  ) {
+    this.operations = new OperationsStore(db);
+    this.servers = new ServersStore(db, opts.deadAfterHeartbeats);
+    this.sessions = new SessionsStore(db, this.servers, opts.clock);
+    this.metrics = new MetricsStore(db);
+    this.acks = new AcksStore(db, this.operations);
+    this.councils = new CouncilsStore(db, this.operations);
+    this.checkpoints = new CheckpointsStore(db);
+    this.memory = new MemoryStore(db);
+    this.usage = new UsageStore(db);
+    this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.continuity = new ContinuityStore(db, this);
+    this.transfer = new TransferStore(db, this);
+    this.dod = new DodStore(db, this.operations);
+    this.outbox = new OutboxStore(db);
+    this.changes = new ChangesStore(db, this.operations, this.phases);
+  }
+
+  private watcher: ChangeWatcher | null = null;
+
+  /** Notices commits by any process on this database (polls only while someone listens). */
+  get watch(): ChangeWatcher {
+    return (this.watcher ??= new ChangeWatcher(this.db));
+  }
+
+  /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
+  /** Registers this process as a server (on its first session, or now with `ensure()`) and heartbeats until close. */
+  attachServer(opts: { transport: string; heartbeatMs: number; clock?: () => number }): ServerProcess {
+    return (this.server ??= new ServerProcess(this.servers, opts));
+  }
+
+  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Store {
+    return new Store(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
+  }
+
+  close(): void {
+    this.watcher?.stop();
+    if (this.server && this.db.open) {
+      try {
+        this.server.stop(); // a clean shutdown: its sessions count as gone at once
+      } catch {
+        // the database went away under us: the pid check tells the others
+      }
+    }
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,82 @@
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../core/db.js';
+import { writeTx } from '../core/db.js';
+import type { OperationsStore } from '../core/operations.js';
+
+export type AckKind = 'council' | 'change';
+
+/** How a presented ack token compares with the enrolled one. */
+export type AckTokenCheck = 'ok' | 'not_enrolled' | 'mismatch';
+
+const hashToken = (token: string, salt: Buffer) => scryptSync(token, salt, 32);
+
+export interface Ack {
+  kind: AckKind;
+  ref: string;
+  note: string | null;
+  at: string;
+}
+
+/**
+ * The human gate: a person acknowledges an Ask change or overrides a rejected council (from the
+ * dashboard, with the server token). One acknowledgement per item; each is logged.
+ */
+export class AcksStore {
+  private readonly q;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ops: OperationsStore,
+  ) {
+    this.q = {
+      insert: db.prepare('INSERT OR IGNORE INTO acks (kind, ref, note, at) VALUES (?,?,?,?)'),
+      get: db.prepare<[string, string], { kind: AckKind; ref: string; note: string | null; at: number }>('SELECT * FROM acks WHERE kind = ? AND ref = ?'),
+      verifier: db.prepare<[], { verifier: string; set_at: number }>('SELECT verifier, set_at FROM ack_verifier WHERE id = 1'),
+      enroll: db.prepare('INSERT OR IGNORE INTO ack_verifier (id, verifier, set_at) VALUES (1, ?, ?)'),
+    };
+  }
+
+  /**
+   * Enrolls the human's ack token (a salted scrypt hash, never the token) unless one is enrolled
+   * already: the first enrollment wins, so an agent that later starts a server or runs the CLI with
+   * a token of its own choosing cannot replace it. Logged.
+   */
+  enroll(token: string, now: number): AckTokenCheck | 'enrolled' {
+    return writeTx(this.db, () => {
+      const had = this.check(token);
+      if (had !== 'not_enrolled') return had;
+      const salt = randomBytes(16);
+      this.q.enroll.run(`scrypt:${salt.toString('base64')}:${hashToken(token, salt).toString('base64')}`, now);
+      this.ops.append(now, { kind: 'ack', message: 'the human ack token was enrolled (a salted hash is kept; acknowledgements now need that token)', data: { enrolled: true } });
+      return 'enrolled';
+    });
+  }
+
+  /** Compares `token` with the enrolled one in constant time. */
+  check(token: string): AckTokenCheck {
+    const row = this.q.verifier.get();
+    if (!row) return 'not_enrolled';
+    const [, salt, hash] = row.verifier.split(':');
+    const want = Buffer.from(hash ?? '', 'base64');
+    const got = hashToken(token, Buffer.from(salt ?? '', 'base64'));
+    return want.length === got.length && timingSafeEqual(want, got) ? 'ok' : 'mismatch';
+  }
+
+  enrolledAt(): number | null {
+    return this.q.verifier.get()?.set_at ?? null;
+  }
+
+  ack(kind: AckKind, ref: string, note: string | null, now: number, describe: string): { acknowledged: boolean; already: boolean } {
+    return writeTx(this.db, () => {
+      const r = this.q.insert.run(kind, ref, note, now);
+      if (r.changes === 0) return { acknowledged: true, already: true };
+      this.ops.append(now, { kind: 'ack', message: `a human acknowledged ${describe}${note ? `: ${note}` : ''}`, data: { kind, ref } });
+      return { acknowledged: true, already: false };
+    });
+  }
+
+  get(kind: AckKind, ref: string): Ack | undefined {
+    const r = this.q.get.get(kind, ref);
+    return r ? { ...r, at: new Date(r.at).toISOString() } : undefined;
+  }
+}

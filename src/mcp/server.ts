@@ -1,0 +1,284 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { formatIssues } from '../../schemas/common.js';
+import type { Config } from '../../schemas/config.js';
+import { ALL_TOOLS } from '../../tools/index.js';
+import { ALL_RESOURCES } from '../../resources/index.js';
+import { ALL_PROMPTS } from '../../prompts/index.js';
+import { matchTemplate } from './resource.js';
+import { compactSchema } from './compact-schema.js';
+import { Session, type CallInfo, type Context } from '../core/context.js';
+import { InputError } from '../core/errors.js';
+import { councilGuards } from '../council/service.js';
+import { Governance } from '../governance/service.js';
+import { ResourceWatcher } from './subscriptions.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Store } from '../core/store.js';
+import type { NewSession } from '../sessions/store.js';
+import { holdSecrets } from '../core/secrets.js';
+import type { AnyTool, Toolset } from './tool.js';
+
+export const SERVER_NAME = 'factory-mcp';
+export const SERVER_VERSION = '0.1.0';
+
+const INSTRUCTIONS = `factory-mcp coordinates several agents on one repository through one shared database.
+Session: session_start first (it reports crashed sessions; resume adopts their claims) … session_end last.
+Work: board → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token;
+over 5 points needs run_council first) → work, with checkpoint after each step and heartbeat on long ones →
+classify_change before merging (ship / show / ask) → check_dod (all ten must pass) → complete_phase with
+chain:true (claims the next ready phase) → repeat until remaining is 0.
+A claimed:false answer is normal: read its reason and message. Never edit claim or state files by hand.`;
+
+export interface ServerOptions {
+  store: Store;
+  config: Config;
+  root: string;
+  session: NewSession;
+  clock?: () => number;
+  random?: () => number;
+  logger?: Logger;
+  /** Only tools annotated readOnlyHint (dashboards, observers). */
+  readOnly?: boolean;
+  /** Only tools of these toolsets (default: all). */
+  toolsets?: readonly Toolset[];
+  /** Environment for governance (FACTORY_KILL_SWITCH, GITHUB_TOKEN); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * `store` is a stand-in (an empty in-memory database): the real one is created by this on the
+   * first call of a tool that may write, and everything moves to it. Returns the store and a notice.
+   */
+  materialize?: () => { store: Store; notice: string };
+}
+
+export interface FactoryServer {
+  server: Server;
+  ctx: Context;
+  tools: readonly AnyTool[];
+  /** Marks the session disconnected; the caller closes the store. */
+  cleanup(): void;
+}
+
+/** Selects the tools for a server; a tool that writes yet claims readOnlyHint is a start-up error. */
+export function selectTools(opts: { readOnly?: boolean; toolsets?: readonly Toolset[] }, tools: readonly AnyTool[] = ALL_TOOLS): AnyTool[] {
+  return tools.filter((t) => (!opts.toolsets || opts.toolsets.includes(t.toolset)) && (!opts.readOnly || t.annotations.readOnlyHint === true));
+}
+
+/** JSON Schemas for tools/list, computed once per process. */
+const listCache = new WeakMap<AnyTool, Tool>();
+export function toolListing(t: AnyTool): Tool {
+  let entry = listCache.get(t);
+  if (!entry) {
+    entry = {
+      name: t.name,
+      description: t.description,
+      inputSchema: compactSchema(z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Record<string, unknown>) as Tool['inputSchema'],
+      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false, required: false, enums: false }) as Tool['outputSchema'],
+      annotations: compactAnnotations(t.annotations),
+    };
+    listCache.set(t, entry);
+  }
+  return entry;
+}
+
+/** Hints at their MCP defaults are left out: idempotentHint false, destructiveHint on a read-only tool. */
+function compactAnnotations(a: AnyTool['annotations']): Tool['annotations'] {
+  const out: Record<string, boolean> = {};
+  if (a.readOnlyHint) out.readOnlyHint = true;
+  else if (a.destructiveHint !== undefined) out.destructiveHint = a.destructiveHint;
+  if (a.idempotentHint) out.idempotentHint = true;
+  if (a.openWorldHint !== undefined) out.openWorldHint = a.openWorldHint;
+  return out;
+}
+
+/**
+ * Every answer is checked against its output schema under test (vitest sets VITEST, and the
+ * servers the tests spawn inherit it) or with FACTORY_CHECK_OUTPUT=1; in production the check
+ * is skipped: it is a proof of the contract, not input validation, and costs every call.
+ */
+const CHECK_OUTPUT = Boolean(process.env.VITEST || process.env.FACTORY_CHECK_OUTPUT === '1');
+
+/** Under test: the answer must match its schema exactly — no missing and no extra fields — so production, which skips the parse, sends the same thing. */
+function checkOutput(tool: AnyTool, raw: Record<string, unknown>): Record<string, unknown> {
+  const parsed = tool.output.parse(raw) as Record<string, unknown>;
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+  if (!isDeepStrictEqual(plain(parsed), plain(raw))) throw new Error(`${tool.name}: the answer carries fields its output schema does not declare: ${extraPaths(plain(raw), plain(parsed)).join(', ')}`);
+  return raw;
+}
+
+function extraPaths(raw: unknown, parsed: unknown, at = ''): string[] {
+  if (typeof raw !== 'object' || raw === null || typeof parsed !== 'object' || parsed === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    const p = Array.isArray(raw) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
+    if (!(k in parsed)) out.push(p);
+    else out.push(...extraPaths(v, (parsed as Record<string, unknown>)[k], p));
+  }
+  return out.slice(0, 5);
+}
+
+/** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI. */
+export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call: CallInfo): Promise<CallToolResult> {
+  const parsed = tool.input.safeParse(args ?? {});
+  if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
+  const writes = tool.annotations.readOnlyHint !== true;
+  try {
+    const notice = writes ? (ctx.materialize?.() ?? null) : null;
+    const raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    const out = CHECK_OUTPUT ? checkOutput(tool, raw) : raw;
+    // An accepted call of a writing tool refreshes the caller's leases; reads and refused
+    // (malformed) calls write nothing. A failed refresh never costs the caller its answer.
+    if (writes) {
+      try {
+        ctx.session.touch();
+      } catch (e) {
+        ctx.logger.warn(`lease refresh after ${tool.name} failed: ${(e as Error).message}`);
+      }
+    }
+    const text = tool.text ? tool.text(out) : typeof out.message === 'string' ? out.message : JSON.stringify(out);
+    return { structuredContent: out, content: [{ type: 'text', text }, ...(notice ? [{ type: 'text' as const, text: notice }] : [])] };
+  } catch (e) {
+    if (e instanceof InputError) return errorResult(`Invalid arguments for ${tool.name}: ${e.message}`);
+    ctx.logger.error(`${tool.name} failed: ${(e as Error).stack ?? String(e)}`);
+    return errorResult(`${tool.name} failed: ${(e as Error).message}`);
+  }
+}
+
+/** A resource URI the caller got wrong (InputError) is invalid params naming it; anything else stays as it is. */
+function invalidParams(uri: string, e: unknown): unknown {
+  return e instanceof InputError ? new McpError(ErrorCode.InvalidParams, `${uri}: ${e.message}`) : e;
+}
+
+function errorResult(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
+export function createServer(opts: ServerOptions): FactoryServer {
+  const clock = opts.clock ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const logger = opts.logger ?? silentLogger;
+  if (opts.env) holdSecrets(opts.env); // redacted wherever text is logged or stored
+  const session = new Session(opts.store, { ...opts.session }, clock, random);
+  const governed = (store: Store) => {
+    const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env: opts.env, logger });
+    return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config) } };
+  };
+  const ctx: Context = { config: opts.config, root: opts.root, session, clock, random, logger, ...governed(opts.store) };
+  const tools = selectTools(opts);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const listing = { tools: tools.map(toolListing) };
+
+  const server = new Server(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: INSTRUCTIONS },
+  );
+  const watcher = new ResourceWatcher(() => ctx.store, (uri) => server.sendResourceUpdated({ uri }));
+  if (opts.materialize) {
+    const create = opts.materialize;
+    ctx.materialize = () => {
+      delete ctx.materialize;
+      const { store, notice } = create();
+      const stand_in = ctx.store;
+      Object.assign(ctx, governed(store));
+      session.use(store);
+      watcher.moved();
+      stand_in.close();
+      logger.warn(notice);
+      return notice;
+    };
+  }
+  // No session is opened here: initialize, tools/list, resources and reads never need an identity.
+  server.oninitialized = () => session.setAgent(server.getClientVersion()?.name);
+  server.setRequestHandler(ListToolsRequestSchema, () => listing);
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const tool = byName.get(req.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)} (available: ${[...byName.keys()].join(', ')})`);
+    const token = req.params._meta?.progressToken;
+    const call: CallInfo = {
+      signal: extra.signal,
+      // Sampling, when the client declared it: the server asks the client's model.
+      sample: server.getClientCapabilities()?.sampling ? (params) => server.createMessage(params, { signal: extra.signal }) : undefined,
+      progress: async (progress, total, message) => {
+        if (token === undefined) return;
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
+      },
+    };
+    const result = await callTool(ctx, tool, req.params.arguments, call);
+    watcher.check();
+    return result;
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    resources: ALL_RESOURCES.filter((r) => r.uri).map((r) => ({ uri: r.uri as string, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: ALL_RESOURCES.filter((r) => r.template).map((r) => ({ uriTemplate: r.template as string, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    const uri = req.params.uri;
+    for (const r of ALL_RESOURCES) {
+      try {
+        const params = r.uri === uri ? {} : r.template ? matchTemplate(r.template, uri) : null;
+        if (!params) continue;
+        return { contents: [{ uri, mimeType: r.mimeType, text: await r.read(ctx, uri, params) }] };
+      } catch (e) {
+        throw invalidParams(uri, e);
+      }
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(uri)}`);
+  });
+  const knownResource = (uri: string) => {
+    try {
+      return ALL_RESOURCES.some((r) => r.uri === uri || (r.template !== undefined && matchTemplate(r.template, uri) !== null));
+    } catch (e) {
+      throw invalidParams(uri, e);
+    }
+  };
+  server.setRequestHandler(SubscribeRequestSchema, (req) => {
+    if (!knownResource(req.params.uri)) throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(req.params.uri)}`);
+    watcher.subscribe(req.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, (req) => {
+    watcher.unsubscribe(req.params.uri);
+    return {};
+  });
+  server.onclose = () => watcher.close();
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({
+    prompts: ALL_PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments })),
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+    const p = ALL_PROMPTS.find((x) => x.name === req.params.name);
+    if (!p) throw new McpError(ErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(req.params.name)}`);
+    const missing = (p.arguments ?? []).filter((a) => a.required && !req.params.arguments?.[a.name]);
+    if (missing.length) throw new McpError(ErrorCode.InvalidParams, `prompt ${p.name}: missing argument ${missing.map((a) => a.name).join(', ')}`);
+    const got = await p.get(ctx, req.params.arguments ?? {});
+    return { description: got.description ?? p.description, messages: [{ role: 'user' as const, content: { type: 'text' as const, text: got.text } }] };
+  });
+
+  return {
+    server,
+    ctx,
+    tools,
+    cleanup: () => {
+      watcher.close();
+      if (!session.started || !ctx.store.db.open) return;
+      ctx.store.continuity.left(session.instance, clock());
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { BoardMega, BoardPhase } from './store.js';
+
+const MARK: Record<BoardPhase['status'], string> = { done: '✔', claimed: '▶', ready: '○', blocked: '·' };
+const COLOR: Record<BoardPhase['status'], string> = { done: '\x1b[32m', claimed: '\x1b[33m', ready: '\x1b[36m', blocked: '\x1b[90m' };
+
+/** The board as terminal lines: one header per MEGA, one line per phase. */
+export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boolean; now?: number }): string[] {
+  if (megas.length === 0) return ['No MEGA planned yet. Plan one with the plan_mega tool.'];
+  const now = opts.now ?? Date.now();
+  const lines: string[] = [];
+  for (const m of megas) {
+    lines.push(`${m.key}  ${m.title}  — ${m.done}/${m.total} done, ${m.claimed} claimed, ${m.ready} ready · ${fmtPts(m.points_done)}/${fmtPts(m.points_total)} pts`);
+    const idWidth = Math.max(...m.phases.map((p) => String(p.id).length));
+    const nameWidth = Math.min(40, Math.max(...m.phases.map((p) => p.name.length)));
+    const done = new Set(m.phases.filter((p) => p.status === 'done').map((p) => String(p.id)));
+    for (const p of m.phases) {
+      let detail = '';
+      if (p.status === 'done') detail = `done by ${p.completed_by} ${time(p.completed_at)}`;
+      else if (p.status === 'claimed') detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
+      else if (p.status === 'blocked') detail = `waits on ${p.deps.filter((d) => !done.has(String(d))).join(', ')}`;
+      else detail = 'ready';
+      const pts = p.points === null ? '' : `${fmtPts(p.points)} pt${p.points === 1 ? '' : 's'}`;
+      const line = `  ${MARK[p.status]} ${String(p.id).padEnd(idWidth)}  ${clip(p.name, nameWidth).padEnd(nameWidth)}  ${pts.padStart(6)}  ${detail}`;
+      lines.push(opts.color ? `${COLOR[p.status]}${line}\x1b[0m` : line);
+    }
+  }
+  return lines;
+}
+
+/** The latest checkpoint of a claimed phase, as ` · 40%, next: auth`. */
+function progress(c: BoardPhase['checkpoint']): string {
+  if (!c) return '';
+  const parts = [c.percent !== null ? `${c.percent}%` : '', c.next[0] ? `next: ${clip(c.next[0], 60)}` : ''].filter(Boolean);
+  return parts.length ? ` · ${parts.join(', ')}` : '';
+}
+
+function fmtPts(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function time(isoString: string | null): string {
+  return isoString ? isoString.slice(11, 19) : '';
+}
+
+function left(isoString: string | null, now: number): string {
+  if (!isoString) return '-';
+  const ms = Date.parse(isoString) - now;
+  if (ms <= 0) return 'expired';
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s left`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m}m left` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m left`;
+}

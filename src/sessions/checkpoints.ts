@@ -1,0 +1,107 @@
+import type { Db } from '../core/db.js';
+import { phaseIdFromStore } from '../core/ids.js';
+
+/** A type, not an interface: it must fit the loose output schemas (index signature). */
+export type Checkpoint = {
+  id: number;
+  at: string;
+  by: string;
+  mega: string | null;
+  phase: number | string | null;
+  done: string[];
+  next: string[];
+  percent: number | null;
+  files: string[];
+  note: string | null;
+};
+
+export interface NewCheckpoint {
+  mega?: string | null;
+  /** The phase's stored key and id kind (int/str), so the id comes back with its type. */
+  phase?: { key: string; kind: string } | null;
+  done: string[];
+  next: string[];
+  percent?: number | null;
+  files?: string[];
+  note?: string | null;
+}
+
+interface Row {
+  id: number;
+  ts: number;
+  instance: string;
+  mega: string | null;
+  phase: string | null;
+  phase_kind: string | null;
+  done: string;
+  next: string;
+  percent: number | null;
+  files: string;
+  note: string | null;
+}
+
+const COLS = `c.id, c.ts, c.instance, c.mega, c.phase, p.id_kind AS phase_kind, c.done, c.next, c.percent, c.files, c.note`;
+const FROM = `FROM checkpoints c LEFT JOIN phases p ON p.mega = c.mega AND p.id = c.phase`;
+
+/** Progress checkpoints: append-only rows; the latest one of a phase or a session is what readers want. */
+export class CheckpointsStore {
+  private readonly q;
+
+  constructor(db: Db) {
+    this.q = {
+      insert: db.prepare('INSERT INTO checkpoints (ts, instance, mega, phase, done, next, percent, files, note) VALUES (?,?,?,?,?,?,?,?,?)'),
+      ofPhaseSince: db.prepare<[string, string, number], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? AND c.ts >= ? ORDER BY c.id`),
+      latestOfPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
+      latestOfInstance: db.prepare<[string], Row>(`SELECT ${COLS} ${FROM} WHERE c.instance = ? ORDER BY c.id DESC LIMIT 1`),
+      latestPerPhase: db.prepare<[string, string], Row>(
+        `SELECT ${COLS} ${FROM} WHERE c.id IN (SELECT max(id) FROM checkpoints WHERE mega = ? GROUP BY phase) AND c.mega = ?`,
+      ),
+      all: db.prepare<[], Row>(`SELECT ${COLS} ${FROM} ORDER BY c.id`),
+    };
+  }
+
+  /** Call inside the caller's write transaction. */
+  add(instance: string, now: number, c: NewCheckpoint): number {
+    const r = this.q.insert.run(now, instance, c.mega ?? null, c.phase?.key ?? null, JSON.stringify(c.done), JSON.stringify(c.next), c.percent ?? null, JSON.stringify(c.files ?? []), c.note ?? null);
+    return Number(r.lastInsertRowid);
+  }
+
+  latestOfPhase(mega: string, phase: string): Checkpoint | null {
+    const r = this.q.latestOfPhase.get(mega, phase);
+    return r ? toCheckpoint(r) : null;
+  }
+
+  /** Every checkpoint of a phase from `since` (ms) on, oldest first. */
+  ofPhaseSince(mega: string, phase: string, since: number): Checkpoint[] {
+    return this.q.ofPhaseSince.all(mega, phase, since).map(toCheckpoint);
+  }
+
+  latestOfInstance(instance: string): Checkpoint | null {
+    const r = this.q.latestOfInstance.get(instance);
+    return r ? toCheckpoint(r) : null;
+  }
+
+  /** The latest checkpoint of every phase of a MEGA, by stored phase key (for the board). */
+  latestPerPhase(mega: string): Map<string, Checkpoint> {
+    return new Map(this.q.latestPerPhase.all(mega, mega).map((r) => [r.phase as string, toCheckpoint(r)]));
+  }
+
+  all(): Checkpoint[] {
+    return this.q.all.all().map(toCheckpoint);
+  }
+}
+
+function toCheckpoint(r: Row): Checkpoint {
+  return {
+    id: r.id,
+    at: new Date(r.ts).toISOString(),
+    by: r.instance,
+    mega: r.mega,
+    phase: r.phase === null ? null : phaseIdFromStore(r.phase, r.phase_kind ?? 'str'),
+    done: JSON.parse(r.done) as string[],
+    next: JSON.parse(r.next) as string[],
+    percent: r.percent,
+    files: JSON.parse(r.files) as string[],
+    note: r.note,
+  };
+}
