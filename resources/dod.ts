@@ -1,4 +1,5 @@
 import { defineResource } from '../src/mcp/resource.js';
+import { iso } from '../src/core/time.js';
 
 export const dodResource = defineResource({
   name: 'dod',
@@ -15,7 +16,7 @@ export const dodResource = defineResource({
         score: r.score,
         partial: r.partial,
         failing: r.checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id),
-        at: new Date(r.ts).toISOString(),
+        at: iso(r.ts),
         by: r.instance,
       })),
       null,

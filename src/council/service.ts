@@ -21,8 +21,9 @@ import {
   type Verdict,
 } from './domain.js';
 import { phaseKey, type PhaseId } from '../core/ids.js';
-import { planFromLinear, renderPlanMarkdown } from '../phases/linear-plan.js';
+import { planFromLinear, renderMegaChecklist } from '../phases/linear-plan.js';
 import { InputError } from '../core/errors.js';
+import { iso } from '../core/time.js';
 import type * as LinearModule from '../integrations/linear.js';
 import type { LinearFailureKind } from '../integrations/linear.js';
 
@@ -169,7 +170,7 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
   const now = deps.clock();
   const L = subject.ticket && deps.config.council.post_to_linear ? await linear() : null;
   const client = L ? L.linearClient(deps.env) : null;
-  const at = new Date(now).toISOString();
+  const at = iso(now);
   const c = deps.store.councils.record(
     deps.instance(),
     { subject, sources, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, sources, at }) },
@@ -451,7 +452,7 @@ export interface SyncPlanResult {
   message: string;
 }
 
-/** Reads a MEGA and its sub-issues from Linear into the plan (plan_mega semantics) and renders plan.md. */
+/** Reads a MEGA and its sub-issues from Linear into the plan (plan_mega semantics) and renders it as a checklist. */
 export async function syncPlan(deps: CouncilDeps, key: string): Promise<SyncPlanResult> {
   const { linearClient, NO_LINEAR_KEY, fetchMega, describeLinearError } = await linear();
   const client = linearClient(deps.env);
@@ -491,7 +492,7 @@ export async function syncPlan(deps: CouncilDeps, key: string): Promise<SyncPlan
     done: doneCount,
     ready,
     ...(res.done.skipped.length ? { skipped_claimed: res.done.skipped } : {}),
-    plan_markdown: renderPlanMarkdown({ key: plan.key, title: plan.title, source: plan.source, phases }),
+    plan_markdown: renderMegaChecklist({ key: plan.key, title: plan.title, source: plan.source, phases }),
     message: `${res.planned.created ? 'Planned' : 'Re-planned'} ${plan.key} from Linear: ${plan.phases.length} phases, ${doneCount} done, ready: ${ready.map(String).join(', ') || 'none'}${ext}`,
   };
 }

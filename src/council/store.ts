@@ -4,6 +4,7 @@ import type { OperationsStore } from '../core/operations.js';
 import { formatSources, isSelfReviewed, parseSources, type Decision, type GateCouncil, type Review, type ReviewSource, type Subject, type Verdict } from './domain.js';
 import { redact } from '../core/secrets.js';
 import { phaseKey } from '../core/ids.js';
+import { iso } from '../core/time.js';
 
 export interface CouncilRecord {
   id: number;
@@ -132,7 +133,7 @@ export class CouncilsStore {
       });
       return {
         id,
-        created_at: new Date(now).toISOString(),
+        created_at: iso(now),
         instance,
         mega: subject.mega ?? null,
         phase,
@@ -214,7 +215,7 @@ export class CouncilsStore {
 function toRecord(r: Row): CouncilRecord {
   return {
     id: r.id,
-    created_at: new Date(r.created_at).toISOString(),
+    created_at: iso(r.created_at),
     instance: r.instance,
     mega: r.mega,
     phase: r.phase,

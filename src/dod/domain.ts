@@ -4,6 +4,7 @@
  * and session verdicts, component detection and path globs. No I/O here.
  */
 import { RE2JS } from 're2js';
+import { clip as clipText } from '../core/text.js';
 
 export type DodStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -58,8 +59,9 @@ export function combine(parts: readonly { component: string; status: DodStatus; 
   return { status, detail: clip(detail), ...(byConfig ? { by_config: true } : {}) };
 }
 
+/** A check's detail, clipped to what a result shows unless told otherwise. */
 export function clip(s: string, max = MAX_DETAIL): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  return clipText(s, max);
 }
 
 /** The lines worth showing from a failing command: the first that look like errors, else the last ones. */

@@ -2,6 +2,7 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../core/db.js';
 import { writeTx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
+import { iso } from '../core/time.js';
 
 export type AckKind = 'council' | 'change';
 
@@ -77,6 +78,6 @@ export class AcksStore {
 
   get(kind: AckKind, ref: string): Ack | undefined {
     const r = this.q.get.get(kind, ref);
-    return r ? { ...r, at: new Date(r.at).toISOString() } : undefined;
+    return r ? { ...r, at: iso(r.at) } : undefined;
   }
 }

@@ -1,7 +1,7 @@
 import type { Octokit } from 'octokit';
 import type { Config } from '../../schemas/config.js';
 import { gateState } from '../council/domain.js';
-import { clip } from '../dod/domain.js';
+import { clip } from '../core/text.js';
 import { phaseKey } from '../core/ids.js';
 import { unacknowledgedAsk } from '../dod/gate.js';
 import { currentBranch } from '../dod/repo.js';

@@ -78,8 +78,8 @@ export interface PlanPhaseView {
   deps: (number | string)[];
 }
 
-/** plan.md: the tracker's view of one MEGA, as a Markdown checklist. */
-export function renderPlanMarkdown(m: { key: string; title: string; source: string | null; phases: readonly PlanPhaseView[] }): string {
+/** sync_plan's `plan_markdown`: one MEGA as a Markdown checklist (the exported plan.md is `renderPlanMarkdown`, a table per MEGA). */
+export function renderMegaChecklist(m: { key: string; title: string; source: string | null; phases: readonly PlanPhaseView[] }): string {
   const done = m.phases.filter((p) => p.status === 'done');
   const pts = (xs: readonly PlanPhaseView[]) => xs.reduce((a, p) => a + (p.points ?? 0), 0);
   const lines = [

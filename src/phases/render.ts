@@ -1,4 +1,5 @@
 import type { BoardMega, BoardPhase } from './store.js';
+import { clip } from '../core/text.js';
 
 const MARK: Record<BoardPhase['status'], string> = { done: '✔', claimed: '▶', ready: '○', blocked: '·' };
 const COLOR: Record<BoardPhase['status'], string> = { done: '\x1b[32m', claimed: '\x1b[33m', ready: '\x1b[36m', blocked: '\x1b[90m' };
@@ -36,10 +37,6 @@ function progress(c: BoardPhase['checkpoint']): string {
 
 function fmtPts(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
-}
-
-function clip(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
 function time(isoString: string | null): string {

@@ -157,7 +157,7 @@ export interface PlanMegaView {
   }[];
 }
 
-/** plan.md: a table per MEGA, the tracker view humans read in git. */
+/** plan.md: a table per MEGA, the tracker view humans read in git (sync_plan's one-MEGA checklist is `renderMegaChecklist`). */
 export function renderPlanMarkdown(megas: readonly PlanMegaView[]): string {
   const out = ['# Plan', ''];
   if (megas.length === 0) out.push('No MEGA planned yet.', '');

@@ -10,8 +10,7 @@ import { interruption, resumeCommand, type Interruption } from './domain.js';
 import { phaseIdFromStore, type PhaseId } from '../core/ids.js';
 import { RESERVED_KINDS } from '../../schemas/sessions.js';
 import { iso } from '../core/time.js';
-
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+import { clip } from '../core/text.js';
 
 export const CRASHED_SHOWN = 20;
 export const MEMORY_SECTIONS: readonly MemorySection[] = ['status', 'decisions', 'known_issues'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFromLinear, renderPlanMarkdown, type LinearChild } from '../../src/phases/linear-plan.js';
+import { planFromLinear, renderMegaChecklist, type LinearChild } from '../../src/phases/linear-plan.js';
 
 const child = (uuid: string, identifier: string, o: Partial<LinearChild> = {}): LinearChild => ({ uuid, identifier, title: `T ${identifier}`, estimate: null, state_type: 'unstarted', state_name: 'Todo', relations: [], ...o });
 
@@ -25,8 +25,8 @@ describe('planFromLinear', () => {
     expect(plan.external_blockers).toEqual([{ phase: 'X-3', issue: 'outside' }]);
   });
 
-  it('renders plan.md as a checklist', () => {
-    const md = renderPlanMarkdown({
+  it('renders the MEGA as a checklist', () => {
+    const md = renderMegaChecklist({
       key: 'X-1',
       title: 'Mega',
       source: null,
