@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PassEnv } from './common.js';
 import { warningMatcher } from '../src/dod/domain.js';
+import { globSource } from '../src/core/glob.js';
 
 const compiles = (pattern: string): boolean => {
   try {
@@ -14,12 +15,21 @@ const compiles = (pattern: string): boolean => {
 export const DOD_CHECKS = ['compiles', 'tests', 'no_regressions', 'lint', 'format', 'no_secrets', 'pr_created', 'ci_green', 'state_updated', 'session_logged'] as const;
 export const DodCheckId = z.enum(DOD_CHECKS);
 
+/** A glob of src/core/glob.ts (the change rules' engine), checked at load: a malformed one names its field. */
+const Glob = z.string().min(1).superRefine((g, ctx) => {
+  try {
+    globSource(g);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `bad glob ${JSON.stringify(g)}: ${(e as Error).message}` });
+  }
+});
+
 /** A command as an argv array (no shell), or false: the check does not apply to this component (skip). */
 const CommandSpec = z.union([z.array(z.string().min(1)).min(1), z.literal(false)]);
 
 export const DodComponentSchema = z.strictObject({
   name: z.string().min(1).max(64),
-  paths: z.array(z.string().min(1)).min(1).default(['**']).describe('globs of the files this component owns'),
+  paths: z.array(Glob).min(1).default(['**']).describe('globs of the files this component owns'),
   dir: z.string().default('.').describe('working directory of its commands, relative to the repository root'),
   commands: z
     .strictObject({ compiles: CommandSpec.optional(), tests: CommandSpec.optional(), lint: CommandSpec.optional(), format: CommandSpec.optional() })

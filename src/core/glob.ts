@@ -3,7 +3,9 @@
  * matches repository paths. Supported: `**` (any number of directories), `*` (anything but
  * `/`), `?` (one character but `/`), `{a,b}` (alternatives, nestable), `[abc]`/`[!abc]`
  * (one character of a set). A glob without `/` matches the file name at any depth, like
- * .gitignore: `*.md` matches `docs/a.md`. Paths are repository-relative with `/` separators.
+ * .gitignore: `*.md` matches `docs/a.md`; a leading `/` or `./` anchors it at the root instead.
+ * Paths are repository-relative with `/` separators. The one glob engine: the change rules and
+ * the DoD's component paths both match with it.
  */
 export class GlobError extends Error {
   constructor(message: string) {
@@ -22,7 +24,8 @@ const SPECIAL = /[.+^$()|\\]/;
 export function globSource(glob: string): string {
   if (glob.length === 0) throw new GlobError('empty glob');
   let anywhere = !glob.includes('/');
-  if (glob.startsWith('/')) glob = glob.slice(1);
+  if (glob.startsWith('./')) glob = glob.slice(2);
+  else if (glob.startsWith('/')) glob = glob.slice(1);
   while (glob.startsWith('**/')) {
     anywhere = true;
     glob = glob.slice(3);

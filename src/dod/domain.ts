@@ -1,10 +1,11 @@
 /**
  * Definition of Done: the pure parts. Aggregation (no partial credit), test reports (JUnit XML,
  * vitest/jest JSON), regressions, lint warnings against a baseline, diffs, CI verdicts, state
- * and session verdicts, component detection and path globs. No I/O here.
+ * and session verdicts, component detection and component paths. No I/O here.
  */
 import { RE2JS } from 're2js';
 import { clip as clipText } from '../core/text.js';
+import { compileGlobs, type PathMatcher } from '../core/glob.js';
 
 export type DodStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -222,28 +223,16 @@ export function addedLines(diff: string): Map<string, Set<number>> {
   return out;
 }
 
-/** `**` any depth, `*` within a segment, `?` one character; a pattern without "/" matches a basename at any depth. */
-export function globToRegExp(glob: string): RegExp {
-  let g = glob.replace(/^\.\//, '');
-  if (!g.includes('/')) g = `**/${g}`;
-  let re = '';
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i] as string;
-    if (c === '*' && g[i + 1] === '*') {
-      i++;
-      if (g[i + 1] === '/') {
-        i++;
-        re += '(?:.*/)?';
-      } else re += '.*';
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+/**
+ * The files a component owns: each of its paths is a glob (src/core/glob.ts, the engine the change
+ * rules use too) or a directory, whose files it owns at any depth (`packages/api`).
+ */
+export function componentPaths(paths: readonly string[]): PathMatcher {
+  return compileGlobs([...paths, ...paths.map((g) => g.replace(/\/?$/, '/**'))]);
 }
 
 export function matchesAny(file: string, globs: readonly string[]): boolean {
-  return globs.some((g) => globToRegExp(g).test(file) || globToRegExp(g.replace(/\/?$/, '/**')).test(file));
+  return componentPaths(globs).test(file);
 }
 
 // ------------------------------------------------------------------ component detection

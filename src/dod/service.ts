@@ -13,7 +13,7 @@ import {
   detectCommands,
   excerpt,
   lintWarnings,
-  matchesAny,
+  componentPaths,
   newWarnings,
   parseTestReport,
   regressions,
@@ -180,7 +180,10 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   if (input.component !== undefined) selected = all.filter((c) => c.name === input.component);
   else if (all.length > 1 && base) {
     const changed = await changedFiles(root, base, tree);
-    const touched = all.filter((c) => changed.some((f) => matchesAny(f, c.paths)));
+    const touched = all.filter((c) => {
+      const owns = componentPaths(c.paths);
+      return changed.some((f) => owns.test(f));
+    });
     if (touched.length) selected = touched;
   }
 

@@ -7,7 +7,6 @@ import {
   coveragePct,
   detectCommands,
   excerpt,
-  globToRegExp,
   lintWarnings,
   matchesAny,
   newWarnings,
@@ -18,6 +17,7 @@ import {
   type CheckResult,
 } from '../../src/dod/domain.js';
 import { parseConfig } from '../../src/core/config.js';
+import { globToRegExp } from '../../src/core/glob.js';
 
 const check = (id: string, status: CheckResult['status']): CheckResult => ({ id, status, duration_ms: 1, detail: '' });
 

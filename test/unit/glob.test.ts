@@ -60,6 +60,13 @@ describe('globToRegExp', () => {
     expect(m('/top.txt', 'top.txt')).toBe(true);
   });
 
+  it('a leading ./ anchors at the root, like a leading /', () => {
+    expect(m('./top.txt', 'top.txt')).toBe(true);
+    expect(m('./top.txt', 'sub/top.txt')).toBe(false);
+    expect(m('./src/**', 'src/a/b.ts')).toBe(true);
+    expect(compileGlobs(['./top.txt']).test('sub/top.txt')).toBe(false);
+  });
+
   it('several globs compile to one expression', () => {
     const re = globsToRegExp(['*.md', 'docs/**']);
     expect(re.test('a/b.md')).toBe(true);
