@@ -17,7 +17,7 @@ import { Session } from './core/context.js';
 import { StdioTransport } from './mcp/stdio.js';
 import { integrityProblem, probePort, startupFault, type FaultScene } from './core/faults.js';
 import { exportState } from './transfer/export.js';
-import { operationLine } from './sessions/domain.js';
+import { operationLine } from './core/oplog.js';
 import { iso } from './core/time.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';

@@ -1,20 +1,10 @@
-import { hash } from 'node:crypto';
 import type { Db } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { redact } from './secrets.js';
-import { verifyChain, type ChainProblem } from '../sessions/domain.js';
+import { GENESIS_HASH, HASHED_FIELDS, OPERATION_COLUMNS, hashValues, verifyChain, type ChainProblem, type OperationRow, type StoredEntry } from './oplog.js';
 
-export interface Operation {
-  seq: number;
-  ts: number;
-  instance: string | null;
-  kind: string;
-  mega: string | null;
-  phase: string | null;
-  message: string;
-  data: unknown;
-  hash: string;
-}
+/** An entry as read: its fields with `data` parsed, and its hash. */
+export type Operation = Omit<StoredEntry, 'data'> & { data: unknown; hash: string };
 
 export interface NewOperation {
   instance?: string | null;
@@ -25,26 +15,11 @@ export interface NewOperation {
   data?: unknown;
 }
 
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** The hash of one entry covers every field and the previous entry's hash. */
-export function operationHash(prev: string, e: { seq: number; ts: number; instance: string | null; kind: string; mega: string | null; phase: string | null; message: string; data: string | null }): string {
-  // One-shot crypto.hash (Node ≥ 20.12): the same digest as createHash, 2-3× faster on short input (log --verify).
-  return hash('sha256', JSON.stringify([prev, e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data]), 'hex');
-}
-
-interface Row {
-  seq: number;
-  ts: number;
-  instance: string | null;
-  kind: string;
-  mega: string | null;
-  phase: string | null;
-  message: string;
-  data: string | null;
-  prev_hash: string;
-  hash: string;
-}
+const COLUMN_LIST = OPERATION_COLUMNS.join(', ');
+/** Positions in a raw (array) row; the hashed fields come first, in order, then the links. */
+const SEQ_AT = OPERATION_COLUMNS.indexOf('seq');
+const PREV_AT = OPERATION_COLUMNS.indexOf('prev_hash');
+const HASH_AT = OPERATION_COLUMNS.indexOf('hash');
 
 /**
  * The append-only, hash-chained operations log. `append` must run inside the caller's write
@@ -57,17 +32,15 @@ export class OperationsStore {
 
   constructor(private readonly db: Db) {
     this.last = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM operations ORDER BY seq DESC LIMIT 1');
-    this.insert = db.prepare(
-      'INSERT INTO operations (seq, ts, instance, kind, mega, phase, message, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)',
-    );
-    this.tail = db.prepare<[number], Row>('SELECT * FROM operations ORDER BY seq DESC LIMIT ?');
+    this.insert = db.prepare<unknown[]>(`INSERT INTO operations (${COLUMN_LIST}) VALUES (${OPERATION_COLUMNS.map(() => '?').join(',')})`);
+    this.tail = db.prepare<[number], OperationRow>('SELECT * FROM operations ORDER BY seq DESC LIMIT ?');
   }
 
   append(ts: number, op: NewOperation): number {
     const prev = this.last.get();
     const seq = (prev?.seq ?? 0) + 1;
     const prevHash = prev?.hash ?? GENESIS_HASH;
-    const e = {
+    const e: StoredEntry = {
       seq,
       ts,
       instance: op.instance ?? null,
@@ -78,7 +51,8 @@ export class OperationsStore {
       message: redact(op.message),
       data: op.data === undefined ? null : redact(JSON.stringify(op.data)),
     };
-    this.insert.run(e.seq, e.ts, e.instance, e.kind, e.mega, e.phase, e.message, e.data, prevHash, operationHash(prevHash, e));
+    const values = HASHED_FIELDS.map((f) => e[f]);
+    this.insert.run(...values, prevHash, hashValues(prevHash, values));
     return seq;
   }
 
@@ -105,7 +79,7 @@ export class OperationsStore {
 
   /** Every entry, oldest first, streamed (export, log). */
   *iterate(): Generator<Operation> {
-    for (const r of this.db.prepare<[], Row>('SELECT * FROM operations ORDER BY seq').iterate()) yield toOperation(r);
+    for (const r of this.db.prepare<[], OperationRow>('SELECT * FROM operations ORDER BY seq').iterate()) yield toOperation(r);
   }
 
   /**
@@ -113,29 +87,23 @@ export class OperationsStore {
    * was edited, deleted or inserted behind the triggers' back.
    */
   verify(): { ok: boolean; entries: number; problem: ChainProblem | null } {
-    // Raw rows and a plain literal per row: about twice as fast as better-sqlite3's keyed rows.
-    const stmt = this.db.prepare('SELECT seq, ts, instance, kind, mega, phase, message, data, prev_hash, hash FROM operations ORDER BY seq').raw(true);
+    // Raw rows, hashed straight from their leading values: about twice as fast as better-sqlite3's keyed rows.
+    const stmt = this.db.prepare(`SELECT ${COLUMN_LIST} FROM operations ORDER BY seq`).raw(true);
     const rows = (function* () {
       for (const r of stmt.iterate() as IterableIterator<unknown[]>) {
-        yield { seq: r[0], ts: r[1], instance: r[2], kind: r[3], mega: r[4], phase: r[5], message: r[6], data: r[7], prev_hash: r[8], hash: r[9] } as Row;
+        yield { seq: r[SEQ_AT] as number, prev_hash: r[PREV_AT] as string, hash: r[HASH_AT] as string, values: r.slice(0, PREV_AT) };
       }
     })();
     const head = this.db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM operations_head WHERE id = 1').get();
-    const r = verifyChain(rows, GENESIS_HASH, operationHash, head);
+    const r = verifyChain(rows, GENESIS_HASH, (prev, row) => hashValues(prev, row.values), head);
     return { ok: r.problem === null, ...r };
   }
 }
 
-export function toOperation(r: Row): Operation {
-  return {
-    seq: r.seq,
-    ts: r.ts,
-    instance: r.instance,
-    kind: r.kind,
-    mega: r.mega,
-    phase: r.phase,
-    message: r.message,
-    data: r.data === null ? null : JSON.parse(r.data),
-    hash: r.hash,
-  };
+export function toOperation(r: OperationRow): Operation {
+  const out: Record<string, unknown> = {};
+  for (const f of HASHED_FIELDS) out[f] = r[f];
+  out.data = r.data === null ? null : JSON.parse(r.data);
+  out.hash = r.hash;
+  return out as Operation;
 }

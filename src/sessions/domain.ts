@@ -1,6 +1,5 @@
-/** Pure session logic: when a session counts as interrupted, the cost day, chain verification, the readable exports. */
+/** Pure session logic: when a session counts as interrupted, the cost day, the readable exports. */
 import type { Liveness } from '../phases/lease.js';
-import { iso } from '../core/time.js';
 
 export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed' | 'parked';
 
@@ -69,53 +68,6 @@ export function utcDayStart(now: number): number {
   return now - (((now % 86_400_000) + 86_400_000) % 86_400_000);
 }
 
-export interface ChainRow {
-  seq: number;
-  prev_hash: string;
-  hash: string;
-}
-
-export type ChainProblem = { seq: number; problem: 'edited' | 'deleted' | 'inserted'; detail: string };
-
-/**
- * Walks a hash chain in seq order. `hash(prev, row)` recomputes an entry's hash. Names the first
- * entry that was edited (its hash no longer matches its content), deleted (a gap in seq, or the
- * next entry's link points past it) or inserted (its link does not match the entry before it).
- */
-export function verifyChain<R extends ChainRow>(
-  rows: Iterable<R>,
-  genesis: string,
-  hash: (prev: string, row: R) => string,
-  head?: { seq: number; hash: string } | null,
-): { entries: number; problem: ChainProblem | null } {
-  let prev = genesis;
-  let expected = 1;
-  let entries = 0;
-  for (const r of rows) {
-    entries++;
-    if (r.seq > expected) return { entries, problem: { seq: expected, problem: 'deleted', detail: `entries ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (next is ${r.seq})` } };
-    if (r.seq < expected) return { entries, problem: { seq: r.seq, problem: 'inserted', detail: `seq ${r.seq} is out of order` } };
-    if (r.prev_hash !== prev) {
-      const edited = hash(r.prev_hash, r) === r.hash;
-      return {
-        entries,
-        problem: edited
-          ? { seq: r.seq, problem: 'inserted', detail: `entry ${r.seq} links to a hash that is not entry ${r.seq - 1}'s` }
-          : { seq: r.seq, problem: 'edited', detail: `entry ${r.seq} does not match its hash` },
-      };
-    }
-    if (hash(prev, r) !== r.hash) return { entries, problem: { seq: r.seq, problem: 'edited', detail: `entry ${r.seq} does not match its hash` } };
-    prev = r.hash;
-    expected = r.seq + 1;
-  }
-  // The recorded head catches entries cut off the end, which leave no gap behind them.
-  const last = expected - 1;
-  if (head && head.seq > last) return { entries, problem: { seq: last + 1, problem: 'deleted', detail: `entries ${last + 1}${head.seq > last + 1 ? `–${head.seq}` : ''} at the end are missing (the head records ${head.seq})` } };
-  if (head && head.seq === last && head.hash !== prev) return { entries, problem: { seq: last, problem: 'edited', detail: `entry ${last} does not match the recorded head` } };
-  return { entries, problem: null };
-}
-
-
 export interface MemoryEntryView {
   section: 'status' | 'decisions' | 'known_issues';
   text: string;
@@ -176,12 +128,6 @@ export function renderPlanMarkdown(megas: readonly PlanMegaView[]): string {
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-/** One operations.log line: `#seq time instance kind scope message`. */
-export function operationLine(op: { seq: number; ts: number; instance: string | null; kind: string; mega: string | null; phase: string | null; message: string }): string {
-  const scope = op.mega ? (op.phase !== null ? `${op.mega}/${op.phase}` : op.mega) : '-';
-  return `#${op.seq} ${iso(op.ts)} ${op.instance ?? '-'} ${op.kind} ${scope} ${op.message.replace(/\n/g, ' ')}`;
 }
 
 /** A claim-file time: ISO text, or a number (seconds before 1e11, milliseconds after). */

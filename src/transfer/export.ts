@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { operationLine, renderMemoryMarkdown, renderPlanMarkdown } from '../sessions/domain.js';
+import { renderMemoryMarkdown, renderPlanMarkdown } from '../sessions/domain.js';
+import { operationLine } from '../core/oplog.js';
 import type { Store } from '../core/store.js';
 import { InputError } from '../core/errors.js';
 import type { ClaimFile } from '../../schemas/sessions.js';

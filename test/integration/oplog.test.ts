@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { harness, tempDir, type Harness } from '../helpers/server.js';
 import { Store } from '../../src/core/store.js';
 import { exportState } from '../../src/transfer/export.js';
-import { operationLine } from '../../src/sessions/domain.js';
+import { GENESIS_HASH, operationHash, operationLine } from '../../src/core/oplog.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 
@@ -90,6 +90,77 @@ describe('factory-mcp log', () => {
     const r = await cli(['log', '--verify', '--db', h.dbFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`TAMPERED: entry #${last} deleted`);
+  });
+});
+
+describe('the hash chain covers every stored field', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const dbFile = () => {
+    dirs.push(tempDir());
+    return path.join(dirs.at(-1) as string, 'factory.db');
+  };
+
+  /** A log of four entries in a fresh database file, every nullable field set on entry 2. */
+  function logFile(): string {
+    const file = dbFile();
+    const s = Store.open(file, { leaseSeconds: 7200 });
+    s.operations.append(1_000, { instance: 't1000', kind: 'session_start', message: 'SESSION-START t1000' });
+    s.operations.append(2_000, { instance: 't1000', kind: 'claim', mega: 'M-1', phase: '2', message: 'claimed M-1/2', data: { epoch: 1 } });
+    s.operations.append(3_000, { kind: 'note', message: 'no instance, no data' });
+    s.operations.append(4_000, { instance: 't1000', kind: 'session_end', message: 'SESSION-END t1000' });
+    s.close();
+    return file;
+  }
+
+  it('catches an edit of each column of the operations table, found in the file itself', () => {
+    const columns = (() => {
+      const raw = new Database(logFile(), { readonly: true });
+      try {
+        return raw.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'operations\')').all().map((c) => c.name);
+      } finally {
+        raw.close();
+      }
+    })();
+    expect(columns).toEqual(expect.arrayContaining(['seq', 'ts', 'instance', 'kind', 'mega', 'phase', 'message', 'data', 'prev_hash', 'hash']));
+    for (const column of columns) {
+      const file = logFile();
+      const raw = new Database(file);
+      raw.exec('DROP TRIGGER operations_no_update');
+      const q = `"${column}"`;
+      const changed = raw
+        .prepare(`UPDATE operations SET ${q} = CASE WHEN ${q} IS NULL THEN 'x' WHEN typeof(${q}) = 'integer' THEN ${q} + 1000 ELSE ${q} || 'x' END WHERE seq = 2`)
+        .run().changes;
+      raw.close();
+      expect(changed, column).toBe(1);
+      const s = Store.open(file, { leaseSeconds: 7200 });
+      try {
+        const r = s.operations.verify();
+        expect(r.ok, `an edit of operations.${column} goes unnoticed`).toBe(false);
+        expect(r.problem?.seq, column).toBe(2);
+      } finally {
+        s.close();
+      }
+    }
+  });
+
+  it('hashes an entry as existing databases did (the chain format is unchanged)', () => {
+    const first = { seq: 1, ts: 1700000000000, instance: 't4821', kind: 'claim', mega: 'CAB-1290', phase: '2', message: 't4821 claimed CAB-1290/2 "api"', data: '{"epoch":1,"lease_seconds":7200}' };
+    expect(operationHash(GENESIS_HASH, first)).toBe('fdf6c645b85b0c3cbd8a902a87157be3761b87ef0d263e15593c4840c03b8b4c');
+    const second = { seq: 2, ts: 1700000000500, instance: null, kind: 'note', mega: null, phase: null, message: 'free text', data: null };
+    expect(operationHash('fdf6c645b85b0c3cbd8a902a87157be3761b87ef0d263e15593c4840c03b8b4c', second)).toBe('286912a0c90a7b457e34ac7536a1f07f31089df9591df36cae69e24069ab1a0f');
+    // And the store writes exactly that hash for that entry.
+    const file = dbFile();
+    const s = Store.open(file, { leaseSeconds: 7200 });
+    try {
+      s.operations.append(first.ts, { instance: first.instance, kind: first.kind, mega: first.mega, phase: first.phase, message: first.message, data: { epoch: 1, lease_seconds: 7200 } });
+      s.operations.append(second.ts, { kind: second.kind, message: second.message });
+      expect(s.operations.recent(2).map((o) => o.hash)).toEqual(['fdf6c645b85b0c3cbd8a902a87157be3761b87ef0d263e15593c4840c03b8b4c', '286912a0c90a7b457e34ac7536a1f07f31089df9591df36cae69e24069ab1a0f']);
+    } finally {
+      s.close();
+    }
   });
 });
 
