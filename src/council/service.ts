@@ -1,5 +1,7 @@
 import type { CreateMessageRequest, CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import type { Config } from '../../schemas/config.js';
+import type { RunCouncilOutput, SyncPlanOutput } from '../../schemas/council.js';
 import type { CallInfo, Context } from '../core/context.js';
 import {
   brief,
@@ -18,7 +20,6 @@ import {
   type ReviewSource,
   type Subject,
   type Thresholds,
-  type Verdict,
 } from './domain.js';
 import { phaseKey, type PhaseId } from '../core/ids.js';
 import { planFromLinear, renderMegaChecklist } from '../phases/linear-plan.js';
@@ -64,21 +65,8 @@ export type PostResult =
   | { ok: true; url: string; message: string }
   | { ok: false; reason: 'no_linear_key' | 'disabled' | LinearFailureKind; message: string };
 
-export interface RunCouncilResult {
-  status: 'decided' | 'needs_reviews';
-  council_id?: number;
-  verdict?: Verdict;
-  average?: number;
-  scores?: Partial<Record<PersonaId, number>>;
-  adjustments?: string[];
-  /** Where the reviews came from; self_reviewed when only from the caller. */
-  sources?: ReviewSource[];
-  self_reviewed?: boolean;
-  report_markdown?: string;
-  posted?: PostResult;
-  personas?: { id: PersonaId; brief: string }[];
-  message: string;
-}
+/** run_council's answer, as its output schema says (sources: where the reviews came from; self_reviewed when only from the caller). */
+export type RunCouncilResult = z.output<typeof RunCouncilOutput>;
 
 export function thresholds(config: Config): Thresholds {
   return { go: config.council.go_threshold, adjust: config.council.adjust_threshold };
@@ -440,17 +428,8 @@ export function councilAdjustmentItems(q: { store: Store; mega: string; phase: s
 
 // ---------------------------------------------------------------- sync_plan
 
-export interface SyncPlanResult {
-  synced: boolean;
-  reason?: 'no_linear_key' | 'no_children' | 'invalid_plan' | LinearFailureKind;
-  mega?: string;
-  phases?: number;
-  done?: number;
-  ready?: (number | string)[];
-  skipped_claimed?: (number | string)[];
-  plan_markdown?: string;
-  message: string;
-}
+/** sync_plan's answer, as its output schema says. */
+export type SyncPlanResult = z.output<typeof SyncPlanOutput>;
 
 /** Reads a MEGA and its sub-issues from Linear into the plan (plan_mega semantics) and renders it as a checklist. */
 export async function syncPlan(deps: CouncilDeps, key: string): Promise<SyncPlanResult> {
