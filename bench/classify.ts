@@ -17,7 +17,8 @@ import { classifyChange } from '../src/changes/service.js';
 import { git } from '../src/integrations/git.js';
 import { DIFF_ARGS, gitChanges } from '../src/changes/git.js';
 import { parseUnifiedDiff } from '../src/changes/diff.js';
-import { Classifier, DEFAULT_RULES, classify, compileRules, type CompiledRules, type PatternEngine } from '../src/changes/rules.js';
+import { DEFAULT_RULES, compileRules, type CompiledRules, type PatternEngine } from '../src/changes/rules.js';
+import { Classifier, classify } from '../src/changes/classifier.js';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '5000' }, runs: { type: 'string', default: '7' } } });
 const N = Number(values.files);

@@ -3,7 +3,8 @@ import { writeTx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
 import type { PhasesStore, TokenInput, TokenRefusal } from '../phases/store.js';
 import { phaseKey } from '../core/ids.js';
-import type { Classification, Intent, Level, Reason } from './rules.js';
+import type { Intent, Level } from './rules.js';
+import type { Classification, Reason } from './classifier.js';
 
 export interface StoredClassification {
   id: number;

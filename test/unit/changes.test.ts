@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RE2JS } from 're2js';
-import { classify, compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/changes/rules.js';
+import { compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/changes/rules.js';
+import { classify } from '../../src/changes/classifier.js';
 
 const file = (path: string, added: string[] = [], removed: string[] = [], extra: Partial<ChangedFile> = {}): ChangedFile => ({
   path,
