@@ -23,6 +23,7 @@ import { ALL_RESOURCES } from '../../resources/index.js';
 import { ALL_PROMPTS } from '../../prompts/index.js';
 import { matchTemplate } from './resource.js';
 import { compactSchema } from './compact-schema.js';
+import { serverInstructions } from './surface.js';
 import { Session, type CallInfo, type Context } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import { councilGuards } from '../council/service.js';
@@ -36,14 +37,6 @@ import type { AnyTool, Toolset } from './tool.js';
 
 export const SERVER_NAME = 'factory-mcp';
 export const SERVER_VERSION = '0.1.0';
-
-const INSTRUCTIONS = `factory-mcp coordinates several agents on one repository through one shared database.
-Session: session_start first (it reports crashed sessions; resume adopts their claims) … session_end last.
-Work: board → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token;
-over 5 points needs run_council first) → work, with checkpoint after each step and heartbeat on long ones →
-classify_change before merging (ship / show / ask) → check_dod (all ten must pass) → complete_phase with
-chain:true (claims the next ready phase) → repeat until remaining is 0.
-A claimed:false answer is normal: read its reason and message. Never edit claim or state files by hand.`;
 
 export interface ServerOptions {
   store: Store;
@@ -185,7 +178,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
 
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: serverInstructions(tools) },
   );
   const watcher = new ResourceWatcher(() => ctx.store, (uri) => server.sendResourceUpdated({ uri }));
   if (opts.materialize) {

@@ -1,5 +1,6 @@
 /** Pure session logic: when a session counts as interrupted, the cost day, the readable exports. */
 import type { Liveness } from '../phases/lease.js';
+import { tableCell as cell } from '../core/text.js';
 
 export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed' | 'parked';
 
@@ -124,10 +125,6 @@ export function renderPlanMarkdown(megas: readonly PlanMegaView[]): string {
     out.push('');
   }
   return out.join('\n');
-}
-
-function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 /** A claim-file time: ISO text, or a number (seconds before 1e11, milliseconds after). */
