@@ -65,6 +65,9 @@ export function clip(s: string, max = MAX_DETAIL): string {
   return clipText(s, max);
 }
 
+/** A duration as details show it: `1.2s`. */
+export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
 /** The lines worth showing from a failing command: the first that look like errors, else the last ones. */
 export function excerpt(output: string, maxLines = 8): string {
   const lines = output.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
