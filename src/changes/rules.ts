@@ -180,53 +180,109 @@ export interface CompiledRules {
 
 const caches = new WeakMap<PatternEngine, WeakMap<object, CompiledRules>>();
 
+/** A rule spec with, when the configuration added or overrode it, its index in `rules[]` (errors name that place). */
+type Configured = RuleSpec & { index?: number };
+
 /** Compiles the default rules with the configuration's additions, overrides and removals. Throws RuleError. */
 export function compileRules(cfg: RulesConfig = {}, engine: PatternEngine = re2Engine): CompiledRules {
   let cache = caches.get(engine);
   if (!cache) caches.set(engine, (cache = new WeakMap()));
   const hit = cache.get(cfg);
   if (hit) return hit;
-  const specs = new Map<string, RuleSpec & { index?: number }>(DEFAULT_RULES.map((r) => [r.id, { ...r }]));
+  const { specs, logic } = mergeConfig(cfg);
+  const out = new RuleCompiler(cfg, logic).compile(specs.values(), engine);
+  cache.set(cfg, out);
+  return out;
+}
+
+/** The rules a configuration asks for: the defaults, minus `remove`, with `rules[]` added or overriding by id. */
+function mergeConfig(cfg: RulesConfig): { specs: Map<string, Configured>; logic: Map<string, Level> } {
+  const specs = new Map<string, Configured>(DEFAULT_RULES.map((r) => [r.id, { ...r }]));
   const logic = new Map<string, Level>(Object.entries(LOGIC_RULES).map(([id, r]) => [id, r.level]));
   for (const [i, r] of (cfg.remove ?? []).entries()) {
     if (!specs.delete(r) && !logic.delete(r)) throw new RuleError(['remove', i], `no rule with id ${JSON.stringify(r)} to remove`);
   }
   for (const [i, r] of (cfg.rules ?? []).entries()) {
-    if (logic.has(r.id) || LOGIC_RULES[r.id]) {
-      const extra = (['paths', 'exclude', 'pattern', 'removed_pattern'] as const).find((k) => r[k] !== undefined);
-      if (extra) throw new RuleError(['rules', i, extra], `rule ${r.id} is built-in logic: only its level can be changed`);
-      if (r.level) logic.set(r.id, r.level);
-      continue;
-    }
-    const base = specs.get(r.id);
-    const merged = { ...base, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)), index: i } as RuleSpec & { index: number };
-    if (!merged.level) throw new RuleError(['rules', i, 'level'], `new rule ${r.id} needs a level (ship, show or ask)`);
-    if (!merged.paths && !merged.pattern && !merged.removed_pattern) throw new RuleError(['rules', i], `rule ${r.id} needs paths, pattern or removed_pattern`);
-    specs.set(r.id, merged);
+    if (logic.has(r.id) || LOGIC_RULES[r.id]) relevelLogic(logic, r, i);
+    else specs.set(r.id, mergeRule(specs.get(r.id), r, i));
   }
-  const slots = new Map<string, number>();
-  const out: CompiledRules = {
-    pathRules: [],
-    contentRules: [],
-    logic,
-    maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES,
-    matchers: [],
-    source: -1,
-    tests: -1,
-    added: null,
-    removed: null,
-    maxLineLength: cfg.max_line_length ?? DEFAULT_MAX_LINE_LENGTH,
-    maxContentLength: cfg.max_content_length ?? DEFAULT_MAX_CONTENT_LENGTH,
-  };
-  const patterns: Record<'added' | 'removed', Pattern[]> = { added: [], removed: [] };
-  const pattern = (side: 'added' | 'removed', src: string | undefined, ignoreCase: boolean | undefined, id: string, at: (string | number)[], configured: boolean): number => {
-    if (!src) return -1;
-    if (configured) checkPattern(src, id, at); // the built-in patterns are RE2 already (test/unit/changes.test.ts compiles them)
-    return patterns[side].push({ source: src, ignoreCase: ignoreCase === true }) - 1;
-  };
-  const globs = (list: string[], at: (string | number)[]): number => {
+  return { specs, logic };
+}
+
+/** A logic rule in `rules[i]`: only its level can change. */
+function relevelLogic(logic: Map<string, Level>, r: RuleSpec, i: number): void {
+  const extra = (['paths', 'exclude', 'pattern', 'removed_pattern'] as const).find((k) => r[k] !== undefined);
+  if (extra) throw new RuleError(['rules', i, extra], `rule ${r.id} is built-in logic: only its level can be changed`);
+  if (r.level) logic.set(r.id, r.level);
+}
+
+/** `rules[i]` over the built-in rule of the same id, if any: the fields it gives win; the result needs a level and something to match. */
+function mergeRule(base: Configured | undefined, r: RuleSpec, i: number): Configured & { index: number } {
+  const merged = { ...base, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)), index: i } as RuleSpec & { index: number };
+  if (!merged.level) throw new RuleError(['rules', i, 'level'], `new rule ${r.id} needs a level (ship, show or ask)`);
+  if (!merged.paths && !merged.pattern && !merged.removed_pattern) throw new RuleError(['rules', i], `rule ${r.id} needs paths, pattern or removed_pattern`);
+  return merged;
+}
+
+/** Builds CompiledRules: one matcher per distinct glob list, one pattern list per side. */
+class RuleCompiler {
+  private readonly slots = new Map<string, number>();
+  private readonly patterns: Record<'added' | 'removed', Pattern[]> = { added: [], removed: [] };
+  private readonly out: CompiledRules;
+
+  constructor(cfg: RulesConfig, logic: Map<string, Level>) {
+    this.out = {
+      pathRules: [],
+      contentRules: [],
+      logic,
+      maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES,
+      matchers: [],
+      source: -1,
+      tests: -1,
+      added: null,
+      removed: null,
+      maxLineLength: cfg.max_line_length ?? DEFAULT_MAX_LINE_LENGTH,
+      maxContentLength: cfg.max_content_length ?? DEFAULT_MAX_CONTENT_LENGTH,
+    };
+  }
+
+  compile(specs: Iterable<Configured>, engine: PatternEngine): CompiledRules {
+    const out = this.out;
+    out.source = this.globs(SOURCE, ['source']);
+    out.tests = this.globs(TESTS, ['tests']);
+    for (const s of specs) {
+      const c = this.rule(s);
+      (c.pattern >= 0 || c.removed >= 0 ? out.contentRules : out.pathRules).push(c);
+    }
+    // Built on the first line inspected: a server that never classifies (or checks its config at
+    // start-up) does not pay for the RE2 set.
+    const lazy = (list: Pattern[]): PatternSet => {
+      let set: PatternSet | null = null;
+      return { match: (line) => (set ??= engine(list)).match(line) };
+    };
+    if (this.patterns.added.length) out.added = lazy(this.patterns.added);
+    if (this.patterns.removed.length) out.removed = lazy(this.patterns.removed);
+    return out;
+  }
+
+  private rule(s: Configured): CompiledRule {
+    const configured = s.index !== undefined;
+    const at = (field: string) => (s.index === undefined ? [s.id, field] : ['rules', s.index, field]);
+    return {
+      id: s.id,
+      level: s.level as Level,
+      description: s.description ?? s.id,
+      paths: s.paths ? this.globs(s.paths, at('paths')) : -1,
+      exclude: s.exclude?.length ? this.globs(s.exclude, at('exclude')) : -1,
+      pattern: this.pattern('added', s.pattern, s.ignore_case, s.id, at('pattern'), configured),
+      removed: this.pattern('removed', s.removed_pattern, s.ignore_case, s.id, at('removed_pattern'), configured),
+    };
+  }
+
+  /** The matcher slot of a glob list (rules sharing a list share one matcher). */
+  private globs(list: string[], at: (string | number)[]): number {
     const key = list.join('\n');
-    const known = slots.get(key);
+    const known = this.slots.get(key);
     if (known !== undefined) return known;
     for (const [j, g] of list.entries()) {
       try {
@@ -235,35 +291,18 @@ export function compileRules(cfg: RulesConfig = {}, engine: PatternEngine = re2E
         throw new RuleError([...at, j], `bad glob ${JSON.stringify(g)}: ${(e as GlobError).message}`);
       }
     }
-    out.matchers.push(compileGlobs(list));
-    slots.set(key, out.matchers.length - 1);
-    return out.matchers.length - 1;
-  };
-  out.source = globs(SOURCE, ['source']);
-  out.tests = globs(TESTS, ['tests']);
-  for (const s of specs.values()) {
-    const at = (field: string) => ((s as { index?: number }).index === undefined ? [s.id, field] : ['rules', (s as { index: number }).index, field]);
-    const c: CompiledRule = {
-      id: s.id,
-      level: s.level as Level,
-      description: s.description ?? s.id,
-      paths: s.paths ? globs(s.paths, at('paths')) : -1,
-      exclude: s.exclude?.length ? globs(s.exclude, at('exclude')) : -1,
-      pattern: pattern('added', s.pattern, s.ignore_case, s.id, at('pattern'), (s as { index?: number }).index !== undefined),
-      removed: pattern('removed', s.removed_pattern, s.ignore_case, s.id, at('removed_pattern'), (s as { index?: number }).index !== undefined),
-    };
-    (c.pattern >= 0 || c.removed >= 0 ? out.contentRules : out.pathRules).push(c);
+    const matchers = this.out.matchers;
+    matchers.push(compileGlobs(list));
+    this.slots.set(key, matchers.length - 1);
+    return matchers.length - 1;
   }
-  // Built on the first line inspected: a server that never classifies (or checks its config at
-  // start-up) does not pay for the RE2 set.
-  const lazy = (list: Pattern[]): PatternSet => {
-    let set: PatternSet | null = null;
-    return { match: (line) => (set ??= engine(list)).match(line) };
-  };
-  if (patterns.added.length) out.added = lazy(patterns.added);
-  if (patterns.removed.length) out.removed = lazy(patterns.removed);
-  cache.set(cfg, out);
-  return out;
+
+  /** The index of a content pattern on its side, or -1 for none. */
+  private pattern(side: 'added' | 'removed', src: string | undefined, ignoreCase: boolean | undefined, id: string, at: (string | number)[], configured: boolean): number {
+    if (!src) return -1;
+    if (configured) checkPattern(src, id, at); // the built-in patterns are RE2 already (test/unit/changes.test.ts compiles them)
+    return this.patterns[side].push({ source: src, ignoreCase: ignoreCase === true }) - 1;
+  }
 }
 
 /** A pattern RE2 cannot compile (backreferences, lookaround, bad syntax) is an error naming the rule. */
