@@ -13,7 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renderBoardLines } from '../src/phases/render.js';
-import type { BoardMega } from '../src/phases/store.js';
+import type { BoardMega } from '../src/phases/service.js';
 
 // From dist/scripts/demo.js the CLI is dist/src/cli.js; from the TypeScript source (tests), the built one.
 const built = import.meta.url.includes('/dist/scripts/');

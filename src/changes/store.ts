@@ -1,7 +1,7 @@
 import type { Db } from '../core/db.js';
 import { writeTx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
-import type { PhasesStore, TokenInput, TokenRefusal } from '../phases/store.js';
+import type { PhasesService, TokenInput, TokenRefusal } from '../phases/service.js';
 import { phaseKey } from '../core/ids.js';
 import type { Intent, Level } from './rules.js';
 import type { Classification, Reason } from './classifier.js';
@@ -43,7 +43,7 @@ export class ChangesStore {
   constructor(
     private readonly db: Db,
     private readonly ops: OperationsStore,
-    private readonly phases: PhasesStore,
+    private readonly phases: PhasesService,
   ) {
     this.q = {
       insert: db.prepare('INSERT INTO classifications (mega, phase, instance, ts, level, intent, base, head, stats, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)'),

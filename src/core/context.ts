@@ -3,7 +3,7 @@ import type { Config } from '../../schemas/config.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store.js';
 import type { NewSession } from '../sessions/store.js';
-import type { ClaimGuards } from '../phases/store.js';
+import type { ClaimGuards } from '../phases/service.js';
 import { beforeNextWrite } from './db.js';
 import type { Governance } from '../governance/service.js';
 

@@ -5,6 +5,7 @@ import { DodStore } from '../dod/store.js';
 import { ChangesStore } from '../changes/store.js';
 import { OperationsStore } from './operations.js';
 import { PhasesStore } from '../phases/store.js';
+import { PhasesService } from '../phases/service.js';
 import { SessionsStore } from '../sessions/store.js';
 import { ServerProcess, ServersStore } from '../sessions/servers.js';
 import { MetricsStore } from './metrics.js';
@@ -26,7 +27,7 @@ export class Store {
   readonly servers: ServersStore;
   /** This process as a server on the database (stdio and HTTP servers; not CLI commands or read-only servers). */
   server: ServerProcess | null = null;
-  readonly phases: PhasesStore;
+  readonly phases: PhasesService;
   readonly metrics: MetricsStore;
   readonly acks: AcksStore;
   readonly councils: CouncilsStore;
@@ -52,7 +53,7 @@ export class Store {
     this.checkpoints = new CheckpointsStore(db);
     this.memory = new MemoryStore(db);
     this.usage = new UsageStore(db);
-    this.phases = new PhasesStore(db, this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.phases = new PhasesService(db, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
     this.continuity = new ContinuityStore(db, this);
     this.transfer = new TransferStore(db, this);
     this.dod = new DodStore(db, this.operations);

@@ -37,7 +37,7 @@ import { writeTx } from '../core/db.js';
 import type { Store } from '../core/store.js';
 import { retryDelayMs } from '../core/outbox.js';
 import { publishGates } from '../governance/statuses.js';
-import type { ClaimGuards, PhaseRef } from '../phases/store.js';
+import type { ClaimGuards, PhaseRef } from '../phases/service.js';
 
 /**
  * The Council service, shared by the run_council / sync_plan tools and the CLI: gathers reviews

@@ -4,7 +4,7 @@ import type { Config } from '../../schemas/config.js';
 import { truthy, utcDayStart } from '../sessions/domain.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
-import type { ClaimGuards } from '../phases/store.js';
+import type { ClaimGuards } from '../phases/service.js';
 import { writeTx } from '../core/db.js';
 import { gateWeakenings } from '../core/config.js';
 

@@ -1,4 +1,4 @@
-import type { BoardMega, BoardPhase } from './store.js';
+import type { BoardMega, BoardPhase } from './service.js';
 import { clip } from '../core/text.js';
 
 const MARK: Record<BoardPhase['status'], string> = { done: '✔', claimed: '▶', ready: '○', blocked: '·' };

@@ -2,7 +2,8 @@ import { writeTx, type Db } from '../core/db.js';
 import type { CheckpointsStore, Checkpoint } from './checkpoints.js';
 import type { MemoryStore, MemoryEntry, MemorySection } from './memory.js';
 import type { OperationsStore } from '../core/operations.js';
-import { toRef, type PhasesStore, type PhaseRef, type TokenRefusal } from '../phases/store.js';
+import { toRef } from '../phases/store.js';
+import type { PhasesService, PhaseRef, TokenRefusal } from '../phases/service.js';
 import type { SessionsStore, SessionRow } from './store.js';
 import type { UsageStore } from '../governance/usage.js';
 import { InputError } from '../core/errors.js';
@@ -39,7 +40,7 @@ export type Resumed = {
 export class ContinuityStore {
   constructor(
     private readonly db: Db,
-    private readonly s: { sessions: SessionsStore; phases: PhasesStore; operations: OperationsStore; checkpoints: CheckpointsStore; memory: MemoryStore; usage: UsageStore },
+    private readonly s: { sessions: SessionsStore; phases: PhasesService; operations: OperationsStore; checkpoints: CheckpointsStore; memory: MemoryStore; usage: UsageStore },
   ) {}
 
   /**

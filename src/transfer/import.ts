@@ -1,6 +1,6 @@
 import { writeTx, type Db } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
-import type { PhasesStore } from '../phases/store.js';
+import type { PhasesService } from '../phases/service.js';
 import type { ClaimFile } from '../../schemas/sessions.js';
 import { InputError } from '../core/errors.js';
 import { parseStamp } from '../sessions/domain.js';
@@ -23,7 +23,7 @@ const MAX_STAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export class TransferStore {
   constructor(
     private readonly db: Db,
-    private readonly s: { phases: PhasesStore; operations: OperationsStore },
+    private readonly s: { phases: PhasesService; operations: OperationsStore },
   ) {}
 
   /** Validates a claim file's times (InputError naming the field); call before anything is written. */

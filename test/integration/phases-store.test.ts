@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/server.js';
+import { Store } from '../../src/core/store.js';
+import { PhasesStore, toRef } from '../../src/phases/store.js';
+
+// The SQL of the phase tables on its own (the rules on top are covered through the tools in
+// phases.test.ts): the ready index across MEGAs, the unmet-deps counter, plan writes.
+let dir: string;
+let store: Store;
+let rows: PhasesStore;
+const NOW = Date.UTC(2026, 10, 25, 9, 0, 0);
+
+beforeEach(() => {
+  dir = tempDir();
+  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  rows = new PhasesStore(store.db);
+  rows.writePlan({ key: 'A-1', title: 'A', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }, { id: 'x', name: 'ex', points: 3, tickets: ['T-1'] }] }, undefined, [], NOW);
+  rows.writePlan({ key: 'B-1', title: 'B', source: 'src', phases: [{ id: 1, name: 'b one' }, { id: 2, name: 'b two' }] }, undefined, [], NOW + 1);
+});
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const keys = (rs: { mega: string; id: string }[]) => rs.map((r) => `${r.mega}/${r.id}`);
+
+describe('PhasesStore', () => {
+  it('lists ready phases in plan order, per MEGA or across MEGAs a page at a time', () => {
+    expect(keys(rows.ready('A-1', -1, 0))).toEqual(['A-1/1', 'A-1/x']);
+    expect(keys(rows.ready(undefined, 10, 0))).toEqual(['A-1/1', 'A-1/x', 'B-1/1', 'B-1/2']);
+    expect(keys(rows.ready(undefined, 2, 1))).toEqual(['A-1/x', 'B-1/1']);
+    expect(keys(rows.ready(undefined, 1, 3))).toEqual(['B-1/2']);
+    expect(rows.ready(undefined, 5, 4)).toEqual([]);
+  });
+
+  it('counts a completion off its dependents, so they become ready', () => {
+    expect(rows.unmetDeps('A-1', '2')).toEqual([{ dep: '1', id_kind: 'int' }]);
+    rows.complete('A-1', '1', 't1000', NOW);
+    expect(rows.unmetDeps('A-1', '2')).toEqual([]);
+    expect(keys(rows.ready('A-1', -1, 0))).toEqual(['A-1/2', 'A-1/x']);
+    expect(rows.remaining('A-1')).toBe(2);
+    expect(rows.remaining(undefined)).toBe(4);
+    expect(rows.phase('A-1', '1')).toMatchObject({ completed_at: NOW, completed_by: 't1000', owner: null });
+  });
+
+  it('stores a claim, finds it by owner and by lease end, and clears it', () => {
+    rows.setClaim('B-1', '2', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
+    expect(keys(rows.claimsOf('t1000'))).toEqual(['B-1/2']);
+    expect(rows.owners(undefined)).toEqual([{ owner: 't1000', n: 1 }]);
+    expect(rows.owners('A-1')).toEqual([]);
+    expect(rows.expired(NOW + 59_999)).toEqual([]);
+    rows.touchLeases('t1000', NOW + 30_000);
+    expect(rows.phase('B-1', '2')?.lease_expires_at).toBe(NOW + 90_000);
+    expect(keys(rows.expired(NOW + 90_000))).toEqual(['B-1/2']);
+    expect(keys(rows.ready('B-1', -1, 0))).toEqual(['B-1/1']);
+    rows.clearClaim('B-1', '2');
+    expect(rows.claimsOf('t1000')).toEqual([]);
+    expect(rows.phase('B-1', '2')).toMatchObject({ owner: null, token: null, epoch: 1 });
+  });
+
+  it('re-plans: drops removed phases, keeps the most points ever planned, maps rows to refs', () => {
+    const existing = rows.mega('A-1');
+    rows.writePlan({ key: 'A-1', title: 'A again', phases: [{ id: 'x', name: 'ex', points: 1 }, { id: 1, name: 'one' }] }, existing, ['2'], NOW + 5);
+    expect(rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null });
+    expect(rows.phasesOf('A-1').map(toRef)).toEqual([
+      { mega: 'A-1', id: 'x', name: 'ex', points: 1, tickets: [], deps: [] },
+      { mega: 'A-1', id: 1, name: 'one', points: null, tickets: [], deps: [] },
+    ]);
+    expect(rows.maxPoints('A-1', 'x')).toBe(3);
+    expect(rows.megas().map((m) => m.key)).toEqual(['A-1', 'B-1']);
+  });
+});
