@@ -5,6 +5,8 @@ import { sessionStatus } from '../sessions/store.js';
 import { iso } from '../core/time.js';
 import { resumeCommand } from '../sessions/domain.js';
 import { publishAck } from '../governance/statuses.js';
+import { InputError } from '../core/errors.js';
+import { cycleReport } from '../report/service.js';
 
 export interface ApiResult {
   status: number;
@@ -22,7 +24,7 @@ export interface ApiDeps {
 }
 
 
-/** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/health. */
+/** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
 export function apiRoutes(deps: ApiDeps) {
   const { store } = deps;
   const routes: Record<string, (u: URL) => unknown> = {
@@ -80,6 +82,7 @@ export function apiRoutes(deps: ApiDeps) {
         acknowledged: store.acks.get('change', String(c.id)) !== undefined,
       })),
     }),
+    '/api/report': (u) => cycleReport(deps, { since: u.searchParams.get('since'), until: u.searchParams.get('until') }),
     '/api/dod': () => ({
       runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: new Date(r.ts).toISOString(), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
     }),
@@ -90,7 +93,12 @@ export function apiRoutes(deps: ApiDeps) {
     const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
     if (method !== 'GET') return { status: 405, body: { error: `${u.pathname} only answers GET` } };
-    return { status: 200, body: route(u) };
+    try {
+      return { status: 200, body: route(u) };
+    } catch (e) {
+      if (e instanceof InputError) return { status: 400, body: { error: e.message } };
+      throw e;
+    }
   };
 
   function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean; refusal?: string | undefined }): ApiResult {
