@@ -7,6 +7,7 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { harness, tempDir, type Harness } from '../helpers/server.js';
 import { Store } from '../../src/core/store.js';
+import { ClaimFileSchema } from '../../schemas/sessions.js';
 import { exportState } from '../../src/transfer/export.js';
 import { GENESIS_HASH, operationHash, operationLine } from '../../src/core/oplog.js';
 
@@ -235,6 +236,29 @@ describe('export and import', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('phases[0].completed_at');
     expect(h.store.operations.lastSeq()).toBe(seq);
+  });
+});
+
+describe('importing a claim file over a live database', () => {
+  const PLAN = { key: 'R-1', title: 'review', phases: [1, 2, 3, 4].map((id) => ({ id, name: `phase ${id}`, deps: id === 4 ? [1] : [] })) };
+
+  it('importing a claim file keeps live claims and recorded completions as the database has them', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c1 = await a.call<{ token: string; owner: string }>('claim_phase', { mega: 'R-1', phase: 1 });
+    await a.call('complete_phase', { mega: 'R-1', phase: 1, token: c1.token });
+    const c4 = await a.call<{ token: string }>('claim_phase', { mega: 'R-1', phase: 4 });
+    const file = ClaimFileSchema.parse({
+      mega: 'R-1',
+      phases: PLAN.phases.map((p) => ({ ...p, owner: 'x', claimed_at: '2026-11-01T10:00:00Z', completed_at: '2026-11-01T11:00:00Z' })),
+    });
+    const r = h.store.transfer.importClaimFile('t0001', file, h.clock.now);
+    expect(r.kept).toEqual([1, 4]);
+    expect(r.completed).toBe(2);
+    const board = h.store.phases.board('R-1')[0]!.phases;
+    expect(board.find((p) => p.id === 1)).toMatchObject({ status: 'done', completed_by: c1.owner });
+    expect(board.find((p) => p.id === 4)).toMatchObject({ status: 'claimed' });
+    expect(await a.call('heartbeat', { mega: 'R-1', phase: 4, token: c4.token })).toMatchObject({ ok: true });
   });
 });
 

@@ -87,6 +87,21 @@ describe('plan_mega and claim_phase', () => {
   });
 });
 
+describe('complete_phase retried', () => {
+  const PLAN = { key: 'R-1', title: 'review', phases: [1, 2, 3, 4].map((id) => ({ id, name: `phase ${id}`, deps: id === 4 ? [1] : [] })) };
+
+  it('a retried complete_phase with chain hands back the phase the first call chained to, not a second one', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    const c = await a.call<{ token: string }>('claim_phase', { mega: 'R-1', phase: 1 });
+    const first = await a.call<{ next: { claimed: boolean; token: string; phase: { id: number } } }>('complete_phase', { mega: 'R-1', phase: 1, token: c.token, chain: true });
+    const retry = await a.call<{ completed: boolean; next: { claimed: boolean; token: string; phase: { id: number } } }>('complete_phase', { mega: 'R-1', phase: 1, token: c.token, chain: true });
+    expect(retry.completed).toBe(true);
+    expect(retry.next).toMatchObject({ claimed: true, token: first.next.token, phase: { id: first.next.phase.id } });
+    expect(h.store.phases.claimsOf(a.server.ctx.session.instance).map((r) => r.id)).toEqual([String(first.next.phase.id)]);
+  });
+});
+
 describe('bad input is an error naming the field, and changes nothing', () => {
   const cases: [string, string, Record<string, unknown>, RegExp][] = [
     ['wrong type', 'claim_phase', { mega: 'CAB-1290', phase: true }, /phase:/],

@@ -61,6 +61,11 @@ describe('the environment of child processes (allow-list)', () => {
     for (const k of ['FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN']) expect(env[k], k).toBeUndefined();
   });
 
+  it('a listed name the server does not have is not invented, and unset values are dropped', () => {
+    const env = childEnv({ ...SERVER_ENV, EMPTY_ONE: undefined, LANGUAGE: undefined }, { pass: ['NOT_SET_ANYWHERE', 'EMPTY_ONE'] });
+    for (const k of ['NOT_SET_ANYWHERE', 'EMPTY_ONE', 'LANGUAGE']) expect(k in env, k).toBe(false);
+  });
+
   it('a config naming a server secret in pass_env is an error naming the field', () => {
     const r = ConfigSchema.safeParse({ dod: { pass_env: ['MY_API_SECRET', 'FACTORY_ACK_TOKEN'] } });
     expect(r.success).toBe(false);
