@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES } from '../src/changes/rules.js';
 import { TokenRefusalSchema } from './phases.js';
+import { ARG } from './common.js';
 
 const Glob = z.string().min(1).max(500);
 
@@ -43,23 +44,23 @@ export const ChangesConfigSchema = z
 const Count = z.number().min(0);
 
 export const ChangedFileInput = z.strictObject({
-  path: z.string().min(1),
-  additions: Count,
-  deletions: Count,
-  status: z.enum(FILE_STATUSES).optional(),
-  old_path: z.string().optional(),
+  path: z.string().min(1).describe('repository-relative'),
+  additions: Count.describe('lines added'),
+  deletions: Count.describe('lines removed'),
+  status: z.enum(FILE_STATUSES).optional().describe('default: modified'),
+  old_path: z.string().optional().describe('renamed from'),
 });
 
 export const ClassifyChangeInput = z.strictObject({
-  cwd: z.string().optional(),
+  cwd: z.string().optional().describe(ARG.cwd),
   base: z.string().optional().describe('default: merge base'),
   head: z.string().optional().describe('default: working tree'),
   files: z.array(ChangedFileInput).optional().describe('instead of git'),
   diff: z.string().optional().describe('unified diff'),
-  intent: z.enum(INTENTS).optional(),
+  intent: z.enum(INTENTS).optional().describe('what the change is for'),
   mega: z.string().optional().describe('+phase+token: store it'),
-  phase: z.union([z.number(), z.string()]).optional(),
-  token: z.string().optional(),
+  phase: z.union([z.number(), z.string()]).optional().describe(ARG.phase),
+  token: z.string().optional().describe(ARG.token),
 });
 
 const Level = z.enum(LEVELS);

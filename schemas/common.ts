@@ -44,6 +44,18 @@ export const JsonObject = z.record(z.string(), z.unknown()).refine((v) => !neste
 
 export const Token = z.string().min(1).max(128);
 
+/**
+ * What the arguments many tools share mean, said once. Every input field in tools/list is
+ * described (test/unit/toolsnaps.test.ts), and every byte there is read by every agent.
+ */
+export const ARG = {
+  mega: 'MEGA key',
+  phase: 'phase id',
+  token: "your claim's token",
+  cwd: 'a worktree; default: the repository',
+  points: 'story points',
+} as const;
+
 export const LeaseSeconds = z
   .int()
   .min(1)

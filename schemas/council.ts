@@ -1,27 +1,29 @@
 import { z } from 'zod';
-import { LIMITS, MegaKey } from './common.js';
+import { ARG, LIMITS, MegaKey } from './common.js';
 
 // Kept lean on purpose: every field here costs every agent context in tools/list.
 const Short = z.string().trim().min(1).max(LIMITS.key);
 // Lengths of review lists and texts are checked by the domain (checkReview), not here.
 const Strings = z.array(z.string());
 
-export const SubjectSchema = z.strictObject({
-  title: z.string().trim().min(1).max(LIMITS.name),
-  description: z.string().trim().min(1).max(LIMITS.text),
-  points: z.number().min(0).max(1000).optional(),
-  phase: z.union([z.number(), Short]).optional(),
-  mega: Short.optional(),
-  ticket: Short.optional().describe('Linear issue'),
-});
+export const SubjectSchema = z
+  .strictObject({
+    title: z.string().trim().min(1).max(LIMITS.name).describe('short title'),
+    description: z.string().trim().min(1).max(LIMITS.text).describe('what and how'),
+    points: z.number().min(0).max(1000).optional().describe(ARG.points),
+    phase: z.union([z.number(), Short]).optional().describe(ARG.phase),
+    mega: Short.optional().describe(ARG.mega),
+    ticket: Short.optional().describe('Linear issue'),
+  })
+  .describe('the work to review');
 
 // Scores and personas are checked by the domain (src/domain/council.ts) so errors name the review.
 export const ReviewSchema = z.strictObject({
   persona: z.string().describe('chucky|oss_killer|archi|saul'),
   score: z.number().describe('1-10'),
-  rationale: z.string(),
-  concerns: Strings.optional(),
-  adjustments: Strings.optional(),
+  rationale: z.string().describe('why this score'),
+  concerns: Strings.optional().describe('risks seen'),
+  adjustments: Strings.optional().describe('required changes'),
 });
 
 export const RunCouncilInput = z.strictObject({

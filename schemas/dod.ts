@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PassEnv } from './common.js';
+import { ARG, PassEnv } from './common.js';
 import { warningMatcher } from '../src/dod/domain.js';
 import { globSource } from '../src/core/glob.js';
 
@@ -73,10 +73,10 @@ export const DodConfigSchema = z
 export type DodConfig = z.output<typeof DodConfigSchema>;
 
 export const CheckDodInput = z.strictObject({
-  cwd: z.string().min(1).optional(),
-  mega: z.string().min(1).max(64).optional(),
+  cwd: z.string().min(1).optional().describe(ARG.cwd),
+  mega: z.string().min(1).max(64).optional().describe(ARG.mega),
   phase: z.union([z.int().min(0), z.string().min(1).max(64)]).optional().describe('default: your one claim'),
-  component: z.string().min(1).max(64).optional(),
+  component: z.string().min(1).max(64).optional().describe('one configured component'),
   only: z.array(z.string()).min(1).max(10).optional().describe('check ids (then never passed)'),
   fresh: z.boolean().optional().describe('ignore cached results'),
 });

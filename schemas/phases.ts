@@ -1,24 +1,25 @@
 import { z } from 'zod';
 import { CheckpointBrief } from './sessions.js';
-import { LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
+import { ARG, LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
 
 const ReasonText = z.string().max(LIMITS.name);
 
 export const PlanMegaInput = z.strictObject({
-  key: MegaKey,
-  title: z.string().trim().min(1).max(LIMITS.name),
+  key: MegaKey.describe('MEGA key, e.g. CAB-1290'),
+  title: z.string().trim().min(1).max(LIMITS.name).describe('MEGA title'),
   phases: z
     .array(
       z.strictObject({
-        id: PhaseIdSchema,
-        name: z.string().trim().min(1).max(LIMITS.name),
-        points: z.number().min(0).max(1000).optional(),
-        tickets: z.array(z.string().min(1).max(LIMITS.ticket)).max(LIMITS.tickets).optional(),
+        id: PhaseIdSchema.describe('unique in the MEGA'),
+        name: z.string().trim().min(1).max(LIMITS.name).describe('short title'),
+        points: z.number().min(0).max(1000).optional().describe(ARG.points),
+        tickets: z.array(z.string().min(1).max(LIMITS.ticket)).max(LIMITS.tickets).optional().describe('tracker issue keys'),
         deps: z.array(PhaseIdSchema).max(LIMITS.deps).optional().describe('ids done first'),
       }),
     )
     .min(1)
-    .max(LIMITS.phases),
+    .max(LIMITS.phases)
+    .describe('units of work, one owner each'),
   source: z.string().max(LIMITS.name).optional().describe('e.g. a Linear URL'),
 });
 
@@ -43,8 +44,8 @@ export const ClaimReasonSchema = z.enum([
 ]);
 
 export const ClaimPhaseInput = z.strictObject({
-  mega: MegaKey.optional().describe('omit: any'),
-  phase: PhaseIdSchema.optional().describe('omit: next ready'),
+  mega: MegaKey.optional().describe('omit: any MEGA'),
+  phase: PhaseIdSchema.optional().describe('omit: the next ready one'),
   lease_seconds: LeaseSeconds.optional(),
 });
 
@@ -60,10 +61,11 @@ export const ClaimResultSchema = z.object({
   message: z.string(),
 });
 
+/** The fields naming a claim you hold, described once for every tool that takes them. */
 export const TokenInputShape = {
-  mega: MegaKey,
-  phase: PhaseIdSchema,
-  token: Token,
+  mega: MegaKey.describe(ARG.mega),
+  phase: PhaseIdSchema.describe(ARG.phase),
+  token: Token.describe(ARG.token),
 };
 
 export const HeartbeatInput = z.strictObject(TokenInputShape);
@@ -78,7 +80,7 @@ export const HeartbeatOutput = z.object({
 
 export const CompletePhaseInput = z.strictObject({
   ...TokenInputShape,
-  chain: z.boolean().optional().describe('also claim the next ready phase'),
+  chain: z.boolean().optional().describe('then claim the next ready phase'),
   lease_seconds: LeaseSeconds.optional().describe('lease for the chained claim'),
 });
 export const CompletePhaseOutput = z.object({
@@ -92,7 +94,7 @@ export const CompletePhaseOutput = z.object({
 
 export const ReleasePhaseInput = z.strictObject({
   ...TokenInputShape,
-  reason: ReasonText.min(1).describe('why'),
+  reason: ReasonText.min(1).describe('why (logged)'),
 });
 export const ReleasePhaseOutput = z.object({
   released: z.boolean(),

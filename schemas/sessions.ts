@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonObject, LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
+import { ARG, JsonObject, LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
 
 const Text = z.string().trim().min(1).max(LIMITS.text);
 const Items = z.array(z.string().max(1000)).max(200);
@@ -8,8 +8,8 @@ const PhaseIdOut = z.union([z.number(), z.string()]);
 export const InstanceId = z.string().regex(/^t\d{4,9}$/, 'an instance id looks like t4821');
 
 export const SessionStartInput = z.strictObject({
-  agent: z.string().trim().min(1).max(LIMITS.name).optional().describe('e.g. claude-code'),
-  resume: z.union([z.literal(true), InstanceId]).optional().describe('crashed instance to adopt, or true for all'),
+  agent: z.string().trim().min(1).max(LIMITS.name).optional().describe('your client, e.g. claude-code'),
+  resume: z.union([z.literal(true), InstanceId]).optional().describe('adopt claims of this instance, or of all (true)'),
 });
 
 /** Compact on purpose (tools/list budget): the fields are listed in the description and kept by looseObject. */
@@ -29,8 +29,8 @@ export const SessionStartOutput = z.object({
 });
 
 export const SessionEndInput = z.strictObject({
-  summary: z.string().trim().min(1).max(LIMITS.text).optional(),
-  release: z.boolean().optional(),
+  summary: z.string().trim().min(1).max(LIMITS.text).optional().describe('what this session did'),
+  release: z.boolean().optional().describe('release claims, not park them'),
 });
 export const SessionEndOutput = z.object({
   ended: z.boolean(),
@@ -40,16 +40,16 @@ export const SessionEndOutput = z.object({
 });
 
 export const CheckpointInput = z.strictObject({
-  mega: MegaKey.optional(),
-  phase: PhaseIdSchema.optional(),
+  mega: MegaKey.optional().describe(ARG.mega),
+  phase: PhaseIdSchema.optional().describe('your claimed phase'),
   token: Token.optional().describe('required with phase'),
   progress: z.strictObject({
-    done: Items,
-    next: Items,
-    percent: z.number().min(0).max(100).optional(),
-    files: z.array(z.string().max(1000)).max(500).optional(),
-  }),
-  note: Text.optional(),
+    done: Items.describe('steps finished'),
+    next: Items.describe('steps left'),
+    percent: z.number().min(0).max(100).optional().describe('0-100'),
+    files: z.array(z.string().max(1000)).max(500).optional().describe('files touched'),
+  }).describe('where the work stands'),
+  note: Text.optional().describe('for whoever resumes'),
 });
 export const CheckpointOutput = z.object({
   saved: z.boolean(),
@@ -61,10 +61,10 @@ export const CheckpointOutput = z.object({
 
 export const MemorySection = z.enum(['status', 'decisions', 'known_issues']);
 export const MemoryInput = z.strictObject({
-  op: z.enum(['read', 'append']),
-  section: MemorySection.optional().describe('required for append; filters read'),
-  text: Text.optional().describe('required for append'),
-  limit: z.int().min(1).max(500).optional(),
+  op: z.enum(['read', 'append']).describe('append needs section and text'),
+  section: MemorySection.optional().describe('filters read'),
+  text: Text.optional().describe('the entry'),
+  limit: z.int().min(1).max(500).optional().describe('latest N entries'),
 });
 export const MemoryEntrySchema = z.object({ id: z.number(), section: MemorySection, text: z.string(), author: z.string(), at: z.string() });
 export const MemoryOutput = z.object({ entries: z.array(MemoryEntrySchema), appended: z.number().optional() });
@@ -72,18 +72,18 @@ export const MemoryOutput = z.object({ entries: z.array(MemoryEntrySchema), appe
 /** Kinds the server writes itself; log_operation may not forge them (the DoD check and the audit trail read them). */
 export const RESERVED_KINDS = ['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume', 'council', 'classify', 'dod', 'ack', 'config_weakened'] as const;
 export const LogOperationInput = z.strictObject({
-  kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters'),
-  message: z.string().trim().min(1).max(LIMITS.text),
-  mega: MegaKey.optional(),
-  phase: PhaseIdSchema.optional(),
-  data: JsonObject.optional(),
+  kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters').describe('snake_case: deploy, test_run, note…'),
+  message: z.string().trim().min(1).max(LIMITS.text).describe('what happened'),
+  mega: MegaKey.optional().describe(ARG.mega),
+  phase: PhaseIdSchema.optional().describe(ARG.phase),
+  data: JsonObject.optional().describe('details as JSON'),
 });
 export const LogOperationOutput = z.object({ seq: z.number(), message: z.string() });
 
 export const RecordUsageInput = z.strictObject({
-  tokens: z.int().min(0).max(1e10),
-  cost_usd: z.number().min(0).max(1e6),
-  model: z.string().trim().min(1).max(LIMITS.key).optional(),
+  tokens: z.int().min(0).max(1e10).describe('tokens used'),
+  cost_usd: z.number().min(0).max(1e6).describe('their cost'),
+  model: z.string().trim().min(1).max(LIMITS.key).optional().describe('model name'),
 });
 export const RecordUsageOutput = z.object({
   recorded: z.boolean(),

@@ -7,10 +7,10 @@ export const board = defineTool({
   title: 'Show the board',
   toolset: 'phases',
   description:
-    'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint. Call at session start.',
+    'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint.',
   input: BoardInput,
   output: BoardOutput,
-  annotations: { readOnlyHint: true, idempotentHint: true },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ({ autonomy: ctx.config.autonomy, megas: ctx.store.phases.board(input.mega) }),
   text: (o) => renderBoardLines(o.megas, { color: false }).join('\n'),
 });

@@ -7,10 +7,10 @@ export const checkDodTool = defineTool({
   title: 'Check the Definition of Done',
   toolset: 'dod',
   description:
-    'Prove a phase done before complete_phase: 10 Definition-of-Done checks, all or nothing, failures with the lines to fix. Cached per tree.',
+    'Before complete_phase: 10 Definition-of-Done checks, all must pass; failures say what to fix. Cached per tree.',
   input: CheckDodInput,
   output: CheckDodOutput,
-  annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input, call) =>
     checkDod(
       {

@@ -6,9 +6,9 @@ export const checkpoint = defineTool({
   title: 'Save progress',
   toolset: 'sessions',
   description:
-    'Save progress on your phase (with its token) after each step; the next session resumes from it. saved:false: the phase moved on.',
+    'Save progress after each step; a resuming session starts from it.',
   input: CheckpointInput,
   output: CheckpointOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => ctx.store.continuity.checkpoint(ctx.session.instance, input, ctx.clock()),
 });

@@ -8,10 +8,10 @@ export const claimPhase = defineTool({
   title: 'Claim a phase',
   toolset: 'phases',
   description:
-    'Claim before working: mega+phase, or no phase for the next ready one. First claim wins; keep the token. claimed:false is normal: read reason; remaining:0 = all done.',
+    'Claim a phase before working on it; first claim wins. claimed:false is normal: read reason (remaining:0 = all done).',
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const r = ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);

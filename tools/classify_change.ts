@@ -7,10 +7,10 @@ export const classifyChangeTool = defineTool({
   title: 'Ship / Show / Ask',
   toolset: 'changes',
   description:
-    'Before merging: a git range, file list or diff is ship (merge now), show (merge, review later) or ask (wait for a human), with the rules that fired.',
+    'Before merging: ship (merge now), show (merge, review later) or ask (wait for a human), with the rules that fired.',
   input: ClassifyChangeInput,
   output: ClassifyChangeOutput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input) => classifyChange({ root: ctx.root, config: ctx.config, store: ctx.store, instance: () => ctx.session.instance, now: ctx.clock }, input),
   text: (o) => renderClassification(o).join('\n'),
 });

@@ -9,10 +9,10 @@ export const completePhase = defineTool({
   title: 'Complete a phase',
   toolset: 'phases',
   description:
-    'Mark your phase done with its token. chain:true also claims the next ready phase (returned as next).',
+    'Mark your phase done once check_dod passes. completed:false: read reason.',
   input: CompletePhaseInput,
   output: CompletePhaseOutput,
-  annotations: { idempotentHint: true, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const gates = await completeGates(ctx, input.mega, input.phase);

@@ -6,9 +6,9 @@ export const heartbeat = defineTool({
   title: 'Extend a claim lease',
   toolset: 'phases',
   description:
-    'Extend your lease during long work without other calls. ok:false (stale_token): the phase moved on, stop.',
+    'Extend your lease during long work. ok:false: the phase moved on, stop.',
   input: HeartbeatInput,
   output: HeartbeatOutput,
-  annotations: { idempotentHint: true, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ctx.store.phases.heartbeat(ctx.session.instance, input, ctx.clock()),
 });

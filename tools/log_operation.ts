@@ -6,9 +6,9 @@ export const logOperation = defineTool({
   title: 'Log an operation',
   toolset: 'sessions',
   description:
-    'Append your own entry (deploy, test_run, note…) to the hash-chained operations log.',
+    'Append your own entry to the hash-chained operations log.',
   input: LogOperationInput,
   output: LogOperationOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => ctx.store.continuity.log(ctx.session.instance, input, ctx.clock()),
 });

@@ -6,10 +6,10 @@ export const memory = defineTool({
   title: 'Shared memory',
   toolset: 'sessions',
   description:
-    'Shared memory.md by section (status, decisions, known_issues): read at session start, append what you decide or find.',
+    'Shared memory.md: read it at session start; append what you decide or find.',
   input: MemoryInput,
   output: MemoryOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => ctx.store.continuity.memory(() => ctx.session.instance, input, ctx.clock()),
   text: (o) => (o.appended !== undefined ? `appended entry ${o.appended}` : o.entries.map((e) => `[${e.section}] ${e.text} — ${e.author}, ${e.at}`).join('\n') || 'memory is empty'),
 });

@@ -7,10 +7,10 @@ export const planMega = defineTool({
   title: 'Plan a MEGA ticket',
   toolset: 'phases',
   description:
-    'Create or re-plan a MEGA as phases (id, name, points, tickets, deps). Re-planning keeps claims and completions. Returns the ready phases.',
+    'Split a MEGA into phases, or re-plan it: claims and completions stay, phases left out are dropped.',
   input: PlanMegaInput,
   output: PlanMegaOutput,
-  annotations: { idempotentHint: true, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => {
     keepRejectedPhases(ctx.store, ctx.config, input.key, input.phases.map((p) => p.id));
     return ctx.store.phases.plan(ctx.session.instance, input, ctx.clock());

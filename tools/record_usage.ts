@@ -7,10 +7,10 @@ export const recordUsage = defineTool({
   title: 'Record token usage',
   toolset: 'sessions',
   description:
-    'Report tokens and cost (USD) since your last report; the daily cost cap then refuses claims (cost_cap).',
+    'Report usage since your last report; past the daily cost cap, claims are refused (cost_cap).',
   input: RecordUsageInput,
   output: RecordUsageOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => {
     const now = ctx.clock();
     const r = ctx.store.continuity.recordUsage(ctx.session.instance, input, now, () => ctx.store.usage.costSince(utcDayStart(now)));

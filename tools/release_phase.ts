@@ -6,9 +6,9 @@ export const releasePhase = defineTool({
   title: 'Release a claim',
   toolset: 'phases',
   description:
-    'Give a claimed phase back unfinished, with a reason.',
+    'Give your phase back unfinished: it is ready again for others.',
   input: ReleasePhaseInput,
   output: ReleasePhaseOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ctx.store.phases.release(ctx.session.instance, input, ctx.clock()),
 });

@@ -7,10 +7,10 @@ export const runCouncilTool = defineTool({
   title: 'Run the Council',
   toolset: 'council',
   description:
-    'Before work over 5 points (claims answer council_required): four personas score 1-10; avg>=8 go, >=6 adjust (mandatory), else reject. No reviews given: your model is asked, else needs_reviews with briefs.',
+    'Required before claiming over 5 points: four personas score 1-10; avg>=8 go, >=6 adjust (mandatory), else reject. Without reviews your model is asked, else needs_reviews returns briefs.',
   input: RunCouncilInput,
   output: RunCouncilOutput,
-  annotations: { idempotentHint: false, destructiveHint: false, openWorldHint: true },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: (ctx, input, call) => runCouncil(councilDeps(ctx), input, call),
   // Many clients show the model only this text: it must carry what the agent acts on.
   text: (o) =>

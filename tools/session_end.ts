@@ -6,9 +6,9 @@ export const sessionEnd = defineTool({
   title: 'End the session',
   toolset: 'sessions',
   description:
-    'Call last, with a summary (SESSION-END). Claims stay for a resume unless release:true.',
+    'Call last (SESSION-END). Your claims stay parked for a resume unless released.',
   input: SessionEndInput,
   output: SessionEndOutput,
-  annotations: { idempotentHint: true, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ctx.store.continuity.end(ctx.session.instance, input, ctx.clock()),
 });

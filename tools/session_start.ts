@@ -6,10 +6,10 @@ export const sessionStart = defineTool({
   title: 'Start a session',
   toolset: 'sessions',
   description:
-    'Call first: your instance id, autonomy, kill switch, and crashed sessions (last checkpoint, claims); resume (an instance or true) adopts their claims.',
+    'Call first: your instance id, autonomy, kill switch, interrupted sessions (last checkpoint, claims).',
   input: SessionStartInput,
   output: SessionStartOutput,
-  annotations: { idempotentHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (ctx, input) => {
     const instance = ctx.session.instance;
     await ctx.guards.prepare?.();

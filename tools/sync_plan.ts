@@ -7,10 +7,10 @@ export const syncPlanTool = defineTool({
   title: 'Sync a plan from Linear',
   toolset: 'council',
   description:
-    'Plan a MEGA from Linear: sub-issues become phases (estimates, done states, blocks as deps). Needs LINEAR_API_KEY.',
+    'Plan a MEGA from its Linear issue: sub-issues become phases (estimates, done states, blocks as deps). Needs LINEAR_API_KEY.',
   input: SyncPlanInput,
   output: SyncPlanOutput,
-  annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: true },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input) => syncPlan(councilDeps(ctx), input.key),
   text: (o) => (o.plan_markdown ? `${o.message}\n\n${o.plan_markdown}` : o.message),
 });

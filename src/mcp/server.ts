@@ -81,22 +81,15 @@ export function toolListing(t: AnyTool): Tool {
       name: t.name,
       description: t.description,
       inputSchema: compactSchema(z.toJSONSchema(t.input, { target: 'draft-7', io: 'input' }) as Record<string, unknown>) as Tool['inputSchema'],
-      outputSchema: compactSchema(z.toJSONSchema(t.output, { target: 'draft-7', io: 'output' }) as Record<string, unknown>, { depth: 1, descriptions: false, required: false, enums: false }) as Tool['outputSchema'],
-      annotations: compactAnnotations(t.annotations),
+      // Only that the answer is structured: its text carries what the next call needs, and
+      // every byte here is read by every agent (test/__toolsnaps__ keeps the field names).
+      outputSchema: { type: 'object' },
+      // All four hints, always: a client never has to know the MCP defaults to read them.
+      annotations: { readOnlyHint: t.annotations.readOnlyHint, destructiveHint: t.annotations.destructiveHint, idempotentHint: t.annotations.idempotentHint, openWorldHint: t.annotations.openWorldHint },
     };
     listCache.set(t, entry);
   }
   return entry;
-}
-
-/** Hints at their MCP defaults are left out: idempotentHint false, destructiveHint on a read-only tool. */
-function compactAnnotations(a: AnyTool['annotations']): Tool['annotations'] {
-  const out: Record<string, boolean> = {};
-  if (a.readOnlyHint) out.readOnlyHint = true;
-  else if (a.destructiveHint !== undefined) out.destructiveHint = a.destructiveHint;
-  if (a.idempotentHint) out.idempotentHint = true;
-  if (a.openWorldHint !== undefined) out.openWorldHint = a.openWorldHint;
-  return out;
 }
 
 /**

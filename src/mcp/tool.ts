@@ -3,11 +3,17 @@ import type { CallInfo, Context } from '../core/context.js';
 
 export type Toolset = 'phases' | 'sessions' | 'council' | 'changes' | 'dod';
 
+/**
+ * The four MCP hints, each stated (tools/list sends all four). readOnlyHint: writes nothing.
+ * destructiveHint: may undo or drop what others rely on (a plan's phases, a claim), not only add.
+ * idempotentHint: the same call again changes nothing more (log entries aside). openWorldHint:
+ * its job reaches past the factory's database and repository — GitHub, Linear, the client's model.
+ */
 export interface ToolAnnotations {
-  readOnlyHint?: boolean;
-  destructiveHint?: boolean;
-  idempotentHint?: boolean;
-  openWorldHint?: boolean;
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
 }
 
 export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
