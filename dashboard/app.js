@@ -1,10 +1,17 @@
 // factory-mcp dashboard: plain JS, no build step, no CDN. Reads /api/* and re-reads on every
 // Server-Sent Event from /events (the server pushes when any process writes the database).
+// Markup is built from templates whose every value goes through esc(); council reports (free
+// text from agents) are built as DOM nodes with textContent, never parsed as HTML.
+
+// The one duration format (45s, 12m, 3h 05m, 2d 4h), served from src/report/domain.ts.
+import { duration } from './format.js';
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
-const state = { board: null, sessions: null, operations: null, metrics: null, extras: {} };
+const state = { board: null, sessions: null, operations: null, metrics: null, governance: null, memory: null, report: null, extras: {} };
+
+const ago = (iso) => (iso ? `${duration(Date.now() - Date.parse(iso))} ago` : '');
 
 async function getJson(path) {
   const r = await fetch(path, { headers: { accept: 'application/json' } });
@@ -18,23 +25,37 @@ const EXTRAS = [
   { key: 'changes', path: '/api/changes', render: renderChanges },
   { key: 'dod', path: '/api/dod', render: renderDod },
 ];
+const OPTIONAL = [
+  ['governance', '/api/governance'],
+  ['memory', '/api/memory'],
+  ['report', '/api/report'],
+];
 
 async function refresh() {
   const [board, sessions, operations, metrics] = await Promise.all(['/api/board', '/api/sessions', '/api/operations?limit=40', '/api/metrics'].map(getJson));
   Object.assign(state, { board, sessions, operations, metrics });
   state.routes ??= (await getJson('/api')).routes;
-  await Promise.all(EXTRAS.map(async (x) => {
-    state.extras[x.key] = state.routes.includes(x.path) ? await getJson(x.path) : null;
-  }));
+  const has = (p) => state.routes.includes(p);
+  await Promise.all([
+    ...EXTRAS.map(async (x) => {
+      state.extras[x.key] = has(x.path) ? await getJson(x.path) : null;
+    }),
+    ...OPTIONAL.map(async ([key, path]) => {
+      state[key] = has(path) ? await getJson(path) : null;
+    }),
+  ]);
   render();
 }
 
 function render() {
   renderTotals();
+  renderGovernance();
   renderMegas();
   renderSessions();
+  renderMemory();
   renderMetrics();
-  $('#extras .body').innerHTML = EXTRAS.map((x) => (state.extras[x.key] ? x.render(state.extras[x.key]) : '')).join('') || '<p class="empty">No council reviews, change classifications or DoD runs yet.</p>';
+  renderReport();
+  renderExtras();
   renderOperations();
 }
 
@@ -44,24 +65,28 @@ function renderTotals() {
   $('#totals').textContent = t ? `${t.done}/${t.phases} phases done · ${t.points_done}/${t.points_total} pts · ${live} live session${live === 1 ? '' : 's'}` : '';
 }
 
+/** An instance id with the agent that runs it: `claude-code t4821`. */
+function who(instance, agent) {
+  if (!instance) return '';
+  return `${agent ? `<span class="agent">${esc(agent)}</span> ` : ''}<span class="inst">${esc(instance)}</span>`;
+}
+
 function leaseLeft(iso) {
   if (!iso) return '';
-  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
-  if (s <= 0) return 'lease expired';
-  if (s < 120) return `${s}s left`;
-  const m = Math.round(s / 60);
-  return m < 120 ? `${m}m left` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m left`;
+  const ms = Date.parse(iso) - Date.now();
+  return ms <= 0 ? 'lease expired' : `${duration(ms)} left`;
 }
 
 function chip(p) {
   let sub = '';
-  if (p.status === 'claimed') sub = `${esc(p.owner)}${p.owner_state ? ` <span class="tag ${esc(p.owner_state)}">${esc(p.owner_state)}</span>` : ''} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
-  else if (p.status === 'done') sub = `${esc(p.completed_by)} · ${time(p.completed_at)}`;
+  if (p.status === 'claimed') sub = `${who(p.owner, p.owner_agent)}${p.owner_state ? ` <span class="tag ${esc(p.owner_state)}">${esc(p.owner_state)}</span>` : ''} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
+  else if (p.status === 'done') sub = `${who(p.completed_by, p.completed_by_agent)} · <span class="ago" data-at="${esc(p.completed_at)}">${ago(p.completed_at)}</span>`;
   else if (p.status === 'blocked') sub = `waits on ${p.deps.map(esc).join(', ')}`;
   else sub = p.deps.length ? `after ${p.deps.map(esc).join(', ')}` : 'no deps';
   const pts = p.points == null ? '' : ` · ${p.points} pt${p.points === 1 ? '' : 's'}`;
   const cp = p.checkpoint && p.status === 'claimed' ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>` : '';
-  const resume = p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens"><code>${esc(p.resume)}</code></div>` : '';
+  const why = p.owner_state === 'parked' ? 'parked at session_end' : 'its session is gone';
+  const resume = p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens">${esc(why)}; resume with <code>${esc(p.resume)}</code></div>` : '';
   return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${resume}</div>`;
 }
 
@@ -81,17 +106,60 @@ function renderMegas() {
         return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
       }).join('')}</div>
     </div>`).join('');
-  // Widths through the CSSOM: the page's CSP forbids inline style attributes.
-  document.querySelectorAll('.bar > span[data-pct]').forEach((el) => { el.style.width = `${el.dataset.pct}%`; });
+  widths();
+}
+
+// Widths through the CSSOM: the page's CSP forbids inline style attributes.
+function widths() {
+  document.querySelectorAll('[data-pct]').forEach((el) => { el.style.width = `${Math.min(100, Number(el.dataset.pct))}%`; });
+}
+
+/** A table that stacks into labelled rows on a narrow screen: `cols` are [label, cell(row) → html]. */
+function table(cls, cols, rows, rowAttrs = () => '') {
+  return `<table class="stack ${cls}"><tr class="head">${cols.map(([l]) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.map((r) => `
+    <tr${rowAttrs(r)}>${cols.map(([l, cell]) => `<td data-label="${esc(l)}">${cell(r)}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 function renderSessions() {
   const ss = state.sessions?.sessions ?? [];
   const over = (s) => s.status === 'ended' || s.status === 'adopted';
   const shown = ss.filter((s) => !over(s)).concat(ss.filter(over).slice(0, 5));
-  $('#sessions .body').innerHTML = shown.length === 0 ? '<p class="empty">No sessions yet.</p>' : `<table><tr><th>instance</th><th>agent</th><th>status</th><th>claims</th><th>last seen</th></tr>${shown.map((s) => `
-    <tr class="session ${s.status}"><td>${esc(s.instance)}</td><td>${esc(s.agent ?? '')} <span class="tag">${esc(s.transport)}</span></td><td><span class="tag ${s.status}">${s.status}</span></td>
-    <td>${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}${s.resume ? `<div class="sub resume"><code>${esc(s.resume)}</code></div>` : s.adopted_by ? `<div class="sub">→ ${esc(s.adopted_by)}</div>` : ''}</td><td>${time(s.last_seen_at)}</td></tr>`).join('')}</table>`;
+  $('#sessions .body').innerHTML = shown.length === 0 ? '<p class="empty">No sessions yet.</p>' : table('sessions', [
+    ['instance', (s) => esc(s.instance)],
+    ['agent', (s) => `${esc(s.agent ?? '')} <span class="tag">${esc(s.transport)}</span>`],
+    ['status', (s) => `<span class="tag ${esc(s.status)}">${esc(s.status)}</span>`],
+    ['claims', (s) => `${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}${s.resume ? `<div class="sub resume"><code>${esc(s.resume)}</code></div>` : s.adopted_by ? `<div class="sub">→ ${esc(s.adopted_by)}</div>` : ''}`],
+    ['last seen', (s) => `<span class="ago" data-at="${esc(s.last_seen_at)}">${ago(s.last_seen_at)}</span>`],
+  ], shown, (s) => ` class="session ${esc(s.status)}"`);
+}
+
+function renderGovernance() {
+  const g = state.governance;
+  const el = $('#governance .body');
+  if (!g) { el.innerHTML = ''; return; }
+  const k = g.kill_switch;
+  const u = g.usage;
+  const cap = u.daily_cap_usd;
+  const usage = cap == null ? `$${u.today_usd.toFixed(2)} today · no daily cap` : `$${u.today_usd.toFixed(2)} of $${cap.toFixed(2)} today${u.cap_reached ? ' — cap reached: no new claims until tomorrow (UTC)' : ''}`;
+  el.innerHTML = `<dl class="facts">
+    <div class="kill ${k.on ? 'on' : 'off'}"><dt>kill switch</dt><dd><span class="tag ${k.on ? 'fail' : 'pass'}">${k.on ? 'ON' : 'off'}</span> ${k.on ? esc(k.message) : g.kill_switch_variable ? `(GitHub variable ${esc(g.kill_switch_variable)} is read at claims)` : ''}</dd></div>
+    <div><dt>autonomy</dt><dd>level ${esc(g.autonomy)} of 5</dd></div>
+    <div class="usage"><dt>usage</dt><dd>${esc(usage)}${cap == null ? '' : `<div class="bar${u.cap_reached ? ' over' : ''}"><span data-pct="${Math.round((u.today_usd / cap) * 100)}"></span></div>`}</dd></div>
+    <div><dt>acknowledge</dt><dd>${g.ack.possible ? 'a person with the ack token can acknowledge from this page' : `off: ${esc(g.ack.reason)}`}</dd></div>
+  </dl>`;
+  widths();
+}
+
+function renderMemory() {
+  const es = state.memory?.entries;
+  const el = $('#memory .body');
+  if (!es) { el.innerHTML = ''; return; }
+  if (es.length === 0) { el.innerHTML = '<p class="empty">Nothing in memory yet: agents record status, decisions and known issues with the memory tool.</p>'; return; }
+  const sections = [['status', 'Status'], ['decisions', 'Decisions'], ['known_issues', 'Known issues']];
+  el.innerHTML = sections.map(([k, label]) => {
+    const xs = es.filter((e) => e.section === k);
+    return xs.length ? `<h4>${label}</h4><ul class="memory ${k}">${xs.map((e) => `<li>${esc(e.text)} <span class="sub">${esc(e.author)} · <span class="ago" data-at="${esc(e.at)}">${ago(e.at)}</span></span></li>`).join('')}</ul>` : '';
+  }).join('');
 }
 
 function bars(series, value, label) {
@@ -122,40 +190,152 @@ function renderMetrics() {
     <div class="kpis">${kpi('phases done', m.totals.done)}${kpi('points done', m.totals.points_done)}${kpi('PRs', k.prs)}${kpi('regressions', k.regressions)}${kpi('council pass rate', k.council_pass_rate == null ? null : `${Math.round(k.council_pass_rate * 100)}%`)}</div>`;
 }
 
+function renderReport() {
+  const r = state.report;
+  const el = $('#report .body');
+  if (!r) { el.innerHTML = ''; return; }
+  const period = `${r.since.slice(0, 10)} – ${new Date(Date.parse(r.until) - 1).toISOString().slice(0, 10)}`;
+  if (r.empty) { el.innerHTML = `<p class="period">${esc(period)}</p><p class="empty">${esc(r.message)}</p>`; return; }
+  const rows = r.cycles.length > 1 ? [...r.cycles, r.total] : r.cycles;
+  el.innerHTML = `<p class="period">${esc(period)}</p>
+    <figure class="chart points"><figcaption>story points completed per day</figcaption>${bars(r.days, (d) => d.points, 'story points completed per day')}
+      <div class="axis"><span>${esc(r.days[0]?.day.slice(5))}</span><span>${esc(r.days.at(-1)?.day.slice(5))}</span></div></figure>
+    ${table('report', [
+      ['cycle', (c) => esc(c.cycle)],
+      ['duration', (c) => esc(c.duration)],
+      ['points', (c) => esc(c.points)],
+      ['velocity (pts/day)', (c) => esc(c.velocity)],
+      ['issues closed (phases / tickets)', (c) => `${esc(c.phases_closed)} / ${esc(c.tickets_closed)}`],
+      ['PRs merged', (c) => esc(c.prs_merged)],
+      ['components touched', (c) => esc(c.components.join(', ') || '–')],
+      ['regressions on main', (c) => esc(c.regressions)],
+    ], rows, (c) => (c.cycle === 'total' ? ' class="total"' : ''))}`;
+}
+
+function renderExtras() {
+  const body = $('#extras .body');
+  const ack = state.governance?.ack;
+  const note = ack && !ack.possible ? `<p class="ack-off">Acknowledge is off on this server: ${esc(ack.reason)}</p>` : '';
+  const html = EXTRAS.map((x) => (state.extras[x.key] ? x.render(state.extras[x.key]) : '')).join('');
+  body.innerHTML = html ? note + html : '<p class="empty">No council reviews, change classifications or DoD runs yet.</p>';
+  // Council reports are agents' free text: built as nodes, each piece through textContent.
+  body.querySelectorAll('[data-report]').forEach((el) => {
+    const c = (state.extras.councils?.councils ?? []).find((x) => String(x.id) === el.dataset.report);
+    el.replaceChildren(markdown(c?.report_markdown ?? ''));
+  });
+}
+
 function renderOperations() {
   const ops = state.operations?.operations ?? [];
   $('#operations .body').innerHTML = ops.length === 0 ? '<p class="empty">Nothing logged yet.</p>' : `<table class="ops">${ops.slice().reverse().map((o) => `
     <tr><td>${time(new Date(o.ts).toISOString())}</td><td>#${o.seq}</td><td><span class="tag">${esc(o.kind)}</span></td><td>${esc(o.message)}</td></tr>`).join('')}</table>`;
 }
 
+/** The acknowledge button where a person can act; disabled, saying why, where no one can through this server. */
 function ackButton(kind, ref, acked) {
   if (acked) return `<span class="tag pass">acknowledged</span>`;
+  const ack = state.governance?.ack ?? { possible: true };
+  if (!ack.possible) return `<button disabled data-ack-kind="${esc(kind)}" data-ack-ref="${esc(ref)}" title="${esc(ack.reason)}">acknowledge</button>`;
   return `<button data-ack-kind="${esc(kind)}" data-ack-ref="${esc(ref)}">acknowledge…</button>`;
 }
 
 function renderCouncils(d) {
   const cs = d.councils ?? [];
   if (cs.length === 0) return '';
-  return `<h2>Council verdicts</h2><table><tr><th>subject</th><th>verdict</th><th>average</th><th>report</th></tr>${cs.map((c) => `
-    <tr><td>${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}</td><td><span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span>${c.self_reviewed ? ' <span class="tag self" title="every review was written by the agent that asked for the council">self-reviewed</span>' : ''} ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}</td>
-    <td>${c.average == null ? '' : Number(c.average).toFixed(2)}</td><td><details><summary>report</summary><pre>${esc(c.report_markdown)}</pre></details></td></tr>`).join('')}</table>`;
+  return `<h2>Council verdicts</h2>${table('councils', [
+    ['subject', (c) => `${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}`],
+    ['verdict', (c) => `<span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span>${c.self_reviewed ? ' <span class="tag self" title="every review was written by the agent that asked for the council">self-reviewed</span>' : ''} ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}`],
+    ['average', (c) => (c.average == null ? '' : Number(c.average).toFixed(2))],
+    ['report', (c) => `<details><summary>report</summary><div class="md" data-report="${esc(c.id)}"></div></details>`],
+  ], cs)}`;
 }
 
 function renderChanges(d) {
   const cs = d.changes ?? [];
   if (cs.length === 0) return '';
-  return `<h2>Ship / Show / Ask</h2><table><tr><th>when</th><th>phase</th><th>level</th><th>reasons</th></tr>${cs.map((c) => `
-    <tr><td>${time(c.created_at)}</td><td>${esc(c.mega ?? '')}/${esc(c.phase ?? '')}</td><td><span class="tag ${esc(c.level)}">${esc(c.level)}</span> ${c.level === 'ask' ? ackButton('change', c.id, c.acknowledged) : ''}</td>
-    <td>${(c.reasons ?? []).slice(0, 3).map((r) => esc(r.rule)).join(', ')}</td></tr>`).join('')}</table>`;
+  return `<h2>Ship / Show / Ask</h2>${table('changes', [
+    ['when', (c) => `<span class="ago" data-at="${esc(c.created_at)}">${ago(c.created_at)}</span>`],
+    ['phase', (c) => `${esc(c.mega ?? '')}/${esc(c.phase ?? '')}`],
+    ['level', (c) => `<span class="tag ${esc(c.level)}">${esc(c.level)}</span> ${c.level === 'ask' ? ackButton('change', c.id, c.acknowledged) : ''}`],
+    ['reasons', (c) => (c.reasons ?? []).slice(0, 3).map((r) => esc(r.rule)).join(', ')],
+  ], cs)}`;
 }
 
 function renderDod(d) {
   const runs = d.runs ?? [];
   if (runs.length === 0) return '';
   const mark = { pass: '✔', fail: '✘', skip: '–', error: '!' };
-  return `<h2>Definition of Done</h2><table><tr><th>phase</th><th>score</th><th>checks</th></tr>${runs.map((r) => `
-    <tr><td>${esc(r.mega ?? '')}/${esc(r.phase ?? '')}</td><td><span class="tag ${r.passed ? 'pass' : 'fail'}">${esc(r.score)}</span></td>
-    <td>${(r.checks ?? []).map((c) => `<span class="tag ${esc(c.status)}" title="${esc(c.detail)}">${mark[c.status] ?? '?'} ${esc(c.id)}</span>`).join(' ')}</td></tr>`).join('')}</table>`;
+  const bad = (r) => (r.checks ?? []).filter((c) => c.status === 'fail' || c.status === 'error');
+  return `<h2>Definition of Done</h2>${table('dod', [
+    ['phase', (r) => `${esc(r.mega ?? '')}/${esc(r.phase ?? '')}`],
+    ['score', (r) => `<span class="tag ${r.passed ? 'pass' : 'fail'}">${esc(r.score)}</span>`],
+    ['checks', (r) => `${(r.checks ?? []).map((c) => `<span class="tag ${esc(c.status)}">${mark[c.status] ?? '?'} ${esc(c.id)}</span>`).join(' ')}${bad(r).length ? `<ul class="failures">${bad(r).map((c) => `<li><span class="check">${esc(c.id)}</span> ${esc(c.detail)}</li>`).join('')}</ul>` : ''}`],
+  ], runs)}`;
+}
+
+// ------------------------------------------------------------------ Markdown as DOM nodes
+
+/** A council report's Markdown (headings, paragraphs, lists, quotes, tables, **bold**, _em_, `code`) as nodes; text only ever through textContent. */
+function markdown(text) {
+  const out = document.createDocumentFragment();
+  const lines = String(text).split(/\r?\n/);
+  const node = (tag, cls) => {
+    const n = document.createElement(tag);
+    if (cls) n.className = cls;
+    return n;
+  };
+  const special = (l) => /^(#{1,6}\s|\s*[-*]\s|>|\|)/.test(l);
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i];
+    let m;
+    if (!line.trim()) { i++; continue; }
+    if ((m = /^(#{1,6})\s+(.*)$/.exec(line))) {
+      out.append(inline(node(`h${Math.min(6, m[1].length + 2)}`), m[2]));
+      i++;
+    } else if (line.startsWith('|')) {
+      const t = node('table');
+      for (let head = true; i < lines.length && lines[i].startsWith('|'); i++) {
+        const cells = lines[i].trim().replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+        if (cells.every((c) => /^:?-{2,}:?$/.test(c))) continue;
+        const tr = node('tr');
+        for (const c of cells) tr.append(inline(node(head ? 'th' : 'td'), c));
+        t.append(tr);
+        head = false;
+      }
+      out.append(t);
+    } else if (/^\s*[-*]\s/.test(line)) {
+      const ul = node('ul');
+      for (; i < lines.length && /^\s*[-*]\s/.test(lines[i]); i++) {
+        const item = lines[i].replace(/^\s*[-*]\s+/, '').replace(/^\[ \]\s*/, '☐ ').replace(/^\[x\]\s*/i, '☑ ');
+        ul.append(inline(node('li'), item));
+      }
+      out.append(ul);
+    } else if (line.startsWith('>')) {
+      const q = node('blockquote');
+      const xs = [];
+      for (; i < lines.length && lines[i].startsWith('>'); i++) xs.push(lines[i].replace(/^>\s?/, ''));
+      out.append(inline(q, xs.join(' ')));
+    } else {
+      const xs = [];
+      for (; i < lines.length && lines[i].trim() && !special(lines[i]); i++) xs.push(lines[i]);
+      out.append(inline(node('p'), xs.join(' ')));
+    }
+  }
+  return out;
+}
+
+/** `**bold**`, `_em_` and `` `code` `` inside a line; everything else as text nodes. */
+function inline(parent, text) {
+  for (const part of String(text).split(/(\*\*[^*]+\*\*|`[^`]+`|\b_[^_]+_\b)/)) {
+    if (!part) continue;
+    let n;
+    if (part.startsWith('**') && part.endsWith('**') && part.length > 4) n = Object.assign(document.createElement('strong'), { textContent: part.slice(2, -2) });
+    else if (part.startsWith('`') && part.endsWith('`') && part.length > 2) n = Object.assign(document.createElement('code'), { textContent: part.slice(1, -1) });
+    else if (/^_[^_]+_$/.test(part)) n = Object.assign(document.createElement('em'), { textContent: part.slice(1, -1) });
+    else n = document.createTextNode(part);
+    parent.append(n);
+  }
+  return parent;
 }
 
 // The human gate: acknowledging an Ask change or a rejected council needs the server's token.
@@ -168,8 +348,11 @@ document.addEventListener('click', async (ev) => {
   if (!r.ok) window.alert(`Not acknowledged: ${(await r.json()).error ?? r.status}`);
 });
 
-// Lease countdowns tick locally between updates.
-setInterval(() => document.querySelectorAll('.lease').forEach((el) => { el.textContent = leaseLeft(el.dataset.exp); }), 1000);
+// Lease countdowns and "ago" times tick locally between updates.
+setInterval(() => {
+  document.querySelectorAll('.lease').forEach((el) => { el.textContent = leaseLeft(el.dataset.exp); });
+  document.querySelectorAll('.ago').forEach((el) => { el.textContent = ago(el.dataset.at); });
+}, 1000);
 
 let pending = null;
 function scheduleRefresh() {

@@ -7,6 +7,8 @@ import { resumeCommand } from '../sessions/domain.js';
 import { publishAck } from '../governance/statuses.js';
 import { InputError } from '../core/errors.js';
 import { cycleReport } from '../report/service.js';
+import { Governance } from '../governance/service.js';
+import { silentLogger } from '../core/logger.js';
 
 export interface ApiResult {
   status: number;
@@ -27,8 +29,26 @@ export interface ApiDeps {
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
 export function apiRoutes(deps: ApiDeps) {
   const { store } = deps;
-  const routes: Record<string, (u: URL) => unknown> = {
-    '/api/board': () => ({ megas: store.phases.board() }),
+  const agentOf = (instance: string | null) => (instance === null ? null : (store.sessions.get(instance)?.agent ?? null));
+  // Kill switch (environment and file; the GitHub variable is read at claims), autonomy, today's cost.
+  const governance = new Governance({ config: deps.config, root: deps.root ?? process.cwd(), store, clock: deps.clock, logger: silentLogger });
+  const routes: Record<string, (u: URL, auth: ApiAuth) => unknown> = {
+    // Agent names beside instance ids: the board names instances, the sessions know their agents.
+    '/api/board': () => ({ megas: store.phases.board().map((m) => ({ ...m, phases: m.phases.map((p) => ({ ...p, owner_agent: agentOf(p.owner), completed_by_agent: agentOf(p.completed_by) })) })) }),
+    '/api/governance': (_u, auth) => {
+      const cap = governance.dailyCapUsd;
+      const today = governance.costToday();
+      const refusal = ackRefusal(auth);
+      return {
+        autonomy: governance.autonomy,
+        kill_switch: governance.killSwitch(),
+        kill_switch_variable: deps.config.governance.kill_switch_variable ?? null,
+        usage: { today_usd: Math.round(today * 100) / 100, daily_cap_usd: cap, cap_reached: cap !== null && today >= cap },
+        // Whether a person at this page can acknowledge, and why not.
+        ack: refusal ? { possible: false, reason: refusal } : { possible: true },
+      };
+    },
+    '/api/memory': (u) => ({ entries: store.memory.read(['status', 'decisions', 'known_issues'], int(u.searchParams.get('limit'), 10, 100)) }),
     '/api/health': () => ({ ok: true, ...deps.health?.() }),
     '/api/sessions': () => ({
       sessions: store.sessions.list(int(null, 200)).map((s) => {
@@ -88,23 +108,23 @@ export function apiRoutes(deps: ApiDeps) {
     }),
   };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
-  const handler = async (method: string, u: URL, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean; refusal?: string | undefined }): Promise<ApiResult> => {
+  const handler = async (method: string, u: URL, body: unknown, auth: ApiAuth): Promise<ApiResult> => {
     if (u.pathname === '/api/ack') return ack(method, body, auth);
     const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
     if (method !== 'GET') return { status: 405, body: { error: `${u.pathname} only answers GET` } };
     try {
-      return { status: 200, body: route(u) };
+      return { status: 200, body: route(u, auth) };
     } catch (e) {
       if (e instanceof InputError) return { status: 400, body: { error: e.message } };
       throw e;
     }
   };
 
-  function ack(method: string, body: unknown, auth: { authorized: boolean; tokenConfigured: boolean; refusal?: string | undefined }): ApiResult {
+  function ack(method: string, body: unknown, auth: ApiAuth): ApiResult {
     if (method !== 'POST') return { status: 405, body: { error: '/api/ack only answers POST' } };
-    if (auth.refusal) return { status: 403, body: { error: auth.refusal } };
-    if (!auth.tokenConfigured) return { status: 403, body: { error: 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)' } };
+    const refusal = ackRefusal(auth);
+    if (refusal) return { status: 403, body: { error: refusal } };
     if (!auth.authorized) return { status: 401, body: { error: 'acknowledging needs "Authorization: Bearer <FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN>"' } };
     const b = (body ?? {}) as { kind?: unknown; ref?: unknown; note?: unknown };
     if (typeof b.kind !== 'string' || !ACK_KINDS.includes(b.kind as AckKind)) return { status: 400, body: { error: `kind: expected one of ${ACK_KINDS.join(', ')}` } };
@@ -121,6 +141,20 @@ export function apiRoutes(deps: ApiDeps) {
   }
 
   return handler;
+}
+
+/** What the HTTP server knows of a request: its bearer token, and why this server acknowledges nothing (if so). */
+export interface ApiAuth {
+  authorized: boolean;
+  tokenConfigured: boolean;
+  refusal?: string | undefined;
+}
+
+/** Why no one can acknowledge through this server, or undefined when a person with the token can. */
+function ackRefusal(auth: ApiAuth): string | undefined {
+  if (auth.refusal) return auth.refusal;
+  if (!auth.tokenConfigured) return 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)';
+  return undefined;
 }
 
 export const ACK_KINDS: readonly AckKind[] = ['council', 'change'];

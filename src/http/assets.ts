@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { duration } from '../report/domain.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,6 +34,8 @@ function load(): Map<string, { body: Buffer; type: string }> {
     if (type) cache.set(`/${f}`, { body: fs.readFileSync(path.join(dir, f)), type });
   }
   cache.set('/', cache.get('/index.html') as { body: Buffer; type: string });
+  // The one duration format, from the same function the cycle report uses (the page has no build step).
+  cache.set('/format.js', { body: Buffer.from(`export ${duration.toString()}\n`), type: TYPES['.js'] as string });
   return cache;
 }
 

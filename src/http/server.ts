@@ -195,7 +195,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
         body = read;
       }
       const gate = opts.ackToken || token;
-      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined, refusal: u.pathname === '/api/ack' ? ackRefusal() : undefined });
+      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined, refusal: u.pathname === '/api/ack' || u.pathname === '/api/governance' ? ackRefusal() : undefined });
       if (r.status < 400 && req.method === 'POST') watcher.poke();
       return sendJson(res, r.status, r.body);
     }

@@ -138,7 +138,7 @@ export function cycles(range: Range): { cycle: string; range: Range }[] {
 
 /**
  * One duration format for the report and the dashboard: `45s`, `12m`, `3h 05m`, `2d 4h`, `7d`.
- * dashboard/app.js has the same function (no build step shares code with the page).
+ * The dashboard imports this very function: src/http/assets.ts serves it as /format.js.
  */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
