@@ -3,7 +3,10 @@
  * status, line counts, added and removed lines when known) and the compiled rules (rules.ts),
  * and says which rules fire on which files; the highest level any rule reaches wins. Lines over
  * `max_line_length` and content past `max_content_length` are not inspected, and the
- * `content_skipped` rule says so.
+ * `content_skipped` rule says so. What it decides on the way is a set of small pure functions
+ * named for the decision (winningLevel, isRenameOnly, isWhitespaceOnly, binaryVerdict,
+ * skippedNotes, unmoved, dependencyChange, expectedLevel, featureDenied), each tested on its own
+ * in test/unit/changes-classifier.test.ts; the Classifier only gathers files and fires rules.
  */
 import type { PathMatcher } from '../core/glob.js';
 import { ACTIONS, LOGIC_RULES, RANK, maxLevel, type Action, type ChangedFile, type CompiledRule, type CompiledRules, type Intent, type Level, type PatternSet } from './rules.js';
