@@ -22,7 +22,12 @@ export const SessionStartOutput = z.object({
   instance: z.string(),
   crashed: z.array(CrashedSession),
   crashed_total: z.number().describe('crashed lists the latest 20'),
-  resumed: z.array(z.looseObject({ from: z.string() }).describe('phases[]: mega, id, name, new token, lease_expires_at, checkpoint')),
+  resumed: z.array(
+    z.object({
+      from: z.string(),
+      phases: z.array(z.looseObject({ mega: z.string(), id: PhaseIdOut, token: z.string() }).describe('also name, lease_expires_at, checkpoint')),
+    }),
+  ),
   autonomy: z.number(),
   kill_switch: z.boolean(),
   message: z.string(),

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { CheckpointInput, CheckpointOutput } from '../schemas/sessions.js';
+import { outcomeText, withFields } from '../src/mcp/answer-text.js';
 
 export const checkpoint = defineTool({
   name: 'checkpoint',
@@ -11,4 +12,5 @@ export const checkpoint = defineTool({
   output: CheckpointOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => ctx.store.continuity.checkpoint(ctx.session.instance, input, ctx.clock()),
+  text: (o) => (o.saved ? withFields(o.message, o, ['checkpoint_id']) : outcomeText(o, 'saved')),
 });

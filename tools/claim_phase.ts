@@ -2,6 +2,7 @@ import { defineTool } from '../src/mcp/tool.js';
 import { ClaimPhaseInput, ClaimResultSchema } from '../schemas/phases.js';
 import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
+import { claimText } from '../src/mcp/answer-text.js';
 
 export const claimPhase = defineTool({
   name: 'claim_phase',
@@ -18,4 +19,5 @@ export const claimPhase = defineTool({
     if (r.claimed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'claim', r.phase.mega, phaseKey(r.phase.id));
     return r;
   },
+  text: claimText,
 });

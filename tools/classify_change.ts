@@ -1,6 +1,7 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { ClassifyChangeInput, ClassifyChangeOutput } from '../schemas/changes.js';
 import { classifyChange, renderClassification } from '../src/changes/service.js';
+import { fields } from '../src/mcp/answer-text.js';
 
 export const classifyChangeTool = defineTool({
   name: 'classify_change',
@@ -12,5 +13,5 @@ export const classifyChangeTool = defineTool({
   output: ClassifyChangeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input) => classifyChange({ root: ctx.root, config: ctx.config, store: ctx.store, instance: () => ctx.session.instance, now: ctx.clock }, input),
-  text: (o) => renderClassification(o).join('\n'),
+  text: (o) => [...renderClassification(o), ...(o.stored === false ? [fields(o, ['stored', 'reason'])] : [])].join('\n'),
 });

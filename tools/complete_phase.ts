@@ -3,6 +3,7 @@ import { CompletePhaseInput, CompletePhaseOutput } from '../schemas/phases.js';
 import { completeGates } from '../src/dod/gate.js';
 import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
+import { claimText, outcomeText } from '../src/mcp/answer-text.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -21,5 +22,5 @@ export const completePhase = defineTool({
     if (r.completed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'complete', r.phase.mega, phaseKey(r.phase.id));
     return r;
   },
-  text: (o) => (o.next ? `${o.message}. Next: ${o.next.message}` : o.message),
+  text: (o) => (o.next ? `${o.message}. Next: ${claimText(o.next)}` : outcomeText(o, 'completed')),
 });

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { HeartbeatInput, HeartbeatOutput } from '../schemas/phases.js';
+import { outcomeText } from '../src/mcp/answer-text.js';
 
 export const heartbeat = defineTool({
   name: 'heartbeat',
@@ -11,4 +12,5 @@ export const heartbeat = defineTool({
   output: HeartbeatOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ctx.store.phases.heartbeat(ctx.session.instance, input, ctx.clock()),
+  text: (o) => outcomeText(o, 'ok'),
 });

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { ReleasePhaseInput, ReleasePhaseOutput } from '../schemas/phases.js';
+import { outcomeText } from '../src/mcp/answer-text.js';
 
 export const releasePhase = defineTool({
   name: 'release_phase',
@@ -11,4 +12,5 @@ export const releasePhase = defineTool({
   output: ReleasePhaseOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => ctx.store.phases.release(ctx.session.instance, input, ctx.clock()),
+  text: (o) => outcomeText(o, 'released'),
 });

@@ -1,5 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { SessionStartInput, SessionStartOutput } from '../schemas/sessions.js';
+import { claimArgs } from '../src/mcp/answer-text.js';
 
 export const sessionStart = defineTool({
   name: 'session_start',
@@ -22,4 +23,6 @@ export const sessionStart = defineTool({
     if (r.crashed_total) parts.push(`${r.crashed_total} interrupted session(s): ${r.crashed.map((c) => `${c.instance} (${c.phases.length} claim(s))`).join(', ')}; resume to adopt their claims.`);
     return { instance, ...r, autonomy: ctx.config.autonomy, kill_switch: kill?.on ?? false, message: parts.join(' ') };
   },
+  // The adopted claims' new tokens: one line each.
+  text: (o) => [o.message, ...o.resumed.flatMap((x) => x.phases.map((p) => claimArgs(p.mega, p.id, p.token)))].join('\n'),
 });

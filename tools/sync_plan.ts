@@ -1,6 +1,7 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { SyncPlanInput, SyncPlanOutput } from '../schemas/council.js';
 import { councilDeps, syncPlan } from '../src/council/service.js';
+import { outcomeText } from '../src/mcp/answer-text.js';
 
 export const syncPlanTool = defineTool({
   name: 'sync_plan',
@@ -12,5 +13,5 @@ export const syncPlanTool = defineTool({
   output: SyncPlanOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input) => syncPlan(councilDeps(ctx), input.key),
-  text: (o) => (o.plan_markdown ? `${o.message}\n\n${o.plan_markdown}` : o.message),
+  text: (o) => (o.plan_markdown ? `${o.message}\n\n${o.plan_markdown}` : outcomeText(o, 'synced')),
 });

@@ -25,7 +25,10 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   output: O;
   annotations: ToolAnnotations;
   handler: (ctx: Context, input: z.output<I>, call: CallInfo) => z.input<O> | Promise<z.input<O>>;
-  /** The short human-readable text beside structuredContent; defaults to the output's `message`. */
+  /**
+   * The short text beside structuredContent; defaults to the output's `message`. Many clients show
+   * the model only this: it carries what the next call needs (src/mcp/answer-text.ts).
+   */
   text?: (out: z.output<O>) => string;
 }
 
