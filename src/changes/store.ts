@@ -3,6 +3,7 @@ import { writeTx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
 import type { PhasesService, TokenInput, TokenRefusal } from '../phases/service.js';
 import { phaseKey } from '../core/ids.js';
+import { iso } from '../core/time.js';
 import type { Intent, Level } from './rules.js';
 import type { Classification, Reason } from './classifier.js';
 
@@ -108,7 +109,7 @@ function toStored(r: Row): StoredClassification {
     mega: r.mega,
     phase: r.phase,
     instance: r.instance,
-    at: new Date(r.ts).toISOString(),
+    at: iso(r.ts),
     level: r.level,
     intent: r.intent,
     base: r.base,

@@ -104,7 +104,7 @@ export function apiRoutes(deps: ApiDeps) {
     }),
     '/api/report': (u) => cycleReport(deps, { since: u.searchParams.get('since'), until: u.searchParams.get('until') }),
     '/api/dod': () => ({
-      runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: new Date(r.ts).toISOString(), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
+      runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: iso(r.ts), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
     }),
   };
   routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });

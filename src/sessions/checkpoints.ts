@@ -1,5 +1,6 @@
 import type { Db } from '../core/db.js';
 import { phaseIdFromStore } from '../core/ids.js';
+import { iso } from '../core/time.js';
 
 /** A type, not an interface: it must fit the loose output schemas (index signature). */
 export type Checkpoint = {
@@ -94,7 +95,7 @@ export class CheckpointsStore {
 function toCheckpoint(r: Row): Checkpoint {
   return {
     id: r.id,
-    at: new Date(r.ts).toISOString(),
+    at: iso(r.ts),
     by: r.instance,
     mega: r.mega,
     phase: r.phase === null ? null : phaseIdFromStore(r.phase, r.phase_kind ?? 'str'),

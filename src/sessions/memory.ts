@@ -1,4 +1,5 @@
 import type { Db } from '../core/db.js';
+import { iso } from '../core/time.js';
 
 export type MemorySection = 'status' | 'decisions' | 'known_issues';
 
@@ -47,5 +48,5 @@ export class MemoryStore {
 }
 
 function toEntry(r: Row): MemoryEntry {
-  return { id: r.id, section: r.section, text: r.text, author: r.author ? `${r.author} (${r.instance})` : r.instance, at: new Date(r.ts).toISOString() };
+  return { id: r.id, section: r.section, text: r.text, author: r.author ? `${r.author} (${r.instance})` : r.instance, at: iso(r.ts) };
 }
