@@ -23,6 +23,7 @@ import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';
 import { classifyCommand } from './changes/service.js';
 import { INTENTS } from './changes/rules.js';
+import { REPORT_OPTIONS, REPORT_USAGE, runReport } from './report/cli.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -327,6 +328,12 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
                   branch (GITHUB_TOKEN; owner/repo from "github" in the config, else the origin remote)`,
     options: { base: { type: 'string' }, head: { type: 'string' }, intent: { type: 'string' }, json: { type: 'boolean' }, label: { type: 'boolean' } },
     run: (v) => classifyCommand(v),
+  },
+  report: {
+    summary: 'the cycle report: points, velocity, issues, PRs, components, regressions per week',
+    usage: REPORT_USAGE,
+    options: REPORT_OPTIONS,
+    run: (v) => withStore(v, (store, at) => runReport(store, at.config, v)),
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',

@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTx } from '../../src/core/db.js';
 import { parseConfig } from '../../src/core/config.js';
 import { apiRoutes } from '../../src/http/api.js';
 import { cycleReport } from '../../src/report/service.js';
 import { harness, type Harness } from '../helpers/server.js';
+import { CLI } from '../helpers/stdio.js';
 
 const HOUR = 3600_000;
 const D = (s: string) => Date.parse(`${s}Z`);
@@ -91,5 +94,45 @@ describe('the cycle report of a seeded database', () => {
     expect(ok.body).toMatchObject({ cycles: [{ cycle: '2026-W48', points: 8 }] });
     const bad = await api('GET', new URL('http://x/api/report?since=yesterday'), undefined, auth);
     expect(bad).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^since: expected a date/) } });
+  });
+});
+
+/** `factory-mcp report` in its own process on the seeded database file. */
+async function report(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, 'report', '--db', h.dbFile, ...args], { cwd: h.dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '' } });
+    return { code: 0, ...r };
+  } catch (e) {
+    return e as { code: number; stdout: string; stderr: string };
+  }
+}
+
+describe('factory-mcp report', () => {
+  it('--json prints the same figures as the service', async () => {
+    const r = await report(['--since', '2026-11-23', '--until', '2026-11-30', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' }));
+  });
+
+  it('--markdown (the default) prints the table, and a period with no data says so', async () => {
+    const r = await report(['--since', '2026-11-23', '--until', '2026-11-30', '--markdown']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('## Cycle report 2026-11-23 – 2026-11-30');
+    expect(r.stdout).toContain('| cycle | duration | points | velocity (pts/day) | issues closed (phases / tickets) | PRs merged | components touched | regressions on main |');
+    expect(r.stdout).toContain('| 2026-W48 | 7d | 8 | 1.14 | 2 / 3 | 2 | docs, src | 0 |');
+    expect(r.stdout).toContain('| 2026-W49 | 1d | 2 | 2 | 1 / 0 | 0 | – | 1 |');
+    expect(r.stdout).toContain('| total | 8d | 10 | 1.25 | 3 / 3 | 2 | docs, src | 1 |');
+    const empty = await report(['--since', '2026-10-05', '--until', '2026-10-11']);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toContain('No data from 2026-10-05 – 2026-10-11');
+  });
+
+  it('exits 2 naming the option on a bad date or both formats', async () => {
+    const bad = await report(['--until', 'tomorrow']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/factory-mcp report: --until: expected a date YYYY-MM-DD/);
+    const both = await report(['--json', '--markdown']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--json: give --json or --markdown, not both');
   });
 });
