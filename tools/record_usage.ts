@@ -1,6 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { RecordUsageInput, RecordUsageOutput } from '../schemas/sessions.js';
-import { utcDayStart } from '../src/sessions/domain.js';
+import { utcDayStart } from '../src/governance/domain.js';
 
 export const recordUsage = defineTool({
   name: 'record_usage',

@@ -12,7 +12,7 @@ import { MetricsStore } from './metrics.js';
 import { AcksStore } from '../governance/acks.js';
 import { OutboxStore } from './outbox.js';
 import { CheckpointsStore } from '../sessions/checkpoints.js';
-import { ContinuityStore } from '../sessions/service.js';
+import { SessionsService } from '../sessions/service.js';
 import { MemoryStore } from '../sessions/memory.js';
 import { TransferStore } from '../transfer/import.js';
 import { UsageStore } from '../governance/usage.js';
@@ -34,7 +34,8 @@ export class Store {
   readonly checkpoints: CheckpointsStore;
   readonly memory: MemoryStore;
   readonly usage: UsageStore;
-  readonly continuity: ContinuityStore;
+  /** The sessions service (session_start/end, resume, checkpoints, memory, log entries, usage). */
+  readonly continuity: SessionsService;
   readonly transfer: TransferStore;
   readonly dod: DodStore;
   readonly changes: ChangesStore;
@@ -54,7 +55,7 @@ export class Store {
     this.memory = new MemoryStore(db);
     this.usage = new UsageStore(db);
     this.phases = new PhasesService(db, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
-    this.continuity = new ContinuityStore(db, this);
+    this.continuity = new SessionsService(db, this);
     this.transfer = new TransferStore(db, this);
     this.dod = new DodStore(db, this.operations);
     this.outbox = new OutboxStore(db);

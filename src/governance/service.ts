@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../schemas/config.js';
-import { truthy, utcDayStart } from '../sessions/domain.js';
+import { truthy, utcDayStart } from './domain.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import type { ClaimGuards } from '../phases/service.js';

@@ -1,9 +1,8 @@
 import type { Config } from '../../schemas/config.js';
 import type { Store } from '../core/store.js';
 import type { AckKind } from '../governance/acks.js';
-import { sessionStatus } from '../sessions/store.js';
 import { iso } from '../core/time.js';
-import { resumeCommand } from '../sessions/domain.js';
+import { resumeCommand, sessionStatus } from '../sessions/domain.js';
 import { publishAck } from '../governance/statuses.js';
 import { InputError } from '../core/errors.js';
 import { cycleReport } from '../report/service.js';

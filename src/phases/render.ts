@@ -1,5 +1,5 @@
 import type { BoardMega, BoardPhase } from './service.js';
-import { clip } from '../core/text.js';
+import { clip, tableCell as cell } from '../core/text.js';
 
 const MARK: Record<BoardPhase['status'], string> = { done: '✔', claimed: '▶', ready: '○', blocked: '·' };
 const COLOR: Record<BoardPhase['status'], string> = { done: '\x1b[32m', claimed: '\x1b[33m', ready: '\x1b[36m', blocked: '\x1b[90m' };
@@ -51,4 +51,40 @@ function left(isoString: string | null, now: number): string {
   if (s < 120) return `${s}s left`;
   const m = Math.round(s / 60);
   return m < 120 ? `${m}m left` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m left`;
+}
+
+export interface PlanMegaView {
+  key: string;
+  title: string;
+  source: string | null;
+  done: number;
+  total: number;
+  phases: {
+    id: number | string;
+    name: string;
+    points: number | null;
+    tickets: string[];
+    deps: (number | string)[];
+    status: string;
+    owner: string | null;
+    completed_by: string | null;
+    checkpoint?: { percent: number | null; next: string[] } | null | undefined;
+  }[];
+}
+
+/** plan.md: a table per MEGA, the tracker view humans read in git (sync_plan's one-MEGA checklist is `renderMegaChecklist`). */
+export function renderPlanMarkdown(megas: readonly PlanMegaView[]): string {
+  const out = ['# Plan', ''];
+  if (megas.length === 0) out.push('No MEGA planned yet.', '');
+  for (const m of megas) {
+    out.push(`## ${m.key} — ${m.title}`, '', `${m.done}/${m.total} phases done${m.source ? ` · source: ${m.source}` : ''}`, '');
+    out.push('| id | phase | pts | tickets | deps | status | who | progress |', '|---|---|---|---|---|---|---|---|');
+    for (const p of m.phases) {
+      const who = p.status === 'done' ? (p.completed_by ?? '') : (p.owner ?? '');
+      const progress = p.checkpoint ? `${p.checkpoint.percent === null ? '' : `${p.checkpoint.percent}% `}${p.checkpoint.next.length ? `next: ${p.checkpoint.next[0]}` : ''}` : '';
+      out.push(`| ${cell(String(p.id))} | ${cell(p.name)} | ${p.points ?? ''} | ${cell(p.tickets.join(', '))} | ${cell(p.deps.join(', '))} | ${p.status} | ${cell(who)} | ${cell(progress.trim())} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
 }

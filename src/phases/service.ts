@@ -232,6 +232,11 @@ export class PhasesService {
     );
   }
 
+  /** Whether a MEGA of that key was planned. */
+  hasMega(key: string): boolean {
+    return this.rows.mega(key) !== undefined;
+  }
+
   /** Stored key and id kind of a phase (InputError when unknown). */
   phaseKeyOf(mega: string, id: PhaseId): { key: string; kind: string } {
     const row = this.requirePhase(mega, id);

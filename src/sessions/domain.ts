@@ -1,6 +1,5 @@
-/** Pure session logic: when a session counts as interrupted, the cost day, the readable exports. */
+/** Pure session logic: who owns a claim, when a session or its server counts as gone, the resume call, memory.md. */
 import type { Liveness } from '../phases/lease.js';
-import { tableCell as cell } from '../core/text.js';
 
 export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed' | 'parked';
 
@@ -49,6 +48,20 @@ export interface SessionFacts {
   last_seen_at: number;
 }
 
+export type SessionStatus = 'live' | 'parked' | 'interrupted' | 'ended' | 'adopted';
+
+/**
+ * adopted: another session took its claims over (resume); parked: ended with session_end, claims
+ * kept for a resume; ended: said goodbye holding nothing; interrupted: gone without session_end
+ * (process or server dead, client disconnected); live otherwise.
+ */
+export function sessionStatus(row: Pick<SessionFacts, 'ended_at' | 'disconnected_at'> & { adopted_by: string | null }, liveness: Liveness, claims: number): SessionStatus {
+  if (row.adopted_by !== null) return 'adopted';
+  if (row.ended_at !== null) return claims > 0 ? 'parked' : 'ended';
+  if (row.disconnected_at !== null || liveness === 'dead') return 'interrupted';
+  return 'live';
+}
+
 /**
  * Why a session that never called session_end is interrupted, or null while it may still be
  * working. A client that disconnected, or a process known to be gone, is interrupted at once;
@@ -62,11 +75,6 @@ export function interruption(s: SessionFacts, liveness: Liveness, now: number, d
   if (liveness === 'alive') return null;
   const until = latestLease ?? s.last_seen_at + defaultLeaseMs;
   return now >= until ? 'lease_passed' : null;
-}
-
-/** Start of the UTC day holding `now` (the cost cap counts per UTC day). */
-export function utcDayStart(now: number): number {
-  return now - (((now % 86_400_000) + 86_400_000) % 86_400_000);
 }
 
 export interface MemoryEntryView {
@@ -89,53 +97,4 @@ export function renderMemoryMarkdown(entries: readonly MemoryEntryView[]): strin
     out.push('');
   }
   return out.join('\n');
-}
-
-export interface PlanMegaView {
-  key: string;
-  title: string;
-  source: string | null;
-  done: number;
-  total: number;
-  phases: {
-    id: number | string;
-    name: string;
-    points: number | null;
-    tickets: string[];
-    deps: (number | string)[];
-    status: string;
-    owner: string | null;
-    completed_by: string | null;
-    checkpoint?: { percent: number | null; next: string[] } | null | undefined;
-  }[];
-}
-
-/** plan.md: a table per MEGA, the tracker view humans read in git (sync_plan's one-MEGA checklist is `renderMegaChecklist`). */
-export function renderPlanMarkdown(megas: readonly PlanMegaView[]): string {
-  const out = ['# Plan', ''];
-  if (megas.length === 0) out.push('No MEGA planned yet.', '');
-  for (const m of megas) {
-    out.push(`## ${m.key} — ${m.title}`, '', `${m.done}/${m.total} phases done${m.source ? ` · source: ${m.source}` : ''}`, '');
-    out.push('| id | phase | pts | tickets | deps | status | who | progress |', '|---|---|---|---|---|---|---|---|');
-    for (const p of m.phases) {
-      const who = p.status === 'done' ? (p.completed_by ?? '') : (p.owner ?? '');
-      const progress = p.checkpoint ? `${p.checkpoint.percent === null ? '' : `${p.checkpoint.percent}% `}${p.checkpoint.next.length ? `next: ${p.checkpoint.next[0]}` : ''}` : '';
-      out.push(`| ${cell(String(p.id))} | ${cell(p.name)} | ${p.points ?? ''} | ${cell(p.tickets.join(', '))} | ${cell(p.deps.join(', '))} | ${p.status} | ${cell(who)} | ${cell(progress.trim())} |`);
-    }
-    out.push('');
-  }
-  return out.join('\n');
-}
-
-/** A claim-file time: ISO text, or a number (seconds before 1e11, milliseconds after). */
-export function parseStamp(v: string | number | null | undefined): number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return v < 1e11 ? Math.round(v * 1000) : Math.round(v);
-  const ms = Date.parse(v);
-  return Number.isNaN(ms) ? NaN : ms;
-}
-
-/** Whether a GitHub variable's value turns the kill switch on. */
-export function truthy(v: string | undefined | null): boolean {
-  return v !== undefined && v !== null && /^(1|true|yes|on|kill|stop)$/i.test(v.trim());
 }

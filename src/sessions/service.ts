@@ -33,11 +33,12 @@ export type Resumed = {
 };
 
 /**
- * Sessions over time: the start/end of a session, interrupted sessions and their adoption,
- * checkpoints, memory, free log entries and usage. Each write is one transaction together with
- * its operations-log entry.
+ * The sessions service, the only entry point tools, CLI and HTTP call for sessions: the start/end
+ * of a session, interrupted sessions and their adoption, checkpoints, memory, free log entries and
+ * usage. Each write is one transaction together with its operations-log entry; the SQL is the
+ * stores' (sessions, checkpoints, memory, usage, and the phases service for claims and MEGAs).
  */
-export class ContinuityStore {
+export class SessionsService {
   constructor(
     private readonly db: Db,
     private readonly s: { sessions: SessionsStore; phases: PhasesService; operations: OperationsStore; checkpoints: CheckpointsStore; memory: MemoryStore; usage: UsageStore },
@@ -163,7 +164,7 @@ export class ContinuityStore {
   ): { saved: boolean; checkpoint_id?: number; reason?: TokenRefusal; owner?: string; message: string } {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     if (input.phase !== undefined && input.token === undefined) throw new InputError('token', 'required with phase: the claim token proves you still hold it');
-    if (input.mega !== undefined && input.phase === undefined && !this.db.prepare('SELECT 1 FROM megas WHERE key = ?').get(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
+    if (input.mega !== undefined && input.phase === undefined && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
     return writeTx(this.db, () => {
       let phase: { key: string; kind: string } | null = null;
       if (input.phase !== undefined) {
@@ -210,7 +211,7 @@ export class ContinuityStore {
     if (data !== undefined && data.length > 20_000) throw new InputError('data', 'too large (at most 20,000 characters of JSON)');
     return writeTx(this.db, () => {
       const phase = input.mega !== undefined && input.phase !== undefined ? this.s.phases.phaseKeyOf(input.mega, input.phase).key : null;
-      if (input.mega !== undefined && phase === null && !this.db.prepare('SELECT 1 FROM megas WHERE key = ?').get(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
+      if (input.mega !== undefined && phase === null && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
       const seq = this.s.operations.append(now, { instance, kind: input.kind, mega: input.mega ?? null, phase, message: input.message, data: input.data });
       return { seq, message: `logged #${seq}` };
     });

@@ -157,20 +157,6 @@ export class SessionsStore {
   }
 }
 
-export type SessionStatus = 'live' | 'parked' | 'interrupted' | 'ended' | 'adopted';
-
-/**
- * adopted: another session took its claims over (resume); parked: ended with session_end, claims
- * kept for a resume; ended: said goodbye holding nothing; interrupted: gone without session_end
- * (process or server dead, client disconnected); live otherwise.
- */
-export function sessionStatus(row: SessionRow, liveness: Liveness, claims: number): SessionStatus {
-  if (row.adopted_by !== null) return 'adopted';
-  if (row.ended_at !== null) return claims > 0 ? 'parked' : 'ended';
-  if (row.disconnected_at !== null || liveness === 'dead') return 'interrupted';
-  return 'live';
-}
-
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderMemoryMarkdown, renderPlanMarkdown } from '../sessions/domain.js';
+import { renderMemoryMarkdown } from '../sessions/domain.js';
+import { renderPlanMarkdown } from '../phases/render.js';
 import { operationLine } from '../core/oplog.js';
 import type { Store } from '../core/store.js';
 import { InputError } from '../core/errors.js';

@@ -3,7 +3,6 @@ import type { OperationsStore } from '../core/operations.js';
 import type { PhasesService } from '../phases/service.js';
 import type { ClaimFile } from '../../schemas/sessions.js';
 import { InputError } from '../core/errors.js';
-import { parseStamp } from '../sessions/domain.js';
 import { phaseKey, type PhaseId } from '../core/ids.js';
 
 export interface ImportResult {
@@ -87,4 +86,12 @@ export class TransferStore {
       };
     });
   }
+}
+
+/** A claim-file time: ISO text, or a number (seconds before 1e11, milliseconds after). */
+export function parseStamp(v: string | number | null | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return v < 1e11 ? Math.round(v * 1000) : Math.round(v);
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? NaN : ms;
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { interruption, parseStamp, renderMemoryMarkdown, renderPlanMarkdown, truthy, utcDayStart } from '../../src/sessions/domain.js';
+import { interruption, renderMemoryMarkdown, sessionStatus } from '../../src/sessions/domain.js';
+import { truthy, utcDayStart } from '../../src/governance/domain.js';
+import { renderPlanMarkdown } from '../../src/phases/render.js';
+import { parseStamp } from '../../src/transfer/import.js';
 import { operationLine } from '../../src/core/oplog.js';
 import { changedUris } from '../../src/mcp/subscriptions.js';
 
@@ -22,6 +25,21 @@ describe('interruption', () => {
     expect(interruption(open, 'unknown', NOW, 7200_000, NOW)).toBe('lease_passed');
     expect(interruption(open, 'unknown', NOW, 500, null)).toBe('lease_passed');
     expect(interruption(open, 'unknown', NOW, 5000, null)).toBeNull();
+  });
+});
+
+describe('sessionStatus', () => {
+  const row = { ended_at: null, disconnected_at: null, adopted_by: null };
+  it('adopted wins; an ended session is parked while it keeps claims, else ended', () => {
+    expect(sessionStatus({ ...row, ended_at: NOW, adopted_by: 't2' }, 'dead', 1)).toBe('adopted');
+    expect(sessionStatus({ ...row, ended_at: NOW }, 'dead', 2)).toBe('parked');
+    expect(sessionStatus({ ...row, ended_at: NOW }, 'dead', 0)).toBe('ended');
+  });
+  it('an unfinished session is interrupted once disconnected or its process is dead, else live', () => {
+    expect(sessionStatus({ ...row, disconnected_at: NOW }, 'alive', 1)).toBe('interrupted');
+    expect(sessionStatus(row, 'dead', 0)).toBe('interrupted');
+    expect(sessionStatus(row, 'unknown', 3)).toBe('live');
+    expect(sessionStatus(row, 'alive', 0)).toBe('live');
   });
 });
 
