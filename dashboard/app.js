@@ -9,7 +9,7 @@ import { duration } from './format.js';
 const $ = (sel) => document.querySelector(sel);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
-const state = { board: null, sessions: null, operations: null, metrics: null, governance: null, memory: null, report: null, extras: {} };
+const state = { board: null, sessions: null, operations: null, metrics: null, governance: null, memory: null, report: null, readAt: {}, extras: {} };
 
 const ago = (iso) => (iso ? `${duration(Date.now() - Date.parse(iso))} ago` : '');
 
@@ -28,7 +28,7 @@ const EXTRAS = [
 const OPTIONAL = [
   ['governance', '/api/governance'],
   ['memory', '/api/memory'],
-  ['report', '/api/report'],
+  ['report', '/api/report', 60_000],
 ];
 
 async function refresh() {
@@ -40,8 +40,11 @@ async function refresh() {
     ...EXTRAS.map(async (x) => {
       state.extras[x.key] = has(x.path) ? await getJson(x.path) : null;
     }),
-    ...OPTIONAL.map(async ([key, path]) => {
+    ...OPTIONAL.map(async ([key, path, everyMs]) => {
+      // The weekly report reads a week of rows: re-read at most once a minute, not on every change.
+      if (everyMs && state[key] && Date.now() - (state.readAt[key] ?? 0) < everyMs) return;
       state[key] = has(path) ? await getJson(path) : null;
+      state.readAt[key] = Date.now();
     }),
   ]);
   render();

@@ -247,7 +247,8 @@ export class DodRun implements Run {
       writeTx(store.db, () => {
         const now = this.clock();
         for (const f of this.kept) store.dod.putCache(this.key(f.key.component, f.key.check, f.key.config), f.r, now);
-        store.dod.record(now, { instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks });
+        const configured = this.selected.filter((c) => !c.detected).map((c) => c.name);
+        store.dod.record(now, { instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks }, configured);
         if (phase && pull) store.dod.putPull(phase.mega, phase.id, pull, now);
       });
       // A full run is a decision of the gate: published on the PR head (src/governance/statuses.ts), never awaited.

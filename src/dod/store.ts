@@ -94,8 +94,8 @@ export class DodStore {
     this.q.basePut.run(base, config, component, b.passed_tests === null ? null : JSON.stringify(b.passed_tests), b.warnings === null ? null : JSON.stringify(b.warnings), now);
   }
 
-  /** Records a run and its `dod` operation; call inside a write transaction. */
-  record(now: number, run: Omit<DodRun, 'id' | 'ts'>): number {
+  /** Records a run and its `dod` operation (with the configured components it checked, for the cycle report); call inside a write transaction. */
+  record(now: number, run: Omit<DodRun, 'id' | 'ts'>, components: readonly string[] = []): number {
     // Cache entries and baselines of trees and bases not seen for a while are dead weight.
     this.q.prune.run(now - RETAIN_MS);
     this.q.pruneBase.run(now - RETAIN_MS);
@@ -109,7 +109,7 @@ export class DodStore {
       mega: run.mega,
       phase: run.phase,
       message: `DoD ${run.score}${run.partial ? ' (partial)' : ''} ${run.passed ? 'passed' : `failed${failed.length ? `: ${failed.join(', ')}` : ''}`}${run.mega ? ` for ${run.mega}/${run.phase}` : ''}`,
-      data: { run: id, tree: run.tree, passed: run.passed, score: run.score, cached: run.cached },
+      data: { run: id, tree: run.tree, passed: run.passed, score: run.score, cached: run.cached, ...(components.length ? { components } : {}) },
     });
     return id;
   }

@@ -39,6 +39,12 @@ export interface ClassifiedChange {
   files: string[];
 }
 
+/** The configured components a DoD run checked (the ones its change touched). */
+export interface CheckedComponents {
+  ts: number;
+  components: string[];
+}
+
 export interface DodEntry {
   id: number;
   ts: number;
@@ -53,6 +59,7 @@ export interface ReportInput {
   phases: CompletedPhase[];
   merges: MergeEntry[];
   changes: ClassifiedChange[];
+  checked?: CheckedComponents[];
   dod: DodEntry[];
   /** Configured DoD components: a changed file counts for the one whose paths match it. */
   components: readonly { name: string; paths: readonly string[] }[];
@@ -174,7 +181,8 @@ export function cycleFigures(cycle: string, r: Range, input: ReportInput, matche
   for (const p of phases) if (p.pr !== null) prs.add(`#${p.pr}`);
   for (const m of merges) prs.add(m.pr !== null ? `#${m.pr}` : `op${m.seq}`);
   const regressions = new Set(dod.filter((d) => d.regression).map((d) => (d.mega !== null ? `${d.mega}/${d.phase}` : `run${d.id}`)));
-  const components = [...new Set(changes.flatMap((c) => c.files.map((f) => componentOf(f, matchers))))].sort();
+  const checked = (input.checked ?? []).filter((c) => within(c.ts, r)).flatMap((c) => c.components);
+  const components = [...new Set([...changes.flatMap((c) => c.files.map((f) => componentOf(f, matchers))), ...checked])].sort();
   return {
     cycle,
     start: new Date(r.start).toISOString(),

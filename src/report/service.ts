@@ -15,5 +15,6 @@ export function cycleReport(deps: { store: Store; config: Config; clock: () => n
   const db = deps.store.db;
   let q = stores.get(db);
   if (!q) stores.set(db, (q = new ReportStore(db)));
-  return buildReport({ range, phases: q.completed(range), merges: q.merges(range), changes: q.changes(range), dod: q.dod(range), components: deps.config.dod.components });
+  const { merges, checked } = q.logged(range);
+  return buildReport({ range, phases: q.completed(range), merges, checked, changes: q.changes(range), dod: q.dod(range), components: deps.config.dod.components });
 }

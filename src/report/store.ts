@@ -1,5 +1,5 @@
 import type { Db } from '../core/db.js';
-import type { ClassifiedChange, CompletedPhase, DodEntry, MergeEntry, Range } from './domain.js';
+import type { CheckedComponents, ClassifiedChange, CompletedPhase, DodEntry, MergeEntry, Range } from './domain.js';
 
 /** Operations-log kinds that say a pull request was merged (`log_operation {kind: "merge", data: {pr}}`). */
 export const MERGE_KINDS = ['merge', 'pr_merged'] as const;
@@ -15,8 +15,8 @@ export class ReportStore {
          LEFT JOIN phase_pulls pp ON pp.mega = p.mega AND pp.phase = p.id
          WHERE p.completed_at >= ? AND p.completed_at < ? ORDER BY p.completed_at`,
       ),
-      merges: db.prepare<[number, number], { seq: number; ts: number; data: string | null }>(
-        `SELECT seq, ts, data FROM operations WHERE kind IN (${MERGE_KINDS.map((k) => `'${k}'`).join(',')}) AND ts >= ? AND ts < ? ORDER BY seq`,
+      logged: db.prepare<[number, number], { seq: number; ts: number; kind: string; data: string | null }>(
+        `SELECT seq, ts, kind, data FROM operations WHERE kind IN (${[...MERGE_KINDS, 'dod'].map((k) => `'${k}'`).join(',')}) AND ts >= ? AND ts < ? ORDER BY seq`,
       ),
       changes: db.prepare<[number, number], { ts: number; reasons: string }>('SELECT ts, reasons FROM classifications WHERE ts >= ? AND ts < ? ORDER BY id'),
       dod: db.prepare<[number, number], { id: number; ts: number; mega: string | null; phase: string | null; regression: number }>(
@@ -31,8 +31,16 @@ export class ReportStore {
     return this.q.phases.all(r.start, r.end).map((p) => ({ ...p, tickets: JSON.parse(p.tickets) as string[] }));
   }
 
-  merges(r: Range): MergeEntry[] {
-    return this.q.merges.all(r.start, r.end).map((m) => ({ seq: m.seq, ts: m.ts, pr: prOf(m.data) }));
+  /** From the operations log: merge entries, and the components each DoD run checked. */
+  logged(r: Range): { merges: MergeEntry[]; checked: CheckedComponents[] } {
+    const merges: MergeEntry[] = [];
+    const checked: CheckedComponents[] = [];
+    for (const o of this.q.logged.all(r.start, r.end)) {
+      const data = o.data ? (JSON.parse(o.data) as Record<string, unknown>) : {};
+      if (o.kind !== 'dod') merges.push({ seq: o.seq, ts: o.ts, pr: prOf(data) });
+      else if (Array.isArray(data.components)) checked.push({ ts: o.ts, components: data.components.filter((c): c is string => typeof c === 'string') });
+    }
+    return { merges, checked };
   }
 
   changes(r: Range): ClassifiedChange[] {
@@ -45,9 +53,7 @@ export class ReportStore {
 }
 
 /** The PR number a merge entry's data names (`pr` or `number`), if any. */
-function prOf(data: string | null): number | null {
-  if (!data) return null;
-  const d = JSON.parse(data) as { pr?: unknown; number?: unknown };
+function prOf(d: Record<string, unknown>): number | null {
   const n = d.pr ?? d.number;
   return typeof n === 'number' && Number.isInteger(n) ? n : typeof n === 'string' && /^#?\d+$/.test(n) ? Number(n.replace('#', '')) : null;
 }

@@ -47,7 +47,7 @@ beforeAll(async () => {
     h.store.dod.record(h.clock.now, {
       instance: null, mega: 'REP-1', phase: '3', tree: 't', base: 'b', passed: false, partial: false, score: '9/10', cached: false,
       checks: [{ id: 'no_regressions', status: 'fail', duration_ms: 5, detail: '1 test passing on main fails here: ui.test.ts > renders' }],
-    }),
+    }, ['ui']), // the configured component the run checked
   );
   h.clock.advance(HOUR);
   await a.call('complete_phase', { mega: 'REP-1', phase: 3, token: c3.token });
@@ -65,8 +65,8 @@ describe('the cycle report of a seeded database', () => {
     const r = cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' });
     expect(r.cycles).toHaveLength(2);
     expect(r.cycles[0]).toMatchObject({ cycle: '2026-W48', duration: '7d', points: 8, velocity: 1.14, phases_closed: 2, tickets_closed: 3, prs_merged: 2, components: ['docs', 'src'], regressions: 0 });
-    expect(r.cycles[1]).toMatchObject({ cycle: '2026-W49', duration: '1d', points: 2, velocity: 2, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: [], regressions: 1 });
-    expect(r.total).toMatchObject({ days: 8, points: 10, velocity: 1.25, phases_closed: 3, tickets_closed: 3, prs_merged: 2, regressions: 1 });
+    expect(r.cycles[1]).toMatchObject({ cycle: '2026-W49', duration: '1d', points: 2, velocity: 2, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: ['ui'], regressions: 1 });
+    expect(r.total).toMatchObject({ days: 8, points: 10, velocity: 1.25, phases_closed: 3, tickets_closed: 3, prs_merged: 2, components: ['docs', 'src', 'ui'], regressions: 1 });
     expect(r.days.filter((d) => d.points)).toEqual([
       { day: '2026-11-25', points: 3 },
       { day: '2026-11-26', points: 5 },
@@ -120,8 +120,8 @@ describe('factory-mcp report', () => {
     expect(r.stdout).toContain('## Cycle report 2026-11-23 – 2026-11-30');
     expect(r.stdout).toContain('| cycle | duration | points | velocity (pts/day) | issues closed (phases / tickets) | PRs merged | components touched | regressions on main |');
     expect(r.stdout).toContain('| 2026-W48 | 7d | 8 | 1.14 | 2 / 3 | 2 | docs, src | 0 |');
-    expect(r.stdout).toContain('| 2026-W49 | 1d | 2 | 2 | 1 / 0 | 0 | – | 1 |');
-    expect(r.stdout).toContain('| total | 8d | 10 | 1.25 | 3 / 3 | 2 | docs, src | 1 |');
+    expect(r.stdout).toContain('| 2026-W49 | 1d | 2 | 2 | 1 / 0 | 0 | ui | 1 |');
+    expect(r.stdout).toContain('| total | 8d | 10 | 1.25 | 3 / 3 | 2 | docs, src, ui | 1 |');
     const empty = await report(['--since', '2026-10-05', '--until', '2026-10-11']);
     expect(empty.code).toBe(0);
     expect(empty.stdout).toContain('No data from 2026-10-05 – 2026-10-11');

@@ -52,6 +52,7 @@ describe('the cycle report figures', () => {
           { seq: 6, ts: D('2026-11-26T12:00:00'), pr: null },
         ],
         changes: [{ ts: D('2026-11-24T10:00:00'), files: ['src/api/a.ts', 'web/app.tsx', 'README.md'] }],
+        checked: [{ ts: D('2026-11-30T09:00:00'), components: ['ui'] }],
         dod: [
           { id: 1, ts: D('2026-11-30T09:00:00'), mega: 'M', phase: '3', regression: true },
           { id: 2, ts: D('2026-11-30T09:30:00'), mega: 'M', phase: '3', regression: true }, // the same phase again
@@ -62,7 +63,7 @@ describe('the cycle report figures', () => {
     );
     expect(r.cycles.map((c) => c.cycle)).toEqual(['2026-W48', '2026-W49']);
     expect(r.cycles[0]).toMatchObject({ duration: '7d', days: 7, points: 7, velocity: 1, phases_closed: 2, tickets_closed: 2, prs_merged: 2, components: ['(root)', 'api', 'web'], regressions: 0, empty: false });
-    expect(r.cycles[1]).toMatchObject({ duration: '1d', days: 1, points: 0, velocity: 0, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: [], regressions: 1 });
+    expect(r.cycles[1]).toMatchObject({ duration: '1d', days: 1, points: 0, velocity: 0, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: ['ui'], regressions: 1 });
     expect(r.total).toMatchObject({ cycle: 'total', days: 8, points: 7, velocity: 0.88, phases_closed: 3, prs_merged: 2, regressions: 1 });
     expect(r.days).toHaveLength(8);
     expect(r.days.filter((d) => d.points > 0)).toEqual([{ day: '2026-11-25', points: 3 }, { day: '2026-11-26', points: 4 }]);
@@ -70,7 +71,7 @@ describe('the cycle report figures', () => {
     expect(md).toContain('## Cycle report 2026-11-23 – 2026-11-30');
     expect(md).toContain('| cycle | duration | points | velocity (pts/day) | issues closed (phases / tickets) | PRs merged | components touched | regressions on main |');
     expect(md).toContain('| 2026-W48 | 7d | 7 | 1 | 2 / 2 | 2 | (root), api, web | 0 |');
-    expect(md).toContain('| total | 8d | 7 | 0.88 | 3 / 2 | 2 | (root), api, web | 1 |');
+    expect(md).toContain('| total | 8d | 7 | 0.88 | 3 / 2 | 2 | (root), api, ui, web | 1 |');
   });
 
   it('says so when the period has no data', () => {
