@@ -90,17 +90,14 @@ Writes, at the repository root:
                         (dod.github "off" when no remote points at GitHub)
   .mcp.json             Claude Code project scope: mcpServers.factory
   .cursor/mcp.json      Cursor: mcpServers.factory
-Entries of other servers are kept; an existing "factory" entry or config is kept unless --force.
-Prints the \`claude mcp add\` line for user scope.`,
+The entry runs \`npx --no factory-mcp\` when factory-mcp is installed in the repository's
+node_modules or globally (portable: commit the files), else this checkout's dist/src/cli.js by
+absolute path (said in the output). Entries of other servers are kept; an existing config is kept
+and a "factory" entry that differs is reported ("differs") and replaced only with --force.
+Warns when DIR is not in a git repository. Prints Claude Code's approval step for project
+servers and the \`claude mcp add\` line for user scope.`,
     options: { force: { type: 'boolean' } },
-    run: async (v) => {
-      const { initRepository } = await import('./cli/init.js');
-      const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
-      const r = initRepository(root, { force: v.force === true });
-      for (const f of r.files) process.stdout.write(`${f.action.padEnd(8)} ${path.relative(process.cwd(), f.path) || f.path}\n`);
-      process.stdout.write(`\nFor every project (Claude Code user scope):\n  ${r.claudeUserScope}\n`);
-      return 0;
-    },
+    run: async (v) => (await import('./cli/init.js')).runInit(v),
   },
   council: {
     summary: 'list councils, print one report, or retry reports waiting for Linear',
