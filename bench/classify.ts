@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const config = parseConfig({});
     const rules = compileRules(config.changes);
     const changes = await gitChanges(dir, { base, head });
-    const first = await classifyChange({ root: dir, config }, { base, head });
+    const first = await classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { base, head });
     const numstat: number[] = [];
     const full: number[] = [];
     const engine: number[] = [];
@@ -151,17 +151,17 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       re2Stream.push(await time(() => streamed(dir, { base, head }, rules)));
       nativeStream.push(await time(() => streamed(dir, { base, head }, native)));
-      served.push(await time(() => classifyChange({ root: dir, config }, { base, head })));
+      served.push(await time(() => classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { base, head })));
     }
     const hostile = hostileDiff(1024 * 1024);
     const stalls = {
-      range_5000_files_ms: +(await maxStall(() => classifyChange({ root: dir, config }, { base, head }))).toFixed(1),
+      range_5000_files_ms: +(await maxStall(() => classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { base, head }))).toFixed(1),
       hostile_1mb_diff_ms: 0,
     };
     let hostileMs = 0;
     let hostileLevel = '';
     stalls.hostile_1mb_diff_ms = +(await maxStall(async () => {
-      hostileMs = await time(async () => (hostileLevel = (await classifyChange({ root: dir, config }, { diff: hostile })).level));
+      hostileMs = await time(async () => (hostileLevel = (await classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { diff: hostile })).level));
     })).toFixed(1);
     // The old engine on one hostile line of 1,000 spaces (cubic: 4,000 spaces took 12 s), for scale.
     const oldLine = `SELECT${' '.repeat(1000)}x`;
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       // Interleaved so that load from others on the machine hits both alike.
       numstat.push(await time(() => git(dir, ['diff', '--numstat', base, head])));
-      full.push(await time(() => classifyChange({ root: dir, config }, { base, head })));
+      full.push(await time(() => classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { base, head })));
       engine.push(await time(async () => classify(changes.files, rules)));
       gitOnly.push(await time(() => git(dir, [...DIFF_ARGS, base, head, '--'])));
       parse.push(await time(async () => parseUnifiedDiff(rawOut)));

@@ -27,7 +27,7 @@ export async function benchDod(rounds = 5): Promise<{ dodMs: number; shellMs: nu
   const store = Store.open(path.join(tmp, 'factory.db'), { leaseSeconds: config.lease_seconds });
   const env = { ...process.env };
   delete env.GITHUB_TOKEN; // the PR/CI checks answer at once without a token; the bench is about the commands
-  const deps = { store, config, root: repo.dir, clock: Date.now, instance: null, env };
+  const deps = { store, config, root: repo.dir, clock: Date.now, env };
   const c = config.dod.components[0]!.commands;
   const q = (argv: string[]) => argv.map((a) => `'${a}'`).join(' ');
   const script = path.join(tmp, 'dod.sh');

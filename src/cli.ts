@@ -12,8 +12,8 @@ import { Store } from './core/store.js';
 import type { Toolset } from './mcp/tool.js';
 import { ConfigError, InputError } from './core/errors.js';
 import { ReadOnlyOpenError, SchemaTooNewError } from './core/db.js';
-import { retryPosts, syncPlan, type CouncilDeps } from './council/service.js';
-import { Session } from './core/context.js';
+import { retryPosts, syncPlan } from './council/service.js';
+import { Session, type ServiceContext } from './core/context.js';
 import { StdioTransport } from './mcp/stdio.js';
 import { integrityProblem, probePort, startupFault, type FaultScene } from './core/faults.js';
 import { exportState } from './transfer/export.js';
@@ -26,6 +26,9 @@ import { INTENTS } from './changes/rules.js';
 import { REPORT_OPTIONS, REPORT_USAGE, runReport } from './report/cli.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
+
+/** The process's environment, read here once: every service gets it as ctx.env. */
+const ENV = process.env;
 
 const COMMON = {
   db: { type: 'string' },
@@ -108,7 +111,7 @@ Without options lists the recent councils (id, verdict, average, subject, Linear
   --retry    post every report waiting in the outbox to Linear now (needs LINEAR_API_KEY)`,
     options: { id: { type: 'string' }, retry: { type: 'boolean' }, json: { type: 'boolean' } },
     run: (v) =>
-      withCouncil(v, async (deps) => {
+      withContext(v, async (deps) => {
         const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
         if (v.retry) {
           const r = await retryPosts(deps, { force: true });
@@ -143,7 +146,7 @@ Logged. It holds against an agent that cannot write the database directly (docs/
     options: { note: { type: 'string' }, enroll: { type: 'boolean' } },
     run: async (v, pos) => {
       const { ACK_KINDS, ackTarget } = await import('./http/api.js');
-      const token = process.env.FACTORY_ACK_TOKEN;
+      const token = ENV.FACTORY_ACK_TOKEN;
       if (!token) throw new InputError('FACTORY_ACK_TOKEN', 'not set: acknowledging is for a human, whose shell holds the ack token (agents never get it)');
       if (v.enroll === true) {
         return withStore(v, (store) => {
@@ -156,14 +159,15 @@ Logged. It holds against an agent that cannot write the database directly (docs/
       const [kind, ref] = pos;
       if (!kind || !ACK_KINDS.includes(kind as 'council')) throw new InputError('KIND', `expected one of ${ACK_KINDS.join(', ')}`);
       if (!ref || !/^[1-9]\d{0,15}$/.test(ref)) throw new InputError('ID', 'expected the numeric id of the council or change');
-      return withStore(v, async (store, at) => {
+      return withContext(v, async (ctx) => {
+        const { store } = ctx;
         const check = store.acks.check(token);
         if (check === 'not_enrolled') throw new InputError('FACTORY_ACK_TOKEN', 'no ack token is enrolled in this database: run `factory-mcp ack --enroll` (or start `factory-mcp http`) once with it, before any agent does');
         if (check === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `is not the ack token enrolled in this database (at ${iso(store.acks.enrolledAt() ?? 0)}); nothing acknowledged`);
         const what = ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
         const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
-        if (!r.already) await (await import('./governance/statuses.js')).publishAck({ store, ...at, clock: Date.now }, kind as 'council', ref); // the gate opens on GitHub too
+        if (!r.already) await (await import('./governance/statuses.js')).publishAck(ctx, kind as 'council', ref); // the gate opens on GitHub too
         process.stdout.write(`${r.already ? 'already acknowledged' : 'acknowledged'}: ${what}\n`);
         return 0;
       });
@@ -178,7 +182,7 @@ Reads the Linear issue KEY (e.g. CAB-1290) and its sub-issues: each sub-issue be
 (and FACTORY_LINEAR_API_URL for a non-default endpoint). Also retries council reports waiting for Linear.`,
     options: { json: { type: 'boolean' } },
     run: (v, pos) =>
-      withCouncil(v, async (deps) => {
+      withContext(v, async (deps) => {
         const key = pos[0];
         if (!key) throw new InputError('KEY', 'give the Linear MEGA issue, e.g. factory-mcp sync-plan CAB-1290');
         const r = await syncPlan(deps, key);
@@ -229,8 +233,7 @@ The phase checks need --mega and --phase. --no-cache runs every check afresh. Ex
 ten pass (or are skipped by config), 1 otherwise.`,
     options: { mega: { type: 'string' }, phase: { type: 'string' }, component: { type: 'string' }, only: { type: 'string' }, 'no-cache': { type: 'boolean' }, json: { type: 'boolean' } },
     run: async (v) => {
-      const { store, root, config } = open(v);
-      try {
+      return withContext(v, async (ctx) => {
         const { checkDod, renderDod } = await import('./dod/service.js');
         const { CheckDodInput } = await import('../schemas/dod.js');
         const parsed = CheckDodInput.safeParse({
@@ -241,12 +244,10 @@ ten pass (or are skipped by config), 1 otherwise.`,
           fresh: v['no-cache'] === true ? true : undefined,
         });
         if (!parsed.success) throw new InputError('--' + String(parsed.error.issues[0]?.path[0] ?? 'args'), formatIssues(parsed.error));
-        const r = await checkDod({ store, config, root, clock: Date.now, instance: null }, parsed.data);
+        const r = await checkDod(ctx, parsed.data);
         process.stdout.write(v.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderDod(r).join('\n')}\n`);
         return r.passed ? 0 : 1;
-      } finally {
-        store.close();
-      }
+      });
     },
   },
   statuses: {
@@ -257,23 +258,19 @@ The gates are published as GitHub commit statuses on each phase's pull request w
 decided; what GitHub did not take waits in the outbox. Without options lists what waits.
   --retry    post everything waiting now (needs GITHUB_TOKEN); exit 1 if some still fail`,
     options: { retry: { type: 'boolean' }, json: { type: 'boolean' } },
-    run: async (v) => {
-      const { store, root, config } = open(v);
-      try {
+    run: (v) =>
+      withContext(v, async (ctx) => {
         const { retryStatuses, STATUS_KIND } = await import('./governance/statuses.js');
         const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
         if (v.retry) {
-          const r = await retryStatuses({ store, config, root, clock: Date.now }, { force: true });
+          const r = await retryStatuses(ctx, { force: true });
           out(r, [r.message, ...r.failed.map((f) => `  ${f.key}: ${f.message}`)].join('\n'));
           return r.failed.length || r.pending ? 1 : 0;
         }
-        const list = store.outbox.list(STATUS_KIND);
+        const list = ctx.store.outbox.list(STATUS_KIND);
         out(list, list.length ? list.map((i) => `${i.key}  ${i.attempts} attempt(s)${i.last_error ? `  ${i.last_error}` : ''}`).join('\n') : 'No commit status waits for GitHub.');
         return 0;
-      } finally {
-        store.close();
-      }
-    },
+      }),
   },
   import: {
     summary: 'create a MEGA from a claim file, keeping its completions',
@@ -324,7 +321,7 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
   --label         put exactly one of the labels ship/show/ask on the open pull request of the
                   branch (GITHUB_TOKEN; owner/repo from "github" in the config, else the origin remote)`,
     options: { base: { type: 'string' }, head: { type: 'string' }, intent: { type: 'string' }, json: { type: 'boolean' }, label: { type: 'boolean' } },
-    run: (v) => classifyCommand(v),
+    run: (v) => classifyCommand(v, ENV),
   },
   report: {
     summary: 'the cycle report: points, velocity, issues, PRs, components, regressions per week',
@@ -394,7 +391,7 @@ function serving(store: Store, transport: 'stdio' | 'http', config: ReturnType<t
 function openDeferred(v: Record<string, unknown>): { store: Store; root: string; config: ReturnType<typeof loadConfig>; materialize?: () => { store: Store; notice: string } } {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const file = resolveDbPath(root, v.db as string | undefined);
-  const explicit = v.db !== undefined || Boolean(process.env.FACTORY_DB);
+  const explicit = v.db !== undefined || Boolean(ENV.FACTORY_DB);
   if (v['read-only'] === true || explicit || fs.existsSync(path.join(root, '.git')) || fs.existsSync(file)) return open(v);
   const config = loadConfig(root);
   return {
@@ -418,11 +415,11 @@ async function withStore(v: Record<string, unknown>, fn: (store: Store, at: { ro
   }
 }
 
-/** The council service over the CLI's store: no MCP session, so operations carry no instance. */
-async function withCouncil(v: Record<string, unknown>, fn: (deps: CouncilDeps) => Promise<number>): Promise<number> {
+/** The one context over the CLI's store, for the services: no MCP session, so what they record carries no instance. */
+async function withContext(v: Record<string, unknown>, fn: (ctx: ServiceContext) => Promise<number>): Promise<number> {
   const { store, root, config } = open(v);
   try {
-    return await fn({ store, config, root, clock: Date.now, logger: stderrLogger(), instance: () => null });
+    return await fn({ store, config, root, clock: Date.now, env: ENV, logger: stderrLogger() });
   } finally {
     store.close();
   }
@@ -464,7 +461,7 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
   const { store, root, config, materialize } = openDeferred(v);
   // Registered with its first session: a health check that only reads leaves no server row either.
   if (v['read-only'] !== true && !materialize) serving(store, 'stdio', config);
-  const fs_ = createServer({ store, config, root, logger, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets, materialize });
+  const fs_ = createServer({ store, config, root, logger, env: ENV, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets, materialize });
   const transport = new StdioTransport();
   let closed = false;
   const shutdown = (why: string) => {
@@ -497,7 +494,7 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
   const { startHttp, HttpConfigError } = await import('./http/server.js');
   let http;
   try {
-    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: process.env.FACTORY_HTTP_TOKEN, ackToken: process.env.FACTORY_ACK_TOKEN, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
+    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: ENV.FACTORY_HTTP_TOKEN, ackToken: ENV.FACTORY_ACK_TOKEN, env: ENV, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
   } catch (e) {
     store.close();
     if (e instanceof HttpConfigError) throw new InputError('--host', e.message);

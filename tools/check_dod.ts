@@ -12,20 +12,6 @@ export const checkDodTool = defineTool({
   output: CheckDodOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: (ctx, input, call) =>
-    checkDod(
-      {
-        store: ctx.store,
-        config: ctx.config,
-        root: ctx.root,
-        clock: ctx.clock,
-        instance: ctx.session.instance,
-        defaultPhase: () => {
-          const held = ctx.store.phases.claimsOf(ctx.session.instance);
-          return held.length === 1 ? { mega: held[0]!.mega, id: held[0]!.id } : null;
-        },
-      },
-      input,
-      { signal: call.signal, progress: (done, total, message) => call.progress(done, total, message) },
-    ),
+    checkDod(ctx, input, { signal: call.signal, progress: (done, total, message) => call.progress(done, total, message) }),
   text: (o) => renderDod(o).join('\n'),
 });

@@ -16,7 +16,7 @@ export const claimPhase = defineTool({
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const r = ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);
-    if (r.claimed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'claim', r.phase.mega, phaseKey(r.phase.id));
+    if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
     return r;
   },
   text: claimText,

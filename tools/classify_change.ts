@@ -12,6 +12,6 @@ export const classifyChangeTool = defineTool({
   input: ClassifyChangeInput,
   output: ClassifyChangeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  handler: (ctx, input) => classifyChange({ root: ctx.root, config: ctx.config, store: ctx.store, instance: () => ctx.session.instance, now: ctx.clock }, input),
+  handler: (ctx, input) => classifyChange(ctx, input),
   text: (o) => [...renderClassification(o), ...(o.stored === false ? [fields(o, ['stored', 'reason'])] : [])].join('\n'),
 });

@@ -19,7 +19,7 @@ export const completePhase = defineTool({
     const gates = await completeGates(ctx, input.mega, input.phase);
     // The gates run after the token check, inside the completion transaction.
     const r = ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
-    if (r.completed && r.phase) r.message += noteWeakenings({ ...ctx, instance: ctx.session.instance }, 'complete', r.phase.mega, phaseKey(r.phase.id));
+    if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
     return r;
   },
   text: (o) => (o.next ? `${o.message}. Next: ${claimText(o.next)}` : outcomeText(o, 'completed')),

@@ -1,6 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { RunCouncilInput, RunCouncilOutput } from '../schemas/council.js';
-import { councilDeps, runCouncil } from '../src/council/service.js';
+import { runCouncil } from '../src/council/service.js';
 
 export const runCouncilTool = defineTool({
   name: 'run_council',
@@ -11,7 +11,7 @@ export const runCouncilTool = defineTool({
   input: RunCouncilInput,
   output: RunCouncilOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  handler: (ctx, input, call) => runCouncil(councilDeps(ctx), input, call),
+  handler: (ctx, input, call) => runCouncil(ctx, input, call),
   // Many clients show the model only this text: it must carry what the agent acts on.
   text: (o) =>
     o.status === 'needs_reviews'

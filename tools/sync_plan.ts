@@ -1,6 +1,6 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { SyncPlanInput, SyncPlanOutput } from '../schemas/council.js';
-import { councilDeps, syncPlan } from '../src/council/service.js';
+import { syncPlan } from '../src/council/service.js';
 import { outcomeText } from '../src/mcp/answer-text.js';
 
 export const syncPlanTool = defineTool({
@@ -12,6 +12,6 @@ export const syncPlanTool = defineTool({
   input: SyncPlanInput,
   output: SyncPlanOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  handler: (ctx, input) => syncPlan(councilDeps(ctx), input.key),
+  handler: (ctx, input) => syncPlan(ctx, input.key),
   text: (o) => (o.plan_markdown ? `${o.message}\n\n${o.plan_markdown}` : outcomeText(o, 'synced')),
 });

@@ -34,9 +34,9 @@ export async function githubRepo(cwd: string, configured: { owner?: string | und
  */
 export async function labelPullRequest(
   cwd: string,
-  opts: { label: string; family: readonly string[]; github: { owner?: string | undefined; repo?: string | undefined }; env?: NodeJS.ProcessEnv },
+  opts: { label: string; family: readonly string[]; github: { owner?: string | undefined; repo?: string | undefined }; env: NodeJS.ProcessEnv },
 ): Promise<LabelResult> {
-  const env = opts.env ?? process.env;
+  const env = opts.env;
   const octo: Octokit | null = githubClient(env);
   if (!octo) throw new LabelError(NO_GITHUB_TOKEN);
   const { owner, repo } = await githubRepo(cwd, opts.github);

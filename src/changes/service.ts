@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Config } from '../../schemas/config.js';
 import { ClassifyChangeInput, type ClassifyChangeArgs, type ClassifyChangeResult } from '../../schemas/changes.js';
 import { InputError } from '../core/errors.js';
 import { DiffParseError, parseUnifiedDiff } from './diff.js';
@@ -7,21 +6,15 @@ import { LEVELS, compileRules, type ChangedFile, type Level } from './rules.js';
 import { Classifier, classifyAsync, type Classification } from './classifier.js';
 import { gitChanges } from './git.js';
 import { checkoutOf } from '../integrations/checkouts.js';
-import type { Store } from '../core/store.js';
+import type { ServiceContext } from '../core/context.js';
 import { findRepoRoot, gateWeakenings, loadConfig } from '../core/config.js';
 import { formatIssues } from '../../schemas/common.js';
 import type { labelPullRequest } from './labels.js';
 import { phaseKey } from '../core/ids.js';
 import { publishGates } from '../governance/statuses.js';
 
-export interface ClassifyEnv {
-  root: string;
-  config: Config;
-  /** With a store and an instance, a classification given mega+phase+token is stored with the phase. */
-  store?: Store;
-  instance?: () => string;
-  now?: () => number;
-}
+/** What classifying reads: the one context; with a store and a session, a classification given mega+phase+token is stored with the phase. */
+type ClassifyContext = Pick<ServiceContext, 'root' | 'config' | 'clock' | 'env'> & Partial<Pick<ServiceContext, 'store' | 'session'>>;
 
 /** Where the change comes from: a git range, a file list or a unified diff. Exactly one. */
 function sourceOf(input: ClassifyChangeArgs): 'git' | 'files' | 'diff' {
@@ -66,7 +59,7 @@ function checkArgs(input: ClassifyChangeArgs): void {
 }
 
 /** Classifies a change as Ship / Show / Ask. The MCP tool and the CLI both call this. */
-export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs): Promise<ClassifyChangeResult> {
+export async function classifyChange(ctx: ClassifyContext, input: ClassifyChangeArgs): Promise<ClassifyChangeResult> {
   checkArgs(input);
   const source = sourceOf(input);
   const at = ([['mega', input.mega], ['phase', input.phase], ['token', input.token]] as const).filter(([, v]) => v !== undefined);
@@ -74,9 +67,9 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     const missing = ['mega', 'phase', 'token'].filter((k) => !at.some(([n]) => n === k));
     throw new InputError(missing[0] as string, 'mega, phase and token go together (to store the classification with your claimed phase)');
   }
-  if (at.length === 3 && (!env.store || !env.instance)) throw new InputError('token', 'storing a classification needs the server (not available here)');
+  if (at.length === 3 && (!ctx.store || !ctx.session)) throw new InputError('token', 'storing a classification needs the server (not available here)');
 
-  const rules = compileRules(env.config.changes);
+  const rules = compileRules(ctx.config.changes);
   let c: Classification;
   let base: string | undefined;
   let head: string | null | undefined;
@@ -95,7 +88,7 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     // Files are classified as git streams them, so the rules run while git still diffs (in order, pausing for the event loop).
     const classifier = new Classifier(rules, { intent: input.intent });
     let queue = Promise.resolve();
-    cwdDir = (await checkoutOf(env.root, input.cwd)).dir;
+    cwdDir = (await checkoutOf(ctx.root, input.cwd)).dir;
     const g = await gitChanges(cwdDir, { base: input.base, head: input.head }, (f) => {
       queue = queue.then(() => classifier.addAsync(f));
     }).catch(async (e: unknown) => {
@@ -108,14 +101,14 @@ export async function classifyChange(env: ClassifyEnv, input: ClassifyChangeArgs
     head = g.head;
   }
 
-  const weakened = gateWeakenings(env.config).filter((w) => w.startsWith('changes.'));
+  const weakened = gateWeakenings(ctx.config).filter((w) => w.startsWith('changes.'));
   const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: `${summary(c)}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}` };
-  if (at.length === 3 && env.store && env.instance) {
-    const r = env.store.changes.record(env.instance(), { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, (env.now ?? Date.now)());
+  if (at.length === 3 && ctx.store && ctx.session) {
+    const r = ctx.store.changes.record(ctx.session.instance, { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, ctx.clock());
     if (r.stored) {
       out.stored = true;
       out.message += `; stored with ${input.mega}/${input.phase}`;
-      void publishGates({ store: env.store, config: env.config, root: env.root, clock: env.now ?? Date.now }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd && cwdDir ? { cwd: cwdDir } : {}) });
+      void publishGates({ store: ctx.store, config: ctx.config, root: ctx.root, clock: ctx.clock, env: ctx.env }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd && cwdDir ? { cwd: cwdDir } : {}) });
     } else {
       out.stored = false;
       out.reason = r.reason;
@@ -143,20 +136,20 @@ const EXIT: Record<Level, number> = { ship: 0, show: 10, ask: 20 };
  * `factory-mcp classify`: the verdict on stdout (text or --json), the exit code 0/10/20 for
  * ship/show/ask, 3 when --label could not label. Input errors throw InputError (exit 2).
  */
-export async function classifyCommand(v: Record<string, unknown>): Promise<number> {
+export async function classifyCommand(v: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
   const cwd = (v.cwd as string | undefined) ?? process.cwd();
   const root = findRepoRoot(cwd);
   const config = loadConfig(root);
   const parsed = ClassifyChangeInput.safeParse({ cwd: path.resolve(cwd), base: v.base, head: v.head, intent: v.intent });
   if (!parsed.success) throw new InputError(`--${String(parsed.error.issues[0]?.path[0] ?? 'input')}`, formatIssues(parsed.error));
-  const out = await classifyChange({ root, config }, parsed.data);
+  const out = await classifyChange({ root, config, clock: Date.now, env }, parsed.data);
   let code = EXIT[out.level];
   let labelled: Awaited<ReturnType<typeof labelPullRequest>> | undefined;
   let labelError: string | undefined;
   if (v.label) {
     const { labelPullRequest, LabelError } = await import('./labels.js'); // octokit only when labelling
     try {
-      labelled = await labelPullRequest(root, { label: out.level, family: LEVELS, github: config.github });
+      labelled = await labelPullRequest(root, { label: out.level, family: LEVELS, github: config.github, env });
     } catch (e) {
       if (!(e instanceof LabelError)) throw e;
       labelError = e.message;

@@ -69,6 +69,11 @@ export class Session {
   }
 }
 
+/**
+ * The one context every handler and service gets. Services read the environment (secrets, API
+ * URLs, PATH) from `env`, never from process.env: process.env is read once, where the process
+ * starts (cli.ts, or createServer's default), so a test hands each server its own environment.
+ */
 export interface Context {
   store: Store;
   config: Config;
@@ -76,6 +81,8 @@ export interface Context {
   session: Session;
   clock: () => number;
   random: () => number;
+  /** The environment of this server: LINEAR_API_KEY, GITHUB_TOKEN, FACTORY_*_API_URL, FACTORY_KILL_SWITCH, PATH. */
+  env: NodeJS.ProcessEnv;
   logger: Logger;
   guards: ClaimGuards;
   /** Kill switch, cost cap, autonomy (built by createServer). */
@@ -85,6 +92,18 @@ export interface Context {
    * tool that may write; returns a notice naming the new file the first time, else null.
    */
   materialize?: () => string | null;
+}
+
+/**
+ * The context as a service sees it: the same fields, where `session` is absent when no session
+ * acts (the CLI's own commands, whose records carry no instance). A service takes
+ * `Pick<ServiceContext, …>` of what it reads.
+ */
+export type ServiceContext = Pick<Context, 'store' | 'config' | 'root' | 'clock' | 'env' | 'logger'> & { session?: Pick<Session, 'instance'> | undefined };
+
+/** The acting session's instance id, or null when none acts (the CLI). */
+export function actor(ctx: Pick<ServiceContext, 'session'>): string | null {
+  return ctx.session ? ctx.session.instance : null;
 }
 
 /** What a handler gets for one call: cancellation and progress. */

@@ -2,7 +2,7 @@ import type { CreateMessageRequest, CreateMessageResult } from '@modelcontextpro
 import type { z } from 'zod';
 import type { Config } from '../../schemas/config.js';
 import type { RunCouncilOutput, SyncPlanOutput } from '../../schemas/council.js';
-import type { CallInfo, Context } from '../core/context.js';
+import { actor, type CallInfo, type ServiceContext } from '../core/context.js';
 import {
   brief,
   decide,
@@ -32,7 +32,6 @@ import type { LinearFailureKind } from '../integrations/linear.js';
 let linearModule: typeof LinearModule | undefined;
 const linear = async (): Promise<typeof LinearModule> => (linearModule ??= await import('../integrations/linear.js'));
 import { runCommand } from '../integrations/run.js';
-import type { Logger } from '../core/logger.js';
 import { writeTx } from '../core/db.js';
 import type { Store } from '../core/store.js';
 import { retryDelayMs } from '../core/outbox.js';
@@ -44,22 +43,6 @@ import type { ClaimGuards, PhaseRef } from '../phases/service.js';
  * (caller → MCP sampling → reviewer command), decides, stores, posts to Linear through an
  * outbox, and guards claims of big phases.
  */
-
-export interface CouncilDeps {
-  store: Store;
-  config: Config;
-  root: string;
-  clock: () => number;
-  logger: Logger;
-  /** The acting session's instance id (null from the CLI). */
-  instance: () => string | null;
-  env?: NodeJS.ProcessEnv;
-}
-
-/** The service's view of a tool call's context. */
-export function councilDeps(ctx: Context): CouncilDeps {
-  return { store: ctx.store, config: ctx.config, root: ctx.root, clock: ctx.clock, logger: ctx.logger, instance: () => ctx.session.instance };
-}
 
 export type PostResult =
   | { ok: true; url: string; message: string }
@@ -77,7 +60,7 @@ export function personas(config: Config): Persona[] {
 }
 
 /** Runs a council on a subject. Never invents a score: without four valid reviews the answer is needs_reviews. */
-export async function runCouncil(deps: CouncilDeps, input: { subject: Subject; reviews?: unknown[] | undefined }, call?: Partial<CallInfo>): Promise<RunCouncilResult> {
+export async function runCouncil(deps: ServiceContext, input: { subject: Subject; reviews?: unknown[] | undefined }, call?: Partial<CallInfo>): Promise<RunCouncilResult> {
   const subject = resolveSubject(deps.store, input.subject);
   const before = deps.store.councils.latestOnSubject(subject);
   if (before && sameDescription(before.subject.description, subject.description)) {
@@ -152,7 +135,7 @@ function resolveSubject(store: Store, subject: Subject): Subject {
   };
 }
 
-async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], sources: ReviewSource[], all: Persona[]): Promise<RunCouncilResult> {
+async function record(deps: ServiceContext, subject: Subject, reviews: Review[], sources: ReviewSource[], all: Persona[]): Promise<RunCouncilResult> {
   const t = thresholds(deps.config);
   const decision = decide(reviews, t);
   const now = deps.clock();
@@ -160,7 +143,7 @@ async function record(deps: CouncilDeps, subject: Subject, reviews: Review[], so
   const client = L ? L.linearClient(deps.env) : null;
   const at = iso(now);
   const c = deps.store.councils.record(
-    deps.instance(),
+    actor(deps),
     { subject, sources, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, sources, at }) },
     now,
   );
@@ -209,7 +192,7 @@ function textOf(r: CreateMessageResult | { content: unknown }): string {
 
 /** One sampling request per persona, in parallel; a malformed answer is re-asked once. Returns how many answered. */
 async function sampleReviews(
-  deps: CouncilDeps,
+  deps: ServiceContext,
   all: Persona[],
   subject: Subject,
   sample: NonNullable<CallInfo['sample']>,
@@ -248,7 +231,7 @@ async function sampleReviews(
 
 /** The configured reviewer command, once per persona in parallel: the brief on stdin, a JSON review on stdout. */
 async function commandReviews(
-  deps: CouncilDeps,
+  deps: ServiceContext,
   missing: Persona[],
   subject: Subject,
   signal: AbortSignal | undefined,
@@ -285,11 +268,11 @@ async function commandReviews(
 
 const POST_LOCK_MS = 60_000;
 
-async function deliver(deps: CouncilDeps, client: NonNullable<ReturnType<typeof LinearModule.linearClient>>, item: { council: number; ticket: string; report: string; attempts: number }): Promise<PostResult> {
+async function deliver(deps: ServiceContext, client: NonNullable<ReturnType<typeof LinearModule.linearClient>>, item: { council: number; ticket: string; report: string; attempts: number }): Promise<PostResult> {
   const { postComment, describeLinearError } = await linear();
   try {
     const { url } = await postComment(client, item.ticket, item.report);
-    deps.store.councils.markPosted(deps.instance(), item.council, url, deps.clock());
+    deps.store.councils.markPosted(actor(deps), item.council, url, deps.clock());
     return { ok: true, url, message: `Report posted to ${item.ticket}: ${url}` };
   } catch (e) {
     const f = describeLinearError(e);
@@ -308,7 +291,7 @@ export interface RetryResult {
 }
 
 /** Retries queued report posts (due ones, or all with `force`). */
-export async function retryPosts(deps: CouncilDeps, opts: { limit?: number; force?: boolean } = {}): Promise<RetryResult> {
+export async function retryPosts(deps: ServiceContext, opts: { limit?: number; force?: boolean } = {}): Promise<RetryResult> {
   const pendingBefore = deps.store.councils.pendingPosts();
   if (pendingBefore === 0) return { posted: [], failed: [], pending: 0, message: 'no council report waits for Linear' };
   const { linearClient, NO_LINEAR_KEY } = await linear();
@@ -432,7 +415,7 @@ export function councilAdjustmentItems(q: { store: Store; mega: string; phase: s
 export type SyncPlanResult = z.output<typeof SyncPlanOutput>;
 
 /** Reads a MEGA and its sub-issues from Linear into the plan (plan_mega semantics) and renders it as a checklist. */
-export async function syncPlan(deps: CouncilDeps, key: string): Promise<SyncPlanResult> {
+export async function syncPlan(deps: ServiceContext, key: string): Promise<SyncPlanResult> {
   const { linearClient, NO_LINEAR_KEY, fetchMega, describeLinearError } = await linear();
   const client = linearClient(deps.env);
   if (!client) return { synced: false, reason: 'no_linear_key', message: NO_LINEAR_KEY };
@@ -446,7 +429,7 @@ export async function syncPlan(deps: CouncilDeps, key: string): Promise<SyncPlan
   const plan = planFromLinear(mega);
   if (plan.phases.length === 0) return { synced: false, reason: 'no_children', message: `${key} has no sub-issues in Linear: add sub-issues (one per phase) first` };
   const now = deps.clock();
-  const instance = deps.instance() ?? 'cli';
+  const instance = actor(deps) ?? 'cli';
   let res;
   try {
     res = writeTx(deps.store.db, () => {

@@ -2,6 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { phaseKey, type PhaseId } from '../core/ids.js';
 import { git } from '../integrations/git.js';
 import type { Store } from '../core/store.js';
+import type { ServiceContext } from '../core/context.js';
 
 /** A gate refusing complete_phase: a normal answer, not an error. */
 export interface CompleteRefusal {
@@ -88,13 +89,13 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
  * the completion transaction; the returned check runs inside it and re-reads the store.
  */
 export async function completeGates(
-  deps: { store: Store; config: Config; root: string; env?: NodeJS.ProcessEnv },
+  deps: Pick<ServiceContext, 'store' | 'config' | 'root' | 'env'>,
   mega: string,
   phase: PhaseId,
 ): Promise<() => CompleteRefusal | null> {
   const { store, config } = deps;
   const ask = pendingAsk(store, config, mega, phase);
-  const approval = ask ? await githubApproval(deps.root, config, store, mega, phase, ask.id, deps.env ?? process.env) : null;
+  const approval = ask ? await githubApproval(deps.root, config, store, mega, phase, ask.id, deps.env) : null;
   return () => {
     const dod = dodGate(store, config, mega, phase);
     if (dod) return dod;

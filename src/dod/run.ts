@@ -48,7 +48,7 @@ function limiter(n: number) {
 export interface RunSetup {
   store: Store;
   config: Config;
-  env: NodeJS.ProcessEnv | undefined;
+  env: NodeJS.ProcessEnv;
   clock: () => number;
   root: string;
   phase: { mega: string; id: string } | null;
@@ -70,7 +70,7 @@ export class DodRun implements Run {
   pull: PullRef | undefined;
   readonly store: Store;
   readonly config: Config;
-  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly env: NodeJS.ProcessEnv;
   readonly clock: () => number;
   readonly root: string;
   readonly phase: { mega: string; id: string } | null;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { DOD_CHECKS, type CheckDodInput, type CheckDodResult } from '../../schemas/dod.js';
-import type { Config } from '../../schemas/config.js';
+import { actor, type ServiceContext } from '../core/context.js';
 import { secs, type DodStatus } from './domain.js';
 import { phaseKey } from '../core/ids.js';
 import { InputError } from '../core/errors.js';
@@ -31,18 +31,8 @@ export type DodItemsProvider = (q: { store: Store; mega: string; phase: string }
 /** The council's mandatory adjustments, acknowledged in checkpoints. */
 export const DOD_ITEM_PROVIDERS: readonly DodItemsProvider[] = [councilAdjustmentItems];
 
-export interface DodDeps {
-  store: Store;
-  config: Config;
-  root: string;
-  clock: () => number;
-  /** Who asks (recorded with the run); null for the CLI. */
-  instance: string | null;
-  /** The phase to judge when none is named: the caller's single claim. */
-  defaultPhase?: () => { mega: string; id: string } | null;
-  env?: NodeJS.ProcessEnv;
-  itemProviders?: readonly DodItemsProvider[];
-}
+/** What the DoD reads: the one context; with a session, its single claim is the phase judged when none is named, and the run is recorded with its instance. */
+export type DodContext = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | 'env' | 'session'>;
 
 export interface DodOptions {
   signal?: AbortSignal;
@@ -51,7 +41,14 @@ export interface DodOptions {
   cache?: boolean;
 }
 
-async function resolveRoot(deps: DodDeps, cwd: string | undefined): Promise<string> {
+/** The caller's single claim, when it holds exactly one: the phase to judge when none is named. */
+function heldPhase(ctx: DodContext): { mega: string; id: string } | null {
+  if (!ctx.session) return null;
+  const held = ctx.store.phases.claimsOf(ctx.session.instance);
+  return held.length === 1 ? { mega: held[0]!.mega, id: held[0]!.id } : null;
+}
+
+async function resolveRoot(deps: DodContext, cwd: string | undefined): Promise<string> {
   if (cwd === undefined) {
     if (!fs.existsSync(path.join(deps.root, '.git'))) throw new InputError('cwd', `the server root ${deps.root} is not a git repository: pass the repository or worktree to check`);
     return deps.root;
@@ -63,7 +60,7 @@ async function resolveRoot(deps: DodDeps, cwd: string | undefined): Promise<stri
  * Runs the Definition of Done: the ten checks, in parallel where independent, with the per-check
  * cache by working tree, config and base; stores the run with its phase. The tool and the CLI call this.
  */
-export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {}): Promise<CheckDodResult> {
+export async function checkDod(deps: DodContext, input: Input, opts: DodOptions = {}): Promise<CheckDodResult> {
   const { store, config } = deps;
   // ---- input, checked before anything runs or is written
   if ((input.mega === undefined) !== (input.phase === undefined)) throw new InputError(input.mega === undefined ? 'mega' : 'phase', 'give mega and phase together');
@@ -71,7 +68,7 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   if (input.mega !== undefined && input.phase !== undefined) {
     phase = { mega: input.mega, id: phaseKey(input.phase) };
     if (!store.dod.phaseState(phase.mega, phase.id)) throw new InputError('phase', `unknown phase ${JSON.stringify(input.phase)} in MEGA ${input.mega}`);
-  } else phase = deps.defaultPhase?.() ?? null;
+  } else phase = heldPhase(deps);
   const root = await resolveRoot(deps, input.cwd);
   const all = components(config, root);
   if (input.component !== undefined && !all.some((c) => c.name === input.component)) {
@@ -97,8 +94,8 @@ export async function checkDod(deps: DodDeps, input: Input, opts: DodOptions = {
   });
   run.start();
   const mandatory: DodItem[] = [];
-  if (phase) for (const provider of deps.itemProviders ?? DOD_ITEM_PROVIDERS) mandatory.push(...(await provider({ store, mega: phase.mega, phase: phase.id })));
-  return run.finish(await run.results(), mandatory, deps.instance);
+  if (phase) for (const provider of DOD_ITEM_PROVIDERS) mandatory.push(...(await provider({ store, mega: phase.mega, phase: phase.id })));
+  return run.finish(await run.results(), mandatory, actor(deps));
 }
 
 const MARK: Record<DodStatus, string> = { pass: '✔', fail: '✘', skip: '–', error: '!' };

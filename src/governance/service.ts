@@ -1,12 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../schemas/config.js';
 import { truthy, utcDayStart } from './domain.js';
-import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
 import type { ClaimGuards } from '../phases/service.js';
 import { writeTx } from '../core/db.js';
 import { gateWeakenings } from '../core/config.js';
+import type { Context, ServiceContext } from '../core/context.js';
 
 export type KillSource = 'env' | 'file' | 'github';
 
@@ -28,11 +26,11 @@ export class Governance {
   private warned = false;
 
   constructor(
-    private readonly opts: { config: Config; root: string; store: Store; clock: () => number; env?: NodeJS.ProcessEnv; logger: Logger },
+    private readonly opts: Pick<ServiceContext, 'config' | 'root' | 'store' | 'clock' | 'env' | 'logger'>,
   ) {}
 
   private get env(): NodeJS.ProcessEnv {
-    return this.opts.env ?? process.env;
+    return this.opts.env;
   }
 
   get autonomy(): number {
@@ -128,7 +126,7 @@ export class Governance {
  * `config_weakened` entry in the operations log and the words the answer ends with. At a
  * completion it also names what the config weakened after the phase was claimed.
  */
-export function noteWeakenings(deps: { store: Store; config: Config; clock: () => number; instance: string }, at: 'claim' | 'complete', mega: string, phase: string): string {
+export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' | 'session'>, at: 'claim' | 'complete', mega: string, phase: string): string {
   const settings = gateWeakenings(deps.config);
   if (!settings.length) return '';
   let since: string[] = [];
@@ -141,6 +139,6 @@ export function noteWeakenings(deps: { store: Store; config: Config; clock: () =
     since = settings.filter((s) => !(atClaim?.settings ?? []).includes(s));
   }
   const note = `config weakens gates: ${settings.join('; ')}${since.length ? ` (since the claim: ${since.join('; ')})` : ''}`;
-  writeTx(deps.store.db, () => deps.store.operations.append(deps.clock(), { instance: deps.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
+  writeTx(deps.store.db, () => deps.store.operations.append(deps.clock(), { instance: deps.session.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
   return ` — ${note}`;
 }

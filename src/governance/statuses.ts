@@ -7,6 +7,7 @@ import { unacknowledgedAsk } from '../dod/gate.js';
 import { currentBranch } from '../dod/repo.js';
 import type { Store } from '../core/store.js';
 import { retryDelayMs } from '../core/outbox.js';
+import type { ServiceContext } from '../core/context.js';
 
 /**
  * The gates as GitHub commit statuses on the pull request's head commit, so that branch
@@ -38,14 +39,8 @@ export interface StatusPayload {
   dod?: { sha: string; state: GateState; description: string };
 }
 
-export interface StatusDeps {
-  store: Store;
-  config: Config;
-  root: string;
-  clock: () => number;
-  env?: NodeJS.ProcessEnv;
-  logger?: { warn(msg: string): void };
-}
+/** What publishing the gates reads: the one context (a logger where failures are worth a warning). */
+type StatusDeps = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | 'env'> & Partial<Pick<ServiceContext, 'logger'>>;
 
 // ------------------------------------------------------------------ the gates' states
 
@@ -96,8 +91,7 @@ const keyOf = (p: StatusPayload) => (p.mega !== undefined && p.phase !== undefin
  * a CLI about to exit does.
  */
 export function publishGates(deps: StatusDeps, what: StatusPayload): Promise<void> {
-  const env = deps.env ?? process.env;
-  if (deps.config.dod.github === 'off' || !env.GITHUB_TOKEN) return Promise.resolve();
+  if (deps.config.dod.github === 'off' || !deps.env.GITHUB_TOKEN) return Promise.resolve();
   try {
     const items: StatusPayload[] =
       what.mega !== undefined && what.phase === undefined && !what.dod
@@ -140,7 +134,7 @@ export async function retryStatuses(deps: StatusDeps, opts: { limit?: number; fo
   const before = store.outbox.pending(STATUS_KIND);
   if (before === 0) return { posted: 0, failed: [], pending: 0, message: 'no commit status waits for GitHub' };
   const { githubClient, resolveGithubRepo, NO_GITHUB_TOKEN, NO_GITHUB_REPO } = await import('../integrations/github.js');
-  const octo = githubClient(deps.env ?? process.env);
+  const octo = githubClient(deps.env);
   if (!octo) return { posted: 0, failed: [], pending: before, message: `${before} commit status update(s) wait for GitHub: ${NO_GITHUB_TOKEN}` };
   const slug = await resolveGithubRepo(deps.root, deps.config.github);
   const out: StatusRetryResult = { posted: 0, failed: [], pending: 0, message: '' };

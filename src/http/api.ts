@@ -1,4 +1,4 @@
-import type { Config } from '../../schemas/config.js';
+import type { ServiceContext } from '../core/context.js';
 import type { Store } from '../core/store.js';
 import type { AckKind } from '../governance/acks.js';
 import { iso } from '../core/time.js';
@@ -14,23 +14,16 @@ export interface ApiResult {
   body: unknown;
 }
 
-export interface ApiDeps {
-  store: Store;
-  config: Config;
-  clock: () => number;
-  /** The repository (for publishing the gates an acknowledgement opens as GitHub statuses). */
-  root?: string;
-  /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */
-  health?: () => Record<string, unknown>;
-}
+/** What the API reads: the one context (the repository and environment publish the gates an acknowledgement opens as GitHub statuses). */
+type ApiContext = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | 'env'>;
 
 
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
-export function apiRoutes(deps: ApiDeps) {
+export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */ health?: () => Record<string, unknown> } = {}) {
   const { store } = deps;
   const agentOf = (instance: string | null) => (instance === null ? null : (store.sessions.get(instance)?.agent ?? null));
   // Kill switch (environment and file; the GitHub variable is read at claims), autonomy, today's cost.
-  const governance = new Governance({ config: deps.config, root: deps.root ?? process.cwd(), store, clock: deps.clock, logger: silentLogger });
+  const governance = new Governance({ config: deps.config, root: deps.root, store, clock: deps.clock, env: deps.env, logger: silentLogger });
   const routes: Record<string, (u: URL, auth: ApiAuth) => unknown> = {
     // Agent names beside instance ids: the board names instances, the sessions know their agents.
     '/api/board': () => ({ megas: store.phases.board().map((m) => ({ ...m, phases: m.phases.map((p) => ({ ...p, owner_agent: agentOf(p.owner), completed_by_agent: agentOf(p.completed_by) })) })) }),
@@ -48,7 +41,7 @@ export function apiRoutes(deps: ApiDeps) {
       };
     },
     '/api/memory': (u) => ({ entries: store.memory.read(['status', 'decisions', 'known_issues'], int(u.searchParams.get('limit'), 10, 100)) }),
-    '/api/health': () => ({ ok: true, ...deps.health?.() }),
+    '/api/health': () => ({ ok: true, ...server.health?.() }),
     '/api/sessions': () => ({
       sessions: store.sessions.list(int(null, 200)).map((s) => {
         const claims = store.phases.claimsOf(s.instance).map((p) => ({ mega: p.mega, id: p.id, name: p.name }));
@@ -135,7 +128,7 @@ export function apiRoutes(deps: ApiDeps) {
     const what = ackTarget(store, b.kind as AckKind, ref);
     if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
     const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
-    if (!r.already && deps.root !== undefined) void publishAck({ ...deps, root: deps.root }, b.kind as AckKind, ref);
+    if (!r.already) void publishAck(deps, b.kind as AckKind, ref);
     return { status: 200, body: { ...r, kind: b.kind, ref } };
   }
 
@@ -174,7 +167,7 @@ function int(v: string | null, dflt: number, max = dflt): number {
 }
 
 /** Throughput per day and totals; more series join as the other practices record them. */
-export function metrics(deps: ApiDeps, days: number) {
+export function metrics(deps: Pick<ServiceContext, 'store' | 'clock'>, days: number) {
   const councils = deps.store.metrics.councils(); // counted in SQL: no reports parsed per refresh
   // PRs and regressions come from each phase's latest Definition-of-Done run, counted on its day.
   const runs = deps.store.dod.latestPerPhase();

@@ -38,6 +38,8 @@ export interface HttpOptions {
   readOnly?: boolean;
   /** How long a dashboard sign-in (its cookie) lasts; default 12 h. */
   loginTtlSeconds?: number;
+  /** The server's environment (each session's ctx.env); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface HttpServer {
@@ -155,15 +157,10 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     return undefined;
   };
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
-  const api = apiRoutes({
-    store: opts.store,
-    config: opts.config,
-    clock: opts.clock ?? Date.now,
-    root: opts.root,
-    health: () => ({ mcp_sessions: sessions.size, max_sessions: maxSessions, session_idle_seconds: idleMs / 1000 }),
-  });
+  const ctx = { store: opts.store, config: opts.config, root: opts.root, clock: opts.clock ?? Date.now, env: opts.env ?? process.env };
+  const api = apiRoutes(ctx, { health: () => ({ mcp_sessions: sessions.size, max_sessions: maxSessions, session_idle_seconds: idleMs / 1000 }) });
   // Commit statuses GitHub did not take are retried every minute while the server runs.
-  const statusRetry = opts.readOnly ? null : setInterval(() => void retryStatuses({ store: opts.store, config: opts.config, root: opts.root, clock: opts.clock ?? Date.now }).catch(() => undefined), 60_000).unref();
+  const statusRetry = opts.readOnly ? null : setInterval(() => void retryStatuses(ctx).catch(() => undefined), 60_000).unref();
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -246,6 +243,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
       root: opts.root,
       logger,
       clock: opts.clock,
+      env: opts.env,
       session: { transport: 'http', pid: null },
       readOnly: opts.readOnly,
     });

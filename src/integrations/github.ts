@@ -6,7 +6,7 @@ import { git } from './git.js';
  * URL from FACTORY_GITHUB_API_URL (tests point it at a local fake; GitHub Enterprise users at
  * theirs). Returns null without a token, and callers say what to set.
  */
-export function githubClient(env: NodeJS.ProcessEnv = process.env): Octokit | null {
+export function githubClient(env: NodeJS.ProcessEnv): Octokit | null {
   const token = env.GITHUB_TOKEN;
   if (!token) return null;
   return new Octokit({

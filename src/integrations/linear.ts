@@ -6,7 +6,7 @@ import type { LinearChild, LinearMega } from '../phases/linear-plan.js';
  * FACTORY_LINEAR_API_URL (tests point it at a local fake). Returns null without a key, and
  * callers answer with NO_LINEAR_KEY.
  */
-export function linearClient(env: NodeJS.ProcessEnv = process.env): LinearClient | null {
+export function linearClient(env: NodeJS.ProcessEnv): LinearClient | null {
   const apiKey = env.LINEAR_API_KEY;
   if (!apiKey) return null;
   return new LinearClient({ apiKey, ...(env.FACTORY_LINEAR_API_URL ? { apiUrl: env.FACTORY_LINEAR_API_URL } : {}) });

@@ -50,7 +50,7 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Only tools of these toolsets (default: all). */
   toolsets?: readonly Toolset[];
-  /** Environment for governance (FACTORY_KILL_SWITCH, GITHUB_TOKEN); default process.env. */
+  /** The server's environment (ctx.env: secrets, API URLs, FACTORY_KILL_SWITCH, PATH); default process.env, read here once. */
   env?: NodeJS.ProcessEnv;
   /**
    * `store` is a stand-in (an empty in-memory database): the real one is created by this on the
@@ -159,12 +159,13 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const random = opts.random ?? Math.random;
   const logger = opts.logger ?? silentLogger;
   if (opts.env) holdSecrets(opts.env); // redacted wherever text is logged or stored
+  const env = opts.env ?? process.env;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
   const governed = (store: Store) => {
-    const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env: opts.env, logger });
+    const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env, logger });
     return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config) } };
   };
-  const ctx: Context = { config: opts.config, root: opts.root, session, clock, random, logger, ...governed(opts.store) };
+  const ctx: Context = { config: opts.config, root: opts.root, session, clock, random, env, logger, ...governed(opts.store) };
   const tools = selectTools(opts);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listing = { tools: tools.map(toolListing) };

@@ -87,7 +87,7 @@ describe('the cycle report of a seeded database', () => {
   });
 
   it('is served at /api/report; a bad date is a 400 naming the parameter', async () => {
-    const api = apiRoutes(deps());
+    const api = apiRoutes({ ...deps(), root: h.dir, env: {} });
     const auth = { authorized: false, tokenConfigured: false };
     const ok = await api('GET', new URL('http://x/api/report?since=2026-11-23&until=2026-11-29'), undefined, auth);
     expect(ok.status).toBe(200);

@@ -44,8 +44,20 @@ export interface Agent {
   close(): Promise<void>;
 }
 
-/** A real SQLite file in a temp dir and any number of in-memory MCP clients on it. */
-export async function harness(opts: { config?: unknown; leaseSeconds?: number } = {}): Promise<Harness> {
+/**
+ * The environment a test server gets unless the test gives one: this process's, without the
+ * Linear and GitHub keys (a test reaches only the fakes, with keys it hands the server itself).
+ * Tests never change process.env: they pass `env` to harness() or connect().
+ */
+export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.LINEAR_API_KEY;
+  delete env.GITHUB_TOKEN;
+  return Object.assign(env, extra);
+}
+
+/** A real SQLite file in a temp dir and any number of in-memory MCP clients on it; `env` is every server's ctx.env (default testEnv()). */
+export async function harness(opts: { config?: unknown; leaseSeconds?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
   const dir = tempDir();
   const dbFile = path.join(dir, 'factory.db');
   const config = parseConfig(opts.config ?? {});
@@ -59,7 +71,7 @@ export async function harness(opts: { config?: unknown; leaseSeconds?: number } 
     clock,
     async connect(o: ConnectOptions = {}) {
       const { name, capabilities, setup, ...serverOpts } = o;
-      const server = createServer({ store, config, root: dir, clock: clock.fn, session: { transport: 'memory', pid: null }, ...serverOpts });
+      const server = createServer({ store, config, root: dir, clock: clock.fn, session: { transport: 'memory', pid: null }, env: opts.env ?? testEnv(), ...serverOpts });
       const client = new Client({ name: name ?? 'test-agent', version: '1.0.0' }, capabilities ? { capabilities } : undefined);
       setup?.(client);
       const [a, b] = InMemoryTransport.createLinkedPair();

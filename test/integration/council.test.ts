@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { harness, snapshot, textOf, type Harness } from '../helpers/server.js';
 import { selectTools } from '../../src/mcp/server.js';
@@ -19,10 +19,7 @@ const PLAN = {
 };
 const SUBJECT = { title: 'API + Gateway', description: 'Move every route behind the new gateway.', points: 8, mega: 'CAB-1290', phase: 1 };
 
-let h: Harness | undefined;
-beforeAll(() => {
-  delete process.env.LINEAR_API_KEY; // this file checks the answers without Linear
-});
+let h: Harness | undefined; // the harness's servers get no LINEAR_API_KEY: this file checks the answers without Linear
 afterEach(async () => {
   await h?.close();
   h = undefined;

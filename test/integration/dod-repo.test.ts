@@ -53,7 +53,6 @@ describe('DoD repository helpers on a real git repository', () => {
 describe('secret scanning of the lines a change adds', () => {
   let dir: string;
   let bin: string;
-  const savedPath = process.env.PATH;
   beforeAll(() => {
     dir = fs.realpathSync(tempDir('factory-dod-secrets-'));
     sh(dir, 'init', '-q', '-b', 'main');
@@ -77,24 +76,22 @@ fs.writeFileSync(arg('--report-path'), JSON.stringify(out));
     );
   });
   afterAll(() => {
-    process.env.PATH = savedPath;
     for (const d of [dir, bin]) if (d) fs.rmSync(d, { recursive: true, force: true });
   });
 
   it('secretlint names only added lines, by file:line and rule, never the secret', async () => {
     const tree = await workingTreeHash(dir);
-    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'secretlint');
+    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'secretlint', { env: process.env });
     expect(v.status).toBe('fail');
     expect(v.detail).toMatch(/^secretlint: 1 secret\(s\) added: new\.js:2 \(aws\/AWSAccessKeyID\)/);
     expect(v.detail).not.toMatch(/AKIA/);
   });
 
   it('uses gitleaks when it is on PATH (auto), on the changed files only', async () => {
-    process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+    const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` }; // handed to the scan, not put into process.env
     const tree = await workingTreeHash(dir);
-    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'auto');
+    const v = await scanSecrets(dir, await diffText(dir, 'HEAD', tree), 'auto', { env });
     expect(v.scanner).toBe('gitleaks');
     expect(v.detail).toMatch(/^gitleaks: 1 secret\(s\) added: new\.js:2 \(aws-access-token\)/);
-    process.env.PATH = savedPath;
   });
 });

@@ -7,7 +7,7 @@ import { writeTx } from '../../src/core/db.js';
 import { processAlive } from '../../src/sessions/store.js';
 import { makeSampleRepo, resetSample, sampleConfig, sh, write } from '../../bench/dod-sample.js';
 import { FakeGitHub } from '../fakes/github.js';
-import { harness, tempDir, textOf, type Agent, type Harness } from '../helpers/server.js';
+import { harness, tempDir, testEnv, textOf, type Agent, type Harness } from '../helpers/server.js';
 
 interface Check {
   id: string;
@@ -27,14 +27,6 @@ interface Dod {
 const notOk = (r: Dod) => r.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => c.id).sort();
 const detail = (r: Dod, id: string) => r.checks.find((c) => c.id === id)?.detail ?? '';
 
-const savedEnv = { GITHUB_TOKEN: process.env.GITHUB_TOKEN, FACTORY_GITHUB_API_URL: process.env.FACTORY_GITHUB_API_URL };
-function restoreEnv() {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
-
 describe('check_dod on a real sample repository', () => {
   let h: Harness;
   let agent: Agent;
@@ -50,10 +42,9 @@ describe('check_dod on a real sample repository', () => {
   beforeAll(async () => {
     repo = makeSampleRepo();
     gh = await new FakeGitHub().start();
-    Object.assign(process.env, gh.env());
     gh.pulls.set('acme/app', [{ number: 7, head: { ref: 'feature', sha: repo.head } }]);
     gh.checkRuns.set(repo.head, greenChecks());
-    h = await harness({ config: { dod: { ...sampleConfig(), require_for_complete: true } } });
+    h = await harness({ config: { dod: { ...sampleConfig(), require_for_complete: true } }, env: testEnv(gh.env()) });
     agent = await h.connect({ root: repo.dir });
     await agent.call('plan_mega', { key: 'M-1', title: 'Sample', phases: [{ id: 1, name: 'square' }, { id: 2, name: 'no checkpoint' }, { id: 3, name: 'no session' }] });
     await agent.call('claim_phase', { mega: 'M-1', phase: 1 });
@@ -71,7 +62,6 @@ describe('check_dod on a real sample repository', () => {
   afterAll(async () => {
     await h?.close();
     await gh?.stop();
-    restoreEnv();
     if (repo) fs.rmSync(repo.dir, { recursive: true, force: true });
   });
 

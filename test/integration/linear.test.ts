@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { harness, type Harness } from '../helpers/server.js';
+import { harness, testEnv, type Harness } from '../helpers/server.js';
 import { FakeLinear } from '../fakes/linear.js';
 import { retryPosts } from '../../src/council/service.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -15,7 +15,8 @@ interface Posted {
 
 let h: Harness;
 let linear: FakeLinear;
-const saved = { key: process.env.LINEAR_API_KEY, url: process.env.FACTORY_LINEAR_API_URL };
+/** The servers' environment (ctx.env): a test changes the key or the URL here, never in process.env. */
+let env: NodeJS.ProcessEnv;
 
 beforeEach(async () => {
   linear = await new FakeLinear().start();
@@ -30,18 +31,13 @@ beforeEach(async () => {
     { id: 'u-store', identifier: 'CAB-1293', title: 'Storage', estimate: 3, stateId: 'st-todo', parentId: 'u-mega' },
     { id: 'u-ui', identifier: 'CAB-1294', title: 'UI', stateId: 'st-todo', parentId: 'u-mega' },
   ];
-  process.env.LINEAR_API_KEY = linear.apiKey;
-  process.env.FACTORY_LINEAR_API_URL = linear.apiUrl;
-  h = await harness();
+  env = testEnv({ LINEAR_API_KEY: linear.apiKey, FACTORY_LINEAR_API_URL: linear.apiUrl });
+  h = await harness({ env });
 });
 
 afterEach(async () => {
   await h.close();
   await linear.stop();
-  for (const [k, v] of [['LINEAR_API_KEY', saved.key], ['FACTORY_LINEAR_API_URL', saved.url]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 describe('council reports on Linear', () => {
@@ -63,13 +59,13 @@ describe('council reports on Linear', () => {
 
   it('a council decided without LINEAR_API_KEY is kept and posted once the key is set', async () => {
     const a = await h.connect();
-    delete process.env.LINEAR_API_KEY;
+    delete env.LINEAR_API_KEY;
     const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1293'), reviews: reviews(9) });
     expect(r1.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
     expect(h.store.councils.pendingPosts()).toBe(1);
     expect(linear.operations()).toHaveLength(0);
 
-    process.env.LINEAR_API_KEY = linear.apiKey;
+    env.LINEAR_API_KEY = linear.apiKey;
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(9) });
     expect(r2.posted.ok).toBe(true);
     expect(h.store.councils.pendingPosts()).toBe(0);
@@ -78,7 +74,7 @@ describe('council reports on Linear', () => {
 
   it('a 401 is a clear result; the report waits in the outbox and goes out with the next council', async () => {
     const a = await h.connect();
-    process.env.LINEAR_API_KEY = 'lin_api_wrong';
+    env.LINEAR_API_KEY = 'lin_api_wrong';
     const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1291'), reviews: reviews(9) });
     expect(r1.posted).toMatchObject({ ok: false, reason: 'auth' });
     expect(r1.posted.message).toContain('LINEAR_API_KEY');
@@ -86,7 +82,7 @@ describe('council reports on Linear', () => {
     expect(h.store.councils.pendingPosts()).toBe(1);
     expect(linear.comments).toHaveLength(0);
 
-    process.env.LINEAR_API_KEY = linear.apiKey;
+    env.LINEAR_API_KEY = linear.apiKey;
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(7) });
     expect(r2.posted.ok).toBe(true);
     expect(h.store.councils.pendingPosts()).toBe(0);
@@ -101,15 +97,15 @@ describe('council reports on Linear', () => {
     expect(r1.posted).toMatchObject({ ok: false, reason: 'rate_limited' });
     expect(r1.posted.message).toContain('retry after 30 s');
 
-    process.env.FACTORY_LINEAR_API_URL = 'http://127.0.0.1:1/graphql';
+    env.FACTORY_LINEAR_API_URL = 'http://127.0.0.1:1/graphql';
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(6) });
     expect(r2.posted).toMatchObject({ ok: false, reason: 'network' });
     expect(h.store.councils.pendingPosts()).toBe(2);
 
     // not due yet (backoff): a plain retry posts nothing; --retry (force) posts both
-    process.env.FACTORY_LINEAR_API_URL = linear.apiUrl;
+    env.FACTORY_LINEAR_API_URL = linear.apiUrl;
     linear.failWith = null;
-    const deps = { store: h.store, config: a.server.ctx.config, root: h.dir, clock: h.clock.fn, logger: silentLogger, instance: () => null };
+    const deps = { store: h.store, config: a.server.ctx.config, root: h.dir, clock: h.clock.fn, logger: silentLogger, env }; // the CLI's context: no session
     expect((await retryPosts(deps)).posted).toHaveLength(0);
     const forced = await retryPosts(deps, { force: true });
     expect(forced.posted.map((p) => p.council)).toEqual([r1.council_id, r2.council_id]);
@@ -147,9 +143,9 @@ describe('sync_plan', () => {
 
   it('answers clearly without a key, for an unknown issue, and on a 401', async () => {
     const a = await h.connect();
-    delete process.env.LINEAR_API_KEY;
+    delete env.LINEAR_API_KEY;
     expect(await a.call('sync_plan', { key: 'CAB-1290' })).toMatchObject({ synced: false, reason: 'no_linear_key' });
-    process.env.LINEAR_API_KEY = linear.apiKey;
+    env.LINEAR_API_KEY = linear.apiKey;
     const missing = await a.call<{ synced: boolean; message: string }>('sync_plan', { key: 'CAB-9' });
     expect(missing).toMatchObject({ synced: false, reason: 'not_found' });
     linear.failWith = 'auth';

@@ -14,7 +14,6 @@ import { httpAgent, request, type HttpAgent } from '../helpers/http.js';
 import { tempDir } from '../helpers/server.js';
 import { CLI } from '../helpers/stdio.js';
 
-const saved = { GITHUB_TOKEN: process.env.GITHUB_TOKEN, FACTORY_GITHUB_API_URL: process.env.FACTORY_GITHUB_API_URL };
 const REJECT = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({ persona, score: 3, rationale: 'too risky', concerns: ['scope'], adjustments: [] }));
 
 describe('the gates as GitHub commit statuses on the pull request head (branch protection enforces them)', () => {
@@ -38,19 +37,18 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
   };
   // The fake GitHub lives in this process: the CLI runs asynchronously so that it can answer.
   const cli = (args: string[], extra: Record<string, string> = {}) =>
-    promisify(execFile)(process.execPath, [CLI, ...args], { cwd: repo.dir, env: { ...process.env, FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent', ...extra }, encoding: 'utf8', timeout: 30_000 });
+    promisify(execFile)(process.execPath, [CLI, ...args], { cwd: repo.dir, env: { ...process.env, ...gh.env(), FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent', ...extra }, encoding: 'utf8', timeout: 30_000 });
   const ack = (kind: string, ref: number) =>
     request(srv.url, { method: 'POST', path: '/api/ack', headers: { host: new URL(srv.url).host, 'content-type': 'application/json', authorization: 'Bearer ack-secret' }, body: JSON.stringify({ kind, ref }) });
 
   beforeAll(async () => {
     gh = await new FakeGitHub().start();
-    Object.assign(process.env, gh.env());
     repo = makeSampleRepo(); // branch feature, origin github.com/acme/app
     gh.pulls.set('acme/app', [{ number: 7, head: { ref: 'feature', sha: repo.head } }]);
     gh.checkRuns.set(repo.head, ['build', 'test', 'lint'].map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
     dir = tempDir('factory-status-');
     store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
-    srv = await startHttp({ store, config: parseConfig({ dod: sampleConfig() }), root: repo.dir, port: 0, ackToken: 'ack-secret' });
+    srv = await startHttp({ store, config: parseConfig({ dod: sampleConfig() }), root: repo.dir, port: 0, ackToken: 'ack-secret', env: { ...process.env, ...gh.env() } });
     agent = await httpAgent(srv.url);
     await agent.call('session_start', {});
     await agent.call('plan_mega', { key: 'S-1', title: 'statuses', phases: [{ id: 1, name: 'big one', points: 8 }] });
@@ -60,10 +58,6 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     await srv?.close(1000);
     store?.close();
     await gh?.stop();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     if (repo) fs.rmSync(repo.dir, { recursive: true, force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

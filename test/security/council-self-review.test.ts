@@ -103,7 +103,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     // The dashboard's API marks both councils self-reviewed (the page shows a badge from it).
     const store = Store.open(db, { leaseSeconds: 7200 });
     try {
-      const api = await apiRoutes({ store, config: parseConfig({}), clock: Date.now })('GET', new URL('http://127.0.0.1/api/councils'), undefined, { authorized: false, tokenConfigured: false });
+      const api = await apiRoutes({ store, config: parseConfig({}), clock: Date.now, root: dir, env: {} })('GET', new URL('http://127.0.0.1/api/councils'), undefined, { authorized: false, tokenConfigured: false });
       expect((api.body as { councils: unknown[] }).councils).toMatchObject([{ self_reviewed: true, sources: ['caller'] }, { self_reviewed: true, sources: ['caller'] }]);
     } finally {
       store.close();

@@ -31,7 +31,7 @@ export interface PullRef {
 export interface Run {
   readonly store: Store;
   readonly config: Config;
-  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly env: NodeJS.ProcessEnv;
   readonly clock: () => number;
   /** The checkout checked (the repository or one of its worktrees). */
   readonly root: string;

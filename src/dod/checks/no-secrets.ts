@@ -8,7 +8,7 @@ async function scan(run: Run): Promise<Verdict> {
   const mode = run.config.dod.secrets;
   if (mode === 'skip') return configSkip('does not apply (dod.secrets is "skip")');
   if (!run.base) return { status: 'error', detail: run.noBase };
-  const { status, detail } = await scanSecrets(run.root, await diffText(run.root, run.base, run.tree), mode, run.signal); // the detail names the scanner
+  const { status, detail } = await scanSecrets(run.root, await diffText(run.root, run.base, run.tree), mode, { env: run.env, signal: run.signal }); // the detail names the scanner
   return { status, detail };
 }
 

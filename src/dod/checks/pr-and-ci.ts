@@ -13,7 +13,7 @@ async function lookup(run: Run): Promise<Lookup> {
   const cfg = run.config.dod;
   // Loaded on first use: octokit is heavy, and a server that never checks a PR should not pay for it.
   const [{ githubClient, NO_GITHUB_TOKEN, NO_GITHUB_REPO, resolveGithubRepo }, { prAndCi }] = await Promise.all([import('../../integrations/github.js'), import('../github.js')]);
-  const octo = githubClient(run.env ?? process.env);
+  const octo = githubClient(run.env);
   if (!octo) {
     const v: Verdict = { status: 'error', detail: `${NO_GITHUB_TOKEN} (FACTORY_GITHUB_API_URL for GitHub Enterprise); without it the PR and CI cannot be checked` };
     return { pr: v, ci: v };
