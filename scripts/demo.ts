@@ -2,7 +2,8 @@
  * The demo: a real `factory-mcp http` server with its dashboard on a fresh database, and four
  * simulated agents that plan a MEGA of twelve phases and finish it in parallel over HTTP — or,
  * with `--stdio`, each agent with its own `factory-mcp` stdio process on the same database
- * (the dashboard server watches either way).
+ * (the dashboard server watches either way). One line per claim and completion as they happen,
+ * then the board and what to do next; the temporary database is removed at the end unless `--keep`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -93,8 +94,17 @@ async function call<T>(client: Client, name: string, args: Record<string, unknow
   return r.structuredContent as T;
 }
 
+/** What an agent just did, for the one-line-per-event progress. */
+export type DemoEvent = { agent: string; instance: string; kind: 'claimed' | 'completed'; phase: NonNullable<ClaimAnswer['phase']> };
+
+/** One progress line: elapsed time, agent, what happened to which phase. */
+export function eventLine(e: DemoEvent, ms: number): string {
+  const what = e.kind === 'claimed' ? '▶ claimed  ' : '✔ completed';
+  return `  ${`+${(ms / 1000).toFixed(2)}s`.padStart(7)}  ${e.agent.padEnd(12)} ${e.instance.padEnd(7)} ${what} ${String(e.phase.id).padStart(2)} ${e.phase.name}${e.kind === 'completed' ? ` (${e.phase.points ?? 0} pts)` : ''}`;
+}
+
 /** One simulated agent: races for phase 1, then claims, works, completes with chaining until nothing is left. */
-async function runAgent(client: Client, agent: string, msPerPoint: number): Promise<AgentReport> {
+async function runAgent(client: Client, agent: string, msPerPoint: number, onEvent: (e: DemoEvent) => void): Promise<AgentReport> {
   const report: AgentReport = { agent, instance: '', phases: [], points: 0, refused: 0 };
   let claim = await call<ClaimAnswer & { owner?: string }>(client, 'claim_phase', { mega: DEMO_PLAN.key, phase: 1 });
   for (;;) {
@@ -107,6 +117,7 @@ async function runAgent(client: Client, agent: string, msPerPoint: number): Prom
     }
     report.instance ||= claim.owner ?? '';
     const phase = claim.phase as NonNullable<ClaimAnswer['phase']>;
+    onEvent({ agent, instance: report.instance, kind: 'claimed', phase });
     await sleep((phase.points ?? 1) * msPerPoint * (0.7 + Math.random() * 0.6)); // the "work"
     const done = await call<{ completed: boolean; next?: ClaimAnswer }>(client, 'complete_phase', {
       mega: DEMO_PLAN.key,
@@ -117,6 +128,7 @@ async function runAgent(client: Client, agent: string, msPerPoint: number): Prom
     if (!done.completed) throw new Error(`${agent} lost ${phase.id}`);
     report.phases.push(phase.id);
     report.points += phase.points ?? 0;
+    onEvent({ agent, instance: report.instance, kind: 'completed', phase });
     claim = done.next ?? { claimed: false, remaining: 1 };
   }
   return report;
@@ -129,10 +141,33 @@ export interface DemoOptions {
   msPerPoint?: number;
   /** Keep the dashboard server running after the agents finish (until Ctrl+C). */
   keepOpen?: boolean;
+  /** Keep the temporary database (and its folder) after the run; removed otherwise. */
+  keep?: boolean;
   out?: (s: string) => void;
 }
 
-export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentReport[]; board: BoardMega[]; ms: number; url: string }> {
+/** The CLI as a command to type: relative to the current folder when under it (npm run demo runs in the package). */
+function cliCommand(): string {
+  const rel = path.relative(process.cwd(), CLI);
+  return `node ${rel.startsWith('..') || path.isAbsolute(rel) ? CLI : rel}`;
+}
+
+/** What to do after the demo: init in your repository, and how to look at this run's database. */
+export function nextSteps(db: string, opts: { keep: boolean; open: boolean }): string[] {
+  const cli = cliCommand();
+  const inspect = `${cli} status --db ${db}`;
+  return [
+    '\nwhat next:',
+    `  in your repository:  npx factory-mcp init    (after npm install -D factory-mcp; or node ${CLI} init there)`,
+    opts.keep
+      ? `  inspect this run:    ${inspect}    (kept: remove ${path.dirname(db)} when done)`
+      : opts.open
+        ? `  inspect this run:    ${inspect}    (removed when the dashboard stops; --keep keeps it)`
+        : `  this run's database is removed now; run with --keep to inspect it with \`${cli} status --db …\``,
+  ];
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentReport[]; board: BoardMega[]; ms: number; url: string; db: string }> {
   const out = opts.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const n = Math.min(Math.max(opts.agents ?? 4, 1), AGENTS.length);
   const transport = opts.transport ?? 'http';
@@ -146,15 +181,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentR
       : `${n} agents, each with its own factory-mcp stdio process, share ${db}\n`,
   );
   const names = AGENTS.slice(0, n);
-  const clients = await Promise.all(names.map((a) => (transport === 'http' ? connectHttpAgent(server.url, a) : connectAgent(db, a))));
+  let clients: Client[] = [];
   try {
+    clients = await Promise.all(names.map((a) => (transport === 'http' ? connectHttpAgent(server.url, a) : connectAgent(db, a))));
     const planned = await call<{ ready: unknown[] }>(clients[0] as Client, 'plan_mega', DEMO_PLAN);
     out(`${AGENTS[0]} planned ${DEMO_PLAN.key} "${DEMO_PLAN.title}": ${DEMO_PLAN.phases.length} phases, ready now: ${planned.ready.join(', ')}`);
     out(`all ${n} agents race for phase 1 — the first claim wins — then take ready phases and chain.\n`);
     const t0 = Date.now();
-    const reports = await Promise.all(clients.map((c, i) => runAgent(c, names[i] as string, opts.msPerPoint ?? 40)));
+    const onEvent = (e: DemoEvent) => out(eventLine(e, Date.now() - t0));
+    const reports = await Promise.all(clients.map((c, i) => runAgent(c, names[i] as string, opts.msPerPoint ?? 40, onEvent)));
     const ms = Date.now() - t0;
     const { megas } = await call<{ megas: BoardMega[] }>(clients[0] as Client, 'board', {});
+    out('');
     out(renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n'));
     out('\nwho did what:');
     for (const r of reports) {
@@ -162,14 +200,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentR
     }
     const total = reports.reduce((a, r) => a + r.phases.length, 0);
     out(`\n${total} phases completed exactly once by ${n} agents in ${(ms / 1000).toFixed(2)} s`);
+    out(nextSteps(db, { keep: opts.keep === true, open: opts.keepOpen === true }).join('\n'));
     if (opts.keepOpen) {
       out(`\ndashboard still running at ${server.url}/ — press Ctrl+C to stop`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
-    return { reports, board: megas, ms, url: server.url };
+    return { reports, board: megas, ms, url: server.url, db };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    const exited = new Promise((r) => (server.child.exitCode !== null ? r(null) : server.child.once('exit', r)));
     server.child.kill('SIGTERM');
+    await exited; // the server lets go of the database before its folder goes
+    if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -179,6 +221,7 @@ if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import
     transport: process.argv.includes('--stdio') ? 'stdio' : 'http',
     msPerPoint: interactive ? 250 : 40,
     keepOpen: interactive,
+    keep: process.argv.includes('--keep'),
   }).catch((e) => {
     console.error(e);
     process.exit(1);

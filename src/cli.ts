@@ -331,18 +331,19 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',
-    usage: `factory-mcp demo [--agents N] [--stdio] [--exit]
+    usage: `factory-mcp demo [--agents N] [--stdio] [--exit] [--keep]
 
 Starts factory-mcp http with its dashboard on a fresh temporary database, prints the dashboard
 URL, and runs N (default 4) simulated agents that plan a MEGA of twelve phases and claim, chain
 and complete them in parallel over HTTP. --stdio gives each agent its own factory-mcp stdio
 process instead. In a terminal the agents work slowly enough to watch and the dashboard stays
-up until Ctrl+C; --exit (or a non-terminal stdout) runs fast and exits.`,
-    options: { agents: { type: 'string' }, stdio: { type: 'boolean' }, exit: { type: 'boolean' } },
+up until Ctrl+C; --exit (or a non-terminal stdout) runs fast and exits. The temporary database is
+removed at the end; --keep keeps it (inspect it with status --db FILE).`,
+    options: { agents: { type: 'string' }, stdio: { type: 'boolean' }, exit: { type: 'boolean' }, keep: { type: 'boolean' } },
     run: async (v) => {
       const { runDemo } = await import('../scripts/demo.js');
       const interactive = process.stdout.isTTY === true && v.exit !== true;
-      await runDemo({ agents: v.agents ? Number(v.agents) : undefined, transport: v.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive });
+      await runDemo({ agents: v.agents ? Number(v.agents) : undefined, transport: v.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive, keep: v.keep === true });
       return 0;
     },
   },
