@@ -231,7 +231,8 @@ describe('check_dod on a real sample repository', () => {
     const r1 = await agent.raw('check_dod', { mega: 'M-1', phase: 99 });
     expect(r1.isError).toBe(true);
     expect(textOf(r1)).toMatch(/phase: unknown phase 99/);
-    const r2 = await agent.raw('check_dod', { cwd: tempDir() });
+    const elsewhere = tempDir();
+    const r2 = await agent.raw('check_dod', { cwd: elsewhere }).finally(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
     expect(textOf(r2)).toMatch(/cwd: .*(not inside a git repository|outside the repository)/);
     const r3 = await agent.raw('check_dod', { component: 'nope' });
     expect(textOf(r3)).toMatch(/component: unknown component "nope"/);
