@@ -562,13 +562,31 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to the OS. Into a pipe, what a command
+ * wrote beyond the pipe's buffer is still queued when it returns, and process.exit() at once
+ * would drop it (issue 16: `status --json | wc -c` gave 65,536 bytes). A stream's write
+ * callback runs after every earlier write went out.
+ */
+function exitAfterOutput(code: number): void {
+  process.exitCode = code;
+  let open = 2;
+  const done = () => {
+    if (--open === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength === 0 || stream.destroyed) done();
+    else stream.write('', done);
+  }
+}
+
 const invokedDirectly = process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterOutput(code),
     (e) => {
       process.stderr.write(`factory-mcp: ${(e as Error).stack ?? String(e)}\n`);
-      process.exit(1);
+      exitAfterOutput(1);
     },
   );
 }
