@@ -17,7 +17,7 @@ export const SubjectSchema = z
   })
   .describe('the work to review');
 
-// Scores and personas are checked by the domain (src/domain/council.ts) so errors name the review.
+// Scores and personas are checked by the domain (src/council/domain.ts) so errors name the review.
 export const ReviewSchema = z.strictObject({
   persona: z.string().describe('chucky|oss_killer|archi|saul'),
   score: z.number().describe('1-10'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ARG, PassEnv } from './common.js';
-import { warningMatcher } from '../src/dod/domain.js';
+import { DOD_STATUSES, warningMatcher } from '../src/dod/domain.js';
 import { globSource } from '../src/core/glob.js';
 
 const compiles = (pattern: string): boolean => {
@@ -81,13 +81,14 @@ export const CheckDodInput = z.strictObject({
   fresh: z.boolean().optional().describe('ignore cached results'),
 });
 
-export const DodStatus = z.enum(['pass', 'fail', 'skip', 'error']);
+export const DodStatus = z.enum(DOD_STATUSES);
 export const DodCheckResultSchema = z.object({
   id: z.string(),
   status: DodStatus,
   duration_ms: z.number(),
   detail: z.string(),
   cached: z.boolean().optional(),
+  /** A skip the config asked for (a command set to false, dod.github "off"…): the only skip that counts as done. */
   by_config: z.boolean().optional(),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INTERRUPTIONS, MEMORY_SECTIONS } from '../src/sessions/domain.js';
 import { ARG, JsonObject, LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
 
 const Text = z.string().trim().min(1).max(LIMITS.text);
@@ -15,7 +16,7 @@ export const SessionStartInput = z.strictObject({
 /** Compact on purpose (tools/list budget): the fields are listed in the description and kept by looseObject. */
 export const CheckpointBrief = z.looseObject({ percent: z.number().nullable(), next: z.array(z.string()) }).describe('checkpoint: also done[], files[], note, at, by');
 const CrashedSession = z
-  .looseObject({ instance: z.string(), why: z.enum(['process_gone', 'disconnected', 'lease_passed', 'parked']) })
+  .looseObject({ instance: z.string(), why: z.enum(INTERRUPTIONS) })
   .describe('also agent, last_seen, last_checkpoint, phases[] (mega, id, name, lease_expires_at, checkpoint)');
 
 export const SessionStartOutput = z.object({
@@ -64,7 +65,7 @@ export const CheckpointOutput = z.object({
   message: z.string(),
 });
 
-export const MemorySection = z.enum(['status', 'decisions', 'known_issues']);
+export const MemorySection = z.enum(MEMORY_SECTIONS);
 export const MemoryInput = z.strictObject({
   op: z.enum(['read', 'append']).describe('append needs section and text'),
   section: MemorySection.optional().describe('filters read'),

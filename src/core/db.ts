@@ -214,6 +214,9 @@ export class DatabaseBusyError extends Error {
  * critical section into a queue of millisecond naps. Here a loser retries after 50 µs, backing
  * off with jitter to 4 ms, until the configured busy timeout has passed.
  */
+/** A write transaction: what `store.tx()` is (BEGIN IMMEDIATE, write-lock backoff, nested calls join the outer one). */
+export type Tx = <T>(fn: () => T) => T;
+
 export function writeTx<T>(db: Db, fn: () => T): T {
   const pending = pendingWrites.get(db);
   if (db.inTransaction) {

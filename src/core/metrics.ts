@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { isoDay } from './time.js';
 
 const DAY = 86_400_000;
 
@@ -41,7 +42,7 @@ export class MetricsStore {
       const day = start + i * DAY;
       const r = byDay.get(day);
       const c = councils.get(day);
-      return { day: new Date(day).toISOString().slice(0, 10), phases: r?.phases ?? 0, points: r?.points ?? 0, councils: c?.n ?? 0, councils_passed: c?.passed ?? 0 };
+      return { day: isoDay(day), phases: r?.phases ?? 0, points: r?.points ?? 0, councils: c?.n ?? 0, councils_passed: c?.passed ?? 0 };
     });
   }
 

@@ -1,4 +1,4 @@
-import { openDb, openDbReadOnly, type Db } from './db.js';
+import { openDb, openDbReadOnly, writeTx, type Db, type Tx } from './db.js';
 import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from '../council/store.js';
 import { DodStore } from '../dod/store.js';
@@ -41,10 +41,14 @@ export class Store {
   readonly changes: ChangesStore;
   readonly outbox: OutboxStore;
 
+  /** Runs `fn` in one write transaction; the one way services write (stores keep their own statements). */
+  readonly tx: Tx;
+
   constructor(
     readonly db: Db,
     opts: { leaseSeconds: number; deadAfterHeartbeats?: number; clock?: () => number },
   ) {
+    this.tx = (fn) => writeTx(db, fn);
     this.operations = new OperationsStore(db);
     this.servers = new ServersStore(db, opts.deadAfterHeartbeats);
     this.sessions = new SessionsStore(db, this.servers, opts.clock);
@@ -54,9 +58,9 @@ export class Store {
     this.checkpoints = new CheckpointsStore(db);
     this.memory = new MemoryStore(db);
     this.usage = new UsageStore(db);
-    this.phases = new PhasesService(db, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
-    this.continuity = new SessionsService(db, this);
-    this.transfer = new TransferStore(db, this);
+    this.phases = new PhasesService(this.tx, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.continuity = new SessionsService(this.tx, this);
+    this.transfer = new TransferStore(this.tx, this);
     this.dod = new DodStore(db, this.operations);
     this.outbox = new OutboxStore(db);
     this.changes = new ChangesStore(db, this.operations, this.phases);
@@ -69,12 +73,12 @@ export class Store {
     return (this.watcher ??= new ChangeWatcher(this.db));
   }
 
-  /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
   /** Registers this process as a server (on its first session, or now with `ensure()`) and heartbeats until close. */
   attachServer(opts: { transport: string; heartbeatMs: number; clock?: () => number }): ServerProcess {
     return (this.server ??= new ServerProcess(this.servers, opts));
   }
 
+  /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
   static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Store {
     return new Store(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
   }

@@ -32,7 +32,6 @@ import type { LinearFailureKind } from '../integrations/linear.js';
 let linearModule: typeof LinearModule | undefined;
 const linear = async (): Promise<typeof LinearModule> => (linearModule ??= await import('../integrations/linear.js'));
 import { runCommand } from '../integrations/run.js';
-import { writeTx } from '../core/db.js';
 import type { Store } from '../core/store.js';
 import { retryDelayMs } from '../core/outbox.js';
 import { publishGates } from '../governance/statuses.js';
@@ -432,7 +431,7 @@ export async function syncPlan(deps: ServiceContext, key: string): Promise<SyncP
   const instance = actor(deps) ?? 'cli';
   let res;
   try {
-    res = writeTx(deps.store.db, () => {
+    res = deps.store.tx(() => {
       const planned = deps.store.phases.plan(instance, { key: plan.key, title: plan.title, source: plan.source, phases: plan.phases }, now);
       const done = deps.store.phases.markDone(instance, plan.key, plan.done, now, 'Linear');
       return { planned, done };

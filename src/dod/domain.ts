@@ -4,20 +4,17 @@
  * and session verdicts, component detection and component paths. No I/O here.
  */
 import { RE2JS } from 're2js';
+import type { z } from 'zod';
+import type { DodCheckResultSchema } from '../../schemas/dod.js';
 import { clip as clipText } from '../core/text.js';
 import { compileGlobs, type PathMatcher } from '../core/glob.js';
 
-export type DodStatus = 'pass' | 'fail' | 'skip' | 'error';
+/** A check's outcome; `skip` counts as done only when the config asked for it (`by_config`). */
+export const DOD_STATUSES = ['pass', 'fail', 'skip', 'error'] as const;
+export type DodStatus = (typeof DOD_STATUSES)[number];
 
-export interface CheckResult {
-  id: string;
-  status: DodStatus;
-  duration_ms: number;
-  detail: string;
-  cached?: boolean;
-  /** A skip the config asked for (a command set to false, dod.github "off"…): the only skip that counts as done. */
-  by_config?: boolean;
-}
+/** One check's result, as check_dod answers it (the schema in schemas/dod.ts is its one definition). */
+export type CheckResult = z.output<typeof DodCheckResultSchema>;
 
 export interface Verdict {
   status: DodStatus;
@@ -57,11 +54,11 @@ export function combine(parts: readonly { component: string; status: DodStatus; 
   const shown = parts.filter((p) => !isOk(p));
   const detail = (shown.length ? shown : parts).map((p) => `[${p.component}] ${p.detail}`).join('; ');
   const byConfig = status === 'skip' && parts.every((p) => p.by_config === true);
-  return { status, detail: clip(detail), ...(byConfig ? { by_config: true } : {}) };
+  return { status, detail: clipDetail(detail), ...(byConfig ? { by_config: true } : {}) };
 }
 
 /** A check's detail, clipped to what a result shows unless told otherwise. */
-export function clip(s: string, max = MAX_DETAIL): string {
+export function clipDetail(s: string, max = MAX_DETAIL): string {
   return clipText(s, max);
 }
 
@@ -72,7 +69,7 @@ export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 export function excerpt(output: string, maxLines = 8): string {
   const lines = output.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
   const hits = lines.filter((l) => /error|fail|✖|✗|not ok|warn|expected|assert/i.test(l));
-  const pick = (hits.length ? hits.slice(0, maxLines) : lines.slice(-maxLines)).map((l) => clip(l.trim(), 160));
+  const pick = (hits.length ? hits.slice(0, maxLines) : lines.slice(-maxLines)).map((l) => clipDetail(l.trim(), 160));
   return pick.join(' | ');
 }
 
@@ -234,10 +231,6 @@ export function componentPaths(paths: readonly string[]): PathMatcher {
   return compileGlobs([...paths, ...paths.map((g) => g.replace(/\/?$/, '/**'))]);
 }
 
-export function matchesAny(file: string, globs: readonly string[]): boolean {
-  return componentPaths(globs).test(file);
-}
-
 // ------------------------------------------------------------------ component detection
 
 export interface DetectedCommands {
@@ -300,8 +293,8 @@ export function ciVerdict(checks: readonly CiCheck[], required: readonly string[
     else if (s === 'pending') problems.push(`${n} still running`);
   }
   if (!required.length && byName.size < min) problems.unshift(`${byName.size} check(s) reported, at least ${min} required`);
-  if (problems.length) return { status: 'fail', detail: clip(problems.join('; ')) };
-  return { status: 'pass', detail: `${names.length} check(s) green: ${clip(names.join(', '), 200)}` };
+  if (problems.length) return { status: 'fail', detail: clipDetail(problems.join('; ')) };
+  return { status: 'pass', detail: `${names.length} check(s) green: ${clipDetail(names.join(', '), 200)}` };
 }
 
 export interface OpLite {

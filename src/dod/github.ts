@@ -1,5 +1,5 @@
 import type { Octokit } from 'octokit';
-import { ciVerdict, clip, type CiCheck, type Verdict } from './domain.js';
+import { ciVerdict, clipDetail, type CiCheck, type Verdict } from './domain.js';
 
 export interface GithubChecksInput {
   owner: string;
@@ -10,12 +10,12 @@ export interface GithubChecksInput {
   minChecks: number;
 }
 
-/** The contexts of the statuses factory-mcp publishes itself (src/statuses.ts). */
+/** The contexts of the statuses factory-mcp publishes itself (src/governance/statuses.ts). */
 export const GATE_PREFIX = 'factory/';
 
 const failure = (e: unknown): string => {
   const err = e as { status?: number; message?: string };
-  return clip(`GitHub API error${err.status ? ` ${err.status}` : ''}: ${err.message ?? String(e)}`, 200);
+  return clipDetail(`GitHub API error${err.status ? ` ${err.status}` : ''}: ${err.message ?? String(e)}`, 200);
 };
 
 /**

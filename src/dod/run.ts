@@ -7,11 +7,10 @@
 import { DOD_CHECKS, type CheckDodResult } from '../../schemas/dod.js';
 import type { Config } from '../../schemas/config.js';
 import { gateWeakenings } from '../core/config.js';
-import { writeTx } from '../core/db.js';
 import type { Store } from '../core/store.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { dodStatus, publishGates } from '../governance/statuses.js';
-import { aggregate, clip, combine, componentPaths, type CheckResult, type Verdict } from './domain.js';
+import { aggregate, clipDetail, combine, componentPaths, type CheckResult, type Verdict } from './domain.js';
 import { baseCommit, changedFiles, defaultBranch, workingTreeHash } from './repo.js';
 import type { CommandCheck, Component } from './components.js';
 import type { CachedPass, CheckId, ComponentCheck, DodCheck, PullRef, RepoCheck, Run } from './checks/check.js';
@@ -207,7 +206,7 @@ export class DodRun implements Run {
         try {
           verdicts = await check.judge(this, c);
         } catch (e) {
-          verdicts = all({ status: 'error', detail: clip(`internal error: ${(e as Error).message}`) });
+          verdicts = all({ status: 'error', detail: clipDetail(`internal error: ${(e as Error).message}`) });
         }
       }
       return { verdicts, duration_ms: Date.now() - t0 };
@@ -244,7 +243,7 @@ export class DodRun implements Run {
     const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? (skipped ? `everything else passes (${skipped} skipped by config)` : 'all ten pass') : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}`;
 
     if (!this.signal?.aborted) {
-      writeTx(store.db, () => {
+      store.tx(() => {
         const now = this.clock();
         for (const f of this.kept) store.dod.putCache(this.key(f.key.component, f.key.check, f.key.config), f.r, now);
         const configured = this.selected.filter((c) => !c.detected).map((c) => c.name);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addedLines, clip, type Verdict } from './domain.js';
+import { addedLines, clipDetail, type Verdict } from './domain.js';
 import { runCommand } from '../integrations/run.js';
 
 export interface Finding {
@@ -39,7 +39,7 @@ export async function scanSecrets(root: string, diff: string, mode: 'auto' | 'se
   const inChange = findings.filter((f) => added.get(f.file)?.has(f.line));
   if (!inChange.length) return { status: 'pass', detail: `${scanner}: no secrets in ${files.length} changed file(s)`, scanner };
   const list = inChange.slice(0, 10).map((f) => `${f.file}:${f.line} (${f.rule})`);
-  return { status: 'fail', detail: clip(`${scanner}: ${inChange.length} secret(s) added: ${list.join(', ')}${inChange.length > 10 ? ', …' : ''} — remove them and rotate the credentials`), scanner };
+  return { status: 'fail', detail: clipDetail(`${scanner}: ${inChange.length} secret(s) added: ${list.join(', ')}${inChange.length > 10 ? ', …' : ''} — remove them and rotate the credentials`), scanner };
 }
 
 function readSmallText(root: string, file: string): string | null {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { truthy, utcDayStart } from './domain.js';
 import type { ClaimGuards } from '../phases/service.js';
-import { writeTx } from '../core/db.js';
 import { gateWeakenings } from '../core/config.js';
 import type { Context, ServiceContext } from '../core/context.js';
 
@@ -139,6 +138,6 @@ export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' 
     since = settings.filter((s) => !(atClaim?.settings ?? []).includes(s));
   }
   const note = `config weakens gates: ${settings.join('; ')}${since.length ? ` (since the claim: ${since.join('; ')})` : ''}`;
-  writeTx(deps.store.db, () => deps.store.operations.append(deps.clock(), { instance: deps.session.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
+  deps.store.tx(() => deps.store.operations.append(deps.clock(), { instance: deps.session.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
   return ` — ${note}`;
 }

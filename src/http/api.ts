@@ -1,7 +1,7 @@
 import type { ServiceContext } from '../core/context.js';
 import type { Store } from '../core/store.js';
 import type { AckKind } from '../governance/acks.js';
-import { iso } from '../core/time.js';
+import { iso, isoDay } from '../core/time.js';
 import { resumeCommand, sessionStatus } from '../sessions/domain.js';
 import { publishAck } from '../governance/statuses.js';
 import { InputError } from '../core/errors.js';
@@ -174,10 +174,10 @@ export function metrics(deps: Pick<ServiceContext, 'store' | 'clock'>, days: num
   const status = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
   const perDay = new Map<string, { prs: number; regressions: number }>();
   for (const r of runs) {
-    const d = perDay.get(new Date(r.ts).toISOString().slice(0, 10)) ?? { prs: 0, regressions: 0 };
+    const d = perDay.get(isoDay(r.ts)) ?? { prs: 0, regressions: 0 };
     if (status(r, 'pr_created') === 'pass') d.prs++;
     if (status(r, 'no_regressions') === 'fail') d.regressions++;
-    perDay.set(new Date(r.ts).toISOString().slice(0, 10), d);
+    perDay.set(isoDay(r.ts), d);
   }
   const series = deps.store.metrics.daily(deps.clock(), days).map((d) => ({ ...d, prs: perDay.get(d.day)?.prs ?? 0, regressions: perDay.get(d.day)?.regressions ?? 0 }));
   return {

@@ -145,7 +145,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     });
   }
 
-  // The human gate checks the enrolled ack token (src/store/acks.ts): the first server started with
+  // The human gate checks the enrolled ack token (src/governance/acks.ts): the first server started with
   // FACTORY_ACK_TOKEN enrolls it; a server started with another token, or with none once one is
   // enrolled (then only the agents' HTTP token would be left), acknowledges nothing.
   const ackCheck = opts.ackToken ? (opts.readOnly ? opts.store.acks.check(opts.ackToken) : opts.store.acks.enroll(opts.ackToken, (opts.clock ?? Date.now)())) : null;

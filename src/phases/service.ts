@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { writeTx, type Db } from '../core/db.js';
+import type { Tx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
 import type { SessionsStore } from '../sessions/store.js';
 import type { Checkpoint } from '../sessions/checkpoints.js';
@@ -63,7 +63,7 @@ export interface ClaimGuards {
  */
 export class PhasesService {
   constructor(
-    private readonly db: Db,
+    private readonly tx: Tx,
     private readonly rows: PhasesStore,
     private readonly ops: OperationsStore,
     private readonly sessions: SessionsStore,
@@ -86,7 +86,7 @@ export class PhasesService {
   plan(instance: string, input: PlanInput, now: number): PlanResult {
     const problem = findPlanProblem(input.phases.map((p) => ({ id: p.id, deps: p.deps ?? [] })));
     if (problem) throw new InputError(problem.field, describePlanProblem(problem));
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const existing = this.rows.mega(input.key);
       const before = existing ? this.rows.phasesOf(input.key) : [];
       const keep = new Set(input.phases.map((p) => phaseKey(p.id)));
@@ -119,7 +119,7 @@ export class PhasesService {
 
   /** Refreshes every lease a session holds ("any tool call refreshes its leases"). */
   touch(instance: string, now: number): void {
-    writeTx(this.db, () => {
+    this.tx(() => {
       this.rows.touchLeases(instance, now);
       this.sessions.markSeen(instance, now);
     });
@@ -130,7 +130,7 @@ export class PhasesService {
       throw new InputError('mega', 'required when phase is given (a phase id is unique only within its MEGA)');
     }
     const leaseSeconds = input.lease_seconds ?? this.defaultLeaseSeconds;
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       if (input.mega !== undefined) this.requireMega(input.mega);
       const row = input.phase !== undefined ? this.requirePhase(input.mega as string, input.phase) : null;
       this.releaseStale(instance, now);
@@ -227,7 +227,7 @@ export class PhasesService {
    * the caller's transaction when there is one.
    */
   adopt(instance: string, from: string, now: number): ClaimResult[] {
-    return writeTx(this.db, () =>
+    return this.tx(() =>
       this.rows.claimsOf(from).map((row) => this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from)),
     );
   }
@@ -245,7 +245,7 @@ export class PhasesService {
 
   /** Import: marks a phase done as the claim file says (who and when), logged as an imported completion. */
   recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): 'recorded' | 'kept' {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const row = this.requirePhase(mega, id);
       // The database wins over a claim file: a live claim or a recorded completion is kept as it is.
       if (row.owner !== null || row.completed_at !== null) return 'kept';
@@ -274,7 +274,7 @@ export class PhasesService {
   }
 
   heartbeat(instance: string, input: TokenInput, now: number): HeartbeatResult {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const row = this.requirePhase(input.mega, input.phase);
       const refused = this.checkToken(row, input.token, instance);
       if (refused) return { ok: false, ...refused };
@@ -286,7 +286,7 @@ export class PhasesService {
   }
 
   complete(instance: string, input: z.output<typeof CompletePhaseInput>, now: number, guards: ClaimGuards = {}): CompleteResult {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const row = this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;
       if (row.completed_at !== null && row.token === input.token && row.completed_by === instance) {
@@ -329,7 +329,7 @@ export class PhasesService {
    * owner and returned in `skipped`; already completed ones are unchanged.
    */
   markDone(instance: string, mega: string, ids: readonly PhaseId[], now: number, source: string): { marked: PhaseId[]; skipped: PhaseId[] } {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const marked: PhaseId[] = [];
       const skipped: PhaseId[] = [];
       for (const id of ids) {
@@ -348,7 +348,7 @@ export class PhasesService {
   }
 
   release(instance: string, input: z.output<typeof ReleasePhaseInput>, now: number): ReleaseResult {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const row = this.requirePhase(input.mega, input.phase);
       const refused = this.checkToken(row, input.token, instance);
       if (refused) return { released: false, ...refused };

@@ -6,6 +6,7 @@
 import { InputError } from '../core/errors.js';
 import { componentPaths } from '../dod/domain.js';
 import { tableCell } from '../core/text.js';
+import { iso, isoDay } from '../core/time.js';
 
 export const DAY = 86_400_000;
 const WEEK = 7 * DAY;
@@ -112,7 +113,7 @@ export const utcDay = (ms: number): number => Math.floor(ms / DAY) * DAY;
 export function reportRange(now: number, since?: string | null, until?: string | null): Range {
   const end = until ? parseDate('until', until, true) : utcDay(now) + DAY;
   const start = since ? parseDate('since', since, false) : end - WEEK;
-  if (start >= end) throw new InputError('since', `must be before until (${new Date(start).toISOString()} is not before ${new Date(end).toISOString()})`);
+  if (start >= end) throw new InputError('since', `must be before until (${iso(start)} is not before ${iso(end)})`);
   if (end - start > 366 * DAY) throw new InputError('since', 'a report covers at most 366 days');
   return { start, end };
 }
@@ -185,8 +186,8 @@ export function cycleFigures(cycle: string, r: Range, input: ReportInput, matche
   const components = [...new Set([...changes.flatMap((c) => c.files.map((f) => componentOf(f, matchers))), ...checked])].sort();
   return {
     cycle,
-    start: new Date(r.start).toISOString(),
-    end: new Date(r.end).toISOString(),
+    start: iso(r.start),
+    end: iso(r.end),
     duration: duration(r.end - r.start),
     days: round(days),
     points: round(points),
@@ -202,7 +203,6 @@ export function cycleFigures(cycle: string, r: Range, input: ReportInput, matche
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-const dayLabel = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The whole report: a row per cycle, the total, and points per day. */
 export function buildReport(input: ReportInput): CycleReport {
@@ -212,7 +212,7 @@ export function buildReport(input: ReportInput): CycleReport {
   const days: { day: string; points: number }[] = [];
   for (let d = utcDay(input.range.start); d < input.range.end; d += DAY) {
     const r = { start: d, end: d + DAY };
-    days.push({ day: dayLabel(d), points: round(input.phases.filter((p) => within(p.completed_at, r)).reduce((n, p) => n + (p.points ?? 0), 0)) });
+    days.push({ day: isoDay(d), points: round(input.phases.filter((p) => within(p.completed_at, r)).reduce((n, p) => n + (p.points ?? 0), 0)) });
   }
   const report: CycleReport = { since: total.start, until: total.end, cycles: rows, total, days, empty: total.empty };
   if (total.empty) report.message = `No data from ${periodLabel(input.range)}: no phase completed, no PR merged, no change classified and no DoD run in this period`;
@@ -223,7 +223,7 @@ export function buildReport(input: ReportInput): CycleReport {
 export function periodLabel(r: Range): string {
   const last = r.end - 1;
   const exact = r.start % DAY === 0 && r.end % DAY === 0;
-  return exact ? `${dayLabel(r.start)} – ${dayLabel(last)}` : `${new Date(r.start).toISOString()} – ${new Date(r.end).toISOString()}`;
+  return exact ? `${isoDay(r.start)} – ${isoDay(last)}` : `${iso(r.start)} – ${iso(r.end)}`;
 }
 
 const COLUMNS = ['cycle', 'duration', 'points', 'velocity (pts/day)', 'issues closed (phases / tickets)', 'PRs merged', 'components touched', 'regressions on main'];

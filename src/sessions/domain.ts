@@ -1,7 +1,11 @@
 /** Pure session logic: who owns a claim, when a session or its server counts as gone, the resume call, memory.md. */
+import type { z } from 'zod';
+import type { MemoryEntrySchema } from '../../schemas/sessions.js';
 import type { Liveness } from '../phases/lease.js';
 
-export type Interruption = 'process_gone' | 'disconnected' | 'lease_passed' | 'parked';
+/** Why a session counts as interrupted (session_start's `crashed[].why`). */
+export const INTERRUPTIONS = ['process_gone', 'disconnected', 'lease_passed', 'parked'] as const;
+export type Interruption = (typeof INTERRUPTIONS)[number];
 
 /** Who holds a claim: a live session, one that parked it at session_end, or one that is gone without it. */
 export type OwnerState = 'live' | 'parked' | 'interrupted';
@@ -77,19 +81,20 @@ export function interruption(s: SessionFacts, liveness: Liveness, now: number, d
   return now >= until ? 'lease_passed' : null;
 }
 
-export interface MemoryEntryView {
-  section: 'status' | 'decisions' | 'known_issues';
-  text: string;
-  author: string;
-  at: string;
-}
+/** The sections of the shared memory, in memory.md's order. */
+export const MEMORY_SECTIONS = ['status', 'decisions', 'known_issues'] as const;
+export type MemorySection = (typeof MEMORY_SECTIONS)[number];
 
-export const MEMORY_TITLES: Record<MemoryEntryView['section'], string> = { status: 'Status', decisions: 'Decisions', known_issues: 'Known issues' };
+/** A memory entry (the schema in schemas/sessions.ts is its one definition). */
+export type MemoryEntry = z.output<typeof MemoryEntrySchema>;
+export type MemoryEntryView = Omit<MemoryEntry, 'id'>;
+
+export const MEMORY_TITLES: Record<MemorySection, string> = { status: 'Status', decisions: 'Decisions', known_issues: 'Known issues' };
 
 /** memory.md: one heading per section, entries oldest first, each with author and time. */
 export function renderMemoryMarkdown(entries: readonly MemoryEntryView[]): string {
   const out = ['# Memory', ''];
-  for (const section of Object.keys(MEMORY_TITLES) as MemoryEntryView['section'][]) {
+  for (const section of MEMORY_SECTIONS) {
     out.push(`## ${MEMORY_TITLES[section]}`, '');
     const mine = entries.filter((e) => e.section === section);
     if (mine.length === 0) out.push('_(none)_');

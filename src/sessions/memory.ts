@@ -1,15 +1,8 @@
 import type { Db } from '../core/db.js';
 import { iso } from '../core/time.js';
+import type { MemoryEntry, MemorySection } from './domain.js';
 
-export type MemorySection = 'status' | 'decisions' | 'known_issues';
-
-export interface MemoryEntry {
-  id: number;
-  section: MemorySection;
-  text: string;
-  author: string;
-  at: string;
-}
+export type { MemoryEntry, MemorySection };
 
 interface Row {
   id: number;

@@ -1,4 +1,4 @@
-import { writeTx, type Db } from '../core/db.js';
+import type { Tx } from '../core/db.js';
 import type { CheckpointsStore, Checkpoint } from './checkpoints.js';
 import type { MemoryStore, MemoryEntry, MemorySection } from './memory.js';
 import type { OperationsStore } from '../core/operations.js';
@@ -40,7 +40,7 @@ export type Resumed = {
  */
 export class SessionsService {
   constructor(
-    private readonly db: Db,
+    private readonly tx: Tx,
     private readonly s: { sessions: SessionsStore; phases: PhasesService; operations: OperationsStore; checkpoints: CheckpointsStore; memory: MemoryStore; usage: UsageStore },
   ) {}
 
@@ -82,7 +82,7 @@ export class SessionsService {
   start(instance: string, input: { agent?: string | undefined; resume?: true | string | undefined }, now: number, defaultLeaseMs: number): { crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] } {
     // Who is interrupted is decided under the write lock, with the adoption: a session that comes
     // back (or another resumer) between the check and the adoption cannot be overtaken.
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const found = this.interrupted(instance, now, defaultLeaseMs);
       let targets: typeof found = [];
       if (input.resume === true) targets = found;
@@ -122,7 +122,7 @@ export class SessionsService {
 
   /** session_end: logs SESSION-END; releases the session's claims when asked, else keeps them for a resume. */
   end(instance: string, input: { summary?: string | undefined; release?: boolean | undefined }, now: number): { ended: boolean; released: { mega: string; id: PhaseId }[]; kept: { mega: string; id: PhaseId }[]; message: string } {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const row = this.s.sessions.get(instance);
       if (row?.ended_at != null) return { ended: false, released: [], kept: [], message: `session ${instance} already ended at ${iso(row.ended_at)}` };
       const claims = this.s.phases.claimsOf(instance);
@@ -148,7 +148,7 @@ export class SessionsService {
    * adoptable); one that holds nothing simply ended: there is nothing to recover, nothing to report.
    */
   left(instance: string, now: number): void {
-    writeTx(this.db, () => {
+    this.tx(() => {
       const row = this.s.sessions.get(instance);
       if (!row || row.ended_at !== null) return;
       if (this.s.phases.claimsOf(instance).length > 0) return this.s.sessions.markDisconnected(instance, now);
@@ -165,7 +165,7 @@ export class SessionsService {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     if (input.phase !== undefined && input.token === undefined) throw new InputError('token', 'required with phase: the claim token proves you still hold it');
     if (input.mega !== undefined && input.phase === undefined && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       let phase: { key: string; kind: string } | null = null;
       if (input.phase !== undefined) {
         const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string }, instance);
@@ -196,7 +196,7 @@ export class SessionsService {
     const section = input.section;
     const text = input.text;
     const who = typeof instance === 'string' ? instance : instance();
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const agent = this.s.sessions.get(who)?.agent ?? null;
       const id = this.s.memory.append(who, agent, now, section, text);
       this.s.operations.append(now, { instance: who, kind: 'memory', message: `${who} noted in ${section}: ${clip(text.replace(/\s+/g, ' '), 160)}`, data: { memory_id: id, section } });
@@ -209,7 +209,7 @@ export class SessionsService {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     const data = input.data === undefined ? undefined : JSON.stringify(input.data);
     if (data !== undefined && data.length > 20_000) throw new InputError('data', 'too large (at most 20,000 characters of JSON)');
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const phase = input.mega !== undefined && input.phase !== undefined ? this.s.phases.phaseKeyOf(input.mega, input.phase).key : null;
       if (input.mega !== undefined && phase === null && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
       const seq = this.s.operations.append(now, { instance, kind: input.kind, mega: input.mega ?? null, phase, message: input.message, data: input.data });
@@ -218,7 +218,7 @@ export class SessionsService {
   }
 
   recordUsage(instance: string, input: { tokens: number; cost_usd: number; model?: string | undefined }, now: number, today: () => number): { session_cost_usd: number; session_tokens: number; today_cost_usd: number } {
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       this.s.usage.record(instance, now, input.tokens, input.cost_usd, input.model ?? null);
       this.s.operations.append(now, { instance, kind: 'usage', message: `${instance} used ${input.tokens} tokens, $${input.cost_usd.toFixed(4)}${input.model ? ` (${input.model})` : ''}`, data: { tokens: input.tokens, cost_usd: input.cost_usd, model: input.model ?? null } });
       const mine = this.s.usage.ofInstance(instance);

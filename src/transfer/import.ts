@@ -1,4 +1,4 @@
-import { writeTx, type Db } from '../core/db.js';
+import type { Tx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
 import type { PhasesService } from '../phases/service.js';
 import type { ClaimFile } from '../../schemas/sessions.js';
@@ -21,7 +21,7 @@ const MAX_STAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Claim files in and out: the JSON format agents wrote by hand before factory-mcp. */
 export class TransferStore {
   constructor(
-    private readonly db: Db,
+    private readonly tx: Tx,
     private readonly s: { phases: PhasesService; operations: OperationsStore },
   ) {}
 
@@ -44,7 +44,7 @@ export class TransferStore {
    */
   importClaimFile(instance: string, file: ClaimFile, now: number): ImportResult {
     const stamps = this.check(file);
-    return writeTx(this.db, () => {
+    return this.tx(() => {
       const plan = this.s.phases.plan(
         instance,
         {

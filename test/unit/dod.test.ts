@@ -8,7 +8,7 @@ import {
   detectCommands,
   excerpt,
   lintWarnings,
-  matchesAny,
+  componentPaths,
   newWarnings,
   parseTestReport,
   regressions,
@@ -93,8 +93,8 @@ describe('diffs, globs, coverage, excerpts', () => {
     expect(globToRegExp('src/**/*.ts').test('src/c.ts')).toBe(true);
     expect(globToRegExp('*.md').test('docs/a.md')).toBe(true);
     expect(globToRegExp('src/*.ts').test('src/a/b.ts')).toBe(false);
-    expect(matchesAny('packages/api/x.ts', ['packages/api'])).toBe(true);
-    expect(matchesAny('packages/web/x.ts', ['packages/api'])).toBe(false);
+    expect(componentPaths(['packages/api']).test('packages/api/x.ts')).toBe(true);
+    expect(componentPaths(['packages/api']).test('packages/web/x.ts')).toBe(false);
   });
 
   it('reads istanbul coverage summaries', () => {

@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeTx } from '../../core/db.js';
 import { lintWarnings, parseTestReport } from '../domain.js';
 import type { Baseline } from '../store.js';
 import { tempWorktree } from '../repo.js';
@@ -28,7 +27,7 @@ async function measure(run: Run, c: Component): Promise<Baseline | { error: stri
     if (!fs.existsSync(dir)) {
       // The component is new in this change: nothing passed or warned before it.
       const empty: Baseline = { passed_tests: [], warnings: [] };
-      writeTx(store.db, () => store.dod.putBaseline(base, c.key, c.name, empty, run.clock()));
+      store.tx(() => store.dod.putBaseline(base, c.key, c.name, empty, run.clock()));
       return empty;
     }
     const testsCmd = c.commands.tests;
@@ -45,7 +44,7 @@ async function measure(run: Run, c: Component): Promise<Baseline | { error: stri
       }
     }
     const b: Baseline = { passed_tests: passed, warnings: l ? lintWarnings(l.output, c.warningPattern, [dir, wt.dir]) : null };
-    writeTx(store.db, () => store.dod.putBaseline(base, c.key, c.name, b, run.clock()));
+    store.tx(() => store.dod.putBaseline(base, c.key, c.name, b, run.clock()));
     return b;
   } finally {
     await wt.dispose();

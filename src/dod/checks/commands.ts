@@ -1,5 +1,5 @@
 /** compiles and format: the component's command must exit 0 (format: a formatting diff is a failure). */
-import { clip, excerpt, type Verdict } from '../domain.js';
+import { clipDetail, excerpt, type Verdict } from '../domain.js';
 import type { Component } from '../components.js';
 import type { ComponentCheck, Run } from './check.js';
 import { broken, capped, commandOf, cwdOf } from './exec.js';
@@ -12,7 +12,7 @@ async function exitsZero(run: Run, c: Component, check: 'compiles' | 'format'): 
   if (bad) return bad;
   if (r.exitCode === 0) return { status: 'pass', detail: `${spec.join(' ')}: ok${capped(run, r)}` };
   const what = check === 'format' ? 'reports a formatting diff' : `exited ${r.exitCode}`;
-  return { status: 'fail', detail: clip(`${spec.join(' ')} ${what}: ${excerpt(r.output)}${capped(run, r)}`) };
+  return { status: 'fail', detail: clipDetail(`${spec.join(' ')} ${what}: ${excerpt(r.output)}${capped(run, r)}`) };
 }
 
 export const compiles: ComponentCheck = {

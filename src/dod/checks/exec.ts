@@ -1,7 +1,7 @@
 /** What the command checks share: running a component's command and reading its outcome. */
 import path from 'node:path';
 import type { RunResult } from '../../integrations/run.js';
-import { clip, configSkip, secs, type Verdict } from '../domain.js';
+import { clipDetail, configSkip, secs, type Verdict } from '../domain.js';
 import type { CommandCheck, Component } from '../components.js';
 import type { Run } from './check.js';
 
@@ -24,7 +24,7 @@ export function broken(r: RunResult, c: Component, check: CommandCheck): Verdict
   if (r.spawnError) {
     return /ENOENT/.test(r.spawnError)
       ? { status: 'error', detail: `command not found: ${r.command[0]} (from ${c.where}.commands.${check}): install it or fix the config` }
-      : { status: 'error', detail: clip(`could not start ${cmd}: ${r.spawnError}`) };
+      : { status: 'error', detail: clipDetail(`could not start ${cmd}: ${r.spawnError}`) };
   }
   if (r.cancelled) return { status: 'error', detail: `cancelled: ${cmd}` };
   if (r.timedOut) return { status: 'error', detail: `timed out after ${secs(c.timeoutMs)} and was stopped: ${cmd}` };

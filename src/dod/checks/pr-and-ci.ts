@@ -3,7 +3,7 @@
  * head's CI green (dod.required_checks, else at least dod.min_checks, all green) on a tree with
  * nothing uncommitted. With dod.github "off" both are skipped by config.
  */
-import { clip, configSkip, type CheckResult, type Verdict } from '../domain.js';
+import { clipDetail, configSkip, type CheckResult, type Verdict } from '../domain.js';
 import { currentBranch, headCommit } from '../repo.js';
 import { decidedNow, type CheckId, type RepoCheck, type Run } from './check.js';
 
@@ -42,7 +42,7 @@ export const pullRequest: RepoCheck = {
     const out: Partial<Record<CheckId, Promise<CheckResult>>> = {};
     const t0 = Date.now();
     const gh = lookup(run).catch((e: unknown): Lookup => {
-      const v: Verdict = { status: 'error', detail: clip(`GitHub lookup failed: ${(e as Error).message}`) };
+      const v: Verdict = { status: 'error', detail: clipDetail(`GitHub lookup failed: ${(e as Error).message}`) };
       return { pr: v, ci: v };
     });
     if (want.has('pr_created')) out.pr_created = gh.then((x) => ({ id: 'pr_created', ...x.pr, duration_ms: Date.now() - t0 }));

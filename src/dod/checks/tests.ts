@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clip, coveragePct, excerpt, parseTestReport, regressions, type TestOutcomes, type Verdict } from '../domain.js';
+import { clipDetail, coveragePct, excerpt, parseTestReport, regressions, type TestOutcomes, type Verdict } from '../domain.js';
 import type { Component } from '../components.js';
 import type { ComponentCheck, Run } from './check.js';
 import { broken, capped, commandOf, cwdOf } from './exec.js';
@@ -34,7 +34,7 @@ async function testRun(run: Run, c: Component): Promise<Outcome> {
     }
   }
   const failing = now?.failed.length ? `failing: ${now.failed.slice(0, 10).join('; ')} | ` : '';
-  let tests: Verdict = r.exitCode === 0 ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(run, r)}` } : { status: 'fail', detail: clip(`${spec.join(' ')} exited ${r.exitCode}: ${failing}${excerpt(r.output)}${capped(run, r)}`) };
+  let tests: Verdict = r.exitCode === 0 ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(run, r)}` } : { status: 'fail', detail: clipDetail(`${spec.join(' ')} exited ${r.exitCode}: ${failing}${excerpt(r.output)}${capped(run, r)}`) };
   if (tests.status === 'pass' && c.thresholds.min_coverage !== undefined) {
     const file = path.resolve(dir, c.thresholds.coverage_summary ?? 'coverage/coverage-summary.json');
     try {
@@ -43,11 +43,11 @@ async function testRun(run: Run, c: Component): Promise<Outcome> {
         ? { status: 'pass', detail: `${tests.detail}; coverage ${pct}% ≥ ${c.thresholds.min_coverage}%` }
         : { status: 'fail', detail: `tests pass but line coverage ${pct}% is below the minimum ${c.thresholds.min_coverage}%` };
     } catch (e) {
-      tests = { status: 'error', detail: clip(`coverage summary ${path.relative(root, file)} unreadable: ${(e as Error).message}`) };
+      tests = { status: 'error', detail: clipDetail(`coverage summary ${path.relative(root, file)} unreadable: ${(e as Error).message}`) };
     }
   }
   // no_regressions
-  if (reportError !== null) return { tests, no_regressions: { status: 'error', detail: clip(`test report ${c.testReport} not usable after the run: ${reportError}`) } };
+  if (reportError !== null) return { tests, no_regressions: { status: 'error', detail: clipDetail(`test report ${c.testReport} not usable after the run: ${reportError}`) } };
   if (!now) {
     return {
       tests,
@@ -64,7 +64,7 @@ async function testRun(run: Run, c: Component): Promise<Outcome> {
   return {
     tests,
     no_regressions: reg.length
-      ? { status: 'fail', detail: clip(`${reg.length} test(s) passed on ${base?.slice(0, 12)} and fail now: ${reg.join('; ')}`) }
+      ? { status: 'fail', detail: clipDetail(`${reg.length} test(s) passed on ${base?.slice(0, 12)} and fail now: ${reg.join('; ')}`) }
       : { status: 'pass', detail: `${now.failed.length} failing test(s), none passed on ${base?.slice(0, 12)}` },
   };
 }
