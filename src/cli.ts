@@ -40,6 +40,8 @@ interface Command {
   summary: string;
   usage: string;
   options: ParseArgsConfig['options'];
+  /** Fixed words the first argument takes, for shell completion. */
+  words?: readonly string[];
   run(values: Record<string, unknown>, positionals: string[]): Promise<number> | number;
 }
 
@@ -65,6 +67,7 @@ Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), r
       withStore(v, (store) => {
         const megas = store.phases.board(v.mega as string | undefined);
         if (v.json) process.stdout.write(`${JSON.stringify({ megas }, null, 2)}\n`);
+        else if (!megas.length) process.stdout.write(`No MEGA planned yet: plan one with ${COMMANDS.plan ? '`factory-mcp plan FILE`' : "an agent's plan_mega tool"} (or \`factory-mcp sync-plan KEY\` from Linear), or import a claim file with \`factory-mcp import FILE\`.\n`);
         else process.stdout.write(`${renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n')}\n`);
         return 0;
       }),
@@ -346,6 +349,25 @@ removed at the end; --keep keeps it (inspect it with status --db FILE).`,
       await runDemo({ agents: v.agents ? Number(v.agents) : undefined, transport: v.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive, keep: v.keep === true });
       return 0;
     },
+  },
+};
+
+COMMANDS.completion = {
+  summary: 'print a bash or zsh completion script for factory-mcp',
+  usage: `factory-mcp completion bash|zsh
+
+Prints a completion script made from this CLI's commands and options. Load it in your shell:
+  bash   source <(factory-mcp completion bash)      (in ~/.bashrc)
+  zsh    source <(factory-mcp completion zsh)       (in ~/.zshrc, after compinit)`,
+  options: {},
+  words: ['bash', 'zsh'],
+  run: async (_v, pos) => {
+    const { SHELLS, completionScript } = await import('./cli/completion.js');
+    const shell = pos[0] as (typeof SHELLS)[number];
+    if (!SHELLS.includes(shell)) throw new InputError('SHELL', `expected one of ${SHELLS.join(', ')}`);
+    const list = Object.entries(COMMANDS).map(([name, c]) => ({ name, summary: c.summary, options: Object.keys({ ...COMMON, ...c.options }), words: c.words }));
+    process.stdout.write(completionScript(shell, list, ['help', '--help', '--version']));
+    return 0;
   },
 };
 
