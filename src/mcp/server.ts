@@ -30,6 +30,7 @@ import { councilGuards } from '../council/service.js';
 import { Governance } from '../governance/service.js';
 import { ResourceWatcher } from './subscriptions.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { SetLevelRequest, sessionLog } from './logging.js';
 import type { Store } from '../core/store.js';
 import type { NewSession } from '../sessions/store.js';
 import { holdSecrets } from '../core/secrets.js';
@@ -157,7 +158,9 @@ function errorResult(text: string): CallToolResult {
 export function createServer(opts: ServerOptions): FactoryServer {
   const clock = opts.clock ?? Date.now;
   const random = opts.random ?? Math.random;
-  const logger = opts.logger ?? silentLogger;
+  // This session's log: the server's own, and notifications/message to its client (logging/setLevel).
+  const log = sessionLog(opts.logger ?? silentLogger);
+  const logger = log.logger;
   if (opts.env) holdSecrets(opts.env); // redacted wherever text is logged or stored
   const env = opts.env ?? process.env;
   const session = new Session(opts.store, { ...opts.session }, clock, random);
@@ -172,8 +175,13 @@ export function createServer(opts: ServerOptions): FactoryServer {
 
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} }, instructions: serverInstructions(tools) },
+    { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {}, logging: {} }, instructions: serverInstructions(tools) },
   );
+  log.attach((params) => server.sendLoggingMessage(params));
+  server.setRequestHandler(SetLevelRequest, (req) => {
+    log.setLevel(req.params.level);
+    return {};
+  });
   const watcher = new ResourceWatcher(() => ctx.store, (uri) => server.sendResourceUpdated({ uri }));
   if (opts.materialize) {
     const create = opts.materialize;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * either lockfile installs (the project's, and the conformance suite's beside it) admits that Node.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const LOCKFILES = ['package-lock.json'];
+const LOCKFILES = ['package-lock.json', 'test/conformance/package-lock.json'];
 
 type Version = [number, number, number];
 
