@@ -41,7 +41,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('MCP conformance suite (server scenarios)', () => {
   it('every scenario that applies passes against factory-mcp http; the others are the listed ones', async () => {
-    for (const f of [NODE22, SUITE]) if (!fs.existsSync(f)) throw new Error(`${path.relative(ROOT, f)} is missing: run "npm ci" (its prepare installs test/conformance)`);
+    for (const f of [NODE22, SUITE])
+      if (!fs.existsSync(f)) throw new Error(`${path.relative(ROOT, f)} is missing: run "npm ci --prefix test/conformance" (the root prepare does it on npm ci / npm install)`);
     const child = spawn(process.execPath, [CLI, 'http', '--host', '127.0.0.1', '--port', '0', '--db', path.join(dir, 'factory.db')], { cwd: dir, env: { ...process.env, FACTORY_LOG: 'silent' } });
     try {
       const url = await listeningUrl(child);
