@@ -253,6 +253,33 @@ ten pass (or are skipped by config), 1 otherwise.`,
       });
     },
   },
+  call: {
+    summary: 'call any tool from a terminal, through the same path as MCP (validation, handler, output)',
+    usage: `factory-mcp call TOOL [--args JSON | --args-file FILE] [--json] [--db FILE]
+
+Calls the tool TOOL (board, plan_mega, claim_phase, heartbeat, checkpoint, complete_phase,
+release_phase, memory, log_operation, session_start, session_end, run_council, sync_plan,
+classify_change, check_dod, record_usage) with the JSON arguments of its MCP input schema, e.g.
+  factory-mcp call plan_mega --args-file plan.json
+  factory-mcp call board --json
+  --args JSON        the arguments (default {})
+  --args-file FILE   the arguments from a file (- reads stdin)
+  --json             print the structured answer instead of its text
+Each process is one session: it takes an instance on its first write and leaves like an MCP
+client that disconnects (its claims can be adopted with session_start resume).
+Exit codes: 0 done, 1 refused (the answer has a reason: claimed:false, stale_token, …) or
+the call failed, 2 bad input (the message names the field).`,
+    options: { args: { type: 'string' }, 'args-file': { type: 'string' }, json: { type: 'boolean' } },
+    run: async (v, pos) => {
+      const { runCall } = await import('./cli/call.js');
+      const { store, root, config } = open(v);
+      try {
+        return await runCall(v, pos, { store, root, config, env: ENV, logger: stderrLogger() });
+      } finally {
+        store.close();
+      }
+    },
+  },
   statuses: {
     summary: 'list or retry the gates (factory/dod, factory/change, factory/council) waiting for GitHub',
     usage: `factory-mcp statuses [--retry] [--json] [--db FILE]

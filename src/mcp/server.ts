@@ -119,7 +119,7 @@ function extraPaths(raw: unknown, parsed: unknown, at = ''): string[] {
   return out.slice(0, 5);
 }
 
-/** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI. */
+/** Runs one tool call against a context: validation, the handler, the result shape. Shared by every transport and the CLI (`factory-mcp call`, src/cli/call.ts). */
 export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call: CallInfo): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
