@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
@@ -57,7 +58,48 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 /** A real SQLite file in a temp dir and any number of in-memory MCP clients on it; `env` is every server's ctx.env (default testEnv()). */
-export async function harness(opts: { config?: unknown; leaseSeconds?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  config?: unknown;
+  leaseSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A fresh harness for each test of the calling file, closed after it: `const h = useHarness();`
+ * at the top, then `h.connect()`, `h.store`… inside the tests.
+ */
+export function useHarness(opts: HarnessOptions = {}): Harness {
+  let current: Harness | null = null;
+  beforeEach(async () => {
+    current = await harness(opts);
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = null;
+  });
+  const get = (): Harness => {
+    if (!current) throw new Error('useHarness: the harness exists only while a test runs');
+    return current;
+  };
+  return {
+    get dir() {
+      return get().dir;
+    },
+    get dbFile() {
+      return get().dbFile;
+    },
+    get store() {
+      return get().store;
+    },
+    get clock() {
+      return get().clock;
+    },
+    connect: (o) => get().connect(o),
+    close: () => get().close(),
+  };
+}
+
+export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
   const dbFile = path.join(dir, 'factory.db');
   const config = parseConfig(opts.config ?? {});

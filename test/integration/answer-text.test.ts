@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { harness, textOf, type Agent, type Harness } from '../helpers/server.js';
+import { useHarness, textOf, type Agent } from '../helpers/server.js';
 
 /**
  * Many clients show the model only an answer's text. These agents read nothing else: every value
@@ -30,13 +30,7 @@ async function text(agent: Agent, tool: string, args: Record<string, unknown>): 
   return { text: textOf(result), result };
 }
 
-let h: Harness;
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 describe('the text of an answer carries what the next call needs', () => {
   it('claim → heartbeat → checkpoint → complete with chain → complete, from the text alone', async () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { harness, tempDir, type Harness } from '../helpers/server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useHarness, tempDir } from '../helpers/server.js';
 import { Store } from '../../src/core/store.js';
 import { ClaimFileSchema } from '../../schemas/sessions.js';
 import { exportState } from '../../src/transfer/export.js';
@@ -21,13 +21,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   });
 }
 
-let h: Harness;
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 async function someHistory(): Promise<void> {
   const a = await h.connect();

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { harness, snapshot, textOf, type Harness } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness, snapshot, textOf } from '../helpers/server.js';
 
 const PLAN = {
   key: 'CAB-1290',
@@ -11,13 +11,7 @@ const PLAN = {
   ],
 };
 
-let h: Harness;
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 describe('plan_mega and claim_phase', () => {
   it('plans a MEGA and reports the ready phases', async () => {

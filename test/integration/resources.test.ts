@@ -1,13 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { harness, type Harness } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../helpers/server.js';
 
-let h: Harness;
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 describe('resources', () => {
   it('lists the board and the MEGA template, and reads both', async () => {

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { harness, snapshot, textOf, type Harness } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness, snapshot, textOf } from '../helpers/server.js';
 
 const PLAN = {
   key: 'CAB-1290',
@@ -20,13 +20,7 @@ interface Start {
   kill_switch: boolean;
 }
 
-let h: Harness;
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 describe('session_start, checkpoints and resume', () => {
   it('a failed lease refresh never throws away the answer it follows', async () => {
