@@ -1,4 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Every run gets a temp folder of its own (mode 1777 like /tmp: some tests run a server as another
+// user); test/helpers/tmp-guard.ts fails the run if a test leaves anything in it.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-tests-'));
+fs.chmodSync(tmp, 0o1777);
 
 export default defineConfig({
   test: {
@@ -6,5 +14,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    env: { TMPDIR: tmp },
+    globalSetup: ['test/helpers/tmp-guard.ts'],
   },
 });
