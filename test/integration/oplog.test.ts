@@ -1,24 +1,18 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useHarness, tempDir } from '../helpers/server.js';
+import { runCli } from '../helpers/stdio.js';
 import { Store } from '../../src/core/store.js';
 import { ClaimFileSchema } from '../../schemas/sessions.js';
 import { exportState } from '../../src/transfer/export.js';
 import { GENESIS_HASH, operationHash, operationLine } from '../../src/core/oplog.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FACTORY_LOG: 'silent', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await runCli(args, { cwd: process.cwd(), env: { ...process.env, FACTORY_LOG: 'silent', ...env } });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 const h = useHarness();
