@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/core/migrations.js';
 import { tempDir } from '../helpers/server.js';
-import { CLI, stdioAgent } from '../helpers/stdio.js';
+import { runCli, stdioAgent } from '../helpers/stdio.js';
 import { runDemo } from '../../scripts/demo.js';
 
-const exec = promisify(execFile);
 let dir: string;
 beforeEach(() => {
   dir = tempDir('factory-cli-');
@@ -19,13 +16,8 @@ afterEach(() => {
 });
 
 async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '', ...opts.env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  const r = await runCli(args, { cwd: opts.cwd ?? dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '', ...opts.env } });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('factory-mcp CLI', () => {

@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliSync } from '../helpers/stdio.js';
 import { makeSampleRepo, sampleConfig } from '../../bench/dod-sample.js';
-
-const CLI = path.resolve('dist/src/cli.js');
 
 describe('factory-mcp dod (the CLI twin of check_dod)', () => {
   let repo: { dir: string; head: string };
@@ -12,7 +10,7 @@ describe('factory-mcp dod (the CLI twin of check_dod)', () => {
     const env = { ...process.env };
     delete env.GITHUB_TOKEN;
     delete env.FACTORY_DB;
-    return spawnSync(process.execPath, [CLI, 'dod', '--cwd', repo.dir, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+    return runCliSync(['dod', '--cwd', repo.dir, ...args], { env });
   };
 
   beforeAll(() => {
@@ -40,7 +38,7 @@ describe('factory-mcp dod (the CLI twin of check_dod)', () => {
   });
 
   it('--help explains it', () => {
-    const r = spawnSync(process.execPath, [CLI, 'dod', '--help'], { encoding: 'utf8' });
+    const r = runCliSync(['dod', '--help']);
     expect(r.stdout).toMatch(/Exits 0 only when all\s+ten pass/);
   });
 });

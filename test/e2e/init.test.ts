@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCliSync } from '../helpers/stdio.js';
 import { packageRoot } from '../../src/cli/init.js';
 import { makeRepo } from '../helpers/git.js';
 import { tempDir } from '../helpers/server.js';
@@ -33,7 +33,7 @@ function install(modules: string, bin: string) {
   fs.writeFileSync(path.join(bin, 'factory-mcp'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
 }
 
-const init = (cwd: string, env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [CLI, 'init', ...args], { cwd, env, encoding: 'utf8', timeout: 60_000 });
+const init = (cwd: string, env: NodeJS.ProcessEnv, ...args: string[]) => runCliSync(['init', ...args], { cwd, env });
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 /** Starts the server the way a client does from the entry, in `cwd`, and lists its tools. */

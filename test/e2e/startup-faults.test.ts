@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/core/store.js';
 import { tempDir } from '../helpers/server.js';
-import { CLI } from '../helpers/stdio.js';
+import { runCli } from '../helpers/stdio.js';
 
 // Finding 13.7: a fault at start-up is one line on stderr naming the file or port and what to do,
 // exit status 2, and nothing written. Each case runs the real CLI.
 
-const exec = promisify(execFile);
 let dir: string;
 beforeEach(() => {
   dir = tempDir('factory-faults-');
@@ -26,14 +23,9 @@ afterEach(() => {
 /** Runs the CLI; as root (who ignores file modes) the read-only cases run as `nobody` through setpriv. */
 async function cli(args: string[], opts: { unprivileged?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const asNobody = opts.unprivileged && process.getuid?.() === 0;
-  const [cmd, argv] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
-  try {
-    const r = await exec(cmd as string, argv as string[], { cwd: dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  const prefix = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  const r = await runCli(args, { cwd: dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '' }, prefix });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Every file under `dir` with its bytes' hash: "nothing written" is this staying the same. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -79,9 +79,11 @@ export function rawStdio(db: string): { child: ChildProcessWithoutNullStreams; s
  * Runs the built CLI once with exactly `env` (runCommand would give it only the allow-list, and the
  * CLI needs its secrets: GITHUB_TOKEN, LINEAR_API_KEY) and collects its exit code and output.
  */
-export function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+/** `prefix`: a command the CLI runs under (e.g. `setpriv …` to run it as another user). */
+export function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[] }): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...argv] = [...(opts.prefix ?? []), process.execPath, CLI, ...args] as [string, ...string[]];
+    const child = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -93,4 +95,9 @@ export function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessE
       resolve({ exitCode, stdout, stderr });
     });
   });
+}
+
+/** The CLI run to completion synchronously (for tests that read its output in line). */
+export function runCliSync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 60_000 });
 }

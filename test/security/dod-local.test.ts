@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,11 +5,11 @@ import { makeSampleRepo, sampleConfig, sh } from '../../bench/dod-sample.js';
 import type { CheckDodResult } from '../../schemas/dod.js';
 import { makeRepo } from '../helpers/git.js';
 import { tempDir } from '../helpers/server.js';
-import { CLI, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
+import { runCliSync, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 type Dod = CheckDodResult;
 
-const init = (dir: string) => spawnSync(process.execPath, [CLI, 'init'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+const init = (dir: string) => runCliSync(['init'], { cwd: dir, timeoutMs: 30_000 });
 const written = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'factory.config.json'), 'utf8')) as { dod: Record<string, unknown> };
 
 describe('init writes dod.github from the remotes, asking nothing', () => {
