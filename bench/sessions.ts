@@ -59,10 +59,10 @@ function fill(store: Store): void {
     for (let i = 0; i < 1000; i++) {
       const s = store.sessions.create({ transport: 'memory', pid: null, agent: `agent-${i % 7}` }, now + i);
       store.operations.append(now + i, { instance: s.instance, kind: 'session_start', message: `SESSION-START ${s.instance}` });
-      if (i < 980) store.continuity.end(s.instance, { summary: `session ${i}` }, now + i);
+      if (i < 980) store.sessionsService.end(s.instance, { summary: `session ${i}` }, now + i);
       else {
         const c = store.phases.claim(s.instance, { mega: 'B-1', phase: i - 979 }, now + i);
-        store.continuity.checkpoint(s.instance, { mega: 'B-1', phase: i - 979, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } }, now + i);
+        store.sessionsService.checkpoint(s.instance, { mega: 'B-1', phase: i - 979, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } }, now + i);
         store.sessions.markDisconnected(s.instance, now + i);
       }
     }

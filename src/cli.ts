@@ -322,16 +322,16 @@ completed (by their owner, at their time); open claims are logged as released hi
       const parsed = ClaimFileSchema.safeParse(raw);
       if (!parsed.success) throw new InputError('FILE', `${file}: ${formatIssues(parsed.error)}`);
       return withStore(v, (store) => {
-        store.transfer.check(parsed.data); // bad times are named before anything is written
+        store.imports.check(parsed.data); // bad times are named before anything is written
         const session = new Session(store, { transport: 'cli', pid: process.pid, agent: 'factory-mcp import' }, Date.now, Math.random);
         let summary = 'import failed';
         try {
-          const r = store.transfer.importClaimFile(session.instance, parsed.data, Date.now());
+          const r = store.imports.importClaimFile(session.instance, parsed.data, Date.now());
           summary = r.message;
           process.stdout.write(`${r.message}\n`);
           return 0;
         } finally {
-          store.continuity.end(session.instance, { summary }, Date.now());
+          store.sessionsService.end(session.instance, { summary }, Date.now());
         }
       });
     },

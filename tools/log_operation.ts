@@ -10,5 +10,5 @@ export const logOperation = defineTool({
   input: LogOperationInput,
   output: LogOperationOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.continuity.log(ctx.session.instance, input, ctx.clock()),
+  handler: (ctx, input) => ctx.store.sessionsService.log(ctx.session.instance, input, ctx.clock()),
 });

@@ -13,7 +13,7 @@ export const recordUsage = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: (ctx, input) => {
     const now = ctx.clock();
-    const r = ctx.store.continuity.recordUsage(ctx.session.instance, input, now, () => ctx.store.usage.costSince(utcDayStart(now)));
+    const r = ctx.store.sessionsService.recordUsage(ctx.session.instance, input, now, () => ctx.store.usage.costSince(utcDayStart(now)));
     const cap = ctx.config.governance.daily_cost_cap_usd;
     const reached = cap !== null && r.today_cost_usd >= cap;
     return {

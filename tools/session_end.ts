@@ -10,5 +10,5 @@ export const sessionEnd = defineTool({
   input: SessionEndInput,
   output: SessionEndOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.continuity.end(ctx.session.instance, input, ctx.clock()),
+  handler: (ctx, input) => ctx.store.sessionsService.end(ctx.session.instance, input, ctx.clock()),
 });

@@ -14,7 +14,7 @@ export const sessionStart = defineTool({
   handler: async (ctx, input) => {
     const instance = ctx.session.instance;
     await ctx.guards.prepare?.();
-    const r = ctx.store.continuity.start(instance, input, ctx.clock(), ctx.config.lease_seconds * 1000);
+    const r = ctx.store.sessionsService.start(instance, input, ctx.clock(), ctx.config.lease_seconds * 1000);
     const kill = ctx.governance?.killSwitch();
     const adopted = r.resumed.reduce((n, x) => n + x.phases.length, 0);
     const parts = [`You are ${instance} (autonomy ${ctx.config.autonomy}).`];

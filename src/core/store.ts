@@ -14,7 +14,7 @@ import { OutboxStore } from './outbox.js';
 import { CheckpointsStore } from '../sessions/checkpoints.js';
 import { SessionsService } from '../sessions/service.js';
 import { MemoryStore } from '../sessions/memory.js';
-import { TransferStore } from '../transfer/import.js';
+import { Importer } from '../transfer/import.js';
 import { UsageStore } from '../governance/usage.js';
 
 /**
@@ -35,8 +35,8 @@ export class Store {
   readonly memory: MemoryStore;
   readonly usage: UsageStore;
   /** The sessions service (session_start/end, resume, checkpoints, memory, log entries, usage). */
-  readonly continuity: SessionsService;
-  readonly transfer: TransferStore;
+  readonly sessionsService: SessionsService;
+  readonly imports: Importer;
   readonly dod: DodStore;
   readonly changes: ChangesStore;
   readonly outbox: OutboxStore;
@@ -59,8 +59,8 @@ export class Store {
     this.memory = new MemoryStore(db);
     this.usage = new UsageStore(db);
     this.phases = new PhasesService(this.tx, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
-    this.continuity = new SessionsService(this.tx, this);
-    this.transfer = new TransferStore(this.tx, this);
+    this.sessionsService = new SessionsService(this.tx, this);
+    this.imports = new Importer(this.tx, this);
     this.dod = new DodStore(db, this.operations);
     this.outbox = new OutboxStore(db);
     this.changes = new ChangesStore(db, this.operations, this.phases);

@@ -273,7 +273,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
     cleanup: () => {
       watcher.close();
       if (!session.started || !ctx.store.db.open) return;
-      ctx.store.continuity.left(session.instance, clock());
+      ctx.store.sessionsService.left(session.instance, clock());
     },
   };
 }

@@ -19,7 +19,7 @@ export interface ImportResult {
 const MAX_STAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Claim files in and out: the JSON format agents wrote by hand before factory-mcp. */
-export class TransferStore {
+export class Importer {
   constructor(
     private readonly tx: Tx,
     private readonly s: { phases: PhasesService; operations: OperationsStore },

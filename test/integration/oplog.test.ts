@@ -209,7 +209,7 @@ describe('export and import', () => {
       fs.rmSync(out, { recursive: true, force: true });
     }
     // The import ran as its own CLI session, started and ended.
-    expect(h.store.continuity.interrupted('none', h.clock.now, 7200_000)).toEqual([]);
+    expect(h.store.sessionsService.interrupted('none', h.clock.now, 7200_000)).toEqual([]);
   });
 
   it('an open claim in the file becomes released history; a bad file names the field and writes nothing', async () => {
@@ -240,7 +240,7 @@ describe('importing a claim file over a live database', () => {
       mega: 'R-1',
       phases: PLAN.phases.map((p) => ({ ...p, owner: 'x', claimed_at: '2026-11-01T10:00:00Z', completed_at: '2026-11-01T11:00:00Z' })),
     });
-    const r = h.store.transfer.importClaimFile('t0001', file, h.clock.now);
+    const r = h.store.imports.importClaimFile('t0001', file, h.clock.now);
     expect(r.kept).toEqual([1, 4]);
     expect(r.completed).toBe(2);
     const board = h.store.phases.board('R-1')[0]!.phases;
@@ -266,7 +266,7 @@ describe('resource subscriptions', () => {
       other.phases.plan('t9999', { key: 'S-1', title: 'Sub', phases: [{ id: 1, name: 'one' }] }, Date.now());
       await waitFor(() => got.includes('factory://board'));
       expect(got).not.toContain('factory://memory');
-      other.continuity.memory('t9999', { op: 'append', section: 'status', text: 'hello' }, Date.now());
+      other.sessionsService.memory('t9999', { op: 'append', section: 'status', text: 'hello' }, Date.now());
       await waitFor(() => got.includes('factory://memory'));
       await a.client.unsubscribeResource({ uri: 'factory://board' });
       const n = got.length;
