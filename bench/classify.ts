@@ -34,7 +34,8 @@ function pathOf(i: number): string {
   const ext = area.startsWith('docs') ? 'md' : area.startsWith('db') ? 'sql' : area === 'config' ? 'json' : area.startsWith('test') ? 'test.ts' : 'ts';
   return `${area}/m${Math.floor(i / 100)}/file ${i}.${ext}`;
 }
-const body = (i: number, v: number) => Array.from({ length: 12 }, (_, k) => (k === 3 || k === 8 ? `  const value${k} = ${i * v + k}; // changed in v${v}` : `  line ${k} of file ${i}`)).join('\n') + '\n';
+const body = (i: number, v: number) =>
+  Array.from({ length: 12 }, (_, k) => (k === 3 || k === 8 ? `  const value${k} = ${i * v + k}; // changed in v${v}` : `  line ${k} of file ${i}`)).join('\n') + '\n';
 
 function makeRange(dir: string): { base: string; head: string } {
   sh(dir, 'init', '-q', '-b', 'main');
@@ -48,8 +49,10 @@ function makeRange(dir: string): { base: string; head: string } {
   const base = sh(dir, 'rev-parse', 'HEAD').trim();
   for (let i = 0; i < N; i++) {
     const p = path.join(dir, pathOf(i));
-    if (i % 25 === 0) fs.renameSync(p, `${p}.moved`); // 4% pure renames
-    else if (i % 97 === 0) fs.rmSync(p); // about 1% deleted
+    if (i % 25 === 0)
+      fs.renameSync(p, `${p}.moved`); // 4% pure renames
+    else if (i % 97 === 0)
+      fs.rmSync(p); // about 1% deleted
     else fs.writeFileSync(p, i % 10 === 0 ? `export function f${i}() {}\n${body(i, 2)}` : body(i, 2));
   }
   sh(dir, 'add', '-A');
@@ -160,9 +163,11 @@ async function main(): Promise<void> {
     };
     let hostileMs = 0;
     let hostileLevel = '';
-    stalls.hostile_1mb_diff_ms = +(await maxStall(async () => {
-      hostileMs = await time(async () => (hostileLevel = (await classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { diff: hostile })).level));
-    })).toFixed(1);
+    stalls.hostile_1mb_diff_ms = +(
+      await maxStall(async () => {
+        hostileMs = await time(async () => (hostileLevel = (await classifyChange({ root: dir, config, clock: Date.now, env: process.env }, { diff: hostile })).level));
+      })
+    ).toFixed(1);
     // The old engine on one hostile line of 1,000 spaces (cubic: 4,000 spaces took 12 s), for scale.
     const oldLine = `SELECT${' '.repeat(1000)}x`;
     const rawSql = nativeEngine([{ source: DEFAULT_RULES.find((r) => r.id === 'raw_sql')?.pattern as string, ignoreCase: false }]);

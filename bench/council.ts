@@ -50,19 +50,22 @@ export interface CouncilBench {
 }
 
 const reviews = (['chucky', 'oss_killer', 'archi', 'saul'] as const).map((persona, i) => ({
-    persona,
-    score: 6 + i,
-    rationale: `${persona}: the proposal is scoped, the risks are named and the rollback is clear.`,
-    concerns: ['migration of existing rows', 'load on the gateway'],
-    adjustments: ['add a feature flag'],
-  }));
+  persona,
+  score: 6 + i,
+  rationale: `${persona}: the proposal is scoped, the risks are named and the rollback is clear.`,
+  concerns: ['migration of existing rows', 'load on the gateway'],
+  adjustments: ['add a feature flag'],
+}));
 
 async function compare(noopClient: Client, client: Client, transport: CouncilBench['transport']): Promise<CouncilBench> {
   await client.callTool({ name: 'plan_mega', arguments: { key: 'CAB-1290', title: 'Gateway rework', phases: [{ id: 1, name: 'API + Gateway', points: 8 }] } });
   let n = 0;
   const noop = await measure(() => noopClient.callTool({ name: 'noop', arguments: {} }));
   const council = await measure(async () => {
-    const r = await client.callTool({ name: 'run_council', arguments: { subject: { title: `Proposal ${n++}`, description: 'Move every route behind the new gateway.', points: 8, mega: 'CAB-1290', phase: 1 }, reviews } });
+    const r = await client.callTool({
+      name: 'run_council',
+      arguments: { subject: { title: `Proposal ${n++}`, description: 'Move every route behind the new gateway.', points: 8, mega: 'CAB-1290', phase: 1 }, reviews },
+    });
     if (r.isError) throw new Error(JSON.stringify(r.content));
   });
   return { transport, noop, council, ratio: council.p50 / noop.p50 };

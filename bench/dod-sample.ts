@@ -48,7 +48,8 @@ test('mul', () => assert.strictEqual(mul(2, 3), 6));
 
 export const FEATURE_FILES: Record<string, string> = {
   'src/square.js': "const { mul } = require('./math.js');\nexports.square = (a) => mul(a, a);\n",
-  'test/square.test.js': "const test = require('node:test');\nconst assert = require('node:assert');\nconst { square } = require('../src/square.js');\ntest('square', () => assert.strictEqual(square(4), 16));\n",
+  'test/square.test.js':
+    "const test = require('node:test');\nconst assert = require('node:assert');\nconst { square } = require('../src/square.js');\ntest('square', () => assert.strictEqual(square(4), 16));\n",
 };
 
 export function sampleConfig(node = process.execPath) {

@@ -67,7 +67,10 @@ export async function benchHttp(opts: { quick?: boolean } = {}) {
     // Enough phases for every call to claim one, in MEGAs of at most 1,000 (plan_mega's limit is 5,000).
     const total = sessions * calls + 10;
     for (let m = 0; m * 1000 < total; m++) {
-      const r = await planner.callTool({ name: 'plan_mega', arguments: { key: `L-${m + 1}`, title: 'load', phases: Array.from({ length: Math.min(1000, total - m * 1000) }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) } });
+      const r = await planner.callTool({
+        name: 'plan_mega',
+        arguments: { key: `L-${m + 1}`, title: 'load', phases: Array.from({ length: Math.min(1000, total - m * 1000) }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) },
+      });
       if (r.isError) throw new Error(`plan_mega failed: ${JSON.stringify(r.content)}`);
     }
     await planner.close();
@@ -96,16 +99,24 @@ async function firstPaint(megas: number, phases: number) {
   try {
     const c = await connect(srv.url);
     for (let m = 0; m < megas; m++) {
-      await c.callTool({ name: 'plan_mega', arguments: { key: `M-${m + 1}`, title: `MEGA ${m + 1}`, phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `phase ${i + 1}`, points: 2, deps: i ? [i] : [] })) } });
+      await c.callTool({
+        name: 'plan_mega',
+        arguments: { key: `M-${m + 1}`, title: `MEGA ${m + 1}`, phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `phase ${i + 1}`, points: 2, deps: i ? [i] : [] })) },
+      });
     }
     await c.close();
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       const t0 = Date.now();
       await page.goto(srv.url);
       // Runs in the page; `globalThis` keeps this file free of DOM typings.
-      await page.waitForFunction((n) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-mega]').length === n, megas, { timeout: 60_000 });
+      await page.waitForFunction((n) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-mega]').length === n, megas, {
+        timeout: 60_000,
+      });
       const rendered = Date.now() - t0;
       const fcp = await page.evaluate(() => globalThis.performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
       return { megas, fcp, rendered };

@@ -13,7 +13,12 @@ export function tmpDb(): string {
 }
 
 export async function connect(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [script, ...args], env: { ...(process.env as Record<string, string>), FACTORY_LOG: 'silent', ...env }, stderr: 'inherit' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [script, ...args],
+    env: { ...(process.env as Record<string, string>), FACTORY_LOG: 'silent', ...env },
+    stderr: 'inherit',
+  });
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };

@@ -49,7 +49,7 @@ async function race(procs: number, phases: number) {
   const all = got.flat();
   const double = all.length - new Set(all).size;
   const check = new Database(db, { readonly: true });
-  const owned = check.prepare("SELECT count(*) AS n FROM phases WHERE owner IS NOT NULL").get() as { n: number };
+  const owned = check.prepare('SELECT count(*) AS n FROM phases WHERE owner IS NOT NULL').get() as { n: number };
   check.close();
   const lost = phases - new Set(all).size + Math.abs(owned.n - new Set(all).size);
   return { claimsPerSecond: all.length / seconds, seconds, double, lost, perProcess: got.map((g) => g.length) };

@@ -82,14 +82,19 @@ function leaseLeft(iso) {
 
 function chip(p) {
   let sub = '';
-  if (p.status === 'claimed') sub = `${who(p.owner, p.owner_agent)}${p.owner_state ? ` <span class="tag ${esc(p.owner_state)}">${esc(p.owner_state)}</span>` : ''} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
+  if (p.status === 'claimed')
+    sub = `${who(p.owner, p.owner_agent)}${p.owner_state ? ` <span class="tag ${esc(p.owner_state)}">${esc(p.owner_state)}</span>` : ''} · <span class="lease" data-exp="${esc(p.lease_expires_at)}">${leaseLeft(p.lease_expires_at)}</span>`;
   else if (p.status === 'done') sub = `${who(p.completed_by, p.completed_by_agent)} · <span class="ago" data-at="${esc(p.completed_at)}">${ago(p.completed_at)}</span>`;
   else if (p.status === 'blocked') sub = `waits on ${p.deps.map(esc).join(', ')}`;
   else sub = p.deps.length ? `after ${p.deps.map(esc).join(', ')}` : 'no deps';
   const pts = p.points == null ? '' : ` · ${p.points} pt${p.points === 1 ? '' : 's'}`;
-  const cp = p.checkpoint && p.status === 'claimed' ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>` : '';
+  const cp =
+    p.checkpoint && p.status === 'claimed'
+      ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>`
+      : '';
   const why = p.owner_state === 'parked' ? 'parked at session_end' : 'its session is gone';
-  const resume = p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens">${esc(why)}; resume with <code>${esc(p.resume)}</code></div>` : '';
+  const resume =
+    p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens">${esc(why)}; resume with <code>${esc(p.resume)}</code></div>` : '';
   return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${resume}</div>`;
 }
 
@@ -99,51 +104,86 @@ function renderMegas() {
     $('#megas .body').innerHTML = '<p class="empty">No MEGA planned yet. An agent plans one with the plan_mega tool.</p>';
     return;
   }
-  const lanes = [['ready', 'Ready'], ['blocked', 'Blocked'], ['claimed', 'Claimed'], ['done', 'Done']];
-  $('#megas .body').innerHTML = megas.map((m) => `
+  const lanes = [
+    ['ready', 'Ready'],
+    ['blocked', 'Blocked'],
+    ['claimed', 'Claimed'],
+    ['done', 'Done'],
+  ];
+  $('#megas .body').innerHTML = megas
+    .map(
+      (m) => `
     <div class="mega" data-mega="${esc(m.key)}">
       <div class="mega-head"><h3>${esc(m.key)} · ${esc(m.title)}</h3><span class="meta">${m.done}/${m.total} phases · ${m.points_done}/${m.points_total} pts</span></div>
       <div class="bar"><span data-pct="${m.total ? Math.round((m.done / m.total) * 100) : 0}"></span></div>
-      <div class="lanes">${lanes.map(([k, label]) => {
-        const ps = m.phases.filter((p) => p.status === k);
-        return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
-      }).join('')}</div>
-    </div>`).join('');
+      <div class="lanes">${lanes
+        .map(([k, label]) => {
+          const ps = m.phases.filter((p) => p.status === k);
+          return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
+        })
+        .join('')}</div>
+    </div>`,
+    )
+    .join('');
   widths();
 }
 
 // Widths through the CSSOM: the page's CSP forbids inline style attributes.
 function widths() {
-  document.querySelectorAll('[data-pct]').forEach((el) => { el.style.width = `${Math.min(100, Number(el.dataset.pct))}%`; });
+  document.querySelectorAll('[data-pct]').forEach((el) => {
+    el.style.width = `${Math.min(100, Number(el.dataset.pct))}%`;
+  });
 }
 
 /** A table that stacks into labelled rows on a narrow screen: `cols` are [label, cell(row) → html]. */
 function table(cls, cols, rows, rowAttrs = () => '') {
-  return `<table class="stack ${cls}"><tr class="head">${cols.map(([l]) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.map((r) => `
-    <tr${rowAttrs(r)}>${cols.map(([l, cell]) => `<td data-label="${esc(l)}">${cell(r)}</td>`).join('')}</tr>`).join('')}</table>`;
+  return `<table class="stack ${cls}"><tr class="head">${cols.map(([l]) => `<th>${esc(l)}</th>`).join('')}</tr>${rows
+    .map(
+      (r) => `
+    <tr${rowAttrs(r)}>${cols.map(([l, cell]) => `<td data-label="${esc(l)}">${cell(r)}</td>`).join('')}</tr>`,
+    )
+    .join('')}</table>`;
 }
 
 function renderSessions() {
   const ss = state.sessions?.sessions ?? [];
   const over = (s) => s.status === 'ended' || s.status === 'adopted';
   const shown = ss.filter((s) => !over(s)).concat(ss.filter(over).slice(0, 5));
-  $('#sessions .body').innerHTML = shown.length === 0 ? '<p class="empty">No sessions yet.</p>' : table('sessions', [
-    ['instance', (s) => esc(s.instance)],
-    ['agent', (s) => `${esc(s.agent ?? '')} <span class="tag">${esc(s.transport)}</span>`],
-    ['status', (s) => `<span class="tag ${esc(s.status)}">${esc(s.status)}</span>`],
-    ['claims', (s) => `${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}${s.resume ? `<div class="sub resume"><code>${esc(s.resume)}</code></div>` : s.adopted_by ? `<div class="sub">→ ${esc(s.adopted_by)}</div>` : ''}`],
-    ['last seen', (s) => `<span class="ago" data-at="${esc(s.last_seen_at)}">${ago(s.last_seen_at)}</span>`],
-  ], shown, (s) => ` class="session ${esc(s.status)}"`);
+  $('#sessions .body').innerHTML =
+    shown.length === 0
+      ? '<p class="empty">No sessions yet.</p>'
+      : table(
+          'sessions',
+          [
+            ['instance', (s) => esc(s.instance)],
+            ['agent', (s) => `${esc(s.agent ?? '')} <span class="tag">${esc(s.transport)}</span>`],
+            ['status', (s) => `<span class="tag ${esc(s.status)}">${esc(s.status)}</span>`],
+            [
+              'claims',
+              (s) =>
+                `${s.claims.map((c) => `${esc(c.mega)}/${esc(c.id)}`).join(', ')}${s.resume ? `<div class="sub resume"><code>${esc(s.resume)}</code></div>` : s.adopted_by ? `<div class="sub">→ ${esc(s.adopted_by)}</div>` : ''}`,
+            ],
+            ['last seen', (s) => `<span class="ago" data-at="${esc(s.last_seen_at)}">${ago(s.last_seen_at)}</span>`],
+          ],
+          shown,
+          (s) => ` class="session ${esc(s.status)}"`,
+        );
 }
 
 function renderGovernance() {
   const g = state.governance;
   const el = $('#governance .body');
-  if (!g) { el.innerHTML = ''; return; }
+  if (!g) {
+    el.innerHTML = '';
+    return;
+  }
   const k = g.kill_switch;
   const u = g.usage;
   const cap = u.daily_cap_usd;
-  const usage = cap == null ? `$${u.today_usd.toFixed(2)} today · no daily cap` : `$${u.today_usd.toFixed(2)} of $${cap.toFixed(2)} today${u.cap_reached ? ' — cap reached: no new claims until tomorrow (UTC)' : ''}`;
+  const usage =
+    cap == null
+      ? `$${u.today_usd.toFixed(2)} today · no daily cap`
+      : `$${u.today_usd.toFixed(2)} of $${cap.toFixed(2)} today${u.cap_reached ? ' — cap reached: no new claims until tomorrow (UTC)' : ''}`;
   el.innerHTML = `<dl class="facts">
     <div class="kill ${k.on ? 'on' : 'off'}"><dt>kill switch</dt><dd><span class="tag ${k.on ? 'fail' : 'pass'}">${k.on ? 'ON' : 'off'}</span> ${k.on ? esc(k.message) : g.kill_switch_variable ? `(GitHub variable ${esc(g.kill_switch_variable)} is read at claims)` : ''}</dd></div>
     <div><dt>autonomy</dt><dd>level ${esc(g.autonomy)} of 5</dd></div>
@@ -156,24 +196,40 @@ function renderGovernance() {
 function renderMemory() {
   const es = state.memory?.entries;
   const el = $('#memory .body');
-  if (!es) { el.innerHTML = ''; return; }
-  if (es.length === 0) { el.innerHTML = '<p class="empty">Nothing in memory yet: agents record status, decisions and known issues with the memory tool.</p>'; return; }
-  const sections = [['status', 'Status'], ['decisions', 'Decisions'], ['known_issues', 'Known issues']];
-  el.innerHTML = sections.map(([k, label]) => {
-    const xs = es.filter((e) => e.section === k);
-    return xs.length ? `<h4>${label}</h4><ul class="memory ${k}">${xs.map((e) => `<li>${esc(e.text)} <span class="sub">${esc(e.author)} · <span class="ago" data-at="${esc(e.at)}">${ago(e.at)}</span></span></li>`).join('')}</ul>` : '';
-  }).join('');
+  if (!es) {
+    el.innerHTML = '';
+    return;
+  }
+  if (es.length === 0) {
+    el.innerHTML = '<p class="empty">Nothing in memory yet: agents record status, decisions and known issues with the memory tool.</p>';
+    return;
+  }
+  const sections = [
+    ['status', 'Status'],
+    ['decisions', 'Decisions'],
+    ['known_issues', 'Known issues'],
+  ];
+  el.innerHTML = sections
+    .map(([k, label]) => {
+      const xs = es.filter((e) => e.section === k);
+      return xs.length
+        ? `<h4>${label}</h4><ul class="memory ${k}">${xs.map((e) => `<li>${esc(e.text)} <span class="sub">${esc(e.author)} · <span class="ago" data-at="${esc(e.at)}">${ago(e.at)}</span></span></li>`).join('')}</ul>`
+        : '';
+    })
+    .join('');
 }
 
 function bars(series, value, label) {
   const vals = series.map(value);
   const max = Math.max(1, ...vals.map((v) => v ?? 0));
   const w = 100 / series.length;
-  return `<svg viewBox="0 0 100 60" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${series.map((d, i) => {
-    const v = vals[i];
-    const h = v == null ? 0 : (v / max) * 56;
-    return `<rect x="${i * w + w * 0.15}" y="${60 - h}" width="${w * 0.7}" height="${h}"><title>${esc(d.day)}: ${v == null ? 'none' : Math.round(v * 100) / 100}</title></rect>`;
-  }).join('')}</svg>`;
+  return `<svg viewBox="0 0 100 60" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${series
+    .map((d, i) => {
+      const v = vals[i];
+      const h = v == null ? 0 : (v / max) * 56;
+      return `<rect x="${i * w + w * 0.15}" y="${60 - h}" width="${w * 0.7}" height="${h}"><title>${esc(d.day)}: ${v == null ? 'none' : Math.round(v * 100) / 100}</title></rect>`;
+    })
+    .join('')}</svg>`;
 }
 
 function renderMetrics() {
@@ -196,23 +252,34 @@ function renderMetrics() {
 function renderReport() {
   const r = state.report;
   const el = $('#report .body');
-  if (!r) { el.innerHTML = ''; return; }
+  if (!r) {
+    el.innerHTML = '';
+    return;
+  }
   const period = `${r.since.slice(0, 10)} – ${new Date(Date.parse(r.until) - 1).toISOString().slice(0, 10)}`;
-  if (r.empty) { el.innerHTML = `<p class="period">${esc(period)}</p><p class="empty">${esc(r.message)}</p>`; return; }
+  if (r.empty) {
+    el.innerHTML = `<p class="period">${esc(period)}</p><p class="empty">${esc(r.message)}</p>`;
+    return;
+  }
   const rows = r.cycles.length > 1 ? [...r.cycles, r.total] : r.cycles;
   el.innerHTML = `<p class="period">${esc(period)}</p>
     <figure class="chart points"><figcaption>story points completed per day</figcaption>${bars(r.days, (d) => d.points, 'story points completed per day')}
       <div class="axis"><span>${esc(r.days[0]?.day.slice(5))}</span><span>${esc(r.days.at(-1)?.day.slice(5))}</span></div></figure>
-    ${table('report', [
-      ['cycle', (c) => esc(c.cycle)],
-      ['duration', (c) => esc(c.duration)],
-      ['points', (c) => esc(c.points)],
-      ['velocity (pts/day)', (c) => esc(c.velocity)],
-      ['issues closed (phases / tickets)', (c) => `${esc(c.phases_closed)} / ${esc(c.tickets_closed)}`],
-      ['PRs merged', (c) => esc(c.prs_merged)],
-      ['components touched', (c) => esc(c.components.join(', ') || '–')],
-      ['regressions on main', (c) => esc(c.regressions)],
-    ], rows, (c) => (c.cycle === 'total' ? ' class="total"' : ''))}`;
+    ${table(
+      'report',
+      [
+        ['cycle', (c) => esc(c.cycle)],
+        ['duration', (c) => esc(c.duration)],
+        ['points', (c) => esc(c.points)],
+        ['velocity (pts/day)', (c) => esc(c.velocity)],
+        ['issues closed (phases / tickets)', (c) => `${esc(c.phases_closed)} / ${esc(c.tickets_closed)}`],
+        ['PRs merged', (c) => esc(c.prs_merged)],
+        ['components touched', (c) => esc(c.components.join(', ') || '–')],
+        ['regressions on main', (c) => esc(c.regressions)],
+      ],
+      rows,
+      (c) => (c.cycle === 'total' ? ' class="total"' : ''),
+    )}`;
 }
 
 function renderExtras() {
@@ -230,8 +297,17 @@ function renderExtras() {
 
 function renderOperations() {
   const ops = state.operations?.operations ?? [];
-  $('#operations .body').innerHTML = ops.length === 0 ? '<p class="empty">Nothing logged yet.</p>' : `<table class="ops">${ops.slice().reverse().map((o) => `
-    <tr><td>${time(new Date(o.ts).toISOString())}</td><td>#${o.seq}</td><td><span class="tag">${esc(o.kind)}</span></td><td>${esc(o.message)}</td></tr>`).join('')}</table>`;
+  $('#operations .body').innerHTML =
+    ops.length === 0
+      ? '<p class="empty">Nothing logged yet.</p>'
+      : `<table class="ops">${ops
+          .slice()
+          .reverse()
+          .map(
+            (o) => `
+    <tr><td>${time(new Date(o.ts).toISOString())}</td><td>#${o.seq}</td><td><span class="tag">${esc(o.kind)}</span></td><td>${esc(o.message)}</td></tr>`,
+          )
+          .join('')}</table>`;
 }
 
 /** The acknowledge button where a person can act; disabled, saying why, where no one can through this server. */
@@ -245,23 +321,42 @@ function ackButton(kind, ref, acked) {
 function renderCouncils(d) {
   const cs = d.councils ?? [];
   if (cs.length === 0) return '';
-  return `<h2>Council verdicts</h2>${table('councils', [
-    ['subject', (c) => `${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}`],
-    ['verdict', (c) => `<span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span>${c.self_reviewed ? ' <span class="tag self" title="every review was written by the agent that asked for the council">self-reviewed</span>' : ''} ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}`],
-    ['average', (c) => (c.average == null ? '' : Number(c.average).toFixed(2))],
-    ['report', (c) => `<details><summary>report</summary><div class="md" data-report="${esc(c.id)}"></div></details>`],
-  ], cs)}`;
+  return `<h2>Council verdicts</h2>${table(
+    'councils',
+    [
+      ['subject', (c) => `${esc(c.title)}${c.mega ? ` <span class="tag">${esc(c.mega)}/${esc(c.phase ?? '')}</span>` : ''}`],
+      [
+        'verdict',
+        (c) =>
+          `<span class="tag ${esc(c.verdict)}">${esc(c.verdict)}</span>${c.self_reviewed ? ' <span class="tag self" title="every review was written by the agent that asked for the council">self-reviewed</span>' : ''} ${c.verdict === 'reject' ? ackButton('council', c.id, c.acknowledged) : ''}`,
+      ],
+      ['average', (c) => (c.average == null ? '' : Number(c.average).toFixed(2))],
+      ['report', (c) => `<details><summary>report</summary><div class="md" data-report="${esc(c.id)}"></div></details>`],
+    ],
+    cs,
+  )}`;
 }
 
 function renderChanges(d) {
   const cs = d.changes ?? [];
   if (cs.length === 0) return '';
-  return `<h2>Ship / Show / Ask</h2>${table('changes', [
-    ['when', (c) => `<span class="ago" data-at="${esc(c.created_at)}">${ago(c.created_at)}</span>`],
-    ['phase', (c) => `${esc(c.mega ?? '')}/${esc(c.phase ?? '')}`],
-    ['level', (c) => `<span class="tag ${esc(c.level)}">${esc(c.level)}</span> ${c.level === 'ask' ? ackButton('change', c.id, c.acknowledged) : ''}`],
-    ['reasons', (c) => (c.reasons ?? []).slice(0, 3).map((r) => esc(r.rule)).join(', ')],
-  ], cs)}`;
+  return `<h2>Ship / Show / Ask</h2>${table(
+    'changes',
+    [
+      ['when', (c) => `<span class="ago" data-at="${esc(c.created_at)}">${ago(c.created_at)}</span>`],
+      ['phase', (c) => `${esc(c.mega ?? '')}/${esc(c.phase ?? '')}`],
+      ['level', (c) => `<span class="tag ${esc(c.level)}">${esc(c.level)}</span> ${c.level === 'ask' ? ackButton('change', c.id, c.acknowledged) : ''}`],
+      [
+        'reasons',
+        (c) =>
+          (c.reasons ?? [])
+            .slice(0, 3)
+            .map((r) => esc(r.rule))
+            .join(', '),
+      ],
+    ],
+    cs,
+  )}`;
 }
 
 function renderDod(d) {
@@ -269,11 +364,25 @@ function renderDod(d) {
   if (runs.length === 0) return '';
   const mark = { pass: '✔', fail: '✘', skip: '–', error: '!' };
   const bad = (r) => (r.checks ?? []).filter((c) => c.status === 'fail' || c.status === 'error');
-  return `<h2>Definition of Done</h2>${table('dod', [
-    ['phase', (r) => `${esc(r.mega ?? '')}/${esc(r.phase ?? '')}`],
-    ['score', (r) => `<span class="tag ${r.passed ? 'pass' : 'fail'}">${esc(r.score)}</span>`],
-    ['checks', (r) => `${(r.checks ?? []).map((c) => `<span class="tag ${esc(c.status)}">${mark[c.status] ?? '?'} ${esc(c.id)}</span>`).join(' ')}${bad(r).length ? `<ul class="failures">${bad(r).map((c) => `<li><span class="check">${esc(c.id)}</span> ${esc(c.detail)}</li>`).join('')}</ul>` : ''}`],
-  ], runs)}`;
+  return `<h2>Definition of Done</h2>${table(
+    'dod',
+    [
+      ['phase', (r) => `${esc(r.mega ?? '')}/${esc(r.phase ?? '')}`],
+      ['score', (r) => `<span class="tag ${r.passed ? 'pass' : 'fail'}">${esc(r.score)}</span>`],
+      [
+        'checks',
+        (r) =>
+          `${(r.checks ?? []).map((c) => `<span class="tag ${esc(c.status)}">${mark[c.status] ?? '?'} ${esc(c.id)}</span>`).join(' ')}${
+            bad(r).length
+              ? `<ul class="failures">${bad(r)
+                  .map((c) => `<li><span class="check">${esc(c.id)}</span> ${esc(c.detail)}</li>`)
+                  .join('')}</ul>`
+              : ''
+          }`,
+      ],
+    ],
+    runs,
+  )}`;
 }
 
 // ------------------------------------------------------------------ Markdown as DOM nodes
@@ -288,17 +397,24 @@ function markdown(text) {
     return n;
   };
   const special = (l) => /^(#{1,6}\s|\s*[-*]\s|>|\|)/.test(l);
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     const line = lines[i];
     let m;
-    if (!line.trim()) { i++; continue; }
+    if (!line.trim()) {
+      i++;
+      continue;
+    }
     if ((m = /^(#{1,6})\s+(.*)$/.exec(line))) {
       out.append(inline(node(`h${Math.min(6, m[1].length + 2)}`), m[2]));
       i++;
     } else if (line.startsWith('|')) {
       const t = node('table');
       for (let head = true; i < lines.length && lines[i].startsWith('|'); i++) {
-        const cells = lines[i].trim().replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+        const cells = lines[i]
+          .trim()
+          .replace(/^\||\|$/g, '')
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim().replace(/\\\|/g, '|'));
         if (cells.every((c) => /^:?-{2,}:?$/.test(c))) continue;
         const tr = node('tr');
         for (const c of cells) tr.append(inline(node(head ? 'th' : 'td'), c));
@@ -309,7 +425,10 @@ function markdown(text) {
     } else if (/^\s*[-*]\s/.test(line)) {
       const ul = node('ul');
       for (; i < lines.length && /^\s*[-*]\s/.test(lines[i]); i++) {
-        const item = lines[i].replace(/^\s*[-*]\s+/, '').replace(/^\[ \]\s*/, '☐ ').replace(/^\[x\]\s*/i, '☑ ');
+        const item = lines[i]
+          .replace(/^\s*[-*]\s+/, '')
+          .replace(/^\[ \]\s*/, '☐ ')
+          .replace(/^\[x\]\s*/i, '☑ ');
         ul.append(inline(node('li'), item));
       }
       out.append(ul);
@@ -347,25 +466,46 @@ document.addEventListener('click', async (ev) => {
   if (!b) return;
   const token = window.prompt('Token to acknowledge (FACTORY_ACK_TOKEN, else FACTORY_HTTP_TOKEN):');
   if (!token) return;
-  const r = await fetch('/api/ack', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ kind: b.dataset.ackKind, ref: b.dataset.ackRef }) });
+  const r = await fetch('/api/ack', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ kind: b.dataset.ackKind, ref: b.dataset.ackRef }),
+  });
   if (!r.ok) window.alert(`Not acknowledged: ${(await r.json()).error ?? r.status}`);
 });
 
 // Lease countdowns and "ago" times tick locally between updates.
 setInterval(() => {
-  document.querySelectorAll('.lease').forEach((el) => { el.textContent = leaseLeft(el.dataset.exp); });
-  document.querySelectorAll('.ago').forEach((el) => { el.textContent = ago(el.dataset.at); });
+  document.querySelectorAll('.lease').forEach((el) => {
+    el.textContent = leaseLeft(el.dataset.exp);
+  });
+  document.querySelectorAll('.ago').forEach((el) => {
+    el.textContent = ago(el.dataset.at);
+  });
 }, 1000);
 
 let pending = null;
 function scheduleRefresh() {
   if (pending) return;
-  pending = setTimeout(() => { pending = null; refresh().catch(showError); }, 50);
+  pending = setTimeout(() => {
+    pending = null;
+    refresh().catch(showError);
+  }, 50);
 }
-function showError(e) { $('#live').textContent = `error: ${e.message}`; $('#live').className = 'live off'; }
+function showError(e) {
+  $('#live').textContent = `error: ${e.message}`;
+  $('#live').className = 'live off';
+}
 
 const events = new EventSource('/events');
-events.addEventListener('hello', () => { $('#live').textContent = 'live'; $('#live').className = 'live on'; scheduleRefresh(); });
+events.addEventListener('hello', () => {
+  $('#live').textContent = 'live';
+  $('#live').className = 'live on';
+  scheduleRefresh();
+});
 events.addEventListener('change', scheduleRefresh);
-events.onerror = () => { $('#live').textContent = 'reconnecting…'; $('#live').className = 'live off'; };
+events.onerror = () => {
+  $('#live').textContent = 'reconnecting…';
+  $('#live').className = 'live off';
+};
 refresh().catch(showError);

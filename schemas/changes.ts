@@ -23,9 +23,14 @@ const CHANGES_DEFAULTS = { max_lines: DEFAULT_MAX_LINES, max_line_length: DEFAUL
 export const ChangesConfigSchema = z
   .strictObject({
     max_lines: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_LINES).describe('more changed lines than this: at least show'),
-    ask_blocks_complete: z.boolean().default(true).describe('complete_phase waits (awaiting_human) while the phase\'s latest Ask classification is unacknowledged'),
+    ask_blocks_complete: z.boolean().default(true).describe("complete_phase waits (awaiting_human) while the phase's latest Ask classification is unacknowledged"),
     max_line_length: z.int().min(80).max(1_000_000).default(DEFAULT_MAX_LINE_LENGTH).describe('longer changed lines are not inspected by content rules (content_skipped)'),
-    max_content_length: z.int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MAX_CONTENT_LENGTH).describe('characters of changed lines content rules inspect per classification; the rest is content_skipped'),
+    max_content_length: z
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(DEFAULT_MAX_CONTENT_LENGTH)
+      .describe('characters of changed lines content rules inspect per classification; the rest is content_skipped'),
     rules: z.array(RuleConfigSchema).max(500).default([]),
     remove: z.array(z.string().min(1).max(64)).max(500).default([]).describe('ids of built-in rules to drop'),
   })

@@ -18,11 +18,15 @@ export const MegaKey = z
   .max(LIMITS.key)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a MEGA key is letters, digits, ".", "_" or "-", like CAB-1290');
 
-export const PhaseIdSchema = z
-  .union([
-    z.int().min(0).max(1_000_000_000),
-    z.string().trim().min(1).max(LIMITS.key).regex(/^[^\s\p{C}]+$/u, 'a phase id has no spaces or control characters'),
-  ]);
+export const PhaseIdSchema = z.union([
+  z.int().min(0).max(1_000_000_000),
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(LIMITS.key)
+    .regex(/^[^\s\p{C}]+$/u, 'a phase id has no spaces or control characters'),
+]);
 
 /** How deep free-form JSON (log_operation.data) may nest: deeper input would overflow the stack when stored. */
 export const MAX_JSON_DEPTH = 64;

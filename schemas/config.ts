@@ -25,11 +25,13 @@ export const CouncilConfigSchema = z
     sampling: z.boolean().default(true).describe('ask the client model via MCP sampling when it offers it'),
     sampling_max_tokens: z.int().min(64).max(32_000).default(1200),
     post_to_linear: z.boolean().default(true).describe('post the report as a comment on the subject ticket (needs LINEAR_API_KEY)'),
-    gate_sources: z.array(ReviewSourceSchema).min(1).default(['caller', 'sampling', 'command']).describe('review sources whose go/adjust opens the claim gate (a council mixing in another source does not)'),
+    gate_sources: z
+      .array(ReviewSourceSchema)
+      .min(1)
+      .default(['caller', 'sampling', 'command'])
+      .describe('review sources whose go/adjust opens the claim gate (a council mixing in another source does not)'),
     supersede_sources: z.array(ReviewSourceSchema).default(['sampling', 'command']).describe('review sources whose council can overturn a reject; otherwise only a human acknowledgement does'),
-    personas: z
-      .strictObject({ chucky: PersonaOverride.optional(), oss_killer: PersonaOverride.optional(), archi: PersonaOverride.optional(), saul: PersonaOverride.optional() })
-      .default({}),
+    personas: z.strictObject({ chucky: PersonaOverride.optional(), oss_killer: PersonaOverride.optional(), archi: PersonaOverride.optional(), saul: PersonaOverride.optional() }).default({}),
   })
   .refine((c) => c.adjust_threshold <= c.go_threshold, { message: 'adjust_threshold must not exceed go_threshold', path: ['adjust_threshold'] });
 import { ChangesConfigSchema } from './changes.js';
@@ -40,15 +42,24 @@ import { ChangesConfigSchema } from './changes.js';
  */
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
-  lease_seconds: z.int().min(1).max(7 * 24 * 3600).default(7200).describe('default claim lease'),
+  lease_seconds: z
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(7200)
+    .describe('default claim lease'),
   autonomy: z.int().min(1).max(5).default(3).describe('autonomy level 1 (ask for everything) to 5 (fully autonomous)'),
   council: CouncilConfigSchema.default(() => CouncilConfigSchema.parse({})),
   governance: z
     .strictObject({
       kill_switch_file: z.string().min(1).default('.factory/KILL').describe('a file under the repository root whose presence stops claims and completions'),
-      kill_switch_variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('GitHub Actions repository variable; "1"/"true" stops claims and completions'),
+      kill_switch_variable: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .optional()
+        .describe('GitHub Actions repository variable; "1"/"true" stops claims and completions'),
       kill_switch_cache_seconds: z.int().min(0).max(3600).default(30),
-      daily_cost_cap_usd: z.number().positive().nullable().default(null).describe('refuse new claims once today\'s recorded cost (UTC) reaches this'),
+      daily_cost_cap_usd: z.number().positive().nullable().default(null).describe("refuse new claims once today's recorded cost (UTC) reaches this"),
     })
     .default({ kill_switch_file: '.factory/KILL', kill_switch_cache_seconds: 30, daily_cost_cap_usd: null }),
   dod: DodConfigSchema,
@@ -66,7 +77,12 @@ export const ConfigSchema = z.strictObject({
     .describe('server process liveness'),
   http: z
     .strictObject({
-      session_idle_seconds: z.int().min(1).max(7 * 24 * 3600).default(600).describe('an MCP session with no request and no open stream for this long is closed; its factory session is interrupted (claims adoptable with resume)'),
+      session_idle_seconds: z
+        .int()
+        .min(1)
+        .max(7 * 24 * 3600)
+        .default(600)
+        .describe('an MCP session with no request and no open stream for this long is closed; its factory session is interrupted (claims adoptable with resume)'),
       max_sessions: z.int().min(1).max(1_000_000).default(1000).describe('open MCP sessions at most; a new one beyond it gets 503'),
     })
     .default({ session_idle_seconds: 600, max_sessions: 1000 })

@@ -16,13 +16,16 @@ export const DOD_CHECKS = ['compiles', 'tests', 'no_regressions', 'lint', 'forma
 export const DodCheckId = z.enum(DOD_CHECKS);
 
 /** A glob of src/core/glob.ts (the change rules' engine), checked at load: a malformed one names its field. */
-const Glob = z.string().min(1).superRefine((g, ctx) => {
-  try {
-    globSource(g);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `bad glob ${JSON.stringify(g)}: ${(e as Error).message}` });
-  }
-});
+const Glob = z
+  .string()
+  .min(1)
+  .superRefine((g, ctx) => {
+    try {
+      globSource(g);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `bad glob ${JSON.stringify(g)}: ${(e as Error).message}` });
+    }
+  });
 
 /** A command as an argv array (no shell), or false: the check does not apply to this component (skip). */
 const CommandSpec = z.union([z.array(z.string().min(1)).min(1), z.literal(false)]);
@@ -31,9 +34,7 @@ export const DodComponentSchema = z.strictObject({
   name: z.string().min(1).max(64),
   paths: z.array(Glob).min(1).default(['**']).describe('globs of the files this component owns'),
   dir: z.string().default('.').describe('working directory of its commands, relative to the repository root'),
-  commands: z
-    .strictObject({ compiles: CommandSpec.optional(), tests: CommandSpec.optional(), lint: CommandSpec.optional(), format: CommandSpec.optional() })
-    .prefault({}),
+  commands: z.strictObject({ compiles: CommandSpec.optional(), tests: CommandSpec.optional(), lint: CommandSpec.optional(), format: CommandSpec.optional() }).prefault({}),
   after: z
     .array(z.enum(['compiles', 'lint', 'format']))
     .max(3)
@@ -64,7 +65,11 @@ export const DodConfigSchema = z
     min_checks: z.int().min(0).max(100).default(3),
     secrets: z.enum(['auto', 'secretlint', 'gitleaks', 'skip']).default('auto').describe('auto: gitleaks when on PATH, else secretlint'),
     concurrency: z.int().min(1).max(16).default(3).describe('commands run at once'),
-    max_output_bytes: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    max_output_bytes: z
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     github: z.enum(['on', 'off']).default('on').describe('off: a repository without GitHub; pr_created and ci_green are skipped by config'),
     require_for_complete: z.boolean().default(false).describe('complete_phase needs a passing check_dod for the phase'),
     pass_env: PassEnv,
@@ -75,7 +80,10 @@ export type DodConfig = z.output<typeof DodConfigSchema>;
 export const CheckDodInput = z.strictObject({
   cwd: z.string().min(1).optional().describe(ARG.cwd),
   mega: z.string().min(1).max(64).optional().describe(ARG.mega),
-  phase: z.union([z.int().min(0), z.string().min(1).max(64)]).optional().describe('default: your one claim'),
+  phase: z
+    .union([z.int().min(0), z.string().min(1).max(64)])
+    .optional()
+    .describe('default: your one claim'),
   component: z.string().min(1).max(64).optional().describe('one configured component'),
   only: z.array(z.string()).min(1).max(10).optional().describe('check ids (then never passed)'),
   fresh: z.boolean().optional().describe('ignore cached results'),

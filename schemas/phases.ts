@@ -31,17 +31,7 @@ export const PlanMegaOutput = z.object({
   ready: z.array(z.union([z.number(), z.string()])),
 });
 
-export const ClaimReasonSchema = z.enum([
-  'already_claimed',
-  'already_completed',
-  'deps_unmet',
-  'council_required',
-  'kill_switch',
-  'cost_cap',
-  'no_ready_phase',
-  'parked',
-  'interrupted',
-]);
+export const ClaimReasonSchema = z.enum(['already_claimed', 'already_completed', 'deps_unmet', 'council_required', 'kill_switch', 'cost_cap', 'no_ready_phase', 'parked', 'interrupted']);
 
 export const ClaimPhaseInput = z.strictObject({
   mega: MegaKey.optional().describe('omit: any MEGA'),

@@ -10,14 +10,15 @@ export const InstanceId = z.string().regex(/^t\d{4,9}$/, 'an instance id looks l
 
 export const SessionStartInput = z.strictObject({
   agent: z.string().trim().min(1).max(LIMITS.name).optional().describe('your client, e.g. claude-code'),
-  resume: z.union([z.literal(true), InstanceId]).optional().describe('adopt claims of this instance, or of all (true)'),
+  resume: z
+    .union([z.literal(true), InstanceId])
+    .optional()
+    .describe('adopt claims of this instance, or of all (true)'),
 });
 
 /** Compact on purpose (tools/list budget): the fields are listed in the description and kept by looseObject. */
 export const CheckpointBrief = z.looseObject({ percent: z.number().nullable(), next: z.array(z.string()) }).describe('checkpoint: also done[], files[], note, at, by');
-const CrashedSession = z
-  .looseObject({ instance: z.string(), why: z.enum(INTERRUPTIONS) })
-  .describe('also agent, last_seen, last_checkpoint, phases[] (mega, id, name, lease_expires_at, checkpoint)');
+const CrashedSession = z.looseObject({ instance: z.string(), why: z.enum(INTERRUPTIONS) }).describe('also agent, last_seen, last_checkpoint, phases[] (mega, id, name, lease_expires_at, checkpoint)');
 
 export const SessionStartOutput = z.object({
   instance: z.string(),
@@ -49,12 +50,14 @@ export const CheckpointInput = z.strictObject({
   mega: MegaKey.optional().describe(ARG.mega),
   phase: PhaseIdSchema.optional().describe('your claimed phase'),
   token: Token.optional().describe('required with phase'),
-  progress: z.strictObject({
-    done: Items.describe('steps finished'),
-    next: Items.describe('steps left'),
-    percent: z.number().min(0).max(100).optional().describe('0-100'),
-    files: z.array(z.string().max(1000)).max(500).optional().describe('files touched'),
-  }).describe('where the work stands'),
+  progress: z
+    .strictObject({
+      done: Items.describe('steps finished'),
+      next: Items.describe('steps left'),
+      percent: z.number().min(0).max(100).optional().describe('0-100'),
+      files: z.array(z.string().max(1000)).max(500).optional().describe('files touched'),
+    })
+    .describe('where the work stands'),
   note: Text.optional().describe('for whoever resumes'),
 });
 export const CheckpointOutput = z.object({
@@ -76,9 +79,29 @@ export const MemoryEntrySchema = z.object({ id: z.number(), section: MemorySecti
 export const MemoryOutput = z.object({ entries: z.array(MemoryEntrySchema), appended: z.number().optional() });
 
 /** Kinds the server writes itself; log_operation may not forge them (the DoD check and the audit trail read them). */
-export const RESERVED_KINDS = ['session_start', 'session_end', 'plan', 'replan', 'claim', 'release', 'complete', 'checkpoint', 'memory', 'usage', 'resume', 'council', 'classify', 'dod', 'ack', 'config_weakened'] as const;
+export const RESERVED_KINDS = [
+  'session_start',
+  'session_end',
+  'plan',
+  'replan',
+  'claim',
+  'release',
+  'complete',
+  'checkpoint',
+  'memory',
+  'usage',
+  'resume',
+  'council',
+  'classify',
+  'dod',
+  'ack',
+  'config_weakened',
+] as const;
 export const LogOperationInput = z.strictObject({
-  kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters').describe('snake_case: deploy, test_run, note…'),
+  kind: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,39}$/, 'snake_case, up to 40 characters')
+    .describe('snake_case: deploy, test_run, note…'),
   message: z.string().trim().min(1).max(LIMITS.text).describe('what happened'),
   mega: MegaKey.optional().describe(ARG.mega),
   phase: PhaseIdSchema.optional().describe(ARG.phase),
@@ -101,7 +124,10 @@ export const RecordUsageOutput = z.object({
 });
 
 /** A claim file as agents wrote them before factory-mcp: `{mega, phases:[{id, name, tickets, owner, claimed_at, deps, completed_at}]}`. */
-const Stamp = z.union([z.string().min(1), z.number()]).nullable().optional();
+const Stamp = z
+  .union([z.string().min(1), z.number()])
+  .nullable()
+  .optional();
 export const ClaimFileSchema = z.object({
   mega: MegaKey,
   title: z.string().trim().min(1).max(LIMITS.name).optional(),

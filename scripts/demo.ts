@@ -175,11 +175,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentR
   const db = path.join(dir, 'factory.db');
   const server = await startHttpServer(db);
   out(`factory-mcp demo — dashboard: ${server.url}/  (open it to watch)`);
-  out(
-    transport === 'http'
-      ? `${n} agents share one factory-mcp http server at ${server.url}/mcp; database ${db}\n`
-      : `${n} agents, each with its own factory-mcp stdio process, share ${db}\n`,
-  );
+  out(transport === 'http' ? `${n} agents share one factory-mcp http server at ${server.url}/mcp; database ${db}\n` : `${n} agents, each with its own factory-mcp stdio process, share ${db}\n`);
   const names = AGENTS.slice(0, n);
   let clients: Client[] = [];
   try {
@@ -196,7 +192,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentR
     out(renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n'));
     out('\nwho did what:');
     for (const r of reports) {
-      out(`  ${r.agent.padEnd(12)} ${r.instance.padEnd(7)} ${String(r.phases.length).padStart(2)} phase${r.phases.length === 1 ? ' ' : 's'}, ${String(r.points).padStart(2)} pts: ${r.phases.join(', ') || '—'}`);
+      out(
+        `  ${r.agent.padEnd(12)} ${r.instance.padEnd(7)} ${String(r.phases.length).padStart(2)} phase${r.phases.length === 1 ? ' ' : 's'}, ${String(r.points).padStart(2)} pts: ${r.phases.join(', ') || '—'}`,
+      );
     }
     const total = reports.reduce((a, r) => a + r.phases.length, 0);
     out(`\n${total} phases completed exactly once by ${n} agents in ${(ms / 1000).toFixed(2)} s`);

@@ -67,7 +67,10 @@ Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), r
       withStore(v, (store) => {
         const megas = store.phases.board(v.mega as string | undefined);
         if (v.json) process.stdout.write(`${JSON.stringify({ megas }, null, 2)}\n`);
-        else if (!megas.length) process.stdout.write(`No MEGA planned yet: plan one with ${COMMANDS.plan ? '`factory-mcp plan FILE`' : "an agent's plan_mega tool"} (or \`factory-mcp sync-plan KEY\` from Linear), or import a claim file with \`factory-mcp import FILE\`.\n`);
+        else if (!megas.length)
+          process.stdout.write(
+            `No MEGA planned yet: plan one with ${COMMANDS.plan ? '`factory-mcp plan FILE`' : "an agent's plan_mega tool"} (or \`factory-mcp sync-plan KEY\` from Linear), or import a claim file with \`factory-mcp import FILE\`.\n`,
+          );
         else process.stdout.write(`${renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n')}\n`);
         return 0;
       }),
@@ -154,7 +157,11 @@ Logged. It holds against an agent that cannot write the database directly (docs/
       if (v.enroll === true) {
         return withStore(v, (store) => {
           const r = store.acks.enroll(token, Date.now());
-          if (r === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `another ack token was enrolled in this database at ${iso(store.acks.enrolledAt() ?? 0)}; if that was not you, an agent enrolled first (docs/security.md)`);
+          if (r === 'mismatch')
+            throw new InputError(
+              'FACTORY_ACK_TOKEN',
+              `another ack token was enrolled in this database at ${iso(store.acks.enrolledAt() ?? 0)}; if that was not you, an agent enrolled first (docs/security.md)`,
+            );
           process.stdout.write(r === 'enrolled' ? 'ack token enrolled: acknowledgements now need it\n' : 'this ack token is enrolled already\n');
           return 0;
         });
@@ -165,7 +172,8 @@ Logged. It holds against an agent that cannot write the database directly (docs/
       return withContext(v, async (ctx) => {
         const { store } = ctx;
         const check = store.acks.check(token);
-        if (check === 'not_enrolled') throw new InputError('FACTORY_ACK_TOKEN', 'no ack token is enrolled in this database: run `factory-mcp ack --enroll` (or start `factory-mcp http`) once with it, before any agent does');
+        if (check === 'not_enrolled')
+          throw new InputError('FACTORY_ACK_TOKEN', 'no ack token is enrolled in this database: run `factory-mcp ack --enroll` (or start `factory-mcp http`) once with it, before any agent does');
         if (check === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `is not the ack token enrolled in this database (at ${iso(store.acks.enrolledAt() ?? 0)}); nothing acknowledged`);
         const what = ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
@@ -243,7 +251,13 @@ ten pass (or are skipped by config), 1 otherwise.`,
           mega: v.mega,
           phase: typeof v.phase === 'string' && /^\d+$/.test(v.phase) ? Number(v.phase) : v.phase,
           component: v.component,
-          only: typeof v.only === 'string' ? v.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+          only:
+            typeof v.only === 'string'
+              ? v.only
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean)
+              : undefined,
           fresh: v['no-cache'] === true ? true : undefined,
         });
         if (!parsed.success) throw new InputError('--' + String(parsed.error.issues[0]?.path[0] ?? 'args'), formatIssues(parsed.error));
@@ -504,7 +518,10 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
   const logger = stderrLogger();
   let toolsets: Toolset[] | undefined;
   if (typeof v.toolsets === 'string') {
-    toolsets = v.toolsets.split(',').map((s) => s.trim()).filter(Boolean) as Toolset[];
+    toolsets = v.toolsets
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) as Toolset[];
     const bad = toolsets.filter((t) => !TOOLSETS.includes(t));
     if (bad.length) throw new InputError('--toolsets', `unknown toolset ${bad.join(', ')} (known: ${TOOLSETS.join(', ')})`);
   }
@@ -544,7 +561,19 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
   const { startHttp, HttpConfigError } = await import('./http/server.js');
   let http;
   try {
-    http = await startHttp({ store, config, root, logger, host: v.host as string | undefined, port, token: ENV.FACTORY_HTTP_TOKEN, ackToken: ENV.FACTORY_ACK_TOKEN, env: ENV, readOnly: v['read-only'] === true, allowedHosts: v['allow-host'] as string[] | undefined });
+    http = await startHttp({
+      store,
+      config,
+      root,
+      logger,
+      host: v.host as string | undefined,
+      port,
+      token: ENV.FACTORY_HTTP_TOKEN,
+      ackToken: ENV.FACTORY_ACK_TOKEN,
+      env: ENV,
+      readOnly: v['read-only'] === true,
+      allowedHosts: v['allow-host'] as string[] | undefined,
+    });
   } catch (e) {
     store.close();
     if (e instanceof HttpConfigError) throw new InputError('--host', e.message);

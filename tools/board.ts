@@ -6,8 +6,7 @@ export const board = defineTool({
   name: 'board',
   title: 'Show the board',
   toolset: 'phases',
-  description:
-    'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint.',
+  description: 'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint.',
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -6,8 +6,7 @@ export const checkpoint = defineTool({
   name: 'checkpoint',
   title: 'Save progress',
   toolset: 'sessions',
-  description:
-    'Save progress after each step; a resuming session starts from it.',
+  description: 'Save progress after each step; a resuming session starts from it.',
   input: CheckpointInput,
   output: CheckpointOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

@@ -9,8 +9,7 @@ export const completePhase = defineTool({
   name: 'complete_phase',
   title: 'Complete a phase',
   toolset: 'phases',
-  description:
-    'Mark your phase done once check_dod passes. completed:false: read reason.',
+  description: 'Mark your phase done once check_dod passes. completed:false: read reason.',
   input: CompletePhaseInput,
   output: CompletePhaseOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -6,8 +6,7 @@ export const heartbeat = defineTool({
   name: 'heartbeat',
   title: 'Extend a claim lease',
   toolset: 'phases',
-  description:
-    'Extend your lease during long work. ok:false: the phase moved on, stop.',
+  description: 'Extend your lease during long work. ok:false: the phase moved on, stop.',
   input: HeartbeatInput,
   output: HeartbeatOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

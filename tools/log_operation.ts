@@ -5,8 +5,7 @@ export const logOperation = defineTool({
   name: 'log_operation',
   title: 'Log an operation',
   toolset: 'sessions',
-  description:
-    'Append your own entry to the hash-chained operations log.',
+  description: 'Append your own entry to the hash-chained operations log.',
   input: LogOperationInput,
   output: LogOperationOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

@@ -5,8 +5,7 @@ export const memory = defineTool({
   name: 'memory',
   title: 'Shared memory',
   toolset: 'sessions',
-  description:
-    'Shared memory.md: read it at session start; append what you decide or find.',
+  description: 'Shared memory.md: read it at session start; append what you decide or find.',
   input: MemoryInput,
   output: MemoryOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

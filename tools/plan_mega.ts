@@ -6,13 +6,17 @@ export const planMega = defineTool({
   name: 'plan_mega',
   title: 'Plan a MEGA ticket',
   toolset: 'phases',
-  description:
-    'Split a MEGA into phases, or re-plan it: claims and completions stay, phases left out are dropped.',
+  description: 'Split a MEGA into phases, or re-plan it: claims and completions stay, phases left out are dropped.',
   input: PlanMegaInput,
   output: PlanMegaOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: (ctx, input) => {
-    keepRejectedPhases(ctx.store, ctx.config, input.key, input.phases.map((p) => p.id));
+    keepRejectedPhases(
+      ctx.store,
+      ctx.config,
+      input.key,
+      input.phases.map((p) => p.id),
+    );
     return ctx.store.phases.plan(ctx.session.instance, input, ctx.clock());
   },
   text: (o) =>

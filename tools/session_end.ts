@@ -5,8 +5,7 @@ export const sessionEnd = defineTool({
   name: 'session_end',
   title: 'End the session',
   toolset: 'sessions',
-  description:
-    'Call last (SESSION-END). Your claims stay parked for a resume unless released.',
+  description: 'Call last (SESSION-END). Your claims stay parked for a resume unless released.',
   input: SessionEndInput,
   output: SessionEndOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -14,7 +14,21 @@ export interface GitChanges {
 }
 
 /** The one diff run: zero context, no user diff drivers or colours, stable a/ b/ prefixes, renames found. */
-export const DIFF_ARGS = ['-c', 'core.quotePath=false', 'diff', '-p', '-U0', '-M', '--no-indent-heuristic', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--inter-hunk-context=0'];
+export const DIFF_ARGS = [
+  '-c',
+  'core.quotePath=false',
+  'diff',
+  '-p',
+  '-U0',
+  '-M',
+  '--no-indent-heuristic',
+  '--no-color',
+  '--no-ext-diff',
+  '--no-textconv',
+  '--src-prefix=a/',
+  '--dst-prefix=b/',
+  '--inter-hunk-context=0',
+];
 const MAX_UNTRACKED = 20_000;
 const FULL_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const MAX_READ = 4 * 1024 * 1024;
@@ -30,7 +44,9 @@ export async function gitTopLevel(cwd: string): Promise<string> {
 
 /** The default branch to measure from: origin/HEAD, else main, else master; null when none exists. */
 export async function defaultBranch(cwd: string): Promise<string | null> {
-  const refs = (await git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master'])).split('\n').filter(Boolean);
+  const refs = (await git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master']))
+    .split('\n')
+    .filter(Boolean);
   for (const want of ['refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master']) {
     if (refs.includes(want)) return want;
   }
@@ -58,10 +74,12 @@ export async function gitChanges(cwd: string, opts: { base?: string | undefined;
     if (base === undefined) {
       const def = await defaultBranch(cwd);
       if (!def) throw new InputError('base', 'no default branch (origin/HEAD, main or master) to measure from: pass base');
-      base = (await git(cwd, ['merge-base', opts.head === undefined ? 'HEAD' : `${opts.head}^{commit}`, def]).catch(async () => {
-        if (opts.head !== undefined) await resolveCommit(cwd, opts.head, 'head');
-        throw new InputError('base', `no merge base between ${opts.head ?? 'HEAD'} and ${def}: pass base`);
-      })).trim();
+      base = (
+        await git(cwd, ['merge-base', opts.head === undefined ? 'HEAD' : `${opts.head}^{commit}`, def]).catch(async () => {
+          if (opts.head !== undefined) await resolveCommit(cwd, opts.head, 'head');
+          throw new InputError('base', `no merge base between ${opts.head ?? 'HEAD'} and ${def}: pass base`);
+        })
+      ).trim();
     }
     const revs = opts.head === undefined ? [base] : [base, opts.head];
     const parser = new DiffStream(onFile);

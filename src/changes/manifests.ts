@@ -7,8 +7,51 @@
  */
 import { RE2JS } from 're2js';
 
-const LOCKFILES = new Set(['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb', 'bun.lock', 'Cargo.lock', 'go.sum', 'Gemfile.lock', 'composer.lock', 'poetry.lock', 'Pipfile.lock', 'uv.lock', 'pdm.lock', 'mix.lock', 'pubspec.lock', 'packages.lock.json']);
-const NOT_DEPS = new Set(['name', 'version', 'description', 'license', 'edition', 'authors', 'readme', 'homepage', 'repository', 'python', 'requires-python', 'rust-version', 'node', 'npm', 'yarn', 'pnpm', 'go', 'toolchain', 'main', 'module', 'types', 'type', 'private', 'packageManager']);
+const LOCKFILES = new Set([
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'bun.lockb',
+  'bun.lock',
+  'Cargo.lock',
+  'go.sum',
+  'Gemfile.lock',
+  'composer.lock',
+  'poetry.lock',
+  'Pipfile.lock',
+  'uv.lock',
+  'pdm.lock',
+  'mix.lock',
+  'pubspec.lock',
+  'packages.lock.json',
+]);
+const NOT_DEPS = new Set([
+  'name',
+  'version',
+  'description',
+  'license',
+  'edition',
+  'authors',
+  'readme',
+  'homepage',
+  'repository',
+  'python',
+  'requires-python',
+  'rust-version',
+  'node',
+  'npm',
+  'yarn',
+  'pnpm',
+  'go',
+  'toolchain',
+  'main',
+  'module',
+  'types',
+  'type',
+  'private',
+  'packageManager',
+]);
 const VERSIONISH = /^(?:[\^~<>=*]|\d|v\d|x\b|latest|next|npm:|workspace:|file:|link:|git[+:]|github:|https?:)/;
 
 /** Reads one changed line of a manifest: the name of the dependency it declares, or null. */

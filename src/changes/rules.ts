@@ -67,26 +67,154 @@ export interface RulesConfig {
 // ------------------------------------------------------------------ default rules
 
 const DOCS = ['*.{md,mdx,markdown,rst,adoc,txt}', 'docs/**', 'doc/**', '{LICENSE,LICENCE,NOTICE,AUTHORS,CONTRIBUTORS,CHANGELOG,CODEOWNERS}*'];
-const TESTS = ['test/**', 'tests/**', '__tests__/**', '**/__tests__/**', 'spec/**', '**/test/**', '**/tests/**', '*.{test,spec}.*', '*_test.{go,py,rb}', 'test_*.py', '**/fixtures/**', '**/__snapshots__/**'];
+const TESTS = [
+  'test/**',
+  'tests/**',
+  '__tests__/**',
+  '**/__tests__/**',
+  'spec/**',
+  '**/test/**',
+  '**/tests/**',
+  '*.{test,spec}.*',
+  '*_test.{go,py,rb}',
+  'test_*.py',
+  '**/fixtures/**',
+  '**/__snapshots__/**',
+];
 const SOURCE = ['*.{ts,tsx,mts,cts,js,jsx,mjs,cjs,py,go,rs,java,kt,kts,rb,php,cs,c,h,cc,cpp,hpp,swift,scala,sh,vue,svelte}'];
 const NOT_DOCS_OR_TESTS = [...DOCS, ...TESTS];
 
 /** Rules that are data: globs and patterns. Configuration can override any field or remove them by id. */
 export const DEFAULT_RULES: readonly RuleSpec[] = [
   { id: 'docs', level: 'ship', description: 'documentation and prose', paths: DOCS, exclude: ['requirements*.txt', 'CMakeLists.txt'] },
-  { id: 'config', level: 'ship', description: 'editor, formatter and linter settings', paths: ['.editorconfig', '.gitignore', '.gitattributes', '.prettierrc*', '.prettierignore', '.eslintrc*', '.eslintignore', 'eslint.config.*', '.markdownlint*', '.vscode/**', '.idea/**', 'factory.config.json'] },
+  {
+    id: 'config',
+    level: 'ship',
+    description: 'editor, formatter and linter settings',
+    paths: [
+      '.editorconfig',
+      '.gitignore',
+      '.gitattributes',
+      '.prettierrc*',
+      '.prettierignore',
+      '.eslintrc*',
+      '.eslintignore',
+      'eslint.config.*',
+      '.markdownlint*',
+      '.vscode/**',
+      '.idea/**',
+      'factory.config.json',
+    ],
+  },
   { id: 'tests', level: 'show', description: 'tests and fixtures', paths: TESTS },
-  { id: 'migrations', level: 'ask', description: 'database migrations and SQL', paths: ['**/migrations/**', '**/migrate/**', '*migration*.*', '*.sql', '**/schema.prisma', '**/db/schema.*'], exclude: NOT_DOCS_OR_TESTS },
-  { id: 'auth', level: 'ask', description: 'authentication, sessions and permissions', paths: ['**/auth/**', '*{auth,login,logout,password,oauth,session,permission,rbac,acl}*'], exclude: NOT_DOCS_OR_TESTS },
-  { id: 'security', level: 'ask', description: 'security, crypto, secrets and certificates', paths: ['**/security/**', '**/crypto/**', '*{security,crypto,secret,credential,token}*', '*.{pem,key,crt,cer,p12,pfx,jks}', '.npmrc', '.env*'], exclude: NOT_DOCS_OR_TESTS },
-  { id: 'ci', level: 'ask', description: 'CI workflows and pipelines', paths: ['.github/workflows/**', '.github/actions/**', '.gitlab-ci.yml', '.circleci/**', 'Jenkinsfile', 'azure-pipelines.yml', '.buildkite/**', '.travis.yml', 'bitbucket-pipelines.yml', '.husky/**'] },
-  { id: 'infrastructure', level: 'ask', description: 'containers, deployment and infrastructure as code', paths: ['Dockerfile*', '*.dockerfile', 'docker-compose*.{yml,yaml}', 'compose.{yml,yaml}', '*.{tf,tfvars,hcl}', '**/{infra,infrastructure,terraform,deploy,deployment,k8s,kubernetes,helm,ansible}/**', 'Procfile', 'fly.toml', 'vercel.json', 'netlify.toml', 'serverless.{yml,yaml}'] },
-  { id: 'exported_api', level: 'ask', description: 'new exported API in source', paths: SOURCE, exclude: TESTS, pattern: '^\\s*export\\s+(?:default\\s+)?(?:async\\s+)?(?:function|class|const|let|var|interface|type|enum|abstract|namespace|\\{|\\*)|^\\s*(?:module\\.)?exports(?:\\.\\w+)?\\s*=|^pub\\s+(?:async\\s+)?(?:fn|struct|enum|trait|mod|type|const|static)\\b|^func\\s+(?:\\([^)]*\\)\\s*)?[A-Z]|^(?:async\\s+)?def\\s+[a-zA-Z]|^\\s*public\\s+(?:static\\s+)?(?:final\\s+)?(?:class|interface|enum|record|[\\w<>\\[\\]]+\\s+\\w+\\s*\\()|\\b(?:app|router|server)\\.(?:get|post|put|patch|delete|route|use)\\s*\\(|@(?:app|router)\\.(?:get|post|put|patch|delete|route)\\b|@(?:Get|Post|Put|Patch|Delete|RequestMapping)\\b' },
-  { id: 'removed_api', level: 'ask', description: 'exported API removed from source', paths: SOURCE, exclude: TESTS, removed_pattern: '^\\s*export\\s+(?:default\\s+)?(?:async\\s+)?(?:function|class|const|let|var|interface|type|enum)\\s|^pub\\s+(?:fn|struct|enum|trait)\\b|^func\\s+(?:\\([^)]*\\)\\s*)?[A-Z]' },
-  { id: 'raw_sql', level: 'ask', description: 'raw SQL in source', paths: SOURCE, exclude: TESTS, pattern: '\\b(?:SELECT\\s+[\\w*,.\\s"`]+\\s+FROM|INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE\\s+[\\w"`.]+\\s+SET|DELETE\\s+FROM|CREATE\\s+(?:UNIQUE\\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)|ALTER\\s+TABLE|DROP\\s+(?:TABLE|INDEX|VIEW))\\b' },
-  { id: 'eval', level: 'ask', description: 'dynamic code execution or shell commands', paths: SOURCE, exclude: TESTS, pattern: '(?:^|[^.\\w])eval\\s*\\(|\\bnew\\s+Function\\s*\\(|child_process|\\bexecSync\\s*\\(|\\bos\\.system\\s*\\(|\\bsubprocess\\.|\\bshell\\s*[:=]\\s*true|\\bdangerouslySetInnerHTML|\\binnerHTML\\s*=' },
-  { id: 'secrets', level: 'ask', description: 'secret, token or credential handling', paths: SOURCE, exclude: TESTS, ignore_case: true, pattern: '\\b(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|credential|bearer)\\b|process\\.env\\.\\w*(?:TOKEN|KEY|SECRET|PASSWORD)' },
-  { id: 'permissions', level: 'ask', description: 'permission, role or file-mode handling', paths: SOURCE, exclude: TESTS, pattern: '\\b(?:chmod|chown|setuid|sudo|isAdmin|is_admin|hasPermission|has_permission|authorize|grant|revoke)\\b|\\brole\\s*[=!]==?' },
+  {
+    id: 'migrations',
+    level: 'ask',
+    description: 'database migrations and SQL',
+    paths: ['**/migrations/**', '**/migrate/**', '*migration*.*', '*.sql', '**/schema.prisma', '**/db/schema.*'],
+    exclude: NOT_DOCS_OR_TESTS,
+  },
+  {
+    id: 'auth',
+    level: 'ask',
+    description: 'authentication, sessions and permissions',
+    paths: ['**/auth/**', '*{auth,login,logout,password,oauth,session,permission,rbac,acl}*'],
+    exclude: NOT_DOCS_OR_TESTS,
+  },
+  {
+    id: 'security',
+    level: 'ask',
+    description: 'security, crypto, secrets and certificates',
+    paths: ['**/security/**', '**/crypto/**', '*{security,crypto,secret,credential,token}*', '*.{pem,key,crt,cer,p12,pfx,jks}', '.npmrc', '.env*'],
+    exclude: NOT_DOCS_OR_TESTS,
+  },
+  {
+    id: 'ci',
+    level: 'ask',
+    description: 'CI workflows and pipelines',
+    paths: [
+      '.github/workflows/**',
+      '.github/actions/**',
+      '.gitlab-ci.yml',
+      '.circleci/**',
+      'Jenkinsfile',
+      'azure-pipelines.yml',
+      '.buildkite/**',
+      '.travis.yml',
+      'bitbucket-pipelines.yml',
+      '.husky/**',
+    ],
+  },
+  {
+    id: 'infrastructure',
+    level: 'ask',
+    description: 'containers, deployment and infrastructure as code',
+    paths: [
+      'Dockerfile*',
+      '*.dockerfile',
+      'docker-compose*.{yml,yaml}',
+      'compose.{yml,yaml}',
+      '*.{tf,tfvars,hcl}',
+      '**/{infra,infrastructure,terraform,deploy,deployment,k8s,kubernetes,helm,ansible}/**',
+      'Procfile',
+      'fly.toml',
+      'vercel.json',
+      'netlify.toml',
+      'serverless.{yml,yaml}',
+    ],
+  },
+  {
+    id: 'exported_api',
+    level: 'ask',
+    description: 'new exported API in source',
+    paths: SOURCE,
+    exclude: TESTS,
+    pattern:
+      '^\\s*export\\s+(?:default\\s+)?(?:async\\s+)?(?:function|class|const|let|var|interface|type|enum|abstract|namespace|\\{|\\*)|^\\s*(?:module\\.)?exports(?:\\.\\w+)?\\s*=|^pub\\s+(?:async\\s+)?(?:fn|struct|enum|trait|mod|type|const|static)\\b|^func\\s+(?:\\([^)]*\\)\\s*)?[A-Z]|^(?:async\\s+)?def\\s+[a-zA-Z]|^\\s*public\\s+(?:static\\s+)?(?:final\\s+)?(?:class|interface|enum|record|[\\w<>\\[\\]]+\\s+\\w+\\s*\\()|\\b(?:app|router|server)\\.(?:get|post|put|patch|delete|route|use)\\s*\\(|@(?:app|router)\\.(?:get|post|put|patch|delete|route)\\b|@(?:Get|Post|Put|Patch|Delete|RequestMapping)\\b',
+  },
+  {
+    id: 'removed_api',
+    level: 'ask',
+    description: 'exported API removed from source',
+    paths: SOURCE,
+    exclude: TESTS,
+    removed_pattern: '^\\s*export\\s+(?:default\\s+)?(?:async\\s+)?(?:function|class|const|let|var|interface|type|enum)\\s|^pub\\s+(?:fn|struct|enum|trait)\\b|^func\\s+(?:\\([^)]*\\)\\s*)?[A-Z]',
+  },
+  {
+    id: 'raw_sql',
+    level: 'ask',
+    description: 'raw SQL in source',
+    paths: SOURCE,
+    exclude: TESTS,
+    pattern:
+      '\\b(?:SELECT\\s+[\\w*,.\\s"`]+\\s+FROM|INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE\\s+[\\w"`.]+\\s+SET|DELETE\\s+FROM|CREATE\\s+(?:UNIQUE\\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)|ALTER\\s+TABLE|DROP\\s+(?:TABLE|INDEX|VIEW))\\b',
+  },
+  {
+    id: 'eval',
+    level: 'ask',
+    description: 'dynamic code execution or shell commands',
+    paths: SOURCE,
+    exclude: TESTS,
+    pattern:
+      '(?:^|[^.\\w])eval\\s*\\(|\\bnew\\s+Function\\s*\\(|child_process|\\bexecSync\\s*\\(|\\bos\\.system\\s*\\(|\\bsubprocess\\.|\\bshell\\s*[:=]\\s*true|\\bdangerouslySetInnerHTML|\\binnerHTML\\s*=',
+  },
+  {
+    id: 'secrets',
+    level: 'ask',
+    description: 'secret, token or credential handling',
+    paths: SOURCE,
+    exclude: TESTS,
+    ignore_case: true,
+    pattern: '\\b(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|credential|bearer)\\b|process\\.env\\.\\w*(?:TOKEN|KEY|SECRET|PASSWORD)',
+  },
+  {
+    id: 'permissions',
+    level: 'ask',
+    description: 'permission, role or file-mode handling',
+    paths: SOURCE,
+    exclude: TESTS,
+    pattern: '\\b(?:chmod|chown|setuid|sudo|isAdmin|is_admin|hasPermission|has_permission|authorize|grant|revoke)\\b|\\brole\\s*[=!]==?',
+  },
 ];
 
 /** Rules that are logic, not globs: their level can be changed and they can be removed, by id. */

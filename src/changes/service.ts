@@ -45,15 +45,18 @@ function checkArgs(input: ClassifyChangeArgs): void {
   for (const k of ['base', 'head'] as const) {
     const rev = input[k];
     // Control characters (a NUL byte above all) would reach git's argv, where Node refuses them.
-    if (rev !== undefined && !/^[^-\s\p{C}][^\s\p{C}]{0,255}$/u.test(rev)) throw new InputError(k, 'a revision (branch, tag, sha, HEAD~1): no spaces or control characters, not starting with "-", at most 256 characters');
+    if (rev !== undefined && !/^[^-\s\p{C}][^\s\p{C}]{0,255}$/u.test(rev))
+      throw new InputError(k, 'a revision (branch, tag, sha, HEAD~1): no spaces or control characters, not starting with "-", at most 256 characters');
   }
-  if (input.cwd !== undefined && (input.cwd.length === 0 || input.cwd.length > 4096 || input.cwd.includes('\0'))) throw new InputError('cwd', 'a directory path of 1 to 4096 characters, without NUL bytes');
+  if (input.cwd !== undefined && (input.cwd.length === 0 || input.cwd.length > 4096 || input.cwd.includes('\0')))
+    throw new InputError('cwd', 'a directory path of 1 to 4096 characters, without NUL bytes');
   if (input.diff !== undefined && input.diff.length > MAX_DIFF) throw new InputError('diff', `larger than ${MAX_DIFF} characters: classify the git range instead`);
   if (input.files !== undefined) {
     if (input.files.length === 0 || input.files.length > MAX_FILES) throw new InputError('files', `1 to ${MAX_FILES} files`);
     for (const [i, f] of input.files.entries()) {
       // Bounded so that the totals over MAX_FILES files stay exact integers (1e308 + 1e308 is Infinity, stored as null).
-      for (const k of ['additions', 'deletions'] as const) if (!Number.isInteger(f[k]) || f[k] > MAX_LINES_PER_FILE) throw new InputError(`files[${i}].${k}`, `a whole number of lines, at most ${MAX_LINES_PER_FILE}`);
+      for (const k of ['additions', 'deletions'] as const)
+        if (!Number.isInteger(f[k]) || f[k] > MAX_LINES_PER_FILE) throw new InputError(`files[${i}].${k}`, `a whole number of lines, at most ${MAX_LINES_PER_FILE}`);
     }
   }
 }
@@ -62,7 +65,13 @@ function checkArgs(input: ClassifyChangeArgs): void {
 export async function classifyChange(ctx: ClassifyContext, input: ClassifyChangeArgs): Promise<ClassifyChangeResult> {
   checkArgs(input);
   const source = sourceOf(input);
-  const at = ([['mega', input.mega], ['phase', input.phase], ['token', input.token]] as const).filter(([, v]) => v !== undefined);
+  const at = (
+    [
+      ['mega', input.mega],
+      ['phase', input.phase],
+      ['token', input.token],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
   if (at.length > 0 && at.length < 3) {
     const missing = ['mega', 'phase', 'token'].filter((k) => !at.some(([n]) => n === k));
     throw new InputError(missing[0] as string, 'mega, phase and token go together (to store the classification with your claimed phase)');
@@ -104,11 +113,20 @@ export async function classifyChange(ctx: ClassifyContext, input: ClassifyChange
   const weakened = gateWeakenings(ctx.config).filter((w) => w.startsWith('changes.'));
   const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: `${summary(c)}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}` };
   if (at.length === 3 && ctx.store && ctx.session) {
-    const r = ctx.store.changes.record(ctx.session.instance, { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string }, c, { intent: input.intent, base, head }, ctx.clock());
+    const r = ctx.store.changes.record(
+      ctx.session.instance,
+      { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string },
+      c,
+      { intent: input.intent, base, head },
+      ctx.clock(),
+    );
     if (r.stored) {
       out.stored = true;
       out.message += `; stored with ${input.mega}/${input.phase}`;
-      void publishGates({ store: ctx.store, config: ctx.config, root: ctx.root, clock: ctx.clock, env: ctx.env }, { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd && cwdDir ? { cwd: cwdDir } : {}) });
+      void publishGates(
+        { store: ctx.store, config: ctx.config, root: ctx.root, clock: ctx.clock, env: ctx.env },
+        { mega: input.mega as string, phase: phaseKey(input.phase as string | number), ...(input.cwd && cwdDir ? { cwd: cwdDir } : {}) },
+      );
     } else {
       out.stored = false;
       out.reason = r.reason;
@@ -159,7 +177,10 @@ export async function classifyCommand(v: Record<string, unknown>, env: NodeJS.Pr
   if (v.json) process.stdout.write(`${JSON.stringify({ ...out, ...(labelled ? { label: labelled } : {}), ...(labelError ? { label_error: labelError } : {}) }, null, 2)}\n`);
   else {
     const lines = renderClassification(out);
-    if (labelled) lines.push(`labelled ${labelled.owner}/${labelled.repo}#${labelled.number} ${out.level}${labelled.removed.length ? ` (removed ${labelled.removed.join(', ')})` : ''}${labelled.added.length ? '' : ' (already labelled)'}`);
+    if (labelled)
+      lines.push(
+        `labelled ${labelled.owner}/${labelled.repo}#${labelled.number} ${out.level}${labelled.removed.length ? ` (removed ${labelled.removed.join(', ')})` : ''}${labelled.added.length ? '' : ' (already labelled)'}`,
+      );
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (labelError) process.stderr.write(`factory-mcp classify: --label: ${labelError}\n`);

@@ -52,7 +52,9 @@ export class ChangesStore {
       latestAsk: db.prepare<[string, string], Row>("SELECT * FROM classifications WHERE mega = ? AND phase = ? AND level = 'ask' ORDER BY id DESC LIMIT 1"),
       recent: db.prepare<[number], Row>('SELECT * FROM classifications ORDER BY id DESC LIMIT ?'),
       get: db.prepare<[number], Row>('SELECT * FROM classifications WHERE id = ?'),
-      ofMega: db.prepare<[string], Row>('SELECT c.* FROM classifications c WHERE c.mega = ? AND c.id = (SELECT max(id) FROM classifications d WHERE d.mega = c.mega AND d.phase = c.phase) ORDER BY c.id'),
+      ofMega: db.prepare<[string], Row>(
+        'SELECT c.* FROM classifications c WHERE c.mega = ? AND c.id = (SELECT max(id) FROM classifications d WHERE d.mega = c.mega AND d.phase = c.phase) ORDER BY c.id',
+      ),
     };
   }
 
@@ -62,7 +64,9 @@ export class ChangesStore {
       const held = this.phases.verifyToken(at, instance);
       if (!held.ok) return { stored: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
       const phase = phaseKey(at.phase);
-      const id = Number(this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify(c.stats), JSON.stringify(c.reasons)).lastInsertRowid);
+      const id = Number(
+        this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify(c.stats), JSON.stringify(c.reasons)).lastInsertRowid,
+      );
       this.ops.append(now, {
         instance,
         kind: 'classify',
@@ -85,7 +89,6 @@ export class ChangesStore {
     const r = this.q.latestAsk.get(mega, phaseKey(phase));
     return r ? toStored(r) : null;
   }
-
 
   /** The newest classifications across MEGAs (dashboard). */
   recent(limit: number): StoredClassification[] {

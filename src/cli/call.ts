@@ -12,11 +12,7 @@ import { callTool, createServer } from '../mcp/server.js';
  * so every tool has its terminal twin by construction. The process is one MCP-like session:
  * it gets an instance on its first write and leaves like a client that disconnects.
  */
-export async function runCall(
-  v: Record<string, unknown>,
-  pos: string[],
-  at: { store: Store; config: Config; root: string; env: NodeJS.ProcessEnv; logger: Logger },
-): Promise<number> {
+export async function runCall(v: Record<string, unknown>, pos: string[], at: { store: Store; config: Config; root: string; env: NodeJS.ProcessEnv; logger: Logger }): Promise<number> {
   const name = pos[0];
   const server = createServer({ ...at, session: { transport: 'cli', pid: process.pid, agent: 'factory-mcp call' } });
   try {

@@ -78,7 +78,9 @@ function findWeakenings(config: Config): string[] {
   if (dod.secrets === 'skip') out.push('dod.secrets "skip" (no_secrets skipped)');
   if (dod.min_checks < d.dod.min_checks && dod.required_checks.length === 0) out.push(`dod.min_checks ${dod.min_checks} (default ${d.dod.min_checks})`);
   dod.components.forEach((k, i) => {
-    const off = Object.entries(k.commands).filter(([, v]) => v === false).map(([id]) => id);
+    const off = Object.entries(k.commands)
+      .filter(([, v]) => v === false)
+      .map(([id]) => id);
     if (off.length) out.push(`dod.components[${i}].commands ${off.join(', ')} false (skipped)`);
     if (k.commands.compiles !== false && !k.after.includes('compiles')) out.push(`dod.components[${i}].after without "compiles" (tests may run against the old build)`);
   });

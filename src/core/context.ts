@@ -34,7 +34,12 @@ export class Session {
       beforeNextWrite(this.store.db, this, () => {
         const now = this.clock();
         this.store.sessions.insert(id, { ...this.info, server_id: this.store.server?.ensure() ?? null }, now);
-        this.store.operations.append(now, { instance: id, kind: 'session_start', message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`, data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null } });
+        this.store.operations.append(now, {
+          instance: id,
+          kind: 'session_start',
+          message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`,
+          data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null },
+        });
         this.recorded = true;
       });
     }

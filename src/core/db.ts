@@ -9,10 +9,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class SchemaTooNewError extends Error {
   constructor(file: string, found: number, known: number) {
-    super(
-      `database ${file} is at schema version ${found}, newer than this factory-mcp knows (${known}); ` +
-        'upgrade factory-mcp instead of opening it with an older one (nothing was changed)',
-    );
+    super(`database ${file} is at schema version ${found}, newer than this factory-mcp knows (${known}); ` + 'upgrade factory-mcp instead of opening it with an older one (nothing was changed)');
     this.name = 'SchemaTooNewError';
   }
 }
@@ -80,7 +77,9 @@ export function openDbReadOnly(file: string): Db {
   }
   if (version < SCHEMA_VERSION) {
     db.close();
-    throw new ReadOnlyOpenError(`database ${file} is at schema version ${version}, older than this factory-mcp (${SCHEMA_VERSION}); a read-only server does not migrate: run factory-mcp once without --read-only (nothing was changed)`);
+    throw new ReadOnlyOpenError(
+      `database ${file} is at schema version ${version}, older than this factory-mcp (${SCHEMA_VERSION}); a read-only server does not migrate: run factory-mcp once without --read-only (nothing was changed)`,
+    );
   }
   return db;
 }

@@ -19,13 +19,19 @@ export function startupFault(e: unknown, at: FaultScene): string | null {
   const file = err?.path ?? at.db ?? 'the database';
   if (code === 'SQLITE_NOTADB') return `${at.db ?? 'the database'} is not a SQLite database (${err.message}): move it aside or point --db / FACTORY_DB at the right file; nothing was changed`;
   if (code.startsWith('SQLITE_CORRUPT')) return `${at.db ?? 'the database'} is corrupt (${err.message}): restore it from a backup, or move it aside to start a new one; nothing was changed`;
-  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || ((code === 'EACCES' || code === 'EROFS' || code === 'EPERM') && err.syscall !== 'listen')) {
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_READONLY') ||
+    code.startsWith('SQLITE_IOERR') ||
+    ((code === 'EACCES' || code === 'EROFS' || code === 'EPERM') && err.syscall !== 'listen')
+  ) {
     const ofDb = at.db !== undefined && (file === at.db || at.db.startsWith(`${file}/`) || file.startsWith(`${at.db}-`));
     const fix = ofDb ? 'make its directory writable, or point --db / FACTORY_DB at a writable location' : 'make it writable or choose another place';
     return `cannot create or write ${file} (${err.message.replace(/^\w+: /, '')}): ${fix}${ofDb ? '; nothing was changed' : ''}`;
   }
   if (code === 'EADDRINUSE') return `port ${at.port ?? '?'} on ${at.host ?? '127.0.0.1'} is already in use: stop the other server or choose another --port; nothing was changed`;
-  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') return `cannot listen on ${at.host ?? '127.0.0.1'} port ${at.port ?? '?'} (${code}): choose another --host or --port (ports below 1024 need privileges); nothing was changed`;
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL')
+    return `cannot listen on ${at.host ?? '127.0.0.1'} port ${at.port ?? '?'} (${code}): choose another --host or --port (ports below 1024 need privileges); nothing was changed`;
   return null;
 }
 

@@ -47,7 +47,10 @@ export function hashValues(prev: string, values: readonly unknown[]): string {
 
 /** The hash of one entry covers every field and the previous entry's hash. */
 export function operationHash(prev: string, e: StoredEntry): string {
-  return hashValues(prev, HASHED_FIELDS.map((f) => e[f]));
+  return hashValues(
+    prev,
+    HASHED_FIELDS.map((f) => e[f]),
+  );
 }
 
 export interface ChainRow {
@@ -74,7 +77,8 @@ export function verifyChain<R extends ChainRow>(
   let entries = 0;
   for (const r of rows) {
     entries++;
-    if (r.seq > expected) return { entries, problem: { seq: expected, problem: 'deleted', detail: `entries ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (next is ${r.seq})` } };
+    if (r.seq > expected)
+      return { entries, problem: { seq: expected, problem: 'deleted', detail: `entries ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (next is ${r.seq})` } };
     if (r.seq < expected) return { entries, problem: { seq: r.seq, problem: 'inserted', detail: `seq ${r.seq} is out of order` } };
     if (r.prev_hash !== prev) {
       const edited = hash(r.prev_hash, r) === r.hash;
@@ -91,7 +95,8 @@ export function verifyChain<R extends ChainRow>(
   }
   // The recorded head catches entries cut off the end, which leave no gap behind them.
   const last = expected - 1;
-  if (head && head.seq > last) return { entries, problem: { seq: last + 1, problem: 'deleted', detail: `entries ${last + 1}${head.seq > last + 1 ? `–${head.seq}` : ''} at the end are missing (the head records ${head.seq})` } };
+  if (head && head.seq > last)
+    return { entries, problem: { seq: last + 1, problem: 'deleted', detail: `entries ${last + 1}${head.seq > last + 1 ? `–${head.seq}` : ''} at the end are missing (the head records ${head.seq})` } };
   if (head && head.seq === last && head.hash !== prev) return { entries, problem: { seq: last, problem: 'edited', detail: `entry ${last} does not match the recorded head` } };
   return { entries, problem: null };
 }

@@ -43,9 +43,7 @@ import type { ClaimGuards, PhaseRef } from '../phases/service.js';
  * outbox, and guards claims of big phases.
  */
 
-export type PostResult =
-  | { ok: true; url: string; message: string }
-  | { ok: false; reason: 'no_linear_key' | 'disabled' | LinearFailureKind; message: string };
+export type PostResult = { ok: true; url: string; message: string } | { ok: false; reason: 'no_linear_key' | 'disabled' | LinearFailureKind; message: string };
 
 /** run_council's answer, as its output schema says (sources: where the reviews came from; self_reviewed when only from the caller). */
 export type RunCouncilResult = z.output<typeof RunCouncilOutput>;
@@ -125,7 +123,14 @@ function resolveSubject(store: Store, subject: Subject): Subject {
   }
   const key = phaseKey(subject.phase);
   const phase = phases.find((p) => phaseKey(p.id) === key);
-  if (!phase) throw new InputError('subject.phase', `unknown phase ${JSON.stringify(subject.phase)} in MEGA ${subject.mega} (known: ${phases.slice(0, 20).map((p) => String(p.id)).join(', ')})`);
+  if (!phase)
+    throw new InputError(
+      'subject.phase',
+      `unknown phase ${JSON.stringify(subject.phase)} in MEGA ${subject.mega} (known: ${phases
+        .slice(0, 20)
+        .map((p) => String(p.id))
+        .join(', ')})`,
+    );
   return {
     ...subject,
     phase: phase.id,
@@ -153,8 +158,7 @@ async function record(deps: ServiceContext, subject: Subject, reviews: Review[],
     else if (!client) {
       // Queued all the same: once the key is set, the next council, sync-plan or `council --retry` posts it.
       posted = { ok: false, reason: 'no_linear_key', message: `report not posted to ${subject.ticket} yet: ${(L as typeof LinearModule).NO_LINEAR_KEY}; it is kept and posted once the key is set` };
-    }
-    else {
+    } else {
       const [item] = deps.store.councils.takeDue(now, { limit: 1, lockMs: POST_LOCK_MS, only: c.id });
       posted = item ? await deliver(deps, client, item) : { ok: false, reason: 'error', message: 'the report is queued; another session is posting it now' };
       await retryPosts(deps, { limit: 5 }).catch((e) => deps.logger.warn(`council outbox retry failed: ${(e as Error).message}`));
@@ -216,7 +220,13 @@ async function sampleReviews(
           if (attempt === 1) notes.push(`${p.name} answered malformed JSON twice via sampling (${problem})`);
           messages.push(
             { role: 'assistant', content: { type: 'text', text: text.slice(0, 4000) } },
-            { role: 'user', content: { type: 'text', text: `That answer could not be read (${problem}). Reply again with ONLY the JSON object: {"persona": "${p.id}", "score": <1-10>, "rationale": "...", "concerns": [...], "adjustments": [...]}` } },
+            {
+              role: 'user',
+              content: {
+                type: 'text',
+                text: `That answer could not be read (${problem}). Reply again with ONLY the JSON object: {"persona": "${p.id}", "score": <1-10>, "rationale": "...", "concerns": [...], "adjustments": [...]}`,
+              },
+            },
           );
         }
       } catch (e) {
@@ -267,7 +277,11 @@ async function commandReviews(
 
 const POST_LOCK_MS = 60_000;
 
-async function deliver(deps: ServiceContext, client: NonNullable<ReturnType<typeof LinearModule.linearClient>>, item: { council: number; ticket: string; report: string; attempts: number }): Promise<PostResult> {
+async function deliver(
+  deps: ServiceContext,
+  client: NonNullable<ReturnType<typeof LinearModule.linearClient>>,
+  item: { council: number; ticket: string; report: string; attempts: number },
+): Promise<PostResult> {
   const { postComment, describeLinearError } = await linear();
   try {
     const { url } = await postComment(client, item.ticket, item.report);
@@ -350,7 +364,11 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
       const lowered = points !== p.points ? ` (planned at ${points} points before; re-planning it lower does not lift the gate)` : '';
       if (p.points === null || p.points <= limit) {
         // A reject stands whatever the points: a re-plan that lowers or drops them does not lift it.
-        if (s.why === 'rejected') return { reason: 'council_required', message: `council #${s.reject.id} rejected ${label} (re-planned to ${p.points ?? 'no'} points, which does not lift it); it stands until ${overturn(config, s.reject.id)}` };
+        if (s.why === 'rejected')
+          return {
+            reason: 'council_required',
+            message: `council #${s.reject.id} rejected ${label} (re-planned to ${p.points ?? 'no'} points, which does not lift it); it stands until ${overturn(config, s.reject.id)}`,
+          };
         if (points === null || points <= limit) return null;
       }
       const how = `call run_council with subject {mega: "${p.mega}", phase: ${JSON.stringify(p.id)}, …}`;
@@ -401,9 +419,7 @@ export function councilAdjustmentItems(q: { store: Store; mega: string; phase: s
     return {
       id,
       ok,
-      detail: ok
-        ? `done: ${a.text}`
-        : `council #${council.id} (${a.persona}) requires: ${a.text} — when done, checkpoint it (done: ["${id}"] or the text)`,
+      detail: ok ? `done: ${a.text}` : `council #${council.id} (${a.persona}) requires: ${a.text} — when done, checkpoint it (done: ["${id}"] or the text)`,
     };
   });
 }

@@ -119,7 +119,22 @@ export class CouncilsStore {
       const report = redact(input.render(id));
       const source = formatSources(input.sources);
       const self = isSelfReviewed(input.sources);
-      this.q.insert.run(id, now, instance, subject.mega ?? null, phase, subject.ticket ?? null, subject.title, JSON.stringify(subject), source, redact(JSON.stringify(input.reviews)), decision.average, decision.verdict, JSON.stringify(decision.adjustments), report);
+      this.q.insert.run(
+        id,
+        now,
+        instance,
+        subject.mega ?? null,
+        phase,
+        subject.ticket ?? null,
+        subject.title,
+        JSON.stringify(subject),
+        source,
+        redact(JSON.stringify(input.reviews)),
+        decision.average,
+        decision.verdict,
+        JSON.stringify(decision.adjustments),
+        report,
+      );
       const queued = input.post && subject.ticket !== undefined;
       if (queued) this.q.enqueue.run(id, subject.ticket, now);
       const target = subject.mega !== undefined ? `${subject.mega}${phase !== null ? `/${phase}` : ''}` : subject.title;

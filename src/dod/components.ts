@@ -34,12 +34,30 @@ export function components(config: Config, root: string): Component[] {
   const cfg = config.dod;
   if (cfg.components.length) {
     return cfg.components.map((c, i) => {
-      const base = { name: c.name, where: `dod.components[${i}]`, dir: c.dir, detected: false, detail: `configured (${c.paths.join(', ')})`, paths: c.paths, commands: c.commands, after: c.after, testReport: c.test_report, warningPattern: c.warning_pattern, timeoutMs: c.timeout_seconds * 1000, thresholds: c.thresholds };
+      const base = {
+        name: c.name,
+        where: `dod.components[${i}]`,
+        dir: c.dir,
+        detected: false,
+        detail: `configured (${c.paths.join(', ')})`,
+        paths: c.paths,
+        commands: c.commands,
+        after: c.after,
+        testReport: c.test_report,
+        warningPattern: c.warning_pattern,
+        timeoutMs: c.timeout_seconds * 1000,
+        thresholds: c.thresholds,
+      };
       return { ...base, key: configKey(base) };
     });
   }
   const read = (f: string) => (fs.existsSync(path.join(root, f)) ? fs.readFileSync(path.join(root, f), 'utf8') : undefined);
-  const d = detectCommands({ packageJson: read('package.json'), cargo: fs.existsSync(path.join(root, 'Cargo.toml')), gomod: fs.existsSync(path.join(root, 'go.mod')), pyproject: fs.existsSync(path.join(root, 'pyproject.toml')) });
+  const d = detectCommands({
+    packageJson: read('package.json'),
+    cargo: fs.existsSync(path.join(root, 'Cargo.toml')),
+    gomod: fs.existsSync(path.join(root, 'go.mod')),
+    pyproject: fs.existsSync(path.join(root, 'pyproject.toml')),
+  });
   const base = {
     name: 'detected',
     where: 'dod.components[]',

@@ -67,7 +67,10 @@ export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 /** The lines worth showing from a failing command: the first that look like errors, else the last ones. */
 export function excerpt(output: string, maxLines = 8): string {
-  const lines = output.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const lines = output
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
   const hits = lines.filter((l) => /error|fail|✖|✗|not ok|warn|expected|assert/i.test(l));
   const pick = (hits.length ? hits.slice(0, maxLines) : lines.slice(-maxLines)).map((l) => clipDetail(l.trim(), 160));
   return pick.join(' | ');
@@ -81,7 +84,13 @@ export interface TestOutcomes {
 }
 
 const decodeXml = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_m, d: string) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, d: string) => String.fromCharCode(Number(d)))
+    .replace(/&amp;/g, '&');
 
 /** Attribute readers on RE2: a report is written by the tests, so by the agent; no input may backtrack. */
 const ATTRS = new Map(['name', 'classname', 'failure'].map((n) => [n, RE2JS.compile(`\\b${n}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`)]));
@@ -173,7 +182,12 @@ export function lintWarnings(output: string, pattern: string, roots: readonly st
     if (/^\W*\d+\s+(problems?|warnings?|errors?)\b/i.test(raw) || /\(\d+ errors?, \d+ warnings?\)/i.test(raw)) continue;
     let l = raw;
     for (const r of roots) if (r) l = l.split(r).join('.');
-    l = l.replace(/^\s*\d+:\d+\s+/, '').replace(/:\d+(:\d+)?\b/g, '').replace(/\(\d+,\s*\d+\)/g, '').replace(/\s+/g, ' ').trim();
+    l = l
+      .replace(/^\s*\d+:\d+\s+/, '')
+      .replace(/:\d+(:\d+)?\b/g, '')
+      .replace(/\(\d+,\s*\d+\)/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     out.push(l);
   }
   return out;
@@ -259,15 +273,23 @@ export function detectCommands(files: { packageJson?: string; cargo?: boolean; g
     const checkingFormat = typeof scripts.format === 'string' && /--check\b|--list-different|--verify|\s-l\b/.test(scripts.format) ? 'format' : undefined;
     const c = { compiles: pick('typecheck', 'build'), tests: pick('test'), lint: pick('lint'), format: pick('format:check', 'check:format', 'format-check', 'prettier:check') ?? checkingFormat };
     const commands: DetectedCommands = { compiles: run(c.compiles), tests: run(c.tests), lint: run(c.lint), format: run(c.format) };
-    const found = Object.entries(c).filter(([, v]) => v).map(([k, v]) => `${k}=npm run ${v}`);
+    const found = Object.entries(c)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k}=npm run ${v}`);
     return { commands, detail: `package.json scripts: ${found.join(', ') || 'none'}` };
   }
   if (files.cargo) {
-    return { commands: { compiles: ['cargo', 'build'], tests: ['cargo', 'test'], lint: ['cargo', 'clippy', '--', '-D', 'warnings'], format: ['cargo', 'fmt', '--check'] }, detail: 'Cargo.toml: cargo build/test/clippy/fmt --check' };
+    return {
+      commands: { compiles: ['cargo', 'build'], tests: ['cargo', 'test'], lint: ['cargo', 'clippy', '--', '-D', 'warnings'], format: ['cargo', 'fmt', '--check'] },
+      detail: 'Cargo.toml: cargo build/test/clippy/fmt --check',
+    };
   }
   if (files.gomod) return { commands: { compiles: ['go', 'build', './...'], tests: ['go', 'test', './...'], lint: ['go', 'vet', './...'] }, detail: 'go.mod: go build/test/vet' };
   if (files.pyproject) {
-    return { commands: { compiles: ['python3', '-m', 'compileall', '-q', '.'], tests: ['python3', '-m', 'pytest', '-q'], lint: ['ruff', 'check', '.'], format: ['ruff', 'format', '--check', '.'] }, detail: 'pyproject.toml: compileall, pytest, ruff' };
+    return {
+      commands: { compiles: ['python3', '-m', 'compileall', '-q', '.'], tests: ['python3', '-m', 'pytest', '-q'], lint: ['ruff', 'check', '.'], format: ['ruff', 'format', '--check', '.'] },
+      detail: 'pyproject.toml: compileall, pytest, ruff',
+    };
   }
   return null;
 }
@@ -311,7 +333,9 @@ export function stateVerdict(ops: readonly OpLite[], mega: string, phase: string
   const checkpoint = since.some((o) => o.kind === 'checkpoint' && o.mega === mega && o.phase === phase);
   const state = since.some((o) => (o.kind === 'memory' || o.kind === 'plan' || o.kind === 'replan') && (o.mega === null || o.mega === mega));
   if (checkpoint && state) return { status: 'pass', detail: 'checkpoint and memory/plan updated since the claim' };
-  const missing = [checkpoint ? null : 'no checkpoint for this phase since the claim (call checkpoint)', state ? null : 'memory and plan unchanged since the claim (call memory append)'].filter(Boolean);
+  const missing = [checkpoint ? null : 'no checkpoint for this phase since the claim (call checkpoint)', state ? null : 'memory and plan unchanged since the claim (call memory append)'].filter(
+    Boolean,
+  );
   return { status: 'fail', detail: missing.join('; ') };
 }
 

@@ -72,12 +72,17 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
     }
     const [me, reviews] = await Promise.all([octo.rest.users.getAuthenticated(), octo.paginate(octo.rest.pulls.listReviews, { ...repo, pull_number: pr, per_page: 100 })]);
     const latest = new Map<string, string>();
-    for (const r of reviews) if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED')) latest.set(r.user.login, r.state === 'APPROVED' && r.commit_id !== head ? 'STALE' : r.state);
+    for (const r of reviews)
+      if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED'))
+        latest.set(r.user.login, r.state === 'APPROVED' && r.commit_id !== head ? 'STALE' : r.state);
     const by = [...latest].find(([login, state]) => state === 'APPROVED' && login.toLowerCase() !== me.data.login.toLowerCase());
     const stale = [...latest].filter(([, state]) => state === 'STALE').map(([login]) => login);
     return by
       ? out(by[0], `approved on pull request #${pr} at its head ${head.slice(0, 12)} by ${by[0]}`)
-      : out(null, `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count) at its head ${head.slice(0, 12)}${stale.length ? `; approvals of earlier commits do not count (${stale.join(', ')})` : ''}`);
+      : out(
+          null,
+          `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count) at its head ${head.slice(0, 12)}${stale.length ? `; approvals of earlier commits do not count (${stale.join(', ')})` : ''}`,
+        );
   } catch (e) {
     return out(null, `GitHub could not be asked about approvals: ${(e as Error).message.slice(0, 200)}`);
   }
@@ -88,11 +93,7 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
  * Ask waiting for a human (changes.ask_blocks_complete). The GitHub lookup is done here, before
  * the completion transaction; the returned check runs inside it and re-reads the store.
  */
-export async function completeGates(
-  deps: Pick<ServiceContext, 'store' | 'config' | 'root' | 'env'>,
-  mega: string,
-  phase: PhaseId,
-): Promise<() => CompleteRefusal | null> {
+export async function completeGates(deps: Pick<ServiceContext, 'store' | 'config' | 'root' | 'env'>, mega: string, phase: PhaseId): Promise<() => CompleteRefusal | null> {
   const { store, config } = deps;
   const ask = pendingAsk(store, config, mega, phase);
   const approval = ask ? await githubApproval(deps.root, config, store, mega, phase, ask.id, deps.env) : null;

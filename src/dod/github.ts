@@ -50,7 +50,9 @@ export async function prAndCi(octo: Octokit, i: GithubChecksInput): Promise<{ pr
         state: c.status !== 'completed' ? 'pending' : c.conclusion === 'success' || c.conclusion === 'neutral' || c.conclusion === 'skipped' ? 'success' : 'failure',
       })),
       // Our own gates (factory/dod…) are not CI: a failed DoD must not keep ci_green red forever.
-      ...status.data.statuses.filter((s) => !s.context.startsWith(GATE_PREFIX)).map((s): CiCheck => ({ name: s.context, state: s.state === 'success' ? 'success' : s.state === 'pending' ? 'pending' : 'failure' })),
+      ...status.data.statuses
+        .filter((s) => !s.context.startsWith(GATE_PREFIX))
+        .map((s): CiCheck => ({ name: s.context, state: s.state === 'success' ? 'success' : s.state === 'pending' ? 'pending' : 'failure' })),
     ];
     const v = ciVerdict(checks, i.required, i.minChecks);
     return { pr, pull, ci: { status: v.status, detail: `${sha.slice(0, 12)}: ${v.detail}` } };

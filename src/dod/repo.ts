@@ -48,7 +48,12 @@ export async function defaultBranch(root: string, configured: string | undefined
   if (configured) return (await verify(root, configured)) ? configured : null;
   const candidates = ['refs/remotes/origin/HEAD', 'refs/heads/main', 'refs/heads/master', 'refs/remotes/origin/main', 'refs/remotes/origin/master'];
   const out = await git(root, ['for-each-ref', '--format=%(refname) %(symref)', ...candidates]).catch(() => '');
-  const found = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  const found = new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string]),
+  );
   for (const c of candidates) {
     if (!found.has(c)) continue;
     const target = c.endsWith('/HEAD') ? found.get(c) : c;

@@ -94,15 +94,14 @@ export class DodRun implements Run {
     this.noBase = `no default branch to compare with${cfg.base_branch ? ` (${cfg.base_branch} not found)` : ''}: set dod.base_branch`;
     const limit = limiter(cfg.concurrency);
     this.exec = (argv, cwd, timeoutMs) =>
-      limit(() => runCommand(argv, { cwd, timeoutMs, maxOutputBytes: cfg.max_output_bytes, env: s.env, passEnv: cfg.pass_env, setEnv: { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' }, signal: s.signal }));
+      limit(() =>
+        runCommand(argv, { cwd, timeoutMs, maxOutputBytes: cfg.max_output_bytes, env: s.env, passEnv: cfg.pass_env, setEnv: { NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' }, signal: s.signal }),
+      );
   }
 
   /** Finds the tree, the base and the components the change touches. */
   static async open(s: RunSetup): Promise<DodRun> {
-    const [tree, base] = await Promise.all([
-      workingTreeHash(s.root),
-      defaultBranch(s.root, s.config.dod.base_branch).then((b) => (b ? baseCommit(s.root, b).catch(() => null) : null)),
-    ]);
+    const [tree, base] = await Promise.all([workingTreeHash(s.root), defaultBranch(s.root, s.config.dod.base_branch).then((b) => (b ? baseCommit(s.root, b).catch(() => null) : null))]);
     let selected = s.components;
     if (s.component !== undefined) selected = s.components.filter((c) => c.name === s.component);
     else if (s.components.length > 1 && base) {
@@ -233,7 +232,11 @@ export class DodRun implements Run {
    */
   finish(checks: CheckResult[], mandatory: readonly { id: string; ok: boolean; detail: string }[], instance: string | null): CheckDodResult {
     const { store, config, phase, pull, tree, base } = this;
-    const { passed, score, skipped } = aggregate(checks, DOD_CHECKS.length, mandatory.every((m) => m.ok));
+    const { passed, score, skipped } = aggregate(
+      checks,
+      DOD_CHECKS.length,
+      mandatory.every((m) => m.ok),
+    );
     const treeChecks = checks.filter((c) => TREE_CHECKS.has(c.id as CheckId));
     const cached = treeChecks.length > 0 && treeChecks.every((c) => c.cached === true);
     const partial = this.s.want.size < DOD_CHECKS.length;

@@ -29,17 +29,35 @@ function loadSecretlint() {
  * Scans the lines a change adds for secrets. Findings name the file, line and rule, never the
  * secret: rule messages (which quote it) are dropped.
  */
-export async function scanSecrets(root: string, diff: string, mode: 'auto' | 'secretlint' | 'gitleaks', opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined }): Promise<Verdict & { scanner: string }> {
+export async function scanSecrets(
+  root: string,
+  diff: string,
+  mode: 'auto' | 'secretlint' | 'gitleaks',
+  opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined },
+): Promise<Verdict & { scanner: string }> {
   const added = addedLines(diff);
   const files = [...added.entries()].filter(([, lines]) => lines.size > 0);
   const useGitleaks = mode === 'gitleaks' || (mode === 'auto' && onPath('gitleaks', opts.env));
   const scanner = useGitleaks ? 'gitleaks' : 'secretlint';
   if (!files.length) return { status: 'pass', detail: 'no added lines to scan', scanner };
-  const findings = useGitleaks ? await gitleaks(root, files.map(([f]) => f), opts) : await secretlint(root, files.map(([f]) => f));
+  const findings = useGitleaks
+    ? await gitleaks(
+        root,
+        files.map(([f]) => f),
+        opts,
+      )
+    : await secretlint(
+        root,
+        files.map(([f]) => f),
+      );
   const inChange = findings.filter((f) => added.get(f.file)?.has(f.line));
   if (!inChange.length) return { status: 'pass', detail: `${scanner}: no secrets in ${files.length} changed file(s)`, scanner };
   const list = inChange.slice(0, 10).map((f) => `${f.file}:${f.line} (${f.rule})`);
-  return { status: 'fail', detail: clipDetail(`${scanner}: ${inChange.length} secret(s) added: ${list.join(', ')}${inChange.length > 10 ? ', …' : ''} — remove them and rotate the credentials`), scanner };
+  return {
+    status: 'fail',
+    detail: clipDetail(`${scanner}: ${inChange.length} secret(s) added: ${list.join(', ')}${inChange.length > 10 ? ', …' : ''} — remove them and rotate the credentials`),
+    scanner,
+  };
 }
 
 function readSmallText(root: string, file: string): string | null {
@@ -77,7 +95,12 @@ async function gitleaks(root: string, files: string[], { env, signal }: { env: N
       fs.writeFileSync(path.join(tmp, f), content);
     }
     const report = path.join(tmp, '.gitleaks-report.json');
-    const r = await runCommand(['gitleaks', 'detect', '--no-git', '--redact', '--no-banner', '--exit-code', '0', '--source', tmp, '--report-format', 'json', '--report-path', report], { cwd: tmp, timeoutMs: 120_000, env, signal });
+    const r = await runCommand(['gitleaks', 'detect', '--no-git', '--redact', '--no-banner', '--exit-code', '0', '--source', tmp, '--report-format', 'json', '--report-path', report], {
+      cwd: tmp,
+      timeoutMs: 120_000,
+      env,
+      signal,
+    });
     if (r.spawnError || r.exitCode !== 0) throw new Error(`gitleaks failed: ${r.spawnError ?? r.stderr.split('\n')[0]}`);
     const rows = JSON.parse(fs.readFileSync(report, 'utf8')) as { File: string; StartLine: number; RuleID: string }[];
     return rows.map((x) => ({ file: path.relative(tmp, path.resolve(tmp, x.File)), line: x.StartLine, rule: x.RuleID }));
@@ -92,4 +115,3 @@ function onPath(bin: string, env: NodeJS.ProcessEnv): boolean {
   }
   return false;
 }
-

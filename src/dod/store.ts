@@ -58,7 +58,9 @@ export class DodStore {
         'SELECT status, detail, duration_ms FROM dod_cache WHERE tree = ? AND config = ? AND base = ? AND component = ? AND check_id = ?',
       ),
       cachePut: db.prepare('INSERT OR REPLACE INTO dod_cache (tree, config, base, component, check_id, status, detail, duration_ms, ts) VALUES (?,?,?,?,?,?,?,?,?)'),
-      baseGet: db.prepare<[string, string, string], { passed_tests: string | null; warnings: string | null }>('SELECT passed_tests, warnings FROM dod_baselines WHERE base = ? AND config = ? AND component = ?'),
+      baseGet: db.prepare<[string, string, string], { passed_tests: string | null; warnings: string | null }>(
+        'SELECT passed_tests, warnings FROM dod_baselines WHERE base = ? AND config = ? AND component = ?',
+      ),
       basePut: db.prepare('INSERT OR REPLACE INTO dod_baselines (base, config, component, passed_tests, warnings, ts) VALUES (?,?,?,?,?,?)'),
       prune: db.prepare('DELETE FROM dod_cache WHERE ts < ?'),
       pruneBase: db.prepare('DELETE FROM dod_baselines WHERE ts < ?'),
@@ -67,9 +69,13 @@ export class DodStore {
       latest: db.prepare<[], RunRow>('SELECT r.* FROM dod_runs r JOIN (SELECT max(id) AS id FROM dod_runs WHERE mega IS NOT NULL GROUP BY mega, phase) m ON m.id = r.id ORDER BY r.mega, r.phase'),
       phase: db.prepare<[string, string], PhaseState>('SELECT owner, claimed_at, completed_by FROM phases WHERE mega = ? AND id = ?'),
       phaseOps: db.prepare<[string, string], Parameters<typeof toOperation>[0]>('SELECT * FROM operations WHERE mega = ? AND phase = ? ORDER BY seq'),
-      sinceOps: db.prepare<[number, string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE ts >= ? AND kind IN ('memory','plan','replan') AND (mega IS NULL OR mega = ?) ORDER BY seq"),
+      sinceOps: db.prepare<[number, string], Parameters<typeof toOperation>[0]>(
+        "SELECT * FROM operations WHERE ts >= ? AND kind IN ('memory','plan','replan') AND (mega IS NULL OR mega = ?) ORDER BY seq",
+      ),
       pullGet: db.prepare<[string, string], { branch: string; number: number }>('SELECT branch, number FROM phase_pulls WHERE mega = ? AND phase = ?'),
-      pullPut: db.prepare('INSERT INTO phase_pulls (mega, phase, branch, number, ts) VALUES (?,?,?,?,?) ON CONFLICT (mega, phase) DO UPDATE SET branch = excluded.branch, number = excluded.number, ts = excluded.ts'),
+      pullPut: db.prepare(
+        'INSERT INTO phase_pulls (mega, phase, branch, number, ts) VALUES (?,?,?,?,?) ON CONFLICT (mega, phase) DO UPDATE SET branch = excluded.branch, number = excluded.number, ts = excluded.ts',
+      ),
       sessionStart: db.prepare<[string], Parameters<typeof toOperation>[0]>("SELECT * FROM operations WHERE instance = ? AND kind = 'session_start' ORDER BY seq LIMIT 1"),
     };
   }
@@ -100,7 +106,8 @@ export class DodStore {
     this.q.prune.run(now - RETAIN_MS);
     this.q.pruneBase.run(now - RETAIN_MS);
     const id = Number(
-      this.q.runPut.run(now, run.instance, run.mega, run.phase, run.tree, run.base, run.passed ? 1 : 0, run.partial ? 1 : 0, run.score, run.cached ? 1 : 0, redact(JSON.stringify(run.checks))).lastInsertRowid,
+      this.q.runPut.run(now, run.instance, run.mega, run.phase, run.tree, run.base, run.passed ? 1 : 0, run.partial ? 1 : 0, run.score, run.cached ? 1 : 0, redact(JSON.stringify(run.checks)))
+        .lastInsertRowid,
     );
     const failed = run.checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id);
     this.ops.append(now, {

@@ -24,9 +24,7 @@ export class Governance {
   private github: { on: boolean; at: number } | null = null;
   private warned = false;
 
-  constructor(
-    private readonly opts: Pick<ServiceContext, 'config' | 'root' | 'store' | 'clock' | 'env' | 'logger'>,
-  ) {}
+  constructor(private readonly opts: Pick<ServiceContext, 'config' | 'root' | 'store' | 'clock' | 'env' | 'logger'>) {}
 
   private get env(): NodeJS.ProcessEnv {
     return this.opts.env;
@@ -57,7 +55,8 @@ export class Governance {
     if (this.repo === undefined) this.repo = await resolveGithubRepo(this.opts.root, this.opts.config.github); // once: null is remembered too
     const slug = this.repo;
     if (!slug) {
-      if (!this.warned) this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} is configured but no GitHub repository is known (config "github" or an origin remote); it is not checked`);
+      if (!this.warned)
+        this.opts.logger.warn(`kill switch variable ${g.kill_switch_variable} is configured but no GitHub repository is known (config "github" or an origin remote); it is not checked`);
       this.warned = true;
       return;
     }
@@ -83,7 +82,11 @@ export class Governance {
     if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
     if (this.github?.on) {
       const g = this.opts.config.governance;
-      return { on: true, source: 'github', message: `kill switch is on (GitHub variable ${g.kill_switch_variable} of ${this.repo?.owner}/${this.repo?.repo}): no new claims or completions until it is cleared` };
+      return {
+        on: true,
+        source: 'github',
+        message: `kill switch is on (GitHub variable ${g.kill_switch_variable} of ${this.repo?.owner}/${this.repo?.repo}): no new claims or completions until it is cleared`,
+      };
     }
     return { on: false, message: 'kill switch is off' };
   }
@@ -131,13 +134,27 @@ export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' 
   let since: string[] = [];
   if (at === 'complete') {
     const rows = deps.store.db
-      .prepare<[string, string], { kind: string; data: string | null }>("SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50")
+      .prepare<[string, string], { kind: string; data: string | null }>(
+        "SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50",
+      )
       .all(mega, phase);
     const i = rows.findIndex((r) => r.kind === 'claim');
-    const atClaim = rows.slice(0, i < 0 ? rows.length : i).map((r) => JSON.parse(r.data ?? '{}') as { at?: string; settings?: string[] }).find((d) => d.at === 'claim');
+    const atClaim = rows
+      .slice(0, i < 0 ? rows.length : i)
+      .map((r) => JSON.parse(r.data ?? '{}') as { at?: string; settings?: string[] })
+      .find((d) => d.at === 'claim');
     since = settings.filter((s) => !(atClaim?.settings ?? []).includes(s));
   }
   const note = `config weakens gates: ${settings.join('; ')}${since.length ? ` (since the claim: ${since.join('; ')})` : ''}`;
-  deps.store.tx(() => deps.store.operations.append(deps.clock(), { instance: deps.session.instance, kind: 'config_weakened', mega, phase, message: `${at} of ${mega}/${phase} — ${note}`, data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) } }));
+  deps.store.tx(() =>
+    deps.store.operations.append(deps.clock(), {
+      instance: deps.session.instance,
+      kind: 'config_weakened',
+      mega,
+      phase,
+      message: `${at} of ${mega}/${phase} — ${note}`,
+      data: { at, settings, ...(at === 'complete' ? { since_claim: since } : {}) },
+    }),
+  );
   return ` — ${note}`;
 }

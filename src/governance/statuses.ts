@@ -95,7 +95,10 @@ export function publishGates(deps: StatusDeps, what: StatusPayload): Promise<voi
   try {
     const items: StatusPayload[] =
       what.mega !== undefined && what.phase === undefined && !what.dod
-        ? (deps.store.phases.board(what.mega)[0]?.phases ?? []).map((p) => phaseKey(p.id)).filter((id) => deps.store.dod.pull(what.mega as string, id)).map((id) => ({ ...what, phase: id }))
+        ? (deps.store.phases.board(what.mega)[0]?.phases ?? [])
+            .map((p) => phaseKey(p.id))
+            .filter((id) => deps.store.dod.pull(what.mega as string, id))
+            .map((id) => ({ ...what, phase: id }))
         : [what];
     for (const item of items) {
       const key = keyOf(item);

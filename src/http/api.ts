@@ -17,7 +17,6 @@ export interface ApiResult {
 /** What the API reads: the one context (the repository and environment publish the gates an acknowledgement opens as GitHub statuses). */
 type ApiContext = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | 'env'>;
 
-
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
 export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */ health?: () => Record<string, unknown> } = {}) {
   const { store } = deps;

@@ -153,7 +153,8 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const ackRefusal = (): string | undefined => {
     if (opts.readOnly) return 'this server is read-only (--read-only): it acknowledges nothing; use a server started without --read-only, or factory-mcp ack';
     if (ackCheck === 'mismatch') return 'this server was started with a FACTORY_ACK_TOKEN that is not the one enrolled in the database: it acknowledges nothing';
-    if (!opts.ackToken && opts.store.acks.enrolledAt() !== null) return 'an ack token is enrolled in this database: acknowledging needs a server started with it (FACTORY_ACK_TOKEN); the HTTP token cannot';
+    if (!opts.ackToken && opts.store.acks.enrolledAt() !== null)
+      return 'an ack token is enrolled in this database: acknowledging needs a server started with it (FACTORY_ACK_TOKEN); the HTTP token cannot';
     return undefined;
   };
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
@@ -192,7 +193,11 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
         body = read;
       }
       const gate = opts.ackToken || token;
-      const r = await api(req.method ?? 'GET', u, body, { authorized: gate !== undefined && bearer(req, gate), tokenConfigured: gate !== undefined, refusal: u.pathname === '/api/ack' || u.pathname === '/api/governance' ? ackRefusal() : undefined });
+      const r = await api(req.method ?? 'GET', u, body, {
+        authorized: gate !== undefined && bearer(req, gate),
+        tokenConfigured: gate !== undefined,
+        refusal: u.pathname === '/api/ack' || u.pathname === '/api/governance' ? ackRefusal() : undefined,
+      });
       if (r.status < 400 && req.method === 'POST') watcher.poke();
       return sendJson(res, r.status, r.body);
     }
@@ -235,7 +240,13 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     }
     if (sessions.size >= maxSessions) {
       res.setHeader('retry-after', String(Math.ceil(idleMs / 1000)));
-      return sendJson(res, 503, jsonRpcError(`too many open MCP sessions: this server holds at most ${maxSessions} (http.max_sessions); end finished sessions with DELETE /mcp, or retry once idle ones are closed (after http.session_idle_seconds = ${idleMs / 1000})`));
+      return sendJson(
+        res,
+        503,
+        jsonRpcError(
+          `too many open MCP sessions: this server holds at most ${maxSessions} (http.max_sessions); end finished sessions with DELETE /mcp, or retry once idle ones are closed (after http.session_idle_seconds = ${idleMs / 1000})`,
+        ),
+      );
     }
     const factory = createServer({
       store: opts.store,

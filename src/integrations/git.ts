@@ -89,7 +89,12 @@ export async function noFilterEnv(cwd: string): Promise<Record<string, string>> 
     const m = /^filter\.(.+)\.[^.]+$/s.exec(key);
     if (m) drivers.add(m[1] as string);
   }
-  const pairs = [...drivers].flatMap((d): [string, string][] => [[`filter.${d}.clean`, ''], [`filter.${d}.smudge`, ''], [`filter.${d}.process`, ''], [`filter.${d}.required`, 'false']]);
+  const pairs = [...drivers].flatMap((d): [string, string][] => [
+    [`filter.${d}.clean`, ''],
+    [`filter.${d}.smudge`, ''],
+    [`filter.${d}.process`, ''],
+    [`filter.${d}.required`, 'false'],
+  ]);
   const env: Record<string, string> = { GIT_CONFIG_COUNT: String(pairs.length) };
   pairs.forEach(([k, v], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = k;

@@ -3,15 +3,64 @@ import { isServerSecret, looksSecret, redact, redactCut, secretValues } from '..
 
 /** Names every child process gets from the server's environment (on Windows compared without case). */
 const PASS_NAMES = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TMP', 'TEMP', 'TERM', 'COLORTERM', 'NO_COLOR', 'FORCE_COLOR', 'CI',
-  'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'TERM',
+  'COLORTERM',
+  'NO_COLOR',
+  'FORCE_COLOR',
+  'CI',
+  'XDG_CONFIG_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_DATA_HOME',
+  'XDG_STATE_HOME',
+  'XDG_RUNTIME_DIR',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
   // toolchains that DoD commands find through them
-  'GOPATH', 'GOROOT', 'GOCACHE', 'GOMODCACHE', 'CARGO_HOME', 'RUSTUP_HOME', 'JAVA_HOME', 'VIRTUAL_ENV',
+  'GOPATH',
+  'GOROOT',
+  'GOCACHE',
+  'GOMODCACHE',
+  'CARGO_HOME',
+  'RUSTUP_HOME',
+  'JAVA_HOME',
+  'VIRTUAL_ENV',
   // Windows
-  'SYSTEMROOT', 'SYSTEMDRIVE', 'WINDIR', 'COMSPEC', 'PATHEXT', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'PROGRAMFILES',
+  'SYSTEMROOT',
+  'SYSTEMDRIVE',
+  'WINDIR',
+  'COMSPEC',
+  'PATHEXT',
+  'USERPROFILE',
+  'APPDATA',
+  'LOCALAPPDATA',
+  'PROGRAMDATA',
+  'PROGRAMFILES',
   // git settings for reads that run nothing and redirect nothing (not GIT_DIR, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND, GIT_ASKPASS, GIT_CONFIG_*, GIT_EXEC_PATH…)
-  'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_CONFIG_NOSYSTEM',
-  'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM', 'GIT_TERMINAL_PROMPT', 'GIT_OPTIONAL_LOCKS', 'GIT_ATTR_NOSYSTEM', 'GIT_NO_REPLACE_OBJECTS', 'GIT_DEFAULT_HASH',
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_AUTHOR_DATE',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'GIT_COMMITTER_DATE',
+  'GIT_CONFIG_NOSYSTEM',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_DISCOVERY_ACROSS_FILESYSTEM',
+  'GIT_TERMINAL_PROMPT',
+  'GIT_OPTIONAL_LOCKS',
+  'GIT_ATTR_NOSYSTEM',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_DEFAULT_HASH',
 ]);
 /** Node and npm settings pass, except these (code run in every Node child) and secret-looking names. */
 const PASS_PREFIXES = ['LC_', 'NODE_', 'npm_'];
@@ -137,7 +186,19 @@ export function runCommand(argv: readonly string[], opts: RunOptions): Promise<R
       // Output leaves here redacted: no secret value the server holds reaches a detail, a row or a log.
       const secrets = secretValues(opts.env ?? process.env);
       const clean = (s: string) => (truncated ? redactCut(s, secrets) : redact(s, secrets));
-      resolve({ command: [...argv], exitCode: code, signal, timedOut, cancelled, truncated, output: clean(out), stdout: clean(stdout), stderr: clean(stderr), durationMs: Date.now() - started, ...(spawnError ? { spawnError: redact(spawnError, secrets) } : {}) });
+      resolve({
+        command: [...argv],
+        exitCode: code,
+        signal,
+        timedOut,
+        cancelled,
+        truncated,
+        output: clean(out),
+        stdout: clean(stdout),
+        stderr: clean(stderr),
+        durationMs: Date.now() - started,
+        ...(spawnError ? { spawnError: redact(spawnError, secrets) } : {}),
+      });
     });
   });
 }

@@ -6,7 +6,22 @@
  */
 type Json = Record<string, unknown>;
 
-const DROP = new Set(['$schema', 'additionalProperties', 'propertyNames', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'pattern', 'minItems', 'maxItems', 'default', 'format']);
+const DROP = new Set([
+  '$schema',
+  'additionalProperties',
+  'propertyNames',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'default',
+  'format',
+]);
 
 /** Limits and defaults dropped, `anyOf` of bare types as one type list. */
 export function compactSchema(node: unknown): Json {

@@ -86,7 +86,12 @@ export function toolListing(t: AnyTool): Tool {
       // every byte here is read by every agent (test/__toolsnaps__ keeps the field names).
       outputSchema: { type: 'object' },
       // All four hints, always: a client never has to know the MCP defaults to read them.
-      annotations: { readOnlyHint: t.annotations.readOnlyHint, destructiveHint: t.annotations.destructiveHint, idempotentHint: t.annotations.idempotentHint, openWorldHint: t.annotations.openWorldHint },
+      annotations: {
+        readOnlyHint: t.annotations.readOnlyHint,
+        destructiveHint: t.annotations.destructiveHint,
+        idempotentHint: t.annotations.idempotentHint,
+        openWorldHint: t.annotations.openWorldHint,
+      },
     };
     listCache.set(t, entry);
   }
@@ -182,7 +187,10 @@ export function createServer(opts: ServerOptions): FactoryServer {
     log.setLevel(req.params.level);
     return {};
   });
-  const watcher = new ResourceWatcher(() => ctx.store, (uri) => server.sendResourceUpdated({ uri }));
+  const watcher = new ResourceWatcher(
+    () => ctx.store,
+    (uri) => server.sendResourceUpdated({ uri }),
+  );
   if (opts.materialize) {
     const create = opts.materialize;
     ctx.materialize = () => {

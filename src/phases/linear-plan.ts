@@ -82,12 +82,7 @@ export interface PlanPhaseView {
 export function renderMegaChecklist(m: { key: string; title: string; source: string | null; phases: readonly PlanPhaseView[] }): string {
   const done = m.phases.filter((p) => p.status === 'done');
   const pts = (xs: readonly PlanPhaseView[]) => xs.reduce((a, p) => a + (p.points ?? 0), 0);
-  const lines = [
-    `# ${m.key}: ${m.title}`,
-    '',
-    `${done.length}/${m.phases.length} phases done · ${pts(done)}/${pts(m.phases)} points${m.source ? ` · source: ${m.source}` : ''}`,
-    '',
-  ];
+  const lines = [`# ${m.key}: ${m.title}`, '', `${done.length}/${m.phases.length} phases done · ${pts(done)}/${pts(m.phases)} points${m.source ? ` · source: ${m.source}` : ''}`, ''];
   for (const p of m.phases) {
     const box = p.status === 'done' ? '[x]' : '[ ]';
     const extra = [

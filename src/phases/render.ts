@@ -17,7 +17,8 @@ export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boo
     for (const p of m.phases) {
       let detail = '';
       if (p.status === 'done') detail = `done by ${p.completed_by} ${time(p.completed_at)}`;
-      else if (p.status === 'claimed') detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
+      else if (p.status === 'claimed')
+        detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
       else if (p.status === 'blocked') detail = `waits on ${p.deps.filter((d) => !done.has(String(d))).join(', ')}`;
       else detail = 'ready';
       const pts = p.points === null ? '' : `${fmtPts(p.points)} pt${p.points === 1 ? '' : 's'}`;

@@ -97,7 +97,12 @@ export class PhasesService {
           throw new InputError('phases', `phase ${JSON.stringify(phaseIdFromStore(r.id, r.id_kind))} ${what}; a re-plan must keep it (release it first to drop it)`);
         }
       }
-      this.rows.writePlan(input, existing, removed.map((r) => r.id), now);
+      this.rows.writePlan(
+        input,
+        existing,
+        removed.map((r) => r.id),
+        now,
+      );
       this.ops.append(now, {
         instance,
         kind: existing ? 'replan' : 'plan',
@@ -145,7 +150,13 @@ export class PhasesService {
     const ref = toRef(row);
     const label = `${row.mega}/${row.id}`;
     if (row.completed_at !== null) {
-      return { claimed: false, reason: 'already_completed', phase: ref, owner: row.completed_by ?? undefined, message: `${label} was already completed by ${row.completed_by} at ${iso(row.completed_at)}` };
+      return {
+        claimed: false,
+        reason: 'already_completed',
+        phase: ref,
+        owner: row.completed_by ?? undefined,
+        message: `${label} was already completed by ${row.completed_by} at ${iso(row.completed_at)}`,
+      };
     }
     if (row.owner === instance && row.token) {
       // A retry by the owner (its answer was lost): hand back the same claim, lease refreshed.
@@ -157,9 +168,21 @@ export class PhasesService {
       const state = this.sessions.ownerState(row.owner);
       if (state !== 'live') {
         const how = state === 'parked' ? 'parked it at session_end' : 'was interrupted (gone without session_end)';
-        return { claimed: false, reason: state, phase: ref, owner: row.owner, message: `${label} is held by ${row.owner}, which ${how}; ${resumeCommand(row.owner)} adopts its claims with fresh tokens` };
+        return {
+          claimed: false,
+          reason: state,
+          phase: ref,
+          owner: row.owner,
+          message: `${label} is held by ${row.owner}, which ${how}; ${resumeCommand(row.owner)} adopts its claims with fresh tokens`,
+        };
       }
-      return { claimed: false, reason: 'already_claimed', phase: ref, owner: row.owner, message: `${label} is claimed by ${row.owner} until at least ${iso(row.lease_expires_at)}; pick another phase` };
+      return {
+        claimed: false,
+        reason: 'already_claimed',
+        phase: ref,
+        owner: row.owner,
+        message: `${label} is claimed by ${row.owner} until at least ${iso(row.lease_expires_at)}; pick another phase`,
+      };
     }
     const unmet = this.rows.unmetDeps(row.mega, row.id);
     if (unmet.length > 0) {
@@ -194,7 +217,13 @@ export class PhasesService {
       const list = stuck.map((o) => `${o.owner} (${o.state}, ${o.phases} phase${o.phases === 1 ? '' : 's'})`).join(', ');
       const first = stuck[0] as (typeof stuck)[number];
       const resume = stuck.length === 1 ? resumeCommand(first.owner) : `${resumeCommand(first.owner)} (or {"resume":true} for all)`;
-      return { claimed: false, reason: 'no_ready_phase', owner: first.owner, remaining, message: `no phase of ${scope} is ready: ${remaining} not done; claims are held by sessions that parked them or are gone: ${list}; ${resume} adopts them` };
+      return {
+        claimed: false,
+        reason: 'no_ready_phase',
+        owner: first.owner,
+        remaining,
+        message: `no phase of ${scope} is ready: ${remaining} not done; claims are held by sessions that parked them or are gone: ${list}; ${resume} adopts them`,
+      };
     }
     return { claimed: false, reason: 'no_ready_phase', remaining, message: `no phase of ${scope} is ready: ${remaining} not done, all claimed or waiting on dependencies; try again later` };
   }
@@ -215,11 +244,16 @@ export class PhasesService {
     const token = `fx${epoch}-${randomUUID().slice(0, 18)}`; // epoch first: tokens of one phase only grow
     const expires = leaseExpiry(now, leaseSeconds);
     this.rows.setClaim(row.mega, row.id, { owner: instance, token, epoch, claimed_at: now, lease_seconds: leaseSeconds, lease_expires_at: expires });
-    const message = adoptedFrom
-      ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from session ${adoptedFrom}`
-      : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
+    const message = adoptedFrom ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from session ${adoptedFrom}` : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
     this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message, data: { epoch, lease_seconds: leaseSeconds, ...(adoptedFrom ? { adopted_from: adoptedFrom } : {}) } });
-    return { claimed: true, phase: toRef(row), token, lease_expires_at: iso(expires), owner: instance, message: `claimed ${row.mega}/${row.id} "${row.name}"; heartbeat before ${iso(expires)} or call any tool` };
+    return {
+      claimed: true,
+      phase: toRef(row),
+      token,
+      lease_expires_at: iso(expires),
+      owner: instance,
+      message: `claimed ${row.mega}/${row.id} "${row.name}"; heartbeat before ${iso(expires)} or call any tool`,
+    };
   }
 
   /**
@@ -227,9 +261,7 @@ export class PhasesService {
    * the caller's transaction when there is one.
    */
   adopt(instance: string, from: string, now: number): ClaimResult[] {
-    return this.tx(() =>
-      this.rows.claimsOf(from).map((row) => this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from)),
-    );
+    return this.tx(() => this.rows.claimsOf(from).map((row) => this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from)));
   }
 
   /** Whether a MEGA of that key was planned. */
@@ -250,7 +282,14 @@ export class PhasesService {
       // The database wins over a claim file: a live claim or a recorded completion is kept as it is.
       if (row.owner !== null || row.completed_at !== null) return 'kept';
       this.rows.writeImportedCompletion(mega, row.id, p);
-      this.ops.append(now, { instance, kind: 'complete', mega, phase: row.id, message: `imported: ${p.by} completed ${mega}/${row.id} "${row.name}" at ${iso(p.completed_at)}`, data: { imported: true, by: p.by, claimed_at: p.claimed_at, completed_at: p.completed_at } });
+      this.ops.append(now, {
+        instance,
+        kind: 'complete',
+        mega,
+        phase: row.id,
+        message: `imported: ${p.by} completed ${mega}/${row.id} "${row.name}" at ${iso(p.completed_at)}`,
+        data: { imported: true, by: p.by, claimed_at: p.claimed_at, completed_at: p.completed_at },
+      });
       return 'recorded';
     });
   }
@@ -298,7 +337,17 @@ export class PhasesService {
         const mine = held.find((c) => c.mega === row.mega) ?? held[0];
         if (mine) {
           const expires = iso(mine.lease_expires_at) as string;
-          return { ...r, next: { claimed: true, phase: toRef(mine), token: mine.token as string, lease_expires_at: expires, owner: instance, message: `you already hold ${mine.mega}/${mine.id}, chained when ${label} was completed` } };
+          return {
+            ...r,
+            next: {
+              claimed: true,
+              phase: toRef(mine),
+              token: mine.token as string,
+              lease_expires_at: expires,
+              owner: instance,
+              message: `you already hold ${mine.mega}/${mine.id}, chained when ${label} was completed`,
+            },
+          };
         }
         return { ...r, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) };
       }
@@ -307,7 +356,14 @@ export class PhasesService {
       const stopped = guards.beforeComplete?.();
       if (stopped) return { completed: false, phase: toRef(row), ...stopped };
       this.rows.complete(row.mega, row.id, instance, now);
-      this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${instance} completed ${label} "${row.name}"`, data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at } });
+      this.ops.append(now, {
+        instance,
+        kind: 'complete',
+        mega: row.mega,
+        phase: row.id,
+        message: `${instance} completed ${label} "${row.name}"`,
+        data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at },
+      });
       const done = { completed: true, phase: toRef(row), message: `completed ${label}` };
       return input.chain ? { ...done, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : done;
     });
@@ -384,7 +440,11 @@ export class PhasesService {
       return { reason: 'stale_token', owner: row.owner, message: `this token for ${label} is not current: the phase is now held by ${row.owner}; stop work on it` };
     }
     if (row.owner !== instance) {
-      return { reason: 'not_owner', owner: row.owner, message: `${label} is held by ${row.owner}, not by this session (${instance}): a claim token works only in the session that claimed it; to take over an interrupted session's claims call session_start {resume: true}` };
+      return {
+        reason: 'not_owner',
+        owner: row.owner,
+        message: `${label} is held by ${row.owner}, not by this session (${instance}): a claim token works only in the session that claimed it; to take over an interrupted session's claims call session_start {resume: true}`,
+      };
     }
     return null;
   }
@@ -405,8 +465,7 @@ export class PhasesService {
       const done = new Set(rows.filter((r) => r.completed_at !== null).map((r) => r.id));
       const phases = rows.map((r): BoardPhase => {
         const deps = JSON.parse(r.deps) as PhaseId[];
-        const status: PhaseStatus =
-          r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : deps.every((d) => done.has(phaseKey(d))) ? 'ready' : 'blocked';
+        const status: PhaseStatus = r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : deps.every((d) => done.has(phaseKey(d))) ? 'ready' : 'blocked';
         const state = r.owner !== null ? stateOf(r.owner) : 'live';
         return {
           ...toRef(r),
@@ -445,7 +504,10 @@ export class PhasesService {
     const m = this.rows.mega(key);
     if (!m) {
       const known = this.rows.megas().map((x) => x.key);
-      throw new InputError('mega', `unknown MEGA ${JSON.stringify(key)}${known.length ? ` (known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})` : ' (none planned yet: call plan_mega first)'}`);
+      throw new InputError(
+        'mega',
+        `unknown MEGA ${JSON.stringify(key)}${known.length ? ` (known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})` : ' (none planned yet: call plan_mega first)'}`,
+      );
     }
     return m;
   }

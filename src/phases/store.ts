@@ -65,9 +65,7 @@ export class PhasesStore {
          WHERE d.mega = ? AND d.phase = ? AND q.completed_at IS NULL ORDER BY q.ord`,
       ),
       // `unmet` counts unfinished deps, so "ready" is one partial-index range scan.
-      readyIn: db.prepare<[string, number, number], PhaseRow>(
-        'SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?',
-      ),
+      readyIn: db.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?'),
       remainingIn: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
       remainingAll: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
       owners: db.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
@@ -222,7 +220,9 @@ export class PhasesStore {
 
   /** An imported completion (who and when, from a claim file); the MEGA's dependents are recounted. */
   writeImportedCompletion(mega: string, key: string, p: { by: string; claimed_at: number | null; completed_at: number }): void {
-    this.db.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?').run(p.claimed_at, p.completed_at, p.by, mega, key);
+    this.db
+      .prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?')
+      .run(p.claimed_at, p.completed_at, p.by, mega, key);
     this.q.recountUnmet.run(mega); // dependents of an imported completion become ready
   }
 }

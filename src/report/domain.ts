@@ -136,7 +136,7 @@ export function isoWeekLabel(ms: number): string {
 /** The period cut at ISO week boundaries. */
 export function cycles(range: Range): { cycle: string; range: Range }[] {
   const out: { cycle: string; range: Range }[] = [];
-  for (let s = range.start; s < range.end; ) {
+  for (let s = range.start; s < range.end;) {
     const e = Math.min(isoWeekStart(s) + WEEK, range.end);
     out.push({ cycle: isoWeekLabel(s), range: { start: s, end: e } });
     s = e;
@@ -202,7 +202,6 @@ export function cycleFigures(cycle: string, r: Range, input: ReportInput, matche
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
-
 
 /** The whole report: a row per cycle, the total, and points per day. */
 export function buildReport(input: ReportInput): CycleReport {

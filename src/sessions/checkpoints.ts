@@ -54,9 +54,7 @@ export class CheckpointsStore {
       ofPhaseSince: db.prepare<[string, string, number], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? AND c.ts >= ? ORDER BY c.id`),
       latestOfPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
       latestOfInstance: db.prepare<[string], Row>(`SELECT ${COLS} ${FROM} WHERE c.instance = ? ORDER BY c.id DESC LIMIT 1`),
-      latestPerPhase: db.prepare<[string, string], Row>(
-        `SELECT ${COLS} ${FROM} WHERE c.id IN (SELECT max(id) FROM checkpoints WHERE mega = ? GROUP BY phase) AND c.mega = ?`,
-      ),
+      latestPerPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.id IN (SELECT max(id) FROM checkpoints WHERE mega = ? GROUP BY phase) AND c.mega = ?`),
       all: db.prepare<[], Row>(`SELECT ${COLS} ${FROM} ORDER BY c.id`),
     };
   }

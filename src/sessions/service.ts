@@ -79,7 +79,12 @@ export class SessionsService {
    * session_start: names the agent, makes sure SESSION-START is logged, lists interrupted sessions
    * and, with `resume`, adopts their claims with fresh tokens (the old tokens are then refused).
    */
-  start(instance: string, input: { agent?: string | undefined; resume?: true | string | undefined }, now: number, defaultLeaseMs: number): { crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] } {
+  start(
+    instance: string,
+    input: { agent?: string | undefined; resume?: true | string | undefined },
+    now: number,
+    defaultLeaseMs: number,
+  ): { crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] } {
     // Who is interrupted is decided under the write lock, with the adoption: a session that comes
     // back (or another resumer) between the check and the adoption cannot be overtaken.
     return this.tx(() => {
@@ -89,7 +94,8 @@ export class SessionsService {
       else if (typeof input.resume === 'string') {
         const t = found.find((f) => f.row.instance === input.resume);
         if (!t) {
-          const why = input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it ended holding nothing, was adopted already, or may still be running' : 'no such session';
+          const why =
+            input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it ended holding nothing, was adopted already, or may still be running' : 'no such session';
           throw new InputError('resume', `${input.resume} is not an interrupted or parked session (${why}); adoptable: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
         }
         targets = [t];
@@ -104,7 +110,14 @@ export class SessionsService {
         this.s.sessions.markAdopted(t.row.instance, instance, now);
         const phases = claims.map((c) => {
           const ref = c.phase as PhaseRef;
-          return { mega: ref.mega, id: ref.id, name: ref.name, token: c.token as string, lease_expires_at: c.lease_expires_at as string, checkpoint: this.s.checkpoints.latestOfPhase(ref.mega, String(ref.id)) };
+          return {
+            mega: ref.mega,
+            id: ref.id,
+            name: ref.name,
+            token: c.token as string,
+            lease_expires_at: c.lease_expires_at as string,
+            checkpoint: this.s.checkpoints.latestOfPhase(ref.mega, String(ref.id)),
+          };
         });
         this.s.operations.append(now, {
           instance,
@@ -121,7 +134,11 @@ export class SessionsService {
   }
 
   /** session_end: logs SESSION-END; releases the session's claims when asked, else keeps them for a resume. */
-  end(instance: string, input: { summary?: string | undefined; release?: boolean | undefined }, now: number): { ended: boolean; released: { mega: string; id: PhaseId }[]; kept: { mega: string; id: PhaseId }[]; message: string } {
+  end(
+    instance: string,
+    input: { summary?: string | undefined; release?: boolean | undefined },
+    now: number,
+  ): { ended: boolean; released: { mega: string; id: PhaseId }[]; kept: { mega: string; id: PhaseId }[]; message: string } {
     return this.tx(() => {
       const row = this.s.sessions.get(instance);
       if (row?.ended_at != null) return { ended: false, released: [], kept: [], message: `session ${instance} already ended at ${iso(row.ended_at)}` };
@@ -139,7 +156,12 @@ export class SessionsService {
       });
       const released = input.release ? ids : [];
       const kept = input.release ? [] : ids;
-      return { ended: true, released, kept, message: `session ${instance} ended${released.length ? `; released ${released.length} claim(s)` : kept.length ? `; parked ${kept.length} claim(s): ${resumeCommand(instance)} adopts them` : ''}` };
+      return {
+        ended: true,
+        released,
+        kept,
+        message: `session ${instance} ended${released.length ? `; released ${released.length} claim(s)` : kept.length ? `; parked ${kept.length} claim(s): ${resumeCommand(instance)} adopts them` : ''}`,
+      };
     });
   }
 
@@ -153,13 +175,24 @@ export class SessionsService {
       if (!row || row.ended_at !== null) return;
       if (this.s.phases.claimsOf(instance).length > 0) return this.s.sessions.markDisconnected(instance, now);
       this.s.sessions.end(instance, now, 'left without session_end, holding nothing');
-      this.s.operations.append(now, { instance, kind: 'session_end', message: `SESSION-END ${instance}: left without session_end, holding nothing`, data: { summary: null, released: 0, kept: 0, left: true } });
+      this.s.operations.append(now, {
+        instance,
+        kind: 'session_end',
+        message: `SESSION-END ${instance}: left without session_end, holding nothing`,
+        data: { summary: null, released: 0, kept: 0, left: true },
+      });
     });
   }
 
   checkpoint(
     instance: string,
-    input: { mega?: string | undefined; phase?: PhaseId | undefined; token?: string | undefined; progress: { done: string[]; next: string[]; percent?: number | undefined; files?: string[] | undefined }; note?: string | undefined },
+    input: {
+      mega?: string | undefined;
+      phase?: PhaseId | undefined;
+      token?: string | undefined;
+      progress: { done: string[]; next: string[]; percent?: number | undefined; files?: string[] | undefined };
+      note?: string | undefined;
+    },
     now: number,
   ): { saved: boolean; checkpoint_id?: number; reason?: TokenRefusal; owner?: string; message: string } {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
@@ -188,7 +221,11 @@ export class SessionsService {
   }
 
   /** `instance` may be lazy: a read needs no identity (and so creates no session). */
-  memory(instance: string | (() => string), input: { op: 'read' | 'append'; section?: MemorySection | undefined; text?: string | undefined; limit?: number | undefined }, now: number): { entries: MemoryEntry[]; appended?: number } {
+  memory(
+    instance: string | (() => string),
+    input: { op: 'read' | 'append'; section?: MemorySection | undefined; text?: string | undefined; limit?: number | undefined },
+    now: number,
+  ): { entries: MemoryEntry[]; appended?: number } {
     const limit = input.limit ?? 50;
     if (input.op === 'read') return { entries: this.s.memory.read(input.section ? [input.section] : MEMORY_SECTIONS, limit) };
     if (!input.section) throw new InputError('section', `required for append (${MEMORY_SECTIONS.join(', ')})`);
@@ -204,7 +241,11 @@ export class SessionsService {
     });
   }
 
-  log(instance: string, input: { kind: string; message: string; mega?: string | undefined; phase?: PhaseId | undefined; data?: Record<string, unknown> | undefined }, now: number): { seq: number; message: string } {
+  log(
+    instance: string,
+    input: { kind: string; message: string; mega?: string | undefined; phase?: PhaseId | undefined; data?: Record<string, unknown> | undefined },
+    now: number,
+  ): { seq: number; message: string } {
     if (SERVER_KINDS.has(input.kind)) throw new InputError('kind', `${input.kind} is written by the server itself; use another kind (e.g. note)`);
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     const data = input.data === undefined ? undefined : JSON.stringify(input.data);
@@ -217,10 +258,20 @@ export class SessionsService {
     });
   }
 
-  recordUsage(instance: string, input: { tokens: number; cost_usd: number; model?: string | undefined }, now: number, today: () => number): { session_cost_usd: number; session_tokens: number; today_cost_usd: number } {
+  recordUsage(
+    instance: string,
+    input: { tokens: number; cost_usd: number; model?: string | undefined },
+    now: number,
+    today: () => number,
+  ): { session_cost_usd: number; session_tokens: number; today_cost_usd: number } {
     return this.tx(() => {
       this.s.usage.record(instance, now, input.tokens, input.cost_usd, input.model ?? null);
-      this.s.operations.append(now, { instance, kind: 'usage', message: `${instance} used ${input.tokens} tokens, $${input.cost_usd.toFixed(4)}${input.model ? ` (${input.model})` : ''}`, data: { tokens: input.tokens, cost_usd: input.cost_usd, model: input.model ?? null } });
+      this.s.operations.append(now, {
+        instance,
+        kind: 'usage',
+        message: `${instance} used ${input.tokens} tokens, $${input.cost_usd.toFixed(4)}${input.model ? ` (${input.model})` : ''}`,
+        data: { tokens: input.tokens, cost_usd: input.cost_usd, model: input.model ?? null },
+      });
       const mine = this.s.usage.ofInstance(instance);
       return { session_cost_usd: mine.cost_usd, session_tokens: mine.tokens, today_cost_usd: today() };
     });

@@ -43,9 +43,7 @@ export class SessionsStore {
     private readonly servers?: ServersStore,
     private readonly clock: () => number = Date.now,
   ) {
-    this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)',
-    );
+    this.insertStmt = db.prepare('INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)');
     this.byInstance = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
     this.seen = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
   }

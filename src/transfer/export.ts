@@ -116,7 +116,11 @@ export function exportState(store: Store, dir: string): string[] {
   const out = realDirectory(dir);
   realDirectory(path.join(out, 'checkpoints'));
   realDirectory(path.join(out, 'megas'));
-  const files: [rel: string, text: string | null][] = [['memory.md', memoryMarkdown(store)], ['plan.md', planMarkdown(store)], ['operations.log', null]];
+  const files: [rel: string, text: string | null][] = [
+    ['memory.md', memoryMarkdown(store)],
+    ['plan.md', planMarkdown(store)],
+    ['operations.log', null],
+  ];
   for (const c of store.checkpoints.all()) {
     const scope = c.mega ? `${safe(c.mega)}${c.phase !== null ? `-${safe(String(c.phase))}` : ''}` : `session-${c.by}`;
     files.push([path.join('checkpoints', `${String(c.id).padStart(6, '0')}-${scope}.json`), JSON.stringify(c, null, 2)]);

@@ -22,7 +22,14 @@ const json = async (tool: string, args?: unknown) => {
 
 describe('factory-mcp call TOOL', () => {
   it('plans, claims and reads the board through the tools, answers parsed from --json (exit 0)', async () => {
-    const plan = await json('plan_mega', { key: 'M-1', title: 'CLI', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }] });
+    const plan = await json('plan_mega', {
+      key: 'M-1',
+      title: 'CLI',
+      phases: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two', deps: [1] },
+      ],
+    });
     expect(plan.exitCode).toBe(0);
     expect(plan.out).toMatchObject({ mega: 'M-1', phases: 2, ready: [1] });
     const claim = await json('claim_phase', { mega: 'M-1', phase: 1 });
@@ -30,7 +37,17 @@ describe('factory-mcp call TOOL', () => {
     expect(claim.out).toMatchObject({ claimed: true, phase: { mega: 'M-1', id: 1 }, token: expect.any(String) });
     const board = await json('board');
     expect(board.exitCode).toBe(0);
-    expect(board.out).toMatchObject({ megas: [{ key: 'M-1', phases: [{ id: 1, status: 'claimed' }, { id: 2, status: 'blocked' }] }] });
+    expect(board.out).toMatchObject({
+      megas: [
+        {
+          key: 'M-1',
+          phases: [
+            { id: 1, status: 'claimed' },
+            { id: 2, status: 'blocked' },
+          ],
+        },
+      ],
+    });
   });
 
   it('a refusal is exit 1 with its reason; input the schema refuses is exit 2 naming the field', async () => {

@@ -82,7 +82,10 @@ describe('factory-mcp CLI', () => {
     expect(lines[0]).toContain(`dashboard: ${url}/`);
     expect(new Set(reports.map((r) => r.instance)).size).toBe(4);
     expect(reports).toHaveLength(4);
-    const ids = reports.flatMap((r) => r.phases).map(Number).sort((a, b) => a - b);
+    const ids = reports
+      .flatMap((r) => r.phases)
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(board[0]).toMatchObject({ done: 12, total: 12 });
     expect(lines.join('\n')).toMatch(/12 phases completed exactly once by 4 agents/);

@@ -24,7 +24,15 @@ describe('crash recovery across real processes', () => {
     const db = path.join(dir, 'factory.db');
     const a = await spawn(db, 'claude-code');
     const sa = await a.call<{ instance: string }>('session_start', { agent: 'claude-code' });
-    await a.call('plan_mega', { key: 'K-1', title: 'Crash', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }, { id: 3, name: 'three', deps: [1, 2] }] });
+    await a.call('plan_mega', {
+      key: 'K-1',
+      title: 'Crash',
+      phases: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two' },
+        { id: 3, name: 'three', deps: [1, 2] },
+      ],
+    });
     const t1 = (await a.call<{ token: string }>('claim_phase', { mega: 'K-1', phase: 1 })).token;
     const t2 = (await a.call<{ token: string }>('claim_phase', { mega: 'K-1', phase: 2 })).token;
     await a.call('checkpoint', { mega: 'K-1', phase: 2, token: t2, progress: { done: ['schema'], next: ['migrations'], percent: 30, files: ['src/db.ts'] }, note: 'before lunch' });
@@ -41,7 +49,10 @@ describe('crash recovery across real processes', () => {
     await gone;
 
     const b = await spawn(db, 'cursor');
-    const sb = await b.call<{ instance: string; crashed: { instance: string; agent: string; why: string; last_checkpoint: { note: string; percent: number }; phases: { id: number; checkpoint: unknown }[] }[] }>('session_start', { agent: 'cursor' });
+    const sb = await b.call<{
+      instance: string;
+      crashed: { instance: string; agent: string; why: string; last_checkpoint: { note: string; percent: number }; phases: { id: number; checkpoint: unknown }[] }[];
+    }>('session_start', { agent: 'cursor' });
     expect(sb.crashed).toHaveLength(1);
     expect(sb.crashed[0]).toMatchObject({ instance: sa.instance, agent: 'claude-code', why: 'process_gone', last_checkpoint: { note: 'before lunch', percent: 30 } });
     expect(sb.crashed[0]?.phases.map((p) => p.id)).toEqual([1, 2]);
@@ -51,7 +62,10 @@ describe('crash recovery across real processes', () => {
     expect(r.resumed).toHaveLength(1);
     expect(r.resumed[0]?.phases.map((p) => p.id)).toEqual([1, 2]);
 
-    for (const [phase, token] of [[1, t1], [2, t2]] as const) {
+    for (const [phase, token] of [
+      [1, t1],
+      [2, t2],
+    ] as const) {
       expect(await b.call('heartbeat', { mega: 'K-1', phase, token })).toMatchObject({ ok: false, reason: 'stale_token' });
       expect(await b.call('complete_phase', { mega: 'K-1', phase, token })).toMatchObject({ completed: false, reason: 'stale_token' });
     }
@@ -73,6 +87,11 @@ describe('crash recovery across real processes', () => {
     const b = await spawn(db, 'zed');
     const sb = await b.call<{ crashed: { instance: string; why: string; phases: { id: number }[] }[] }>('session_start', {});
     expect(sb.crashed).toEqual([expect.objectContaining({ instance: sa.instance, why: 'disconnected', phases: [expect.objectContaining({ id: 1 })] })]);
-    expect(await b.call('claim_phase', { mega: 'D-1', phase: 1 })).toMatchObject({ claimed: false, reason: 'interrupted', owner: sa.instance, message: expect.stringContaining(`session_start {"resume":"${sa.instance}"}`) });
+    expect(await b.call('claim_phase', { mega: 'D-1', phase: 1 })).toMatchObject({
+      claimed: false,
+      reason: 'interrupted',
+      owner: sa.instance,
+      message: expect.stringContaining(`session_start {"resume":"${sa.instance}"}`),
+    });
   });
 });

@@ -92,7 +92,14 @@ describe('the dashboard in headless Chromium', () => {
   });
 
   it('marks parked and interrupted owners distinctly, each claim with the command that resumes it', async () => {
-    await planner.call('plan_mega', { key: 'DASH-2', title: 'Stranded work', phases: [{ id: 1, name: 'Parked one' }, { id: 2, name: 'Interrupted one' }] });
+    await planner.call('plan_mega', {
+      key: 'DASH-2',
+      title: 'Stranded work',
+      phases: [
+        { id: 1, name: 'Parked one' },
+        { id: 2, name: 'Interrupted one' },
+      ],
+    });
     const parker = await httpAgent(srv.url, { name: 'parker' });
     const p = await parker.call<{ owner: string }>('claim_phase', { mega: 'DASH-2', phase: 1 });
     await parker.call('session_end', { summary: 'back tomorrow' });
@@ -131,7 +138,18 @@ describe('the dashboard in headless Chromium', () => {
     await planner.call('memory', { op: 'append', section: 'known_issues', text: 'flaky e2e on slow CI' });
     await planner.call('record_usage', { tokens: 1000, cost_usd: 1.25 });
     writeTx(store.db, () =>
-      store.dod.record(Date.now(), { instance: null, mega: 'DASH-1', phase: '2', tree: 't', base: 'b', passed: false, partial: false, score: '9/10', cached: false, checks: [{ id: 'lint', status: 'fail', duration_ms: 10, detail: '3 errors in src/ui.ts' }] }),
+      store.dod.record(Date.now(), {
+        instance: null,
+        mega: 'DASH-1',
+        phase: '2',
+        tree: 't',
+        base: 'b',
+        passed: false,
+        partial: false,
+        score: '9/10',
+        cached: false,
+        checks: [{ id: 'lint', status: 'fail', duration_ms: 10, detail: '3 errors in src/ui.ts' }],
+      }),
     );
     const shots: string[] = [];
     for (const width of [1400, 400]) {

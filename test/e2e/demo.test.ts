@@ -15,7 +15,12 @@ afterAll(() => {
 });
 
 function demo(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(PKG, 'dist', 'scripts', 'demo.js'), '--exit', ...args], { cwd: PKG, encoding: 'utf8', env: { ...process.env, FACTORY_LOG: 'silent' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(PKG, 'dist', 'scripts', 'demo.js'), '--exit', ...args], {
+    cwd: PKG,
+    encoding: 'utf8',
+    env: { ...process.env, FACTORY_LOG: 'silent' },
+    timeout: 120_000,
+  });
   const db = /database (\S+factory\.db)/.exec(r.stdout)?.[1];
   if (db) kept.push(path.dirname(db));
   return { ...r, db };

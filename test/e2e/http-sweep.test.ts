@@ -40,11 +40,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   const u = new URL('/mcp', url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -78,7 +81,11 @@ describe('abandoned HTTP sessions (13.4)', () => {
     const { url, pid } = await serve({ session_idle_seconds: 6, max_sessions: 5000 });
     // Warm up (code paths, JIT, SQLite pages) so the baseline is a server that has served sessions.
     for (let i = 0; i < 50; i++) await abandonedSession(url, i);
-    await until(() => health(url), (h) => h.mcp_sessions === 0, 15_000);
+    await until(
+      () => health(url),
+      (h) => h.mcp_sessions === 0,
+      15_000,
+    );
     const baseline = rssMiB(pid);
 
     const N = 2000;
@@ -95,11 +102,19 @@ describe('abandoned HTTP sessions (13.4)', () => {
     // Sessions opened in the first seconds may already be gone; most are still open.
     expect(peak.mcp_sessions, `opened in ${openedIn} ms`).toBeGreaterThan(openedIn < 5000 ? N / 2 : 0);
 
-    const after = await until(() => health(url), (h) => h.mcp_sessions === 0, 20_000);
+    const after = await until(
+      () => health(url),
+      (h) => h.mcp_sessions === 0,
+      20_000,
+    );
     expect(after.mcp_sessions).toBe(0);
     // The server collects garbage once the wave is gone; freed pages go back to the OS over a few seconds.
     const near = baseline + Math.max(30, (peakRss - baseline) / 2);
-    const swept = await until(async () => rssMiB(pid), (r) => r < near, 15_000);
+    const swept = await until(
+      async () => rssMiB(pid),
+      (r) => r < near,
+      15_000,
+    );
     console.log(`RSS MiB: baseline ${baseline.toFixed(0)}, with ${peak.mcp_sessions} sessions ${peakRss.toFixed(0)}, after the sweep ${swept.toFixed(0)} (opened ${N} in ${openedIn} ms)`);
     expect(swept).toBeLessThan(near);
   }, 90_000);
@@ -112,7 +127,11 @@ describe('abandoned HTTP sessions (13.4)', () => {
     expect(await a.call('claim_phase', { mega: 'SW-1', phase: 1 })).toMatchObject({ claimed: true });
     // The client goes away without DELETE: its transport just stops.
     await a.transport.close();
-    await until(() => health(url), (h) => h.mcp_sessions === 0, 10_000);
+    await until(
+      () => health(url),
+      (h) => h.mcp_sessions === 0,
+      10_000,
+    );
     const sessions = (await (await fetch(`${url}/api/sessions`)).json()) as { sessions: { instance: string; status: string }[] };
     expect(sessions.sessions.find((s) => s.instance === instance)?.status).toBe('interrupted');
     const b = await httpAgent(url, { name: 'adopter' });
@@ -134,7 +153,15 @@ describe('abandoned HTTP sessions (13.4)', () => {
     await new Promise((r) => setTimeout(r, 2500)); // well past the idle time
     expect((await health(url)).mcp_sessions).toBe(1);
     ac.abort();
-    expect((await until(() => health(url), (h) => h.mcp_sessions === 0, 10_000)).mcp_sessions).toBe(0);
+    expect(
+      (
+        await until(
+          () => health(url),
+          (h) => h.mcp_sessions === 0,
+          10_000,
+        )
+      ).mcp_sessions,
+    ).toBe(0);
   }, 30_000);
 
   it('beyond http.max_sessions a new session gets 503 saying so; after the sweep there is room again', async () => {
@@ -147,7 +174,11 @@ describe('abandoned HTTP sessions (13.4)', () => {
     expect(err.error.message).toMatch(/at most 3/);
     expect(err.error.message).toMatch(/http\.max_sessions/);
     expect((await health(url)).mcp_sessions).toBe(3);
-    await until(() => health(url), (h) => h.mcp_sessions === 0, 10_000);
+    await until(
+      () => health(url),
+      (h) => h.mcp_sessions === 0,
+      10_000,
+    );
     expect((await abandonedSession(url, 4)).status).toBe(200);
   }, 30_000);
 });

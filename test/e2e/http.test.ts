@@ -167,7 +167,7 @@ describe('factory-mcp http', () => {
     expect(JSON.parse((await request(s.url, { path: '/api/dod', headers: auth })).body)).toEqual({ runs: [] });
   });
 
-  it('with FACTORY_ACK_TOKEN set, the agents\' HTTP token cannot acknowledge; only the human token can', async () => {
+  it("with FACTORY_ACK_TOKEN set, the agents' HTTP token cannot acknowledge; only the human token can", async () => {
     const s = await start({ token: 'agent-token', ackToken: 'human-token' });
     const a = await httpAgent(s.url, { token: 'agent-token' });
     agents.push(a);
@@ -224,7 +224,14 @@ describe('factory-mcp http', () => {
     const url = await listeningUrl(child);
     const a = await httpAgent(url);
     await a.call('plan_mega', PLAN);
-    const inflight = Promise.all(Array.from({ length: 20 }, () => a.call('board').then(() => 'ok', (e: Error) => e.message)));
+    const inflight = Promise.all(
+      Array.from({ length: 20 }, () =>
+        a.call('board').then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGTERM');
     const exit = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -59,7 +59,7 @@ describe('factory-mcp init travels', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^updated +\.mcp\.json$/m);
-    expect(r.stdout).toContain('`npx --no factory-mcp` from this repository\'s node_modules: the files can be committed');
+    expect(r.stdout).toContain("`npx --no factory-mcp` from this repository's node_modules: the files can be committed");
     expect(r.stdout).toMatch(/Pending approval[\s\S]*enabledMcpjsonServers/);
     const mcp = readJson(path.join(repo.dir, '.mcp.json'));
     expect(mcp.mcpServers).toEqual({ github: { command: 'gh-mcp' }, factory: { type: 'stdio', command: 'npx', args: ['--no', 'factory-mcp'] } });

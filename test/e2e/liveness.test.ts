@@ -110,7 +110,14 @@ describe('claims kept at session_end are parked', () => {
     const db = path.join(dir, 'factory.db');
     const a = await agent(db, { name: 'first' });
     const sa = await a.call<{ instance: string }>('session_start', { agent: 'first' });
-    await a.call('plan_mega', { key: 'P-1', title: 'Parked', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }] });
+    await a.call('plan_mega', {
+      key: 'P-1',
+      title: 'Parked',
+      phases: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two', deps: [1] },
+      ],
+    });
     const claim = await a.call<{ token: string }>('claim_phase', { mega: 'P-1', phase: 1 });
     const end = await a.call<{ kept: unknown[]; message: string }>('session_end', { summary: 'half done' });
     expect(end.kept).toEqual([{ mega: 'P-1', id: 1 }]);

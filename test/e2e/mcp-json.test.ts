@@ -11,12 +11,19 @@ const dir = tempDir('factory-mcpjson-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mcp.json, the example client configuration', () => {
-  const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'mcp.json'), 'utf8')) as { mcpServers: Record<string, { type: string; command?: string; args?: string[]; env?: Record<string, string>; url?: string }> };
+  const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'mcp.json'), 'utf8')) as {
+    mcpServers: Record<string, { type: string; command?: string; args?: string[]; env?: Record<string, string>; url?: string }>;
+  };
   it('has a stdio entry that starts and lists the tools when run from the package root', async () => {
     const entry = Object.values(config.mcpServers).find((s) => s.type === 'stdio');
     expect(entry).toBeDefined();
     const command = entry!.command === 'node' ? process.execPath : entry!.command!;
-    const transport = new StdioClientTransport({ command, args: entry!.args, cwd: ROOT, env: { ...(process.env as Record<string, string>), ...entry!.env, FACTORY_DB: path.join(dir, 'f.db'), FACTORY_LOG: 'silent' } });
+    const transport = new StdioClientTransport({
+      command,
+      args: entry!.args,
+      cwd: ROOT,
+      env: { ...(process.env as Record<string, string>), ...entry!.env, FACTORY_DB: path.join(dir, 'f.db'), FACTORY_LOG: 'silent' },
+    });
     const client = new Client({ name: 'mcp-json', version: '1' });
     await client.connect(transport);
     const { tools } = await client.listTools();

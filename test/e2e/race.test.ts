@@ -73,7 +73,15 @@ describe('real stdio processes on one database', () => {
     const victim = await stdioAgent(db, { name: 'victim' });
     const heir = await stdioAgent(db, { name: 'heir' });
     agents = [victim, heir];
-    await victim.call('plan_mega', { key: 'KILL-1', title: 'kill', phases: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, name: 'c', deps: [1, 2] }] });
+    await victim.call('plan_mega', {
+      key: 'KILL-1',
+      title: 'kill',
+      phases: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+        { id: 3, name: 'c', deps: [1, 2] },
+      ],
+    });
     const c1 = await victim.call<Claim>('claim_phase', { mega: 'KILL-1', phase: 1, lease_seconds: 1 });
     const c2 = await victim.call<Claim>('claim_phase', { mega: 'KILL-1', phase: 2, lease_seconds: 1 });
     process.kill(victim.pid, 'SIGKILL');

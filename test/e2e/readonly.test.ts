@@ -31,7 +31,14 @@ async function agent(db: string, args: string[] = []): Promise<StdioAgent> {
   return a;
 }
 
-const PLAN = { key: 'RO-1', title: 'Read only', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }] };
+const PLAN = {
+  key: 'RO-1',
+  title: 'Read only',
+  phases: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two', deps: [1] },
+  ],
+};
 
 /** A database with a plan, a claim and a closed writer: what an observer finds. */
 async function prepared(): Promise<{ db: string; token: string }> {
@@ -161,14 +168,17 @@ describe('reads write nothing', () => {
     const { db } = await prepared();
     const before = facts(db);
     // A helper process takes the write lock and keeps it until told to let go.
-    const holder = spawn(process.execPath, ['-e', `
+    const holder = spawn(process.execPath, [
+      '-e',
+      `
       const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
       const d = new D(${JSON.stringify(db)});
       d.exec('BEGIN IMMEDIATE');
       d.prepare("UPDATE megas SET title = 'locked' WHERE key = 'RO-1'").run();
       process.stdout.write('locked\\n');
       process.stdin.on('data', () => { d.exec('ROLLBACK'); d.close(); process.stdout.write('released\\n'); process.exit(0); });
-    `]);
+    `,
+    ]);
     children.push(holder);
     const holderSays: string[] = [];
     holder.stdout.on('data', (d: Buffer) => holderSays.push(...d.toString().trim().split('\n')));

@@ -34,7 +34,15 @@ beforeAll(async () => {
   h.clock.advance(2 * HOUR); // Wed 11:00
   await a.call('complete_phase', { mega: 'REP-1', phase: 1, token: c1.token });
   const c2 = await a.call<{ token: string }>('claim_phase', { mega: 'REP-1', phase: 2 });
-  await a.call('classify_change', { files: [{ path: 'src/api/routes.ts', additions: 10, deletions: 2 }, { path: 'docs/api.md', additions: 5, deletions: 0 }], mega: 'REP-1', phase: 2, token: c2.token });
+  await a.call('classify_change', {
+    files: [
+      { path: 'src/api/routes.ts', additions: 10, deletions: 2 },
+      { path: 'docs/api.md', additions: 5, deletions: 0 },
+    ],
+    mega: 'REP-1',
+    phase: 2,
+    token: c2.token,
+  });
   h.clock.advance(24 * HOUR); // Thu 11:00
   await a.call('complete_phase', { mega: 'REP-1', phase: 2, token: c2.token });
   await a.call('log_operation', { kind: 'merge', message: 'merged PR #41', data: { pr: 41 } });
@@ -43,11 +51,25 @@ beforeAll(async () => {
   h.clock.now = D('2026-11-30T10:00:00'); // Monday, week 49
   const c3 = await a.call<{ token: string }>('claim_phase', { mega: 'REP-1', phase: 3 });
   // check_dod's record of a run whose no_regressions check failed (running the real checks needs a repository with tests).
-  writeTx(h.store.db, () =>
-    h.store.dod.record(h.clock.now, {
-      instance: null, mega: 'REP-1', phase: '3', tree: 't', base: 'b', passed: false, partial: false, score: '9/10', cached: false,
-      checks: [{ id: 'no_regressions', status: 'fail', duration_ms: 5, detail: '1 test passing on main fails here: ui.test.ts > renders' }],
-    }, ['ui']), // the configured component the run checked
+  writeTx(
+    h.store.db,
+    () =>
+      h.store.dod.record(
+        h.clock.now,
+        {
+          instance: null,
+          mega: 'REP-1',
+          phase: '3',
+          tree: 't',
+          base: 'b',
+          passed: false,
+          partial: false,
+          score: '9/10',
+          cached: false,
+          checks: [{ id: 'no_regressions', status: 'fail', duration_ms: 5, detail: '1 test passing on main fails here: ui.test.ts > renders' }],
+        },
+        ['ui'],
+      ), // the configured component the run checked
   );
   h.clock.advance(HOUR);
   await a.call('complete_phase', { mega: 'REP-1', phase: 3, token: c3.token });
@@ -64,7 +86,17 @@ describe('the cycle report of a seeded database', () => {
   it('gives the known figures per ISO week and in total', () => {
     const r = cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' });
     expect(r.cycles).toHaveLength(2);
-    expect(r.cycles[0]).toMatchObject({ cycle: '2026-W48', duration: '7d', points: 8, velocity: 1.14, phases_closed: 2, tickets_closed: 3, prs_merged: 2, components: ['docs', 'src'], regressions: 0 });
+    expect(r.cycles[0]).toMatchObject({
+      cycle: '2026-W48',
+      duration: '7d',
+      points: 8,
+      velocity: 1.14,
+      phases_closed: 2,
+      tickets_closed: 3,
+      prs_merged: 2,
+      components: ['docs', 'src'],
+      regressions: 0,
+    });
     expect(r.cycles[1]).toMatchObject({ cycle: '2026-W49', duration: '1d', points: 2, velocity: 2, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: ['ui'], regressions: 1 });
     expect(r.total).toMatchObject({ days: 8, points: 10, velocity: 1.25, phases_closed: 3, tickets_closed: 3, prs_merged: 2, components: ['docs', 'src', 'ui'], regressions: 1 });
     expect(r.days.filter((d) => d.points)).toEqual([
@@ -77,7 +109,10 @@ describe('the cycle report of a seeded database', () => {
   it('by default covers the last 7 days up to today', () => {
     const r = cycleReport(deps());
     expect([r.since, r.until]).toEqual(['2026-11-24T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
-    expect(r.cycles.map((c) => [c.cycle, c.duration, c.points])).toEqual([['2026-W48', '6d', 8], ['2026-W49', '1d', 2]]);
+    expect(r.cycles.map((c) => [c.cycle, c.duration, c.points])).toEqual([
+      ['2026-W48', '6d', 8],
+      ['2026-W49', '1d', 2],
+    ]);
   });
 
   it('says so for a week with no data', () => {

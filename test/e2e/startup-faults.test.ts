@@ -53,7 +53,11 @@ function expectOneLine(r: { code: number; stderr: string }, ...parts: (string | 
 /** A sound database with a MEGA of 400 phases, checkpointed into the main file. */
 function goodDb(file: string): void {
   const s = Store.open(file, { leaseSeconds: 7200 });
-  s.phases.plan('t1', { key: 'C-1', title: 'c', source: 'test', phases: Array.from({ length: 400 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1} ${'n'.repeat(50)}`, tickets: [], deps: [] })) }, Date.UTC(2026, 10, 25));
+  s.phases.plan(
+    't1',
+    { key: 'C-1', title: 'c', source: 'test', phases: Array.from({ length: 400 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1} ${'n'.repeat(50)}`, tickets: [], deps: [] })) },
+    Date.UTC(2026, 10, 25),
+  );
   s.db.pragma('wal_checkpoint(TRUNCATE)');
   s.close();
 }

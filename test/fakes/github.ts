@@ -51,72 +51,122 @@ export class FakeGitHub extends FakeHttpServer {
       return h === `token ${this.acceptedToken}` || h === `Bearer ${this.acceptedToken}`;
     };
     const unauthorized = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
-    const guard =
-      (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) =>
-      (req: RecordedRequest, p: Record<string, string>) =>
-        auth(req) ? h(req, p) : unauthorized;
+    const guard = (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) =>
+      auth(req) ? h(req, p) : unauthorized;
 
-    this.route('GET', '/repos/:owner/:repo/actions/variables/:name', guard((_r, p) => {
-      const v = this.variables.get(`${p.owner}/${p.repo}/${p.name}`);
-      return v === undefined ? { status: 404, body: { message: 'Not Found' } } : { status: 200, body: { name: p.name, value: v, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' } };
-    }));
-    this.route('GET', '/repos/:owner/:repo/pulls', guard((r, p) => {
-      const all = this.pulls.get(`${p.owner}/${p.repo}`) ?? [];
-      const state = r.query.state ?? 'open';
-      const head = r.query.head; // "owner:branch"
-      const list = all.filter((pr) => (state === 'all' || (pr.state ?? 'open') === state) && (!head || `${p.owner}:${pr.head.ref}` === head));
-      return { status: 200, body: list.map((pr) => this.pullJson(p.owner as string, p.repo as string, pr)) };
-    }));
-    this.route('GET', '/repos/:owner/:repo/pulls/:number', guard((_r, p) => {
-      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
-      return pr ? { status: 200, body: this.pullJson(p.owner as string, p.repo as string, pr) } : { status: 404, body: { message: 'Not Found' } };
-    }));
-    this.route('POST', '/repos/:owner/:repo/issues/:number/labels', guard((r, p) => {
-      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
-      if (!pr) return { status: 404, body: { message: 'Not Found' } };
-      const body = r.body as { labels?: string[] } | string[];
-      const add = Array.isArray(body) ? body : (body.labels ?? []);
-      pr.labels = [...new Set([...(pr.labels ?? []), ...add])];
-      return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name, color: 'ededed' })) };
-    }));
-    this.route('DELETE', '/repos/:owner/:repo/issues/:number/labels/:name', guard((_r, p) => {
-      const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
-      if (!pr || !(pr.labels ?? []).includes(p.name as string)) return { status: 404, body: { message: 'Label does not exist' } };
-      pr.labels = (pr.labels ?? []).filter((l) => l !== p.name);
-      return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name })) };
-    }));
-    this.route('GET', '/repos/:owner/:repo/commits/:ref/check-runs', guard((_r, p) => {
-      const runs = this.checkRuns.get(p.ref as string) ?? [];
-      return { status: 200, body: { total_count: runs.length, check_runs: runs.map((c, i) => ({ id: i + 1, head_sha: p.ref, ...c })) } };
-    }));
-    this.route('GET', '/repos/:owner/:repo/commits/:ref/status', guard((_r, p) => {
-      const st = this.statuses.get(p.ref as string) ?? [];
-      const state = st.length === 0 ? 'pending' : st.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : st.every((s) => s.state === 'success') ? 'success' : 'pending';
-      return { status: 200, body: { state, sha: p.ref, total_count: st.length, statuses: st.map((s, i) => ({ id: i + 1, ...s })) } };
-    }));
-    this.route('POST', '/repos/:owner/:repo/statuses/:sha', guard((r, p) => {
-      const b = (r.body ?? {}) as { state?: string; context?: string; description?: string; target_url?: string };
-      if (!b.state || !['success', 'failure', 'error', 'pending'].includes(b.state)) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'state', code: 'invalid' }] } };
-      if (b.description !== undefined && b.description.length > 140) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'description', code: 'too_long' }] } };
-      const status: FakeStatus = { context: b.context ?? 'default', state: b.state as FakeStatus['state'], description: b.description ?? null };
-      // GitHub keeps every status; the newest of each context is the one that counts (listed first).
-      this.statuses.set(p.sha as string, [status, ...(this.statuses.get(p.sha as string) ?? [])]);
-      return { status: 201, body: { id: this.requests.length, url: `${this.url}/repos/${p.owner}/${p.repo}/statuses/${p.sha}`, ...status, created_at: '2026-01-01T00:00:00Z' } };
-    }));
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/actions/variables/:name',
+      guard((_r, p) => {
+        const v = this.variables.get(`${p.owner}/${p.repo}/${p.name}`);
+        return v === undefined
+          ? { status: 404, body: { message: 'Not Found' } }
+          : { status: 200, body: { name: p.name, value: v, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' } };
+      }),
+    );
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/pulls',
+      guard((r, p) => {
+        const all = this.pulls.get(`${p.owner}/${p.repo}`) ?? [];
+        const state = r.query.state ?? 'open';
+        const head = r.query.head; // "owner:branch"
+        const list = all.filter((pr) => (state === 'all' || (pr.state ?? 'open') === state) && (!head || `${p.owner}:${pr.head.ref}` === head));
+        return { status: 200, body: list.map((pr) => this.pullJson(p.owner as string, p.repo as string, pr)) };
+      }),
+    );
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/pulls/:number',
+      guard((_r, p) => {
+        const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+        return pr ? { status: 200, body: this.pullJson(p.owner as string, p.repo as string, pr) } : { status: 404, body: { message: 'Not Found' } };
+      }),
+    );
+    this.route(
+      'POST',
+      '/repos/:owner/:repo/issues/:number/labels',
+      guard((r, p) => {
+        const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+        if (!pr) return { status: 404, body: { message: 'Not Found' } };
+        const body = r.body as { labels?: string[] } | string[];
+        const add = Array.isArray(body) ? body : (body.labels ?? []);
+        pr.labels = [...new Set([...(pr.labels ?? []), ...add])];
+        return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name, color: 'ededed' })) };
+      }),
+    );
+    this.route(
+      'DELETE',
+      '/repos/:owner/:repo/issues/:number/labels/:name',
+      guard((_r, p) => {
+        const pr = (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+        if (!pr || !(pr.labels ?? []).includes(p.name as string)) return { status: 404, body: { message: 'Label does not exist' } };
+        pr.labels = (pr.labels ?? []).filter((l) => l !== p.name);
+        return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name })) };
+      }),
+    );
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/commits/:ref/check-runs',
+      guard((_r, p) => {
+        const runs = this.checkRuns.get(p.ref as string) ?? [];
+        return { status: 200, body: { total_count: runs.length, check_runs: runs.map((c, i) => ({ id: i + 1, head_sha: p.ref, ...c })) } };
+      }),
+    );
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/commits/:ref/status',
+      guard((_r, p) => {
+        const st = this.statuses.get(p.ref as string) ?? [];
+        const state = st.length === 0 ? 'pending' : st.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : st.every((s) => s.state === 'success') ? 'success' : 'pending';
+        return { status: 200, body: { state, sha: p.ref, total_count: st.length, statuses: st.map((s, i) => ({ id: i + 1, ...s })) } };
+      }),
+    );
+    this.route(
+      'POST',
+      '/repos/:owner/:repo/statuses/:sha',
+      guard((r, p) => {
+        const b = (r.body ?? {}) as { state?: string; context?: string; description?: string; target_url?: string };
+        if (!b.state || !['success', 'failure', 'error', 'pending'].includes(b.state)) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'state', code: 'invalid' }] } };
+        if (b.description !== undefined && b.description.length > 140) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'description', code: 'too_long' }] } };
+        const status: FakeStatus = { context: b.context ?? 'default', state: b.state as FakeStatus['state'], description: b.description ?? null };
+        // GitHub keeps every status; the newest of each context is the one that counts (listed first).
+        this.statuses.set(p.sha as string, [status, ...(this.statuses.get(p.sha as string) ?? [])]);
+        return { status: 201, body: { id: this.requests.length, url: `${this.url}/repos/${p.owner}/${p.repo}/statuses/${p.sha}`, ...status, created_at: '2026-01-01T00:00:00Z' } };
+      }),
+    );
     this.reviewRoutes(guard);
-    this.route('GET', '/repos/:owner/:repo/commits/:ref/statuses', guard((_r, p) => ({ status: 200, body: (this.statuses.get(p.ref as string) ?? []).map((s, i) => ({ id: i + 1, ...s })) })));
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/commits/:ref/statuses',
+      guard((_r, p) => ({ status: 200, body: (this.statuses.get(p.ref as string) ?? []).map((s, i) => ({ id: i + 1, ...s })) })),
+    );
   }
 
   /** Reviews and the token's user: who approved a pull request, and who the agents act as. */
-  private reviewRoutes(guard: (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }): void {
-    this.route('GET', '/user', guard(() => ({ status: 200, body: { login: this.tokenUser, id: 1, type: 'User' } })));
-    this.route('GET', '/repos/:owner/:repo/pulls/:number/reviews', guard((_r, p) => ({
-      status: 200,
-      body: (this.reviews.get(`${p.owner}/${p.repo}#${p.number}`) ?? []).map((r, i) => ({
-        id: i + 1, user: { login: r.user, id: i + 100, type: 'User' }, state: r.state, body: '', submitted_at: '2026-11-25T09:00:00Z',
-        commit_id: r.commit_id ?? this.pulls.get(`${p.owner}/${p.repo}`)?.find((pr) => String(pr.number) === p.number)?.head.sha ?? null,
+  private reviewRoutes(
+    guard: (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown },
+  ): void {
+    this.route(
+      'GET',
+      '/user',
+      guard(() => ({ status: 200, body: { login: this.tokenUser, id: 1, type: 'User' } })),
+    );
+    this.route(
+      'GET',
+      '/repos/:owner/:repo/pulls/:number/reviews',
+      guard((_r, p) => ({
+        status: 200,
+        body: (this.reviews.get(`${p.owner}/${p.repo}#${p.number}`) ?? []).map((r, i) => ({
+          id: i + 1,
+          user: { login: r.user, id: i + 100, type: 'User' },
+          state: r.state,
+          body: '',
+          submitted_at: '2026-11-25T09:00:00Z',
+          commit_id: r.commit_id ?? this.pulls.get(`${p.owner}/${p.repo}`)?.find((pr) => String(pr.number) === p.number)?.head.sha ?? null,
+        })),
       })),
-    })));
+    );
   }
 
   private pullJson(owner: string, repo: string, pr: FakePull) {

@@ -61,15 +61,27 @@ export class FakeLinear extends FakeHttpServer {
 
   /** The operations received, in order. */
   operations(): LinearOperation[] {
-    return this.requests.filter((r) => r.path === '/graphql').map((r) => {
-      const body = r.body as { query?: string; variables?: Record<string, unknown> };
-      return { name: operationName(body.query ?? ''), variables: body.variables ?? {}, authorization: r.headers.authorization };
-    });
+    return this.requests
+      .filter((r) => r.path === '/graphql')
+      .map((r) => {
+        const body = r.body as { query?: string; variables?: Record<string, unknown> };
+        return { name: operationName(body.query ?? ''), variables: body.variables ?? {}, authorization: r.headers.authorization };
+      });
   }
 
   private answer(req: RecordedRequest): FakeResponse {
     if (req.headers.authorization !== this.apiKey || this.failWith === 'auth') {
-      return { status: 400, body: { errors: [{ message: 'Authentication required, not authenticated', extensions: { type: 'authentication error', code: 'AUTHENTICATION_ERROR', userPresentableMessage: 'You need to authenticate to access this operation.' } }] } };
+      return {
+        status: 400,
+        body: {
+          errors: [
+            {
+              message: 'Authentication required, not authenticated',
+              extensions: { type: 'authentication error', code: 'AUTHENTICATION_ERROR', userPresentableMessage: 'You need to authenticate to access this operation.' },
+            },
+          ],
+        },
+      };
     }
     if (this.failWith === 'ratelimit') {
       return { status: 429, headers: { 'retry-after': '30' }, body: { errors: [{ message: 'Rate limit exceeded', extensions: { type: 'ratelimited', code: 'RATELIMITED' } }] } };
@@ -91,17 +103,46 @@ export class FakeLinear extends FakeHttpServer {
         const size = Math.min(typeof v.first === 'number' ? v.first : 50, this.pageSize);
         const nodes = all.slice(start, start + size);
         const end = start + nodes.length;
-        return ok({ issue: { __typename: 'Issue', children: { __typename: 'IssueConnection', nodes: nodes.map((c) => this.issueJson(c)), pageInfo: { ...PAGE, hasNextPage: end < all.length, endCursor: String(end) } } } });
+        return ok({
+          issue: {
+            __typename: 'Issue',
+            children: { __typename: 'IssueConnection', nodes: nodes.map((c) => this.issueJson(c)), pageInfo: { ...PAGE, hasNextPage: end < all.length, endCursor: String(end) } },
+          },
+        });
       }
       case 'issue_relations': {
         const i = this.find(v.id);
         if (!i) return notFound('Issue');
-        const nodes = (i.relations ?? []).map((r, k) => ({ __typename: 'IssueRelation', id: `rel-${i.id}-${k}`, type: r.type, createdAt: TS, updatedAt: TS, archivedAt: null, issue: { id: i.id }, relatedIssue: { id: r.relatedId } }));
+        const nodes = (i.relations ?? []).map((r, k) => ({
+          __typename: 'IssueRelation',
+          id: `rel-${i.id}-${k}`,
+          type: r.type,
+          createdAt: TS,
+          updatedAt: TS,
+          archivedAt: null,
+          issue: { id: i.id },
+          relatedIssue: { id: r.relatedId },
+        }));
         return ok({ issue: { __typename: 'Issue', relations: { __typename: 'IssueRelationConnection', nodes, pageInfo: PAGE } } });
       }
       case 'workflowState': {
         const s = this.states.find((x) => x.id === v.id);
-        return s ? ok({ workflowState: { __typename: 'WorkflowState', ...s, color: '#000000', position: 0, description: null, createdAt: TS, updatedAt: TS, archivedAt: null, team: { id: 'team-1' }, inheritedFrom: null } }) : notFound('WorkflowState');
+        return s
+          ? ok({
+              workflowState: {
+                __typename: 'WorkflowState',
+                ...s,
+                color: '#000000',
+                position: 0,
+                description: null,
+                createdAt: TS,
+                updatedAt: TS,
+                archivedAt: null,
+                team: { id: 'team-1' },
+                inheritedFrom: null,
+              },
+            })
+          : notFound('WorkflowState');
       }
       case 'createComment': {
         const input = (v.input ?? {}) as { issueId?: string; body?: string };
@@ -114,7 +155,22 @@ export class FakeLinear extends FakeHttpServer {
       case 'comment': {
         const c = this.comments.find((x) => x.id === v.id);
         if (!c) return notFound('Comment');
-        return ok({ comment: { __typename: 'Comment', id: c.id, body: c.body, url: c.url, createdAt: TS, updatedAt: TS, reactionData: [], reactions: [], issue: { id: c.issueId }, issueId: c.issueId, quotedText: null, threadSummary: null } });
+        return ok({
+          comment: {
+            __typename: 'Comment',
+            id: c.id,
+            body: c.body,
+            url: c.url,
+            createdAt: TS,
+            updatedAt: TS,
+            reactionData: [],
+            reactions: [],
+            issue: { id: c.issueId },
+            issueId: c.issueId,
+            quotedText: null,
+            threadSummary: null,
+          },
+        });
       }
       default:
         return { status: 400, body: { errors: [{ message: `fake Linear does not answer operation ${name}`, extensions: { type: 'graphql error' } }] } };

@@ -49,7 +49,7 @@ beforeAll(async () => {
   sha.refactor = repo.commit('400-line refactor', { 'src/big.ts': bigFile('-=') });
   sha.binary = repo.commit('binary file', { 'assets/logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 1, 2, 3]) });
   sha.deleted = repo.commit('deleted file', { 'src/legacy.ts': null });
-  sha.symlink = repo.commit('symlink', { 'current': { symlink: 'src/app.ts' } });
+  sha.symlink = repo.commit('symlink', { current: { symlink: 'src/app.ts' } });
   h = await harness();
   a = await h.connect({ root: repo.dir });
 });
@@ -160,7 +160,12 @@ describe('classify_change on the working tree', () => {
 
 describe('classify_change without git', () => {
   it('classifies a file list by paths and counts', async () => {
-    const r = await a.call<Result>('classify_change', { files: [{ path: 'docs/a.md', additions: 10, deletions: 2 }, { path: '.github/workflows/ci.yml', additions: 1, deletions: 0 }] });
+    const r = await a.call<Result>('classify_change', {
+      files: [
+        { path: 'docs/a.md', additions: 10, deletions: 2 },
+        { path: '.github/workflows/ci.yml', additions: 1, deletions: 0 },
+      ],
+    });
     expect(r).toMatchObject({ level: 'ask', stats: { files: 2, additions: 11, deletions: 2 } });
     expect(r.base).toBeUndefined();
   });
@@ -253,14 +258,33 @@ describe('bad input is a clear error naming the field, and writes nothing', () =
 
 describe('rules in factory.config.json', () => {
   it('an invalid rule is a configuration error naming it', () => {
-    expect(() => parseConfig({ changes: { rules: [{ id: 'ok', level: 'ask', paths: ['x/**'] }, { id: 'bad', level: 'ask', pattern: '(' }] } })).toThrow(/changes\.rules\[1\]\.pattern: bad regular expression/);
+    expect(() =>
+      parseConfig({
+        changes: {
+          rules: [
+            { id: 'ok', level: 'ask', paths: ['x/**'] },
+            { id: 'bad', level: 'ask', pattern: '(' },
+          ],
+        },
+      }),
+    ).toThrow(/changes\.rules\[1\]\.pattern: bad regular expression/);
     expect(() => parseConfig({ changes: { rules: [{ id: 'g', level: 'ask', paths: ['{x'] }] } })).toThrow(/changes\.rules\[0\]\.paths\[0\]: bad glob/);
     expect(() => parseConfig({ changes: { rules: [{ id: 'l', level: 'urgent', paths: ['x'] }] } })).toThrow(/changes\.rules\[0\]\.level/);
     expect(() => parseConfig({ changes: { remove: ['nope'] } })).toThrow(/changes\.remove\[0\]: no rule with id "nope"/);
   });
 
   it('configured rules change the verdict', async () => {
-    const h2 = await harness({ config: { changes: { rules: [{ id: 'docs', level: 'show' }, { id: 'assets', level: 'ship', paths: ['assets/**'] }], remove: ['binary'] } } });
+    const h2 = await harness({
+      config: {
+        changes: {
+          rules: [
+            { id: 'docs', level: 'show' },
+            { id: 'assets', level: 'ship', paths: ['assets/**'] },
+          ],
+          remove: ['binary'],
+        },
+      },
+    });
     try {
       const b = await h2.connect({ root: repo.dir });
       expect((await b.call<Result>('classify_change', { base: `${sha.docs}~1`, head: sha.docs })).level).toBe('show');

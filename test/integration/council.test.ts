@@ -65,7 +65,10 @@ describe('the council gate', () => {
     const refused = await a.call<{ claimed: boolean; reason: string; message: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(refused).toMatchObject({ claimed: false, reason: 'council_required' });
     expect(refused.message).toContain(`council #${rej.council_id} rejected`);
-    const adj = await a.call<Decided>('run_council', { subject: { ...SUBJECT, description: `${SUBJECT.description} Now with a rollback plan.` }, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
+    const adj = await a.call<Decided>('run_council', {
+      subject: { ...SUBJECT, description: `${SUBJECT.description} Now with a rollback plan.` },
+      reviews: reviews([7, 7, 6, 8], ['add a rollback switch']),
+    });
     expect(adj).toMatchObject({ verdict: 'adjust', average: 7, adjustments: ['add a rollback switch (Chucky)'] });
     expect(adj.report_markdown).toContain('- [ ] add a rollback switch (Chucky)');
     const again = await a.raw('run_council', { subject: { ...SUBJECT, description: `${SUBJECT.description} Rollback plan tested.` }, reviews: reviews([7, 7, 6, 8], ['add a rollback switch']) });
@@ -181,7 +184,11 @@ describe('the Linear outbox', () => {
     h = await harness();
     const { decide, validateReviews } = await import('../../src/council/domain.js');
     const rs = validateReviews(reviews([8, 8, 8, 8]));
-    const c = h.store.councils.record(null, { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, sources: ['caller'], reviews: rs, decision: decide(rs), post: true, render: () => 'r' }, h.clock.now);
+    const c = h.store.councils.record(
+      null,
+      { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, sources: ['caller'], reviews: rs, decision: decide(rs), post: true, render: () => 'r' },
+      h.clock.now,
+    );
     expect(c.post_pending).toBe(true);
     const now = h.clock.now;
     expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000 }).map((i) => i.council)).toEqual([c.id]);
@@ -209,7 +216,15 @@ describe('run_council through MCP sampling', () => {
           const text =
             persona === 'archi' && !reask
               ? 'Overall decent. {"persona": "archi", "score": 8, "rationale": '
-              : '```json\n' + JSON.stringify({ persona, score: persona === 'oss_killer' ? 7 : 9, rationale: `${persona} via model`, concerns: [], adjustments: persona === 'oss_killer' ? ['measure adoption'] : [] }) + '\n```';
+              : '```json\n' +
+                JSON.stringify({
+                  persona,
+                  score: persona === 'oss_killer' ? 7 : 9,
+                  rationale: `${persona} via model`,
+                  concerns: [],
+                  adjustments: persona === 'oss_killer' ? ['measure adoption'] : [],
+                }) +
+                '\n```';
           return { model: 'scripted', role: 'assistant', content: { type: 'text', text } };
         }),
     });

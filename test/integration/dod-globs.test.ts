@@ -21,8 +21,20 @@ beforeAll(async () => {
   repo.git('checkout', '-q', '-b', 'feature');
   h = await harness({
     config: {
-      dod: { github: 'off', components: [{ name: 'braces', paths: [BRACES] }, { name: 'set', paths: [SET] }, { name: 'docs', paths: ['docs'] }] },
-      changes: { rules: [{ id: 'braces', level: 'ask', paths: [BRACES] }, { id: 'set', level: 'ask', paths: [SET] }] },
+      dod: {
+        github: 'off',
+        components: [
+          { name: 'braces', paths: [BRACES] },
+          { name: 'set', paths: [SET] },
+          { name: 'docs', paths: ['docs'] },
+        ],
+      },
+      changes: {
+        rules: [
+          { id: 'braces', level: 'ask', paths: [BRACES] },
+          { id: 'set', level: 'ask', paths: [SET] },
+        ],
+      },
     },
   });
   a = await h.connect({ root: repo.dir });

@@ -24,7 +24,11 @@ interface Dod {
   message: string;
 }
 
-const notOk = (r: Dod) => r.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => c.id).sort();
+const notOk = (r: Dod) =>
+  r.checks
+    .filter((c) => c.status !== 'pass' && c.status !== 'skip')
+    .map((c) => c.id)
+    .sort();
 const detail = (r: Dod, id: string) => r.checks.find((c) => c.id === id)?.detail ?? '';
 
 describe('check_dod on a real sample repository', () => {
@@ -46,7 +50,15 @@ describe('check_dod on a real sample repository', () => {
     gh.checkRuns.set(repo.head, greenChecks());
     h = await harness({ config: { dod: { ...sampleConfig(), require_for_complete: true } }, env: testEnv(gh.env()) });
     agent = await h.connect({ root: repo.dir });
-    await agent.call('plan_mega', { key: 'M-1', title: 'Sample', phases: [{ id: 1, name: 'square' }, { id: 2, name: 'no checkpoint' }, { id: 3, name: 'no session' }] });
+    await agent.call('plan_mega', {
+      key: 'M-1',
+      title: 'Sample',
+      phases: [
+        { id: 1, name: 'square' },
+        { id: 2, name: 'no checkpoint' },
+        { id: 3, name: 'no session' },
+      ],
+    });
     await agent.call('claim_phase', { mega: 'M-1', phase: 1 });
     await agent.call('claim_phase', { mega: 'M-1', phase: 2 });
     const now = h.clock.now;
@@ -306,7 +318,10 @@ describe('check_dod command limits', () => {
 
   it('applies component thresholds: coverage minimum, zero warnings', async () => {
     const r = await agent.call<Dod>('check_dod', { component: 'thresholds', only: ['tests', 'lint'] });
-    expect(r.checks.map((c) => [c.id, c.status])).toEqual([['tests', 'fail'], ['lint', 'fail']]);
+    expect(r.checks.map((c) => [c.id, c.status])).toEqual([
+      ['tests', 'fail'],
+      ['lint', 'fail'],
+    ]);
     expect(r.checks[0]?.detail).toMatch(/line coverage 71\.4% is below the minimum 80%/);
     expect(r.checks[1]?.detail).toMatch(/1 warning\(s\) and zero_warnings is set: a\.js warning no-console/);
   });
@@ -376,7 +391,7 @@ describe('check_dod with several components', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs the checks of the components the change touches, each in its own dir", async () => {
+  it('runs the checks of the components the change touches, each in its own dir', async () => {
     write(dir, { 'api/b.txt': 'b\n' });
     const api = await agent.call<Dod>('check_dod', { only: ['compiles'] });
     expect(api.message).toMatch(/\[api\]/);

@@ -4,7 +4,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { harness, type Agent, type Harness } from '../helpers/server.js';
 import { FakeGitHub } from '../fakes/github.js';
 
-const PLAN = { key: 'G-1', title: 'Governed', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }] };
+const PLAN = {
+  key: 'G-1',
+  title: 'Governed',
+  phases: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+};
 
 let gh: FakeGitHub;
 beforeAll(async () => {
@@ -98,7 +105,7 @@ describe('kill switch variable unreadable', () => {
 });
 
 describe('cost cap and autonomy', () => {
-  it('refuses new claims with cost_cap once today\'s recorded cost reaches the cap; the next UTC day is fresh', async () => {
+  it("refuses new claims with cost_cap once today's recorded cost reaches the cap; the next UTC day is fresh", async () => {
     h = await harness({ config: { autonomy: 4, governance: { daily_cost_cap_usd: 5 } } });
     const a = await h.connect({ env: {} });
     const s = await a.call('session_start', {});

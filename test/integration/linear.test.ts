@@ -27,7 +27,18 @@ beforeEach(async () => {
   linear.issues = [
     { id: 'u-mega', identifier: 'CAB-1290', title: 'Gateway rework', stateId: 'st-todo' },
     { id: 'u-api', identifier: 'CAB-1291', title: 'API layer', estimate: 5, stateId: 'st-done', parentId: 'u-mega', relations: [{ type: 'blocks', relatedId: 'u-gw' }] },
-    { id: 'u-gw', identifier: 'CAB-1292', title: 'Gateway routes', estimate: 8, stateId: 'st-todo', parentId: 'u-mega', relations: [{ type: 'blocks', relatedId: 'u-ui' }, { type: 'related', relatedId: 'u-store' }] },
+    {
+      id: 'u-gw',
+      identifier: 'CAB-1292',
+      title: 'Gateway routes',
+      estimate: 8,
+      stateId: 'st-todo',
+      parentId: 'u-mega',
+      relations: [
+        { type: 'blocks', relatedId: 'u-ui' },
+        { type: 'related', relatedId: 'u-store' },
+      ],
+    },
     { id: 'u-store', identifier: 'CAB-1293', title: 'Storage', estimate: 3, stateId: 'st-todo', parentId: 'u-mega' },
     { id: 'u-ui', identifier: 'CAB-1294', title: 'UI', stateId: 'st-todo', parentId: 'u-mega' },
   ];

@@ -20,7 +20,14 @@ const h = useHarness();
 async function someHistory(): Promise<void> {
   const a = await h.connect();
   await a.call('session_start', { agent: 'claude-code' });
-  await a.call('plan_mega', { key: 'L-1', title: 'Log', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }] });
+  await a.call('plan_mega', {
+    key: 'L-1',
+    title: 'Log',
+    phases: [
+      { id: 1, name: 'one' },
+      { id: 2, name: 'two' },
+    ],
+  });
   const c = await a.call<{ token: string }>('claim_phase', { mega: 'L-1', phase: 1 });
   await a.call('checkpoint', { mega: 'L-1', phase: 1, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } });
   await a.call('memory', { op: 'append', section: 'status', text: 'phase 1 half done' });
@@ -108,7 +115,10 @@ describe('the hash chain covers every stored field', () => {
     const columns = (() => {
       const raw = new Database(logFile(), { readonly: true });
       try {
-        return raw.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'operations\')').all().map((c) => c.name);
+        return raw
+          .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('operations')")
+          .all()
+          .map((c) => c.name);
       } finally {
         raw.close();
       }
@@ -119,9 +129,7 @@ describe('the hash chain covers every stored field', () => {
       const raw = new Database(file);
       raw.exec('DROP TRIGGER operations_no_update');
       const q = `"${column}"`;
-      const changed = raw
-        .prepare(`UPDATE operations SET ${q} = CASE WHEN ${q} IS NULL THEN 'x' WHEN typeof(${q}) = 'integer' THEN ${q} + 1000 ELSE ${q} || 'x' END WHERE seq = 2`)
-        .run().changes;
+      const changed = raw.prepare(`UPDATE operations SET ${q} = CASE WHEN ${q} IS NULL THEN 'x' WHEN typeof(${q}) = 'integer' THEN ${q} + 1000 ELSE ${q} || 'x' END WHERE seq = 2`).run().changes;
       raw.close();
       expect(changed, column).toBe(1);
       const s = Store.open(file, { leaseSeconds: 7200 });
@@ -146,7 +154,10 @@ describe('the hash chain covers every stored field', () => {
     try {
       s.operations.append(first.ts, { instance: first.instance, kind: first.kind, mega: first.mega, phase: first.phase, message: first.message, data: { epoch: 1, lease_seconds: 7200 } });
       s.operations.append(second.ts, { kind: second.kind, message: second.message });
-      expect(s.operations.recent(2).map((o) => o.hash)).toEqual(['fdf6c645b85b0c3cbd8a902a87157be3761b87ef0d263e15593c4840c03b8b4c', '286912a0c90a7b457e34ac7536a1f07f31089df9591df36cae69e24069ab1a0f']);
+      expect(s.operations.recent(2).map((o) => o.hash)).toEqual([
+        'fdf6c645b85b0c3cbd8a902a87157be3761b87ef0d263e15593c4840c03b8b4c',
+        '286912a0c90a7b457e34ac7536a1f07f31089df9591df36cae69e24069ab1a0f',
+      ]);
     } finally {
       s.close();
     }
@@ -168,7 +179,13 @@ describe('export and import', () => {
     const cps = fs.readdirSync(path.join(dir, 'checkpoints'));
     expect(cps).toEqual(['000001-L-1-1.json']);
     expect(JSON.parse(read(`checkpoints/${cps[0]}`))).toEqual(h.store.checkpoints.all()[0]);
-    expect(JSON.parse(read('megas/L-1.json'))).toMatchObject({ mega: 'L-1', phases: [{ id: 1, completed_at: expect.any(String) }, { id: 2, completed_at: null }] });
+    expect(JSON.parse(read('megas/L-1.json'))).toMatchObject({
+      mega: 'L-1',
+      phases: [
+        { id: 1, completed_at: expect.any(String) },
+        { id: 2, completed_at: null },
+      ],
+    });
   });
 
   it('import of a claim file creates the MEGA with its completions and round-trips through export', async () => {

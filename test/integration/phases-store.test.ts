@@ -16,8 +16,34 @@ beforeEach(() => {
   dir = tempDir();
   store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
   rows = new PhasesStore(store.db);
-  rows.writePlan({ key: 'A-1', title: 'A', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two', deps: [1] }, { id: 'x', name: 'ex', points: 3, tickets: ['T-1'] }] }, undefined, [], NOW);
-  rows.writePlan({ key: 'B-1', title: 'B', source: 'src', phases: [{ id: 1, name: 'b one' }, { id: 2, name: 'b two' }] }, undefined, [], NOW + 1);
+  rows.writePlan(
+    {
+      key: 'A-1',
+      title: 'A',
+      phases: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two', deps: [1] },
+        { id: 'x', name: 'ex', points: 3, tickets: ['T-1'] },
+      ],
+    },
+    undefined,
+    [],
+    NOW,
+  );
+  rows.writePlan(
+    {
+      key: 'B-1',
+      title: 'B',
+      source: 'src',
+      phases: [
+        { id: 1, name: 'b one' },
+        { id: 2, name: 'b two' },
+      ],
+    },
+    undefined,
+    [],
+    NOW + 1,
+  );
 });
 afterEach(() => {
   store.close();
@@ -62,7 +88,19 @@ describe('PhasesStore', () => {
 
   it('re-plans: drops removed phases, keeps the most points ever planned, maps rows to refs', () => {
     const existing = rows.mega('A-1');
-    rows.writePlan({ key: 'A-1', title: 'A again', phases: [{ id: 'x', name: 'ex', points: 1 }, { id: 1, name: 'one' }] }, existing, ['2'], NOW + 5);
+    rows.writePlan(
+      {
+        key: 'A-1',
+        title: 'A again',
+        phases: [
+          { id: 'x', name: 'ex', points: 1 },
+          { id: 1, name: 'one' },
+        ],
+      },
+      existing,
+      ['2'],
+      NOW + 5,
+    );
     expect(rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null });
     expect(rows.phasesOf('A-1').map(toRef)).toEqual([
       { mega: 'A-1', id: 'x', name: 'ex', points: 1, tickets: [], deps: [] },

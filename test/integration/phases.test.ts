@@ -61,7 +61,15 @@ describe('plan_mega and claim_phase', () => {
   it('rejects a cycle naming the phases, and writes nothing', async () => {
     const a = await h.connect();
     const before = snapshot(h.store);
-    const r = await a.raw('plan_mega', { key: 'C-1', title: 'cyclic', phases: [{ id: 1, name: 'a', deps: [3] }, { id: 2, name: 'b', deps: [1] }, { id: 3, name: 'c', deps: [2] }] });
+    const r = await a.raw('plan_mega', {
+      key: 'C-1',
+      title: 'cyclic',
+      phases: [
+        { id: 1, name: 'a', deps: [3] },
+        { id: 2, name: 'b', deps: [1] },
+        { id: 3, name: 'c', deps: [2] },
+      ],
+    });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/phases\[\d\]\.deps: dependency cycle: .*"1".*"3"|cycle/);
     expect(textOf(r)).toContain('cycle');
@@ -104,7 +112,19 @@ describe('bad input is an error naming the field, and changes nothing', () => {
     ['unknown MEGA', 'claim_phase', { mega: 'NOPE-1' }, /mega: unknown MEGA "NOPE-1" \(known: CAB-1290\)/],
     ['unknown phase', 'claim_phase', { mega: 'CAB-1290', phase: 9 }, /phase: unknown phase 9 in MEGA CAB-1290 \(known: 1, 2, ui\)/],
     ['huge string', 'plan_mega', { key: 'BIG-1', title: 'x'.repeat(100_000), phases: [{ id: 1, name: 'a' }] }, /title: too long \(at most 200 characters\)/],
-    ['duplicate ids', 'plan_mega', { key: 'DUP-1', title: 't', phases: [{ id: 1, name: 'a' }, { id: '1', name: 'b' }] }, /phases\[1\]\.id: duplicate phase id "1"/],
+    [
+      'duplicate ids',
+      'plan_mega',
+      {
+        key: 'DUP-1',
+        title: 't',
+        phases: [
+          { id: 1, name: 'a' },
+          { id: '1', name: 'b' },
+        ],
+      },
+      /phases\[1\]\.id: duplicate phase id "1"/,
+    ],
     ['unknown dep', 'plan_mega', { key: 'DEP-1', title: 't', phases: [{ id: 1, name: 'a', deps: [5] }] }, /phases\[0\]\.deps\[0\]: phase "1" depends on unknown phase "5"/],
     ['negative lease', 'claim_phase', { mega: 'CAB-1290', lease_seconds: 0 }, /lease_seconds:/],
     ['bad key', 'plan_mega', { key: 'has space', title: 't', phases: [{ id: 1, name: 'a' }] }, /key: a MEGA key is letters/],
@@ -245,7 +265,14 @@ describe('leases, heartbeats, releases', () => {
 
   it('next-ready claim across MEGAs follows plan order and skips blocked phases', async () => {
     const a = await h.connect();
-    await a.call('plan_mega', { key: 'A-1', title: 'first', phases: [{ id: 1, name: 'a1' }, { id: 2, name: 'a2', deps: [1] }] });
+    await a.call('plan_mega', {
+      key: 'A-1',
+      title: 'first',
+      phases: [
+        { id: 1, name: 'a1' },
+        { id: 2, name: 'a2', deps: [1] },
+      ],
+    });
     await a.call('plan_mega', { key: 'B-1', title: 'second', phases: [{ id: 1, name: 'b1' }] });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {

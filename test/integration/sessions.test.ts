@@ -52,7 +52,13 @@ describe('session_start, checkpoints and resume', () => {
     await a.call('plan_mega', PLAN);
     const c1 = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     const c2 = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-1290', phase: 2 });
-    const cp = await a.call<{ saved: boolean; checkpoint_id: number }>('checkpoint', { mega: 'CAB-1290', phase: 1, token: c1.token, progress: { done: ['routes'], next: ['auth'], percent: 40, files: ['src/api.ts'] }, note: 'half way' });
+    const cp = await a.call<{ saved: boolean; checkpoint_id: number }>('checkpoint', {
+      mega: 'CAB-1290',
+      phase: 1,
+      token: c1.token,
+      progress: { done: ['routes'], next: ['auth'], percent: 40, files: ['src/api.ts'] },
+      note: 'half way',
+    });
     expect(cp.saved).toBe(true);
     await a.close(); // no session_end
 
@@ -77,7 +83,10 @@ describe('session_start, checkpoints and resume', () => {
     const [n1, n2] = r.resumed[0]!.phases;
     expect(n1!.token).not.toBe(c1.token);
 
-    for (const old of [{ phase: 1, token: c1.token }, { phase: 2, token: c2.token }]) {
+    for (const old of [
+      { phase: 1, token: c1.token },
+      { phase: 2, token: c2.token },
+    ]) {
       const late = await b.call<{ completed: boolean; reason: string }>('complete_phase', { mega: 'CAB-1290', ...old });
       expect(late).toMatchObject({ completed: false, reason: 'stale_token' });
     }
@@ -141,7 +150,10 @@ describe('memory, log_operation, record_usage', () => {
     await a.call('memory', { op: 'append', section: 'decisions', text: 'Use SQLite WAL' });
     await a.call('memory', { op: 'append', section: 'known_issues', text: 'Flaky e2e on CI' });
     const all = await a.call<{ entries: { section: string; text: string; author: string; at: string }[] }>('memory', { op: 'read' });
-    expect(all.entries.map((e) => [e.section, e.text])).toEqual([['decisions', 'Use SQLite WAL'], ['known_issues', 'Flaky e2e on CI']]);
+    expect(all.entries.map((e) => [e.section, e.text])).toEqual([
+      ['decisions', 'Use SQLite WAL'],
+      ['known_issues', 'Flaky e2e on CI'],
+    ]);
     expect(all.entries[0]?.author).toMatch(/^claude-code \(t\d+\)$/);
     expect(all.entries[0]?.at).toBe(new Date(h.clock.now).toISOString());
     const md = await a.client.readResource({ uri: 'factory://memory' });

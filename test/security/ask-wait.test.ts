@@ -82,7 +82,7 @@ describe('an Ask change waits for a human before complete_phase', () => {
 
     expect((await ack(repo!.dir, db, 'enroll', 'human-only-secret')).exitCode).toBe(0); // the human enrolls the ack token (test/security/ack-token.test.ts)
     const human = await ack(repo!.dir, db, id, 'human-only-secret');
-    expect(human.stderr).toBe("");
+    expect(human.stderr).toBe('');
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toContain(`Ask change #${id}`);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
@@ -98,9 +98,17 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(self.message).toContain('pull request #7 by anyone but factory-bot');
     expect(state(db)).toEqual(before);
     // A later "changes requested" from a human overrides that human's earlier approval.
-    gh!.reviews.set('acme/shop#7', [{ user: 'factory-bot', state: 'APPROVED' }, { user: 'alice', state: 'APPROVED' }, { user: 'alice', state: 'CHANGES_REQUESTED' }]);
+    gh!.reviews.set('acme/shop#7', [
+      { user: 'factory-bot', state: 'APPROVED' },
+      { user: 'alice', state: 'APPROVED' },
+      { user: 'alice', state: 'CHANGES_REQUESTED' },
+    ]);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: false, reason: 'awaiting_human' });
-    gh!.reviews.set('acme/shop#7', [{ user: 'factory-bot', state: 'APPROVED' }, { user: 'alice', state: 'COMMENTED' }, { user: 'alice', state: 'APPROVED' }]);
+    gh!.reviews.set('acme/shop#7', [
+      { user: 'factory-bot', state: 'APPROVED' },
+      { user: 'alice', state: 'COMMENTED' },
+      { user: 'alice', state: 'APPROVED' },
+    ]);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
     expect(gh!.requests.some((q) => q.path === '/user')).toBe(true);
   });
@@ -125,7 +133,10 @@ describe('an Ask change waits for a human before complete_phase', () => {
     expect(r.message).toContain('approvals of earlier commits do not count (alice)');
     expect(state(db)).toEqual(before);
 
-    gh!.reviews.set('acme/shop#7', [{ user: 'alice', state: 'APPROVED', commit_id: approved }, { user: 'alice', state: 'APPROVED', commit_id: pushed }]);
+    gh!.reviews.set('acme/shop#7', [
+      { user: 'alice', state: 'APPROVED', commit_id: approved },
+      { user: 'alice', state: 'APPROVED', commit_id: pushed },
+    ]);
     expect(await a.call('complete_phase', at)).toMatchObject({ completed: true });
   });
 

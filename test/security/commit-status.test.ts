@@ -37,15 +37,28 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
   };
   // The fake GitHub lives in this process: the CLI runs asynchronously so that it can answer.
   const cli = (args: string[], extra: Record<string, string> = {}) =>
-    promisify(execFile)(process.execPath, [CLI, ...args], { cwd: repo.dir, env: { ...process.env, ...gh.env(), FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent', ...extra }, encoding: 'utf8', timeout: 30_000 });
+    promisify(execFile)(process.execPath, [CLI, ...args], {
+      cwd: repo.dir,
+      env: { ...process.env, ...gh.env(), FACTORY_DB: path.join(dir, 'factory.db'), FACTORY_LOG: 'silent', ...extra },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
   const ack = (kind: string, ref: number) =>
-    request(srv.url, { method: 'POST', path: '/api/ack', headers: { host: new URL(srv.url).host, 'content-type': 'application/json', authorization: 'Bearer ack-secret' }, body: JSON.stringify({ kind, ref }) });
+    request(srv.url, {
+      method: 'POST',
+      path: '/api/ack',
+      headers: { host: new URL(srv.url).host, 'content-type': 'application/json', authorization: 'Bearer ack-secret' },
+      body: JSON.stringify({ kind, ref }),
+    });
 
   beforeAll(async () => {
     gh = await new FakeGitHub().start();
     repo = makeSampleRepo(); // branch feature, origin github.com/acme/app
     gh.pulls.set('acme/app', [{ number: 7, head: { ref: 'feature', sha: repo.head } }]);
-    gh.checkRuns.set(repo.head, ['build', 'test', 'lint'].map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+    gh.checkRuns.set(
+      repo.head,
+      ['build', 'test', 'lint'].map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
+    );
     dir = tempDir('factory-status-');
     store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
     srv = await startHttp({ store, config: parseConfig({ dod: sampleConfig() }), root: repo.dir, port: 0, ackToken: 'ack-secret', env: { ...process.env, ...gh.env() } });

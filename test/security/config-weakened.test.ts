@@ -85,7 +85,10 @@ describe('a config that weakens a gate is said, not silent', () => {
 
   it('claimed under the weakened config: the claim is logged with it, and the completion names nothing as changed since', async () => {
     repo = makeRepo({ branch: 'feature' });
-    fs.writeFileSync(path.join(repo.dir, 'factory.config.json'), JSON.stringify({ council: { gate_points: 40, supersede_sources: ['caller'] }, dod: { components: [{ name: 'app', commands: { tests: false }, after: [] }] } }));
+    fs.writeFileSync(
+      path.join(repo.dir, 'factory.config.json'),
+      JSON.stringify({ council: { gate_points: 40, supersede_sources: ['caller'] }, dod: { components: [{ name: 'app', commands: { tests: false }, after: [] }] } }),
+    );
     const db = path.join(repo.dir, '.factory', 'factory.db');
     const a = await agent(db);
     await a.call('plan_mega', { key: 'W-2', title: 'Big', phases: [{ id: 1, name: 'rewrite', points: 13 }] });

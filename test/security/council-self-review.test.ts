@@ -48,7 +48,14 @@ async function samplingAgent(db: string, score: number): Promise<(name: string, 
     const persona = /"persona": "(\w+)"/.exec((req.params.messages[0]?.content as { text: string }).text)?.[1];
     return { model: 'scripted', role: 'assistant', content: { type: 'text', text: JSON.stringify({ persona, score, rationale: `${persona} reviewed it`, concerns: [], adjustments: [] }) } };
   });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--cwd', dir], env: { ...(process.env as Record<string, string>), FACTORY_DB: db, FACTORY_LOG: 'silent', LINEAR_API_KEY: '' }, stderr: 'ignore' }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, '--cwd', dir],
+      env: { ...(process.env as Record<string, string>), FACTORY_DB: db, FACTORY_LOG: 'silent', LINEAR_API_KEY: '' },
+      stderr: 'ignore',
+    }),
+  );
   closers.push(() => client.close());
   return async (name, args) => {
     const r = await client.callTool({ name, arguments: args });
@@ -78,15 +85,21 @@ function read(db: string, sql: string): unknown[] {
 }
 
 describe('a self-reviewed council cannot overturn a reject', () => {
-  it('reject, then the caller\'s own 9/10 council, then claim_phase: still council_required, naming how a human acknowledges', async () => {
+  it("reject, then the caller's own 9/10 council, then claim_phase: still council_required, naming how a human acknowledges", async () => {
     const db = setup();
     const a = await agent(db);
     await a.call('plan_mega', PLAN);
-    const rej = await a.call<{ verdict: string; council_id: number; self_reviewed: boolean; sources: string[]; report_markdown: string; message: string }>('run_council', { subject: SUBJECT, reviews: reviews(4) });
+    const rej = await a.call<{ verdict: string; council_id: number; self_reviewed: boolean; sources: string[]; report_markdown: string; message: string }>('run_council', {
+      subject: SUBJECT,
+      reviews: reviews(4),
+    });
     expect(rej).toMatchObject({ verdict: 'reject', self_reviewed: true, sources: ['caller'] });
     expect(rej.report_markdown).toContain('Self-reviewed');
 
-    const go = await a.call<{ verdict: string; self_reviewed: boolean; message: string; report_markdown: string }>('run_council', { subject: { ...SUBJECT, description: `${SUBJECT.description} Reworked: smaller scope.` }, reviews: reviews(9) });
+    const go = await a.call<{ verdict: string; self_reviewed: boolean; message: string; report_markdown: string }>('run_council', {
+      subject: { ...SUBJECT, description: `${SUBJECT.description} Reworked: smaller scope.` },
+      reviews: reviews(9),
+    });
     expect(go).toMatchObject({ verdict: 'go', self_reviewed: true });
     expect(go.report_markdown).toContain('Self-reviewed');
     expect(go.message).toContain('does not open the gate');
@@ -103,8 +116,14 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     // The dashboard's API marks both councils self-reviewed (the page shows a badge from it).
     const store = Store.open(db, { leaseSeconds: 7200 });
     try {
-      const api = await apiRoutes({ store, config: parseConfig({}), clock: Date.now, root: dir, env: {} })('GET', new URL('http://127.0.0.1/api/councils'), undefined, { authorized: false, tokenConfigured: false });
-      expect((api.body as { councils: unknown[] }).councils).toMatchObject([{ self_reviewed: true, sources: ['caller'] }, { self_reviewed: true, sources: ['caller'] }]);
+      const api = await apiRoutes({ store, config: parseConfig({}), clock: Date.now, root: dir, env: {} })('GET', new URL('http://127.0.0.1/api/councils'), undefined, {
+        authorized: false,
+        tokenConfigured: false,
+      });
+      expect((api.body as { councils: unknown[] }).councils).toMatchObject([
+        { self_reviewed: true, sources: ['caller'] },
+        { self_reviewed: true, sources: ['caller'] },
+      ]);
     } finally {
       store.close();
     }
@@ -123,7 +142,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     expect((await a.call<{ claimed: boolean }>('claim_phase', { mega: 'SEC-6', phase: 1 })).claimed).toBe(true);
   });
 
-  it('a re-plan that lowers the rejected phase\'s points, or drops them, does not lift the reject', async () => {
+  it("a re-plan that lowers the rejected phase's points, or drops them, does not lift the reject", async () => {
     const db = setup();
     const a = await agent(db);
     await a.call('plan_mega', PLAN);

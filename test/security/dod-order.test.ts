@@ -59,7 +59,14 @@ describe('DoD order: the tests run on the build of this tree, and a failure is n
   it('a first run with no build output yet: the tests wait for the build and pass', async () => {
     expect(fs.existsSync(path.join(repo.dir, 'dist'))).toBe(false);
     const r = await dod();
-    expect(r.checks.map((c) => [c.id, c.status]), JSON.stringify(r.checks)).toEqual([['compiles', 'pass'], ['tests', 'pass'], ['no_regressions', 'pass']]);
+    expect(
+      r.checks.map((c) => [c.id, c.status]),
+      JSON.stringify(r.checks),
+    ).toEqual([
+      ['compiles', 'pass'],
+      ['tests', 'pass'],
+      ['no_regressions', 'pass'],
+    ]);
     expect(builds()).toBe(1);
   });
 
@@ -112,9 +119,18 @@ describe('DoD order: the tests run on the build of this tree, and a failure is n
     });
     const out = JSON.parse(cli.stdout) as Dod;
     expect(out.cached, cli.stderr).toBe(false);
-    expect(out.checks.map((c) => [c.id, c.status, c.cached])).toEqual([['compiles', 'pass', false], ['tests', 'pass', false], ['no_regressions', 'pass', false]]);
+    expect(out.checks.map((c) => [c.id, c.status, c.cached])).toEqual([
+      ['compiles', 'pass', false],
+      ['tests', 'pass', false],
+      ['no_regressions', 'pass', false],
+    ]);
     expect(builds()).toBe(n + 2);
-    const plain = spawnSync(node, [CLI, 'dod', '--only', 'compiles,tests', '--json'], { cwd: repo.dir, encoding: 'utf8', env: { ...process.env, FACTORY_DB: db, FACTORY_LOG: 'silent' }, timeout: 60_000 });
+    const plain = spawnSync(node, [CLI, 'dod', '--only', 'compiles,tests', '--json'], {
+      cwd: repo.dir,
+      encoding: 'utf8',
+      env: { ...process.env, FACTORY_DB: db, FACTORY_LOG: 'silent' },
+      timeout: 60_000,
+    });
     expect((JSON.parse(plain.stdout) as Dod).cached).toBe(true); // without the flag the cache answers
   });
 
@@ -135,6 +151,9 @@ describe('DoD order: the tests run on the build of this tree, and a failure is n
     fs.rmSync(path.join(repo.dir, 'dist'), { recursive: true, force: true });
     const r = spawnSync(node, [CLI, 'dod', '--only', 'compiles,tests', '--json'], { cwd: repo.dir, encoding: 'utf8', env: { ...process.env, FACTORY_DB: db, FACTORY_LOG: 'silent' }, timeout: 60_000 });
     const out = JSON.parse(r.stdout) as Dod;
-    expect(out.checks.map((c) => [c.id, c.status])).toEqual([['compiles', 'pass'], ['tests', 'fail']]); // dist/lib.js did not exist yet
+    expect(out.checks.map((c) => [c.id, c.status])).toEqual([
+      ['compiles', 'pass'],
+      ['tests', 'fail'],
+    ]); // dist/lib.js did not exist yet
   });
 });

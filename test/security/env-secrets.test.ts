@@ -69,7 +69,12 @@ async function startServer(cwd: string, db: string): Promise<string> {
 
 /** The dashboard sign-in with the HTTP token (what an agent holding it can do too): the session cookie. */
 async function signIn(url: string): Promise<string> {
-  const login = await request(url, { method: 'POST', path: '/login', headers: { host: new URL(url).host, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${SECRETS.FACTORY_HTTP_TOKEN}` });
+  const login = await request(url, {
+    method: 'POST',
+    path: '/login',
+    headers: { host: new URL(url).host, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `token=${SECRETS.FACTORY_HTTP_TOKEN}`,
+  });
   return /^factory_session=[^;]+/.exec(String(login.headers['set-cookie']))?.[0] as string;
 }
 
@@ -100,7 +105,11 @@ describe('secrets never reach what an agent can read (issue 12, finding 1)', () 
               commands: {
                 compiles: [process.execPath, '-e', PRINT_ENV],
                 // passes only when the name listed in dod.pass_env reaches the command with its value
-                format: [process.execPath, '-e', `process.exit(require('crypto').createHash('sha256').update(process.env.MY_API_SECRET ?? '').digest('hex') === '${createHash('sha256').update(SECRETS.MY_API_SECRET).digest('hex')}' ? 0 : 1)`],
+                format: [
+                  process.execPath,
+                  '-e',
+                  `process.exit(require('crypto').createHash('sha256').update(process.env.MY_API_SECRET ?? '').digest('hex') === '${createHash('sha256').update(SECRETS.MY_API_SECRET).digest('hex')}' ? 0 : 1)`,
+                ],
               },
             },
           ],
@@ -144,7 +153,12 @@ describe('secrets never reach what an agent can read (issue 12, finding 1)', () 
     // ...and tries what it found as the human's token: refused, nothing written, the gate holds.
     const lifted = /FACTORY_ACK_TOKEN=([^\s|]+)/.exec(dodApi)?.[1] ?? '';
     const ackBody = JSON.stringify({ kind: 'council', ref: council.council_id, note: 'self-approved' });
-    const attempt = await request(url, { method: 'POST', path: '/api/ack', headers: { host, 'content-type': 'application/json', cookie: await signIn(url), authorization: `Bearer ${lifted}` }, body: ackBody });
+    const attempt = await request(url, {
+      method: 'POST',
+      path: '/api/ack',
+      headers: { host, 'content-type': 'application/json', cookie: await signIn(url), authorization: `Bearer ${lifted}` },
+      body: ackBody,
+    });
     expect(attempt.status).toBe(401);
     const withOwn = await request(url, { method: 'POST', path: '/api/ack', headers: { ...agentAuth, 'content-type': 'application/json' }, body: ackBody });
     expect(withOwn.status).toBe(401);

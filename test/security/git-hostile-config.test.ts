@@ -47,7 +47,7 @@ function hostileRepo(marker: string, script: string): TestRepo {
   return r;
 }
 
-describe('git runs none of the repository\'s programs and gets no secret (issue 12, finding 2)', () => {
+describe("git runs none of the repository's programs and gets no secret (issue 12, finding 2)", () => {
   it('classify_change and check_dod (tree hash) over a repository with a hostile .git/config', async () => {
     dir = tempDir('factory-sec-git-');
     const marker = path.join(dir, 'ran.txt');
@@ -75,7 +75,7 @@ describe('git runs none of the repository\'s programs and gets no secret (issue 
     for (const [k, v] of Object.entries(SECRETS)) expect(JSON.stringify([c, d, range]).includes(v), k).toBe(false);
   });
 
-  it('the same repository\'s filter does run for plain git (the test is not vacuous)', () => {
+  it("the same repository's filter does run for plain git (the test is not vacuous)", () => {
     dir = tempDir('factory-sec-git-');
     const marker = path.join(dir, 'ran.txt');
     repo = hostileRepo(marker, path.join(dir, 'evil.sh'));

@@ -92,7 +92,9 @@ describe('input edges (12.11)', () => {
       expect(r.result.content[0]?.text).toMatch(/\bdata\b.*(deep|levels|nest)/i);
       expect(dump()).toBe(before);
       // A modestly nested object is still fine, in the same process.
-      raw.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'log_operation', arguments: { kind: 'note', message: 'shallow', data: { a: { b: { c: [1, { d: 2 }] } } } } } }));
+      raw.send(
+        JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'log_operation', arguments: { kind: 'note', message: 'shallow', data: { a: { b: { c: [1, { d: 2 }] } } } } } }),
+      );
       const ok = (await raw.next()) as { id: number; result: { isError?: boolean; structuredContent: { seq: number } } };
       expect(ok.result.isError).toBeFalsy();
       expect(ok.result.structuredContent.seq).toBeGreaterThan(0);

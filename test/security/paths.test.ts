@@ -88,12 +88,15 @@ describe('export never writes through a symbolic link (issue 12, finding 10)', (
   });
 });
 
-describe('a tool\'s cwd is the repository or one of its worktrees (issue 12, finding 10)', () => {
+describe("a tool's cwd is the repository or one of its worktrees (issue 12, finding 10)", () => {
   /** A repository whose DoD command leaves a marker where it runs, served over stdio from its root. */
   async function serve(): Promise<{ repo: TestRepo; db: string; a: StdioAgent }> {
     const repo = makeRepo();
     cleanup.push(() => repo.remove());
-    repo.commit('config', { 'factory.config.json': JSON.stringify({ dod: { components: [{ name: 'app', commands: { compiles: [process.execPath, '-e', "require('fs').writeFileSync('dod-ran', '')"] } }] } }), '.gitignore': 'dod-ran\n' });
+    repo.commit('config', {
+      'factory.config.json': JSON.stringify({ dod: { components: [{ name: 'app', commands: { compiles: [process.execPath, '-e', "require('fs').writeFileSync('dod-ran', '')"] } }] } }),
+      '.gitignore': 'dod-ran\n',
+    });
     const db = path.join(temp('factory-sec-db-'), 'factory.db');
     const a = await stdioAgent(db, { cwd: repo.dir });
     agent = a;

@@ -69,7 +69,11 @@ describe('hostile diffs over HTTP', () => {
 
     const small = diffOf('small', [hostileLine(4000)]);
     // 64 KB: eight hostile lines the content rules do read, and a package.json line too long to read.
-    const big = diffOf('big', Array.from({ length: 8 }, () => hostileLine(4000)), [`"left-pad": "1.0.0"${' '.repeat(34_000)}x`]);
+    const big = diffOf(
+      'big',
+      Array.from({ length: 8 }, () => hostileLine(4000)),
+      [`"left-pad": "1.0.0"${' '.repeat(34_000)}x`],
+    );
     expect(small.length).toBeGreaterThan(4000);
     expect(big.length).toBeGreaterThan(64_000);
 
@@ -163,7 +167,16 @@ describe('content rules on RE2', () => {
     expect(lines[0]).toMatch(/changes\.rules\[0\]\.pattern: bad regular expression in rule quoted_secret/);
   }, 30_000);
 
-  const src = (p: string, added: string[], removed: string[] = []): ChangedFile => ({ path: p, status: 'modified', additions: added.length, deletions: removed.length, binary: false, symlink: false, added, removed });
+  const src = (p: string, added: string[], removed: string[] = []): ChangedFile => ({
+    path: p,
+    status: 'modified',
+    additions: added.length,
+    deletions: removed.length,
+    binary: false,
+    symlink: false,
+    added,
+    removed,
+  });
 
   it('content over the limits is not inspected and the answer says so', () => {
     const rules = compileRules({ max_line_length: 100, max_content_length: 2048 });
@@ -171,7 +184,12 @@ describe('content rules on RE2', () => {
     const long = classify([src('src/a.ts', [`eval(x); ${'y'.repeat(200)}`, 'const q = "SELECT id FROM t";'])], rules);
     expect(long.reasons.find((r) => r.rule === 'raw_sql')).toBeDefined();
     expect(long.reasons.find((r) => r.rule === 'eval')).toBeUndefined();
-    expect(long.reasons.find((r) => r.rule === 'content_skipped')).toEqual({ level: 'ask', rule: 'content_skipped', files: ['src/a.ts'], message: 'src/a.ts: 1 line over 100 characters not inspected' });
+    expect(long.reasons.find((r) => r.rule === 'content_skipped')).toEqual({
+      level: 'ask',
+      rule: 'content_skipped',
+      files: ['src/a.ts'],
+      message: 'src/a.ts: 1 line over 100 characters not inspected',
+    });
     // Past the total budget, the remaining lines (and files) are not read.
     const filler = Array.from({ length: 40 }, (_, i) => `const v${i} = ${'1 + '.repeat(20)}1;`);
     const over = classify([src('src/b.ts', filler), src('src/c.ts', ['export function late() {}'])], rules);
@@ -188,7 +206,10 @@ describe('content rules on RE2', () => {
 
   it('built-in rules keep matching what they matched on the native engine', () => {
     const rules = compileRules({});
-    const hit = (line: string) => classify([src('src/x.ts', [line])], rules).reasons.map((r) => r.rule).filter((r) => r !== 'other');
+    const hit = (line: string) =>
+      classify([src('src/x.ts', [line])], rules)
+        .reasons.map((r) => r.rule)
+        .filter((r) => r !== 'other');
     expect(hit('const rows = db.query("SELECT id, name FROM users")')).toEqual(['raw_sql']);
     expect(hit(`SELECT${' '.repeat(3000)}* FROM t`)).toEqual(['raw_sql']);
     expect(hit(hostileLine(4000))).toEqual([]);

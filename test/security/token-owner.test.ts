@@ -45,7 +45,14 @@ describe('a claim token is accepted only from the session that holds the claim',
     const b = await spawn(db, 'agent-b');
     const sa = await a.call<{ instance: string }>('session_start', { agent: 'a' });
     const sb = await b.call<{ instance: string }>('session_start', { agent: 'b' });
-    await a.call('plan_mega', { key: 'OWN-1', title: 'Owners', phases: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }] });
+    await a.call('plan_mega', {
+      key: 'OWN-1',
+      title: 'Owners',
+      phases: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two' },
+      ],
+    });
     const claim = await a.call<{ claimed: boolean; token: string }>('claim_phase', { mega: 'OWN-1', phase: 1 });
     expect(claim.claimed).toBe(true);
     const token = claim.token;

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { binaryVerdict, dependencyChange, expectedLevel, featureDenied, isRenameOnly, isWhitespaceOnly, sameIgnoringWhitespace, skippedNotes, symlinkNote, unmoved, winningLevel } from '../../src/changes/classifier.js';
+import {
+  binaryVerdict,
+  dependencyChange,
+  expectedLevel,
+  featureDenied,
+  isRenameOnly,
+  isWhitespaceOnly,
+  sameIgnoringWhitespace,
+  skippedNotes,
+  symlinkNote,
+  unmoved,
+  winningLevel,
+} from '../../src/changes/classifier.js';
 import { INTENTS, type ChangedFile } from '../../src/changes/rules.js';
 
 /** The named decisions of the classifier, each on its own (test/unit/changes.test.ts classifies whole changes). */
@@ -121,7 +133,16 @@ describe('dependencyChange: what changed in a manifest, and whether its lockfile
 
 describe('expectedLevel: what a stated intent suggests', () => {
   it('feature → ask; docs, config, deps → ship; the rest → show', () => {
-    expect(Object.fromEntries(INTENTS.map((i) => [i, expectedLevel(i)]))).toEqual({ feature: 'ask', fix: 'show', refactor: 'show', test: 'show', docs: 'ship', config: 'ship', deps: 'ship', style: 'show' });
+    expect(Object.fromEntries(INTENTS.map((i) => [i, expectedLevel(i)]))).toEqual({
+      feature: 'ask',
+      fix: 'show',
+      refactor: 'show',
+      test: 'show',
+      docs: 'ship',
+      config: 'ship',
+      deps: 'ship',
+      style: 'show',
+    });
   });
 });
 

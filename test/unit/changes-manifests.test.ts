@@ -9,7 +9,8 @@ const parse = (name: string, line: string) => {
 
 describe('lockfiles and manifests by file name', () => {
   it('knows the lockfiles of each ecosystem', () => {
-    for (const n of ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'Cargo.lock', 'go.sum', 'Gemfile.lock', 'composer.lock', 'poetry.lock', 'uv.lock']) expect(isLockfile(n), n).toBe(true);
+    for (const n of ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'Cargo.lock', 'go.sum', 'Gemfile.lock', 'composer.lock', 'poetry.lock', 'uv.lock'])
+      expect(isLockfile(n), n).toBe(true);
     expect(isLockfile('package.json')).toBe(false);
     expect(isLockfile('yarn.lock.bak')).toBe(false);
   });

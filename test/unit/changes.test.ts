@@ -97,10 +97,24 @@ describe('classify: the default rules', () => {
 
   it('more than 300 changed lines → at least show (lockfiles not counted); configurable', () => {
     const big = Array.from({ length: 200 }, (_, i) => `line ${i}`);
-    const c = run([file('README.md', big, big.map((l) => `${l}!`))]);
+    const c = run([
+      file(
+        'README.md',
+        big,
+        big.map((l) => `${l}!`),
+      ),
+    ]);
     expect(rules(c)).toEqual(['ship:docs', 'show:size']);
     expect(c.reasons.find((r) => r.rule === 'size')?.message).toMatch(/400 changed lines/);
-    expect(run([file('package-lock.json', big, big.map((l) => `${l}!`))]).level).toBe('ship');
+    expect(
+      run([
+        file(
+          'package-lock.json',
+          big,
+          big.map((l) => `${l}!`),
+        ),
+      ]).level,
+    ).toBe('ship');
     expect(run([file('README.md', big, [])], { max_lines: 100, rules: [{ id: 'size', level: 'ask' }] }).level).toBe('ask');
   });
 
@@ -150,7 +164,10 @@ describe('classify: intent', () => {
 describe('compileRules: configuration', () => {
   it('adds a rule, overrides a built-in one by id, removes one', () => {
     const cfg: RulesConfig = {
-      rules: [{ id: 'payments', level: 'ask', paths: ['src/billing/**'] }, { id: 'docs', level: 'show' }],
+      rules: [
+        { id: 'payments', level: 'ask', paths: ['src/billing/**'] },
+        { id: 'docs', level: 'show' },
+      ],
       remove: ['tests'],
     };
     expect(rules(run([file('src/billing/x.ts', ['a'])], cfg))).toEqual(['ask:payments']);
@@ -172,7 +189,14 @@ describe('compileRules: configuration', () => {
       }
       throw new Error('no error');
     };
-    expect(err({ rules: [{ id: 'a', level: 'ask', paths: ['x'] }, { id: 'b', level: 'ask', paths: ['ok', '{bad'] }] })).toMatch(/^rules\.1\.paths\.1: bad glob "\{bad": unclosed/);
+    expect(
+      err({
+        rules: [
+          { id: 'a', level: 'ask', paths: ['x'] },
+          { id: 'b', level: 'ask', paths: ['ok', '{bad'] },
+        ],
+      }),
+    ).toMatch(/^rules\.1\.paths\.1: bad glob "\{bad": unclosed/);
     expect(err({ rules: [{ id: 'c', level: 'ask', pattern: '(' }] })).toMatch(/^rules\.0\.pattern: bad regular expression/);
     expect(err({ rules: [{ id: 'd', paths: ['x'] }] })).toMatch(/^rules\.0\.level: new rule d needs a level/);
     expect(err({ rules: [{ id: 'e', level: 'ask' }] })).toMatch(/^rules\.0: rule e needs paths, pattern or removed_pattern/);

@@ -50,13 +50,37 @@ describe('the environment of child processes (allow-list)', () => {
   });
 
   it('never passes NODE_OPTIONS, git program or redirect settings, secret-looking names or FACTORY_* secrets', () => {
-    for (const name of ['NODE_OPTIONS', 'npm_config_node_options', 'GIT_EXTERNAL_DIFF', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_PARAMETERS', 'GIT_EXEC_PATH', 'GIT_DIR', 'NODE_AUTH_TOKEN', 'FACTORY_ACK_TOKEN', 'FACTORY_HTTP_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'MY_API_SECRET', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'DB_PASSWORD', 'SSH_AUTH_SOCK']) {
+    for (const name of [
+      'NODE_OPTIONS',
+      'npm_config_node_options',
+      'GIT_EXTERNAL_DIFF',
+      'GIT_SSH_COMMAND',
+      'GIT_ASKPASS',
+      'GIT_CONFIG_COUNT',
+      'GIT_CONFIG_KEY_0',
+      'GIT_CONFIG_PARAMETERS',
+      'GIT_EXEC_PATH',
+      'GIT_DIR',
+      'NODE_AUTH_TOKEN',
+      'FACTORY_ACK_TOKEN',
+      'FACTORY_HTTP_TOKEN',
+      'GITHUB_TOKEN',
+      'LINEAR_API_KEY',
+      'MY_API_SECRET',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_ACCESS_KEY_ID',
+      'DB_PASSWORD',
+      'SSH_AUTH_SOCK',
+    ]) {
       expect(passesToChild(name), name).toBe(false);
     }
   });
 
-  it('passes names the config lists, except the server\'s own secrets; values it sets come last', () => {
-    const env = childEnv(SERVER_ENV, { pass: ['MY_API_SECRET', 'SOME_RANDOM_SETTING', 'FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'], set: { NO_COLOR: '1', CI: 'false' } });
+  it("passes names the config lists, except the server's own secrets; values it sets come last", () => {
+    const env = childEnv(SERVER_ENV, {
+      pass: ['MY_API_SECRET', 'SOME_RANDOM_SETTING', 'FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'],
+      set: { NO_COLOR: '1', CI: 'false' },
+    });
     expect(env).toMatchObject({ MY_API_SECRET: 'my-api-secret-000005', SOME_RANDOM_SETTING: 'x', NO_COLOR: '1', CI: 'false' });
     for (const k of ['FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN']) expect(env[k], k).toBeUndefined();
   });
@@ -76,12 +100,33 @@ describe('the environment of child processes (allow-list)', () => {
   });
 
   it('tells secret-looking names from ordinary ones', () => {
-    for (const n of ['GITHUB_TOKEN', 'NPM_TOKEN', 'MY_API_SECRET', 'OPENAI_API_KEY', 'SSH_KEY', 'DB_PASSWORD', 'DB_PASSWD', 'GPG_PASSPHRASE', 'GOOGLE_APPLICATION_CREDENTIALS', 'BASIC_AUTH', 'PRIVATE_PEM', 'SESSION_COOKIE', 'SENTRY_DSN', 'DB_PWD']) expect(looksSecret(n), n).toBe(true);
+    for (const n of [
+      'GITHUB_TOKEN',
+      'NPM_TOKEN',
+      'MY_API_SECRET',
+      'OPENAI_API_KEY',
+      'SSH_KEY',
+      'DB_PASSWORD',
+      'DB_PASSWD',
+      'GPG_PASSPHRASE',
+      'GOOGLE_APPLICATION_CREDENTIALS',
+      'BASIC_AUTH',
+      'PRIVATE_PEM',
+      'SESSION_COOKIE',
+      'SENTRY_DSN',
+      'DB_PWD',
+    ])
+      expect(looksSecret(n), n).toBe(true);
     for (const n of ['PATH', 'HOME', 'NODE_PATH', 'PWD', 'OLDPWD', 'LANG', 'KEYBOARD_LAYOUT_X', 'TERM', 'PATCH_LEVEL', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL']) expect(looksSecret(n), n).toBe(false);
   });
 
   it('a real command sees only the allow-list (no env var leaks through runCommand)', async () => {
-    const r = await runCommand([process.execPath, '-e', 'process.stdout.write(JSON.stringify(Object.keys(process.env)))'], { cwd: process.cwd(), timeoutMs: 10_000, env: SERVER_ENV, setEnv: { NO_COLOR: '1' } });
+    const r = await runCommand([process.execPath, '-e', 'process.stdout.write(JSON.stringify(Object.keys(process.env)))'], {
+      cwd: process.cwd(),
+      timeoutMs: 10_000,
+      env: SERVER_ENV,
+      setEnv: { NO_COLOR: '1' },
+    });
     const seen = JSON.parse(r.stdout) as string[];
     for (const k of ['FACTORY_ACK_TOKEN', 'FACTORY_HTTP_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'MY_API_SECRET', 'NODE_OPTIONS', 'GIT_EXTERNAL_DIFF']) expect(seen, k).not.toContain(k);
     expect(seen).toContain('NO_COLOR');
@@ -106,7 +151,12 @@ describe('redaction of secret values', () => {
   });
 
   it('command output is redacted where it is captured, even when the command was given the secret by pass_env', async () => {
-    const r = await runCommand([process.execPath, '-e', 'console.log(process.env.MY_API_SECRET); console.error(process.env.MY_API_SECRET)'], { cwd: process.cwd(), timeoutMs: 10_000, env: SERVER_ENV, passEnv: ['MY_API_SECRET'] });
+    const r = await runCommand([process.execPath, '-e', 'console.log(process.env.MY_API_SECRET); console.error(process.env.MY_API_SECRET)'], {
+      cwd: process.cwd(),
+      timeoutMs: 10_000,
+      env: SERVER_ENV,
+      passEnv: ['MY_API_SECRET'],
+    });
     expect(r.stdout).toBe('[redacted:MY_API_SECRET]\n');
     expect(r.stderr).toBe('[redacted:MY_API_SECRET]\n');
     expect(r.output).not.toContain('my-api-secret-000005');

@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  brief,
-  decide,
-  parseReviewText,
-  PERSONAS,
-  renderReport,
-  resolvePersonas,
-  validateReviews,
-  verdictFor,
-  type PersonaId,
-  type Review,
-} from '../../src/council/domain.js';
+import { brief, decide, parseReviewText, PERSONAS, renderReport, resolvePersonas, validateReviews, verdictFor, type PersonaId, type Review } from '../../src/council/domain.js';
 import { InputError } from '../../src/core/errors.js';
 
 const review = (persona: PersonaId, score: number, adjustments: string[] = []): Review => ({ persona, score, rationale: `${persona} says so`, concerns: [], adjustments });

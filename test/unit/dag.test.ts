@@ -4,16 +4,28 @@ import { instanceId, phaseKey } from '../../src/core/ids.js';
 
 describe('plan validation', () => {
   it('accepts a valid DAG with mixed id types', () => {
-    expect(findPlanProblem([{ id: 1, deps: [] }, { id: 'ui', deps: [1] }, { id: 3, deps: ['ui', 1] }])).toBeNull();
+    expect(
+      findPlanProblem([
+        { id: 1, deps: [] },
+        { id: 'ui', deps: [1] },
+        { id: 3, deps: ['ui', 1] },
+      ]),
+    ).toBeNull();
   });
 
   it('treats 1 and "1" as the same id', () => {
-    const p = findPlanProblem([{ id: 1, deps: [] }, { id: '1', deps: [] }]);
+    const p = findPlanProblem([
+      { id: 1, deps: [] },
+      { id: '1', deps: [] },
+    ]);
     expect(p).toMatchObject({ kind: 'duplicate_id', field: 'phases[1].id', id: '1' });
   });
 
   it('names an unknown dependency with its path', () => {
-    const p = findPlanProblem([{ id: 1, deps: [] }, { id: 2, deps: [1, 7] }]);
+    const p = findPlanProblem([
+      { id: 1, deps: [] },
+      { id: 2, deps: [1, 7] },
+    ]);
     expect(p).toMatchObject({ kind: 'unknown_dep', field: 'phases[1].deps[1]', dep: '7' });
     expect(describePlanProblem(p!)).toBe('phase "2" depends on unknown phase "7"');
   });
@@ -23,7 +35,12 @@ describe('plan validation', () => {
   });
 
   it('finds a cycle and returns it as a closed path', () => {
-    const p = findPlanProblem([{ id: 1, deps: [] }, { id: 2, deps: [4] }, { id: 3, deps: [2] }, { id: 4, deps: [3] }]);
+    const p = findPlanProblem([
+      { id: 1, deps: [] },
+      { id: 2, deps: [4] },
+      { id: 3, deps: [2] },
+      { id: 4, deps: [3] },
+    ]);
     expect(p?.kind).toBe('cycle');
     const cycle = (p as { cycle: string[] }).cycle;
     expect(cycle[0]).toBe(cycle[cycle.length - 1]);

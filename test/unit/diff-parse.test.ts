@@ -100,7 +100,17 @@ describe('DiffStream (git diff -U0 as it streams)', () => {
     d.push(OUT);
     const files = d.end();
     expect(seen).toEqual(['docs/ä b.md:modified', 'tab\there.ts:added', 'new name.md:renamed', 'link:type_changed', 'img.png:added']);
-    expect(files.find((f) => f.path === 'link')).toEqual({ path: 'link', status: 'type_changed', additions: 1, deletions: 1, binary: false, symlink: false, was_symlink: true, added: ['content'], removed: ['target'] });
+    expect(files.find((f) => f.path === 'link')).toEqual({
+      path: 'link',
+      status: 'type_changed',
+      additions: 1,
+      deletions: 1,
+      binary: false,
+      symlink: false,
+      was_symlink: true,
+      added: ['content'],
+      removed: ['target'],
+    });
     expect(files.find((f) => f.path === 'new name.md')).toMatchObject({ old_path: 'old name.md', additions: 0, deletions: 0 });
     expect(files.find((f) => f.path === 'img.png')?.binary).toBe(true);
   });

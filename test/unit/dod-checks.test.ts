@@ -12,7 +12,7 @@ describe('the DoD checks registry (src/dod/checks/index.ts)', () => {
     expect(CHECKS.filter((c) => c.per === 'repository' && c.tree).flatMap((c) => c.ids)).toEqual(['no_secrets']);
   });
 
-  it('has the test run wait for the checks of the component\'s after list', () => {
+  it("has the test run wait for the checks of the component's after list", () => {
     const tests = CHECKS.find((c) => c.ids.includes('tests'));
     expect(tests?.per === 'component' && tests.after?.({ after: ['compiles', 'lint'] } as never)).toEqual(['compiles', 'lint']);
   });

@@ -18,7 +18,18 @@ describe('DodStore', () => {
   });
 
   const key = { tree: 't1', config: 'c1', base: 'b1', component: 'app', check: 'lint' };
-  const run = (passed: boolean, mega = 'M', phase = '1') => ({ instance: 't1234', mega, phase, tree: 't1', base: 'b1', passed, partial: false, score: passed ? '10/10' : '9/10', cached: false, checks: [] });
+  const run = (passed: boolean, mega = 'M', phase = '1') => ({
+    instance: 't1234',
+    mega,
+    phase,
+    tree: 't1',
+    base: 'b1',
+    passed,
+    partial: false,
+    score: passed ? '10/10' : '9/10',
+    cached: false,
+    checks: [],
+  });
   const DAY = 24 * 3600 * 1000;
 
   it('keeps the last run per phase and logs each as a dod operation', () => {
@@ -28,7 +39,10 @@ describe('DodStore', () => {
       store.dod.record(3000, run(false, 'M', '2'));
     });
     expect(store.dod.last('M', '1')).toMatchObject({ passed: true, score: '10/10', ts: 2000 });
-    expect(store.dod.latestPerPhase().map((r) => [r.phase, r.passed])).toEqual([['1', true], ['2', false]]);
+    expect(store.dod.latestPerPhase().map((r) => [r.phase, r.passed])).toEqual([
+      ['1', true],
+      ['2', false],
+    ]);
     expect(store.operations.recent(10).map((o) => o.message)).toEqual(['DoD 9/10 failed for M/1', 'DoD 10/10 passed for M/1', 'DoD 9/10 failed for M/2']);
   });
 

@@ -35,12 +35,42 @@ describe('aggregate: no partial credit', () => {
   });
 
   it('combines components: a fail wins, then an error; skip only when all skip', () => {
-    expect(combine([{ component: 'a', status: 'pass', detail: 'ok' }, { component: 'b', status: 'fail', detail: 'x' }])).toEqual({ status: 'fail', detail: '[b] x' });
-    expect(combine([{ component: 'a', status: 'error', detail: 'e' }, { component: 'b', status: 'pass', detail: 'ok' }]).status).toBe('error');
-    expect(combine([{ component: 'a', status: 'skip', detail: '' }, { component: 'b', status: 'pass', detail: 'ok' }]).status).toBe('pass');
-    expect(combine([{ component: 'a', status: 'skip', detail: '' }, { component: 'b', status: 'skip', detail: '' }]).status).toBe('skip');
-    expect(combine([{ component: 'a', status: 'skip', detail: '', by_config: true }, { component: 'b', status: 'skip', detail: '', by_config: true }]).by_config).toBe(true);
-    expect(combine([{ component: 'a', status: 'skip', detail: '', by_config: true }, { component: 'b', status: 'skip', detail: '' }]).by_config).toBeUndefined();
+    expect(
+      combine([
+        { component: 'a', status: 'pass', detail: 'ok' },
+        { component: 'b', status: 'fail', detail: 'x' },
+      ]),
+    ).toEqual({ status: 'fail', detail: '[b] x' });
+    expect(
+      combine([
+        { component: 'a', status: 'error', detail: 'e' },
+        { component: 'b', status: 'pass', detail: 'ok' },
+      ]).status,
+    ).toBe('error');
+    expect(
+      combine([
+        { component: 'a', status: 'skip', detail: '' },
+        { component: 'b', status: 'pass', detail: 'ok' },
+      ]).status,
+    ).toBe('pass');
+    expect(
+      combine([
+        { component: 'a', status: 'skip', detail: '' },
+        { component: 'b', status: 'skip', detail: '' },
+      ]).status,
+    ).toBe('skip');
+    expect(
+      combine([
+        { component: 'a', status: 'skip', detail: '', by_config: true },
+        { component: 'b', status: 'skip', detail: '', by_config: true },
+      ]).by_config,
+    ).toBe(true);
+    expect(
+      combine([
+        { component: 'a', status: 'skip', detail: '', by_config: true },
+        { component: 'b', status: 'skip', detail: '' },
+      ]).by_config,
+    ).toBeUndefined();
   });
 });
 
@@ -56,7 +86,18 @@ describe('test reports', () => {
   });
 
   it('reads vitest/jest JSON', () => {
-    const json = JSON.stringify({ testResults: [{ name: 'f', assertionResults: [{ fullName: 'a ok', status: 'passed' }, { fullName: 'a bad', status: 'failed' }, { fullName: 'a todo', status: 'pending' }] }] });
+    const json = JSON.stringify({
+      testResults: [
+        {
+          name: 'f',
+          assertionResults: [
+            { fullName: 'a ok', status: 'passed' },
+            { fullName: 'a bad', status: 'failed' },
+            { fullName: 'a todo', status: 'pending' },
+          ],
+        },
+      ],
+    });
     expect(parseTestReport(json)).toEqual({ passed: ['a ok'], failed: ['a bad'] });
     expect(() => parseTestReport('{"x":1}')).toThrow(/testResults/);
     expect(() => parseTestReport('plain text')).toThrow(/not a JUnit/);
@@ -82,7 +123,22 @@ describe('lint warnings against a baseline', () => {
 
 describe('diffs, globs, coverage, excerpts', () => {
   it('finds added lines per file from git diff -U0', () => {
-    const diff = ['diff --git a/x.js b/x.js', '--- a/x.js', '+++ b/x.js', '@@ -1,0 +2,2 @@', '+a', '+b', '@@ -9 +10 @@', '-o', '+n', 'diff --git a/gone b/gone', '--- a/gone', '+++ /dev/null', '@@ -1 +0,0 @@', '-x'].join('\n');
+    const diff = [
+      'diff --git a/x.js b/x.js',
+      '--- a/x.js',
+      '+++ b/x.js',
+      '@@ -1,0 +2,2 @@',
+      '+a',
+      '+b',
+      '@@ -9 +10 @@',
+      '-o',
+      '+n',
+      'diff --git a/gone b/gone',
+      '--- a/gone',
+      '+++ /dev/null',
+      '@@ -1 +0,0 @@',
+      '-x',
+    ].join('\n');
     const m = addedLines(diff);
     expect([...(m.get('x.js') ?? [])]).toEqual([2, 3, 10]);
     expect(m.has('gone')).toBe(false);
@@ -138,7 +194,13 @@ describe('CI verdict', () => {
 
   it('without configured names, wants at least min checks, all green', () => {
     expect(ciVerdict([{ name: 'a', state: 'success' }], [], 3)).toEqual({ status: 'fail', detail: '1 check(s) reported, at least 3 required' });
-    expect(ciVerdict(['a', 'b', 'c'].map((name) => ({ name, state: 'success' as const })), [], 3).status).toBe('pass');
+    expect(
+      ciVerdict(
+        ['a', 'b', 'c'].map((name) => ({ name, state: 'success' as const })),
+        [],
+        3,
+      ).status,
+    ).toBe('pass');
   });
 });
 
@@ -164,7 +226,13 @@ describe('dod config', () => {
   it('defaults without a dod section, and names unknown keys', () => {
     const c = parseConfig({});
     expect(c.dod).toMatchObject({ components: [], required_checks: [], min_checks: 3, secrets: 'auto', concurrency: 3, require_for_complete: false });
-    expect(parseConfig({ dod: { components: [{ name: 'x' }] } }).dod.components[0]).toMatchObject({ paths: ['**'], dir: '.', commands: {}, timeout_seconds: 600, thresholds: { zero_warnings: false } });
+    expect(parseConfig({ dod: { components: [{ name: 'x' }] } }).dod.components[0]).toMatchObject({
+      paths: ['**'],
+      dir: '.',
+      commands: {},
+      timeout_seconds: 600,
+      thresholds: { zero_warnings: false },
+    });
     expect(() => parseConfig({ dod: { component: [] } })).toThrow(/dod: unknown field "component"/);
     expect(() => parseConfig({ dod: { components: [{ name: 'x', commands: { tests: 'npm test' } }] } })).toThrow(/dod\.components\[0\]\.commands\.tests/);
   });

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function files(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
+  return fs
+    .readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
 }
 
 /** Lines of code (comments left out) that match `re`, as "file:line". */
@@ -14,10 +17,12 @@ function hits(dirs: string[], re: RegExp, except: readonly string[] = []): strin
   const out: string[] = [];
   for (const f of dirs.flatMap(files)) {
     if (except.includes(f)) continue;
-    fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').forEach((line, i) => {
-      const code = line.replace(/\/\/.*$/, '');
-      if (!/^\s*\*/.test(line) && re.test(code)) out.push(`${f}:${i + 1}`);
-    });
+    fs.readFileSync(path.join(ROOT, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '');
+        if (!/^\s*\*/.test(line) && re.test(code)) out.push(`${f}:${i + 1}`);
+      });
   }
   return out;
 }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { planFromLinear, renderMegaChecklist, type LinearChild } from '../../src/phases/linear-plan.js';
 
-const child = (uuid: string, identifier: string, o: Partial<LinearChild> = {}): LinearChild => ({ uuid, identifier, title: `T ${identifier}`, estimate: null, state_type: 'unstarted', state_name: 'Todo', relations: [], ...o });
+const child = (uuid: string, identifier: string, o: Partial<LinearChild> = {}): LinearChild => ({
+  uuid,
+  identifier,
+  title: `T ${identifier}`,
+  estimate: null,
+  state_type: 'unstarted',
+  state_name: 'Todo',
+  relations: [],
+  ...o,
+});
 
 describe('planFromLinear', () => {
   it('turns blocks and blocked_by between children into deps; ignores other relation types and outside issues', () => {
@@ -11,8 +20,20 @@ describe('planFromLinear', () => {
       title: 'Mega',
       url: 'https://linear.app/x/issue/X-1',
       children: [
-        child('a', 'X-2', { estimate: 3, state_type: 'completed', relations: [{ type: 'blocks', related: 'b' }, { type: 'duplicate', related: 'c' }] }),
-        child('b', 'X-3', { relations: [{ type: 'blocked_by', related: 'c' }, { type: 'blocked_by', related: 'outside' }] }),
+        child('a', 'X-2', {
+          estimate: 3,
+          state_type: 'completed',
+          relations: [
+            { type: 'blocks', related: 'b' },
+            { type: 'duplicate', related: 'c' },
+          ],
+        }),
+        child('b', 'X-3', {
+          relations: [
+            { type: 'blocked_by', related: 'c' },
+            { type: 'blocked_by', related: 'outside' },
+          ],
+        }),
         child('c', 'X-4', { state_type: 'canceled' }),
       ],
     });

@@ -62,11 +62,25 @@ describe('the cycle report figures', () => {
       }),
     );
     expect(r.cycles.map((c) => c.cycle)).toEqual(['2026-W48', '2026-W49']);
-    expect(r.cycles[0]).toMatchObject({ duration: '7d', days: 7, points: 7, velocity: 1, phases_closed: 2, tickets_closed: 2, prs_merged: 2, components: ['(root)', 'api', 'web'], regressions: 0, empty: false });
+    expect(r.cycles[0]).toMatchObject({
+      duration: '7d',
+      days: 7,
+      points: 7,
+      velocity: 1,
+      phases_closed: 2,
+      tickets_closed: 2,
+      prs_merged: 2,
+      components: ['(root)', 'api', 'web'],
+      regressions: 0,
+      empty: false,
+    });
     expect(r.cycles[1]).toMatchObject({ duration: '1d', days: 1, points: 0, velocity: 0, phases_closed: 1, tickets_closed: 0, prs_merged: 0, components: ['ui'], regressions: 1 });
     expect(r.total).toMatchObject({ cycle: 'total', days: 8, points: 7, velocity: 0.88, phases_closed: 3, prs_merged: 2, regressions: 1 });
     expect(r.days).toHaveLength(8);
-    expect(r.days.filter((d) => d.points > 0)).toEqual([{ day: '2026-11-25', points: 3 }, { day: '2026-11-26', points: 4 }]);
+    expect(r.days.filter((d) => d.points > 0)).toEqual([
+      { day: '2026-11-25', points: 3 },
+      { day: '2026-11-26', points: 4 },
+    ]);
     const md = reportMarkdown(r);
     expect(md).toContain('## Cycle report 2026-11-23 – 2026-11-30');
     expect(md).toContain('| cycle | duration | points | velocity (pts/day) | issues closed (phases / tickets) | PRs merged | components touched | regressions on main |');

@@ -51,7 +51,16 @@ describe('renderers and parsing', () => {
     expect(md).toContain('## Known issues');
   });
   it('plan.md escapes pipes and shows progress', () => {
-    const md = renderPlanMarkdown([{ key: 'K', title: 'T', source: null, done: 0, total: 1, phases: [{ id: 1, name: 'a|b', points: 2, tickets: ['X-1'], deps: [], status: 'claimed', owner: 't1', completed_by: null, checkpoint: { percent: 10, next: ['c'] } }] }]);
+    const md = renderPlanMarkdown([
+      {
+        key: 'K',
+        title: 'T',
+        source: null,
+        done: 0,
+        total: 1,
+        phases: [{ id: 1, name: 'a|b', points: 2, tickets: ['X-1'], deps: [], status: 'claimed', owner: 't1', completed_by: null, checkpoint: { percent: 10, next: ['c'] } }],
+      },
+    ]);
     expect(md).toContain('| 1 | a\\|b | 2 | X-1 |  | claimed | t1 | 10% next: c |');
   });
   it('operations.log lines carry seq, time, instance, kind and scope', () => {

@@ -71,7 +71,13 @@ describe('every field explained, within the budget', () => {
   });
 
   it('the description check reaches nested objects, array items and anyOf branches', () => {
-    const nested = { type: 'object', properties: { a: { description: 'x', type: 'array', items: { type: 'object', properties: { b: { type: 'string' } } } }, c: { description: 'y', anyOf: [{ type: 'object', properties: { d: { type: 'number' } } }] } } };
+    const nested = {
+      type: 'object',
+      properties: {
+        a: { description: 'x', type: 'array', items: { type: 'object', properties: { b: { type: 'string' } } } },
+        c: { description: 'y', anyOf: [{ type: 'object', properties: { d: { type: 'number' } } }] },
+      },
+    };
     expect(undescribed(nested)).toEqual(['a[].b', 'c.d']);
   });
 });

@@ -34,14 +34,18 @@ async function testRun(run: Run, c: Component): Promise<Outcome> {
     }
   }
   const failing = now?.failed.length ? `failing: ${now.failed.slice(0, 10).join('; ')} | ` : '';
-  let tests: Verdict = r.exitCode === 0 ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(run, r)}` } : { status: 'fail', detail: clipDetail(`${spec.join(' ')} exited ${r.exitCode}: ${failing}${excerpt(r.output)}${capped(run, r)}`) };
+  let tests: Verdict =
+    r.exitCode === 0
+      ? { status: 'pass', detail: `${spec.join(' ')}: ok${capped(run, r)}` }
+      : { status: 'fail', detail: clipDetail(`${spec.join(' ')} exited ${r.exitCode}: ${failing}${excerpt(r.output)}${capped(run, r)}`) };
   if (tests.status === 'pass' && c.thresholds.min_coverage !== undefined) {
     const file = path.resolve(dir, c.thresholds.coverage_summary ?? 'coverage/coverage-summary.json');
     try {
       const pct = coveragePct(fs.readFileSync(file, 'utf8'));
-      tests = pct >= c.thresholds.min_coverage
-        ? { status: 'pass', detail: `${tests.detail}; coverage ${pct}% ≥ ${c.thresholds.min_coverage}%` }
-        : { status: 'fail', detail: `tests pass but line coverage ${pct}% is below the minimum ${c.thresholds.min_coverage}%` };
+      tests =
+        pct >= c.thresholds.min_coverage
+          ? { status: 'pass', detail: `${tests.detail}; coverage ${pct}% ≥ ${c.thresholds.min_coverage}%` }
+          : { status: 'fail', detail: `tests pass but line coverage ${pct}% is below the minimum ${c.thresholds.min_coverage}%` };
     } catch (e) {
       tests = { status: 'error', detail: clipDetail(`coverage summary ${path.relative(root, file)} unreadable: ${(e as Error).message}`) };
     }
@@ -51,9 +55,10 @@ async function testRun(run: Run, c: Component): Promise<Outcome> {
   if (!now) {
     return {
       tests,
-      no_regressions: r.exitCode === 0
-        ? { status: 'pass', detail: `no failing tests (set ${c.where}.test_report to name regressions)` }
-        : { status: 'error', detail: `tests fail and no test report is configured, so regressions cannot be told from new failures: set ${c.where}.test_report` },
+      no_regressions:
+        r.exitCode === 0
+          ? { status: 'pass', detail: `no failing tests (set ${c.where}.test_report to name regressions)` }
+          : { status: 'error', detail: `tests fail and no test report is configured, so regressions cannot be told from new failures: set ${c.where}.test_report` },
     };
   }
   if (!now.failed.length) return { tests, no_regressions: { status: 'pass', detail: `${now.passed.length} tests, none failing` } };
