@@ -21,7 +21,7 @@ import { operationLine } from './core/oplog.js';
 import { iso } from './core/time.js';
 import { ClaimFileSchema } from '../schemas/sessions.js';
 import { formatIssues } from '../schemas/common.js';
-import { classifyCommand } from './changes/service.js';
+import { classifyCommand } from './cli/classify.js';
 import { INTENTS } from './changes/rules.js';
 import { REPORT_OPTIONS, REPORT_USAGE, runReport } from './report/cli.js';
 
