@@ -185,7 +185,7 @@ Logged. It holds against an agent that cannot write the database directly (docs/
     },
   },
   'sync-plan': {
-    summary: 'read a MEGA and its sub-issues from Linear into the plan; print plan.md',
+    summary: 'read a MEGA and its sub-issues from Linear into the plan; print the MEGA as a checklist',
     usage: `factory-mcp sync-plan KEY [--json] [--db FILE]
 
 Reads the Linear issue KEY (e.g. CAB-1290) and its sub-issues: each sub-issue becomes a phase

@@ -588,7 +588,7 @@ export class Classifier {
     const cap = this.opts.maxFilesPerReason ?? 50;
     return [...this.fired.entries()]
       .map(([rule, r]) => {
-        const desc = LOGIC_RULES[rule]?.description ?? [...rules.pathRules, ...rules.contentRules].find((x) => x.id === rule)?.description ?? rule;
+        const desc = (Object.hasOwn(LOGIC_RULES, rule) ? LOGIC_RULES[rule]?.description : undefined) ?? [...rules.pathRules, ...rules.contentRules].find((x) => x.id === rule)?.description ?? rule;
         const more = r.files.length > cap ? ` (+${r.files.length - cap} more files)` : '';
         const message = (r.notes.length ? r.notes.join('; ') : `${desc}: ${r.files.length} file${r.files.length === 1 ? '' : 's'}`) + more;
         return { level: r.level, rule, files: r.files.slice(0, cap), message };

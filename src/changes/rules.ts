@@ -331,7 +331,7 @@ function mergeConfig(cfg: RulesConfig): { specs: Map<string, Configured>; logic:
     if (!specs.delete(r) && !logic.delete(r)) throw new RuleError(['remove', i], `no rule with id ${JSON.stringify(r)} to remove`);
   }
   for (const [i, r] of (cfg.rules ?? []).entries()) {
-    if (logic.has(r.id) || LOGIC_RULES[r.id]) relevelLogic(logic, r, i);
+    if (logic.has(r.id) || Object.hasOwn(LOGIC_RULES, r.id)) relevelLogic(logic, r, i);
     else specs.set(r.id, mergeRule(specs.get(r.id), r, i));
   }
   return { specs, logic };

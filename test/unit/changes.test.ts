@@ -162,6 +162,13 @@ describe('classify: intent', () => {
 });
 
 describe('compileRules: configuration', () => {
+  it('a rule whose id is an Object.prototype name (toString, constructor) is an ordinary rule, not built-in logic', () => {
+    for (const id of ['toString', 'constructor', '__proto__']) {
+      const cfg: RulesConfig = { rules: [{ id, level: 'ask', paths: ['src/billing/**'] }] };
+      expect(rules(run([file('src/billing/x.ts', ['a'])], cfg))).toEqual([`ask:${id}`]);
+    }
+  });
+
   it('adds a rule, overrides a built-in one by id, removes one', () => {
     const cfg: RulesConfig = {
       rules: [
