@@ -57,6 +57,11 @@ export function combine(parts: readonly { component: string; status: DodStatus; 
   return { status, detail: clipDetail(detail), ...(byConfig ? { by_config: true } : {}) };
 }
 
+/** The verdict of a check that threw: an error naming it, never a crashed run. */
+export function internalError(e: unknown): Verdict {
+  return { status: 'error', detail: clipDetail(`internal error: ${(e as Error).message}`) };
+}
+
 /** A check's detail, clipped to what a result shows unless told otherwise. */
 export function clipDetail(s: string, max = MAX_DETAIL): string {
   return clipText(s, max);

@@ -10,7 +10,7 @@ import { gateWeakenings } from '../core/config.js';
 import type { Store } from '../core/store.js';
 import { runCommand, type RunResult } from '../integrations/run.js';
 import { dodStatus, publishGates } from '../governance/statuses.js';
-import { aggregate, clipDetail, combine, componentPaths, type CheckResult, type Verdict } from './domain.js';
+import { aggregate, combine, componentPaths, internalError, type CheckResult, type Verdict } from './domain.js';
 import { baseCommit, changedFiles, defaultBranch, workingTreeHash } from './repo.js';
 import type { CommandCheck, Component } from './components.js';
 import type { CachedPass, CheckId, ComponentCheck, DodCheck, PullRef, RepoCheck, Run } from './checks/check.js';
@@ -205,7 +205,7 @@ export class DodRun implements Run {
         try {
           verdicts = await check.judge(this, c);
         } catch (e) {
-          verdicts = all({ status: 'error', detail: clipDetail(`internal error: ${(e as Error).message}`) });
+          verdicts = all(internalError(e));
         }
       }
       return { verdicts, duration_ms: Date.now() - t0 };

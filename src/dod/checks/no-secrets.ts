@@ -1,5 +1,5 @@
 /** no_secrets: no secret in the lines the change adds (gitleaks when on PATH, else secretlint; dod.secrets). */
-import { clipDetail, configSkip, type CheckResult, type Verdict } from '../domain.js';
+import { configSkip, internalError, type CheckResult, type Verdict } from '../domain.js';
 import { diffText } from '../repo.js';
 import { scanSecrets } from '../secrets.js';
 import { configKey, type RepoCheck, type Run } from './check.js';
@@ -21,7 +21,7 @@ async function noSecrets(run: Run): Promise<CheckResult> {
   try {
     v = { ...(await scan(run)), duration_ms: Date.now() - t0 };
   } catch (e) {
-    v = { status: 'error', detail: clipDetail(`internal error: ${(e as Error).message}`), duration_ms: Date.now() - t0 };
+    v = { ...internalError(e), duration_ms: Date.now() - t0 };
   }
   const r: CheckResult = { id: 'no_secrets', ...v, cached: false };
   if (v.status === 'pass') run.keep('*', 'no_secrets', key, r);
