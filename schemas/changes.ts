@@ -1,5 +1,18 @@
 import { z } from 'zod';
-import { ACTIONS, FILE_STATUSES, INTENTS, LEVELS, RuleError, compileRules, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES } from '../src/changes/rules.js';
+import {
+  ACTIONS,
+  FILE_STATUSES,
+  INTENTS,
+  LEVELS,
+  RuleError,
+  SIZE_TIERS,
+  compileRules,
+  DEFAULT_MAX_CONTENT_LENGTH,
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_MAX_LINES,
+  DEFAULT_SIZE_EXCLUDE,
+  DEFAULT_SIZE_TIERS,
+} from '../src/changes/rules.js';
 import { TokenRefusalSchema } from './phases.js';
 import { ARG } from './common.js';
 
@@ -17,12 +30,30 @@ export const RuleConfigSchema = z.strictObject({
   ignore_case: z.boolean().optional(),
 });
 
-const CHANGES_DEFAULTS = { max_lines: DEFAULT_MAX_LINES, max_line_length: DEFAULT_MAX_LINE_LENGTH, max_content_length: DEFAULT_MAX_CONTENT_LENGTH, rules: [], remove: [], ask_blocks_complete: true };
+const CHANGES_DEFAULTS = {
+  max_lines: DEFAULT_MAX_LINES,
+  size_tiers: { ...DEFAULT_SIZE_TIERS },
+  size_exclude: [...DEFAULT_SIZE_EXCLUDE],
+  max_line_length: DEFAULT_MAX_LINE_LENGTH,
+  max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
+  rules: [],
+  remove: [],
+  ask_blocks_complete: true,
+};
 
 /** factory.config.json `changes`: Ship/Show/Ask rules added, overridden or removed by id; every rule is compiled at load. */
 export const ChangesConfigSchema = z
   .strictObject({
-    max_lines: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_LINES).describe('more changed lines than this: at least show'),
+    max_lines: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_LINES).describe('more changed lines than this: tier xl, ask (too_large: split the change)'),
+    size_tiers: z
+      .strictObject({ s: z.int().min(1).describe('fewer lines: tier s'), m: z.int().min(1).describe('fewer lines: tier m (up to max_lines: l)') })
+      .default({ ...DEFAULT_SIZE_TIERS })
+      .describe('PR size tiers by changed lines'),
+    size_exclude: z
+      .array(Glob)
+      .max(200)
+      .default([...DEFAULT_SIZE_EXCLUDE])
+      .describe('globs of files whose lines do not count towards the size (lockfiles, generated output)'),
     ask_blocks_complete: z.boolean().default(true).describe("complete_phase waits (awaiting_human) while the phase's latest Ask classification is unacknowledged"),
     max_line_length: z.int().min(80).max(1_000_000).default(DEFAULT_MAX_LINE_LENGTH).describe('longer changed lines are not inspected by content rules (content_skipped)'),
     max_content_length: z
@@ -74,11 +105,14 @@ export const ReasonSchema = z.object({ level: Level, rule: z.string(), files: z.
 
 export const ClassificationStatsSchema = z.object({ files: z.number(), additions: z.number(), deletions: z.number(), renames: z.number() });
 
+export const SizeSchema = z.object({ lines: z.number(), tier: z.enum(SIZE_TIERS) });
+
 export const ClassifyChangeOutput = z.object({
   level: Level,
   action: z.enum(Object.values(ACTIONS) as [string, ...string[]]),
   reasons: z.array(ReasonSchema),
   stats: ClassificationStatsSchema,
+  size: SizeSchema,
   base: z.string().optional(),
   head: z.string().nullable().optional(),
   stored: z.boolean().optional(),

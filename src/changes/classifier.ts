@@ -9,7 +9,7 @@
  * in test/unit/changes-classifier.test.ts; the Classifier only gathers files and fires rules.
  */
 import type { PathMatcher } from '../core/glob.js';
-import { ACTIONS, LOGIC_RULES, RANK, maxLevel, type Action, type ChangedFile, type CompiledRule, type CompiledRules, type Intent, type Level, type PatternSet } from './rules.js';
+import { ACTIONS, LOGIC_RULES, RANK, maxLevel, type Action, type ChangedFile, type CompiledRule, type CompiledRules, type Intent, type Level, type PatternSet, type SizeTier } from './rules.js';
 import { isLockfile, manifestOf, type Manifest } from './manifests.js';
 
 export interface Reason {
@@ -24,6 +24,8 @@ export interface Classification {
   action: Action;
   reasons: Reason[];
   stats: { files: number; additions: number; deletions: number; renames: number };
+  /** The PR size: changed lines that count (not binaries, lockfiles or size_exclude) and their tier. */
+  size: { lines: number; tier: SizeTier };
 }
 
 /** Characters inspected between two chances for the event loop (classifyAsync). */
@@ -73,6 +75,13 @@ export function winningLevel(fired: Iterable<{ level: Level }>): Level {
   let level: Level = 'ship';
   for (const r of fired) level = maxLevel(level, r.level);
   return level;
+}
+
+/** The PR size tier of a count of changed lines: over `max` (max_lines, too_large) xl, else under `s`, under `m`, or l. */
+export function sizeTier(lines: number, tiers: { s: number; m: number }, max: number): SizeTier {
+  if (lines > max) return 'xl';
+  if (lines < tiers.s) return 's';
+  return lines < tiers.m ? 'm' : 'l';
 }
 
 /** Whether a file is, or was, a symlink: the note the `symlink` rule gives it, or null. */
@@ -333,8 +342,8 @@ export class Classifier {
   private *adding(f: ChangedFile): Generator<void, void> {
     const base = basename(f.path);
     const isLock = isLockfile(base);
-    this.count(f, isLock);
     const is = this.pathTest(f, base);
+    this.count(f, is);
     const covered = this.coverByPath(f, is, base, isLock);
     if (this.settledWithoutContent(f, is, covered)) return;
     if (f.status === 'added') this.noteNewSource(f, is);
@@ -359,15 +368,15 @@ export class Classifier {
     if (is(this.rules.source) && !is(this.rules.tests)) this.newSource.push(f.path);
   }
 
-  /** Stats, and the lines that count towards `size` (lockfiles and binaries do not). */
-  private count(f: ChangedFile, isLock: boolean): void {
+  /** Stats, and the lines that count towards the size (binaries and size_exclude files do not). */
+  private count(f: ChangedFile, is: PathTest): void {
     const stats = this.stats;
     this.all.push(f);
     stats.files++;
     stats.additions += f.additions;
     stats.deletions += f.deletions;
     if (f.status === 'renamed') stats.renames++;
-    if (!isLock && !f.binary) this.reviewable += f.additions + f.deletions;
+    if (!f.binary && !is(this.rules.sizeExclude)) this.reviewable += f.additions + f.deletions;
   }
 
   /** Whether the file (or, for a rename or copy, its old path) matches a glob list; each list is tested once per file. */
@@ -478,9 +487,9 @@ export class Classifier {
     const moves = yield* this.moves();
     this.contentHits(moves);
     yield* this.dependencies(moves);
-    this.size();
+    const size = this.size();
     const level = this.intent(winningLevel(this.fired.values()));
-    return { level, action: ACTIONS[level], reasons: this.reasons(), stats: { ...this.stats } };
+    return { level, action: ACTIONS[level], reasons: this.reasons(), stats: { ...this.stats }, size };
   }
 
   /** Moves: candidate lines (content hits, manifest lines) whose text appears on the other side of the change. */
@@ -556,10 +565,14 @@ export class Classifier {
     else if (c.lock === 'lockfile_missing') this.fireLogic(c.lock, path, `${path} changed without its lockfile`);
   }
 
-  /** More reviewable lines than max_lines (lockfiles and binaries not counted). */
-  private size(): void {
-    const rules = this.rules;
-    if (this.reviewable > rules.maxLines) this.fireLogic('size', null, `${this.reviewable} changed lines (lockfiles and binaries not counted) > ${rules.maxLines}`);
+  /** The size tier; over max_lines the change is too large to review: split it. */
+  private size(): Classification['size'] {
+    const { maxLines, sizeTiers } = this.rules;
+    const lines = this.reviewable;
+    const tier = sizeTier(lines, sizeTiers, maxLines);
+    if (tier === 'xl')
+      this.fireLogic('too_large', null, `${lines} changed lines (binaries, lockfiles and size_exclude not counted) > ${maxLines}: split it into pull requests of at most ${maxLines} lines`);
+    return { lines, tier };
   }
 
   /** Intent: stated by the caller, checked against the diff. The diff always wins; the level it returns is final. */

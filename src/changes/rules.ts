@@ -55,7 +55,12 @@ export interface RuleSpec {
 }
 
 export interface RulesConfig {
+  /** More counted lines than this: the `too_large` rule (tier xl). */
   max_lines?: number | undefined;
+  /** The practice's smaller tiers: fewer lines than `s` is tier s, fewer than `m` tier m, up to max_lines tier l. */
+  size_tiers?: { s: number; m: number } | undefined;
+  /** Files whose lines do not count towards the size (lockfiles, build output). */
+  size_exclude?: string[] | undefined;
   /** Longer added or removed lines are not inspected by content rules (nor dependency parsers). */
   max_line_length?: number | undefined;
   /** Characters of changed lines inspected per classification; the rest is not. */
@@ -229,12 +234,18 @@ export const LOGIC_RULES: Readonly<Record<string, { level: Level; description: s
   binary: { level: 'show', description: 'binary file (content not inspected)' },
   symlink: { level: 'ask', description: 'symlink added, changed or removed' },
   content_skipped: { level: 'ask', description: 'lines the content rules did not inspect (too long, or past the content limit)' },
-  size: { level: 'show', description: 'more changed lines than max_lines' },
+  too_large: { level: 'ask', description: 'more changed lines than max_lines: split the change' },
   other: { level: 'show', description: 'changed files no other rule covers' },
   intent: { level: 'show', description: 'the stated intent and the diff disagree (the diff wins)' },
 };
 
 export const DEFAULT_MAX_LINES = 300;
+/** The PR size tiers of the practice: under 50, under 150, up to 300 (max_lines), over it. */
+export const SIZE_TIERS = ['s', 'm', 'l', 'xl'] as const;
+export type SizeTier = (typeof SIZE_TIERS)[number];
+export const DEFAULT_SIZE_TIERS = { s: 50, m: 150 } as const;
+/** Not counted towards the size: lockfiles and build output (generated, not reviewed line by line). */
+export const DEFAULT_SIZE_EXCLUDE: readonly string[] = ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', '*.lock', 'go.sum', 'dist/**', '*.min.{js,css}', '*.map'];
 export const DEFAULT_MAX_LINE_LENGTH = 4096;
 export const DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024;
 
@@ -296,6 +307,9 @@ export interface CompiledRules {
   contentRules: CompiledRule[];
   logic: Map<string, Level>;
   maxLines: number;
+  sizeTiers: { s: number; m: number };
+  /** Matcher slot of the files not counted towards the size, or -1. */
+  sizeExclude: number;
   matchers: PathMatcher[];
   source: number;
   tests: number;
@@ -358,12 +372,17 @@ class RuleCompiler {
   private readonly patterns: Record<'added' | 'removed', Pattern[]> = { added: [], removed: [] };
   private readonly out: CompiledRules;
 
-  constructor(cfg: RulesConfig, logic: Map<string, Level>) {
+  constructor(
+    private readonly cfg: RulesConfig,
+    logic: Map<string, Level>,
+  ) {
     this.out = {
       pathRules: [],
       contentRules: [],
       logic,
       maxLines: cfg.max_lines ?? DEFAULT_MAX_LINES,
+      sizeTiers: cfg.size_tiers ?? DEFAULT_SIZE_TIERS,
+      sizeExclude: -1,
       matchers: [],
       source: -1,
       tests: -1,
@@ -378,6 +397,10 @@ class RuleCompiler {
     const out = this.out;
     out.source = this.globs(SOURCE, ['source']);
     out.tests = this.globs(TESTS, ['tests']);
+    const exclude = this.cfg.size_exclude ?? DEFAULT_SIZE_EXCLUDE;
+    if (exclude.length) out.sizeExclude = this.globs([...exclude], ['size_exclude']);
+    const { s, m } = out.sizeTiers;
+    if (!(s < m)) throw new RuleError(['size_tiers', 'm'], `size_tiers.m (${m}) must be more than size_tiers.s (${s})`);
     for (const s of specs) {
       const c = this.rule(s);
       (c.pattern >= 0 || c.removed >= 0 ? out.contentRules : out.pathRules).push(c);

@@ -18,6 +18,8 @@ export interface StoredClassification {
   base: string | null;
   head: string | null;
   stats: Classification['stats'];
+  /** Absent on classifications stored before the size tiers. */
+  size: Classification['size'] | null;
   reasons: Reason[];
 }
 
@@ -65,7 +67,8 @@ export class ChangesStore {
       if (!held.ok) return { stored: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
       const phase = phaseKey(at.phase);
       const id = Number(
-        this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify(c.stats), JSON.stringify(c.reasons)).lastInsertRowid,
+        this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify({ ...c.stats, size: c.size }), JSON.stringify(c.reasons))
+          .lastInsertRowid,
       );
       this.ops.append(now, {
         instance,
@@ -107,6 +110,8 @@ export class ChangesStore {
 }
 
 function toStored(r: Row): StoredClassification {
+  // The size rides in the stats JSON (no column of its own).
+  const { size, ...stats } = JSON.parse(r.stats) as Classification['stats'] & { size?: Classification['size'] };
   return {
     id: r.id,
     mega: r.mega,
@@ -117,7 +122,8 @@ function toStored(r: Row): StoredClassification {
     intent: r.intent,
     base: r.base,
     head: r.head,
-    stats: JSON.parse(r.stats) as Classification['stats'],
+    stats,
+    size: size ?? null,
     reasons: JSON.parse(r.reasons) as Reason[],
   };
 }

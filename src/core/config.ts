@@ -71,6 +71,9 @@ function findWeakenings(config: Config): string[] {
   if (c.adjust_threshold < d.council.adjust_threshold) out.push(`council.adjust_threshold ${c.adjust_threshold} (default ${d.council.adjust_threshold})`);
   if (c.supersede_sources.includes('caller')) out.push('council.supersede_sources includes "caller" (the agent\'s own reviews lift a reject)');
   if (!ch.ask_blocks_complete) out.push('changes.ask_blocks_complete false (Ask does not wait for a human)');
+  if (ch.max_lines > d.changes.max_lines) out.push(`changes.max_lines ${ch.max_lines} (default ${d.changes.max_lines}: larger changes are not too_large)`);
+  const unsized = ch.size_exclude.filter((g) => !d.changes.size_exclude.includes(g));
+  if (unsized.length) out.push(`changes.size_exclude adds ${unsized.join(', ')} (their lines do not count towards too_large)`);
   if (ch.remove.length) out.push(`changes.remove drops built-in rule(s) ${ch.remove.join(', ')}`);
   const builtIn = ch.rules.filter((r) => r.id in LOGIC_RULES || DEFAULT_RULES.some((s) => s.id === r.id)).map((r) => r.id);
   if (builtIn.length) out.push(`changes.rules overrides built-in rule(s) ${builtIn.join(', ')}`);

@@ -103,11 +103,11 @@ describe('classify_change on real git ranges', () => {
     expect(fired(await range('whitespace'))).toEqual(['show:whitespace_only']);
   });
 
-  it('a 400-line refactor → show with the size rule; stated as a refactor it stays show', async () => {
+  it('a 400-line refactor → ask with too_large (split it), tier xl; the refactor intent does not lower it', async () => {
     const r = await range('refactor', { intent: 'refactor' });
-    expect(r).toMatchObject({ level: 'show', stats: { additions: 200, deletions: 200 } });
-    expect(fired(r)).toEqual(['show:other', 'show:size']);
-    expect(r.reasons.find((x) => x.rule === 'size')?.message).toMatch(/^400 changed lines/);
+    expect(r).toMatchObject({ level: 'ask', stats: { additions: 200, deletions: 200 }, size: { lines: 400, tier: 'xl' } });
+    expect(fired(r)).toEqual(['ask:intent', 'ask:too_large', 'show:other']);
+    expect(r.reasons.find((x) => x.rule === 'too_large')?.message).toMatch(/^400 changed lines/);
   });
 
   it('a "refactor" that adds an endpoint → ask, the intent reason says the diff wins', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  sizeTier,
   binaryVerdict,
   dependencyChange,
   expectedLevel,
@@ -16,6 +17,16 @@ import { INTENTS, type ChangedFile } from '../../src/changes/rules.js';
 
 /** The named decisions of the classifier, each on its own (test/unit/changes.test.ts classifies whole changes). */
 const file = (extra: Partial<ChangedFile> = {}): ChangedFile => ({ path: 'src/a.ts', status: 'modified', additions: 0, deletions: 0, binary: false, symlink: false, ...extra });
+
+describe('sizeTier: the PR size tier of a count of changed lines', () => {
+  it('under s, under m, up to max, over max — each boundary on both sides', () => {
+    const t = (n: number) => sizeTier(n, { s: 50, m: 150 }, 300);
+    expect([0, 49, 50, 149, 150, 299, 300, 301, 10_000].map(t)).toEqual(['s', 's', 'm', 'm', 'l', 'l', 'l', 'xl', 'xl']);
+    expect(sizeTier(150, { s: 50, m: 150 }, 150)).toBe('l');
+    expect(sizeTier(151, { s: 50, m: 150 }, 150)).toBe('xl');
+    expect(sizeTier(120, { s: 50, m: 150 }, 100)).toBe('xl'); // max_lines below the tiers still wins
+  });
+});
 
 describe('winningLevel: which rule wins', () => {
   it('is the highest level any fired rule reached, ship when none fired', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RE2JS } from 're2js';
 import { compileRules, DEFAULT_RULES, RuleError, type ChangedFile, type RulesConfig } from '../../src/changes/rules.js';
 import { classify } from '../../src/changes/classifier.js';
+import { gateWeakenings, parseConfig } from '../../src/core/config.js';
 
 const file = (path: string, added: string[] = [], removed: string[] = [], extra: Partial<ChangedFile> = {}): ChangedFile => ({
   path,
@@ -95,7 +96,7 @@ describe('classify: the default rules', () => {
     expect(rules(run([file('src/new.ts', [], [], { status: 'renamed', old_path: 'src/old.ts' })]))).toEqual(['show:rename_only']);
   });
 
-  it('more than 300 changed lines → at least show (lockfiles not counted); configurable', () => {
+  it('more than 300 changed lines → ask (too_large: split it), tier xl; lockfiles not counted; configurable', () => {
     const big = Array.from({ length: 200 }, (_, i) => `line ${i}`);
     const c = run([
       file(
@@ -104,8 +105,9 @@ describe('classify: the default rules', () => {
         big.map((l) => `${l}!`),
       ),
     ]);
-    expect(rules(c)).toEqual(['ship:docs', 'show:size']);
-    expect(c.reasons.find((r) => r.rule === 'size')?.message).toMatch(/400 changed lines/);
+    expect(rules(c)).toEqual(['ask:too_large', 'ship:docs']);
+    expect(c).toMatchObject({ level: 'ask', size: { lines: 400, tier: 'xl' } });
+    expect(c.reasons.find((r) => r.rule === 'too_large')?.message).toMatch(/^400 changed lines .* split it into pull requests of at most 300 lines/);
     expect(
       run([
         file(
@@ -113,9 +115,79 @@ describe('classify: the default rules', () => {
           big,
           big.map((l) => `${l}!`),
         ),
-      ]).level,
-    ).toBe('ship');
-    expect(run([file('README.md', big, [])], { max_lines: 100, rules: [{ id: 'size', level: 'ask' }] }).level).toBe('ask');
+      ]),
+    ).toMatchObject({ level: 'ship', size: { lines: 0, tier: 's' } });
+    expect(run([file('README.md', big, [])], { max_lines: 100 }).level).toBe('ask');
+    expect(run([file('README.md', big, [])], { max_lines: 100, size_tiers: { s: 10, m: 20 }, rules: [{ id: 'too_large', level: 'show' }] }).level).toBe('show');
+  });
+
+  it('the size tiers at their boundaries: under 50 s, under 150 m, up to 300 l, over 300 xl', () => {
+    const lines = (n: number) =>
+      run([
+        file(
+          'README.md',
+          Array.from({ length: n }, (_, i) => `w${i}`),
+        ),
+      ]);
+    const at = (n: number) => [lines(n).size.tier, lines(n).level];
+    expect([0, 49, 50, 149, 150, 300, 301].map(at)).toEqual([
+      ['s', 'ship'],
+      ['s', 'ship'],
+      ['m', 'ship'],
+      ['m', 'ship'],
+      ['l', 'ship'],
+      ['l', 'ship'],
+      ['xl', 'ask'],
+    ]);
+    // Configured thresholds move the boundaries the same way.
+    const cfg = { max_lines: 20, size_tiers: { s: 5, m: 10 } };
+    const tier = (n: number) =>
+      run(
+        [
+          file(
+            'README.md',
+            Array.from({ length: n }, (_, i) => `w${i}`),
+          ),
+        ],
+        cfg,
+      ).size.tier;
+    expect([4, 5, 9, 10, 20, 21].map(tier)).toEqual(['s', 'm', 'm', 'l', 'l', 'xl']);
+  });
+
+  it('lockfiles, build output and binaries are not counted; size_exclude replaces the default globs', () => {
+    const n = (k: number) => Array.from({ length: k }, (_, i) => `x${i}`);
+    const change = [
+      file('src/util.ts', n(40)),
+      file('package-lock.json', n(500)),
+      file('web/yarn.lock', n(500)),
+      file('pnpm-lock.yaml', n(500)),
+      file('Cargo.lock', n(500)),
+      file('dist/bundle.js', n(500)),
+      file('assets/app.min.js', n(500)),
+      file('img.png', [], [], { binary: true, additions: 900 }),
+    ];
+    expect(run(change)).toMatchObject({ size: { lines: 40, tier: 's' } });
+    expect(run(change).reasons.map((r) => r.rule)).not.toContain('too_large');
+    // Nothing excluded: every text line counts (binaries still do not).
+    expect(run(change, { size_exclude: [] })).toMatchObject({ level: 'ask', size: { lines: 3040, tier: 'xl' } });
+    expect(run([file('gen/api.ts', n(400))], { size_exclude: ['gen/**'] }).size).toEqual({ lines: 0, tier: 's' });
+    // A dist folder deeper down is not build output of the root; a file merely named like one counts.
+    expect(run([file('src/dist/x.ts', n(400))]).size.tier).toBe('xl');
+  });
+
+  it('a config that loosens the size gate is a gate weakening; the defaults and a smaller limit are not', () => {
+    expect(gateWeakenings(parseConfig({})).filter((w) => w.includes('size') || w.includes('max_lines'))).toEqual([]);
+    expect(gateWeakenings(parseConfig({ changes: { max_lines: 200, size_exclude: ['dist/**'] } }))).toEqual([]);
+    expect(gateWeakenings(parseConfig({ changes: { max_lines: 1000, size_exclude: ['*.lock', 'src/**'] } }))).toEqual([
+      'changes.max_lines 1000 (default 300: larger changes are not too_large)',
+      'changes.size_exclude adds src/** (their lines do not count towards too_large)',
+    ]);
+    expect(() => parseConfig({ changes: { size_tiers: { s: 100, m: 100 } } })).toThrow(/changes\.size_tiers\.m: size_tiers\.m \(100\) must be more than/);
+  });
+
+  it('bad size settings name their field', () => {
+    expect(() => compileRules({ size_tiers: { s: 150, m: 150 } })).toThrow(/size_tiers\.m \(150\) must be more than size_tiers\.s/);
+    expect(() => compileRules({ size_exclude: ['{x'] })).toThrow(RuleError);
   });
 
   it('binary files, symlinks and deleted files', () => {
@@ -207,7 +279,7 @@ describe('compileRules: configuration', () => {
     expect(err({ rules: [{ id: 'c', level: 'ask', pattern: '(' }] })).toMatch(/^rules\.0\.pattern: bad regular expression/);
     expect(err({ rules: [{ id: 'd', paths: ['x'] }] })).toMatch(/^rules\.0\.level: new rule d needs a level/);
     expect(err({ rules: [{ id: 'e', level: 'ask' }] })).toMatch(/^rules\.0: rule e needs paths, pattern or removed_pattern/);
-    expect(err({ rules: [{ id: 'size', level: 'ask', paths: ['x'] }] })).toMatch(/^rules\.0\.paths: rule size is built-in logic/);
+    expect(err({ rules: [{ id: 'too_large', level: 'ask', paths: ['x'] }] })).toMatch(/^rules\.0\.paths: rule too_large is built-in logic/);
     expect(err({ remove: ['nope'] })).toMatch(/^remove\.0: no rule with id "nope"/);
   });
 });
