@@ -116,12 +116,16 @@ function renderMegas() {
     <div class="mega" data-mega="${esc(m.key)}">
       <div class="mega-head"><h3>${esc(m.key)} · ${esc(m.title)}</h3><span class="meta">${m.done}/${m.total} phases · ${m.points_done}/${m.points_total} pts</span></div>
       <div class="bar"><span data-pct="${m.total ? Math.round((m.done / m.total) * 100) : 0}"></span></div>
-      <div class="lanes">${lanes
-        .map(([k, label]) => {
-          const ps = m.phases.filter((p) => p.status === k);
-          return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
-        })
-        .join('')}</div>
+      ${
+        m.phases
+          ? `<div class="lanes">${lanes
+              .map(([k, label]) => {
+                const ps = m.phases.filter((p) => p.status === k);
+                return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
+              })
+              .join('')}</div>`
+          : `<p class="sub">${m.ready} ready · ${m.blocked} blocked · ${m.claimed} claimed</p>`
+      }
     </div>`,
     )
     .join('');

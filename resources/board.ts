@@ -1,20 +1,23 @@
 import { defineResource } from '../src/mcp/resource.js';
-import { renderBoardLines } from '../src/phases/render.js';
+import { renderBoardPage } from '../src/phases/render.js';
 
 export const boardResource = defineResource({
   name: 'board',
   title: 'Factory board',
-  description: 'Every MEGA with its phases, status, owners and leases, as text.',
+  description: 'The first page of the board as text: a summary per MEGA (with phases while the board is small); the board tool pages on.',
   mimeType: 'text/plain',
   uri: 'factory://board',
-  read: (ctx) => renderBoardLines(ctx.store.phases.board(), { color: false, now: ctx.clock() }).join('\n'),
+  read: (ctx) => renderBoardPage(ctx.store.phases.boardPage({}), { color: false, now: ctx.clock() }).join('\n'),
 });
 
 export const megaResource = defineResource({
   name: 'mega',
   title: 'One MEGA',
-  description: 'One MEGA and its phases as JSON.',
+  description: 'One MEGA and the first page of its phases as JSON (a cursor for board {mega, cursor} when there are more).',
   mimeType: 'application/json',
   template: 'factory://mega/{key}',
-  read: (ctx, _uri, p) => JSON.stringify(ctx.store.phases.board(p.key)[0], null, 2),
+  read: (ctx, _uri, p) => {
+    const page = ctx.store.phases.boardPage({ mega: p.key });
+    return JSON.stringify({ ...page.megas[0], ...(page.cursor ? { cursor: page.cursor } : {}) }, null, 2);
+  },
 });

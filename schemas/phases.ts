@@ -95,6 +95,8 @@ export const ReleasePhaseOutput = z.object({
 
 export const BoardInput = z.strictObject({
   mega: MegaKey.optional().describe('one MEGA; omit for all'),
+  cursor: z.string().max(512).optional().describe("next page: the last answer's cursor"),
+  limit: z.int().min(1).max(500).optional().describe('page size (default 100)'),
 });
 export const BoardPhaseSchema = PhaseRefSchema.extend({
   status: z.enum(['ready', 'blocked', 'claimed', 'done']),
@@ -105,22 +107,29 @@ export const BoardPhaseSchema = PhaseRefSchema.extend({
   lease_expires_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   completed_by: z.string().nullable(),
+  waits_on: z
+    .array(z.union([z.number(), z.string()]))
+    .optional()
+    .describe('blocked: the unfinished deps'),
   checkpoint: CheckpointBrief.nullable().optional(),
+});
+export const BoardMegaSchema = z.object({
+  key: z.string(),
+  title: z.string(),
+  source: z.string().nullable(),
+  total: z.number(),
+  done: z.number(),
+  claimed: z.number(),
+  ready: z.number(),
+  blocked: z.number(),
+  points_total: z.number(),
+  points_done: z.number(),
+  owners: z.array(z.object({ instance: z.string(), phases: z.number() })).describe('who holds its claims (at most 20)'),
+  phases: z.array(BoardPhaseSchema).optional().describe('a page of them with mega; without, only on a small board'),
 });
 export const BoardOutput = z.object({
   autonomy: z.number().optional().describe('autonomy level 1-5 from config'),
-  megas: z.array(
-    z.object({
-      key: z.string(),
-      title: z.string(),
-      source: z.string().nullable(),
-      total: z.number(),
-      done: z.number(),
-      claimed: z.number(),
-      ready: z.number(),
-      points_total: z.number(),
-      points_done: z.number(),
-      phases: z.array(BoardPhaseSchema),
-    }),
-  ),
+  megas: z.array(BoardMegaSchema),
+  megas_total: z.number().describe('MEGAs planned in all'),
+  cursor: z.string().optional().describe('pass it back for the next page; absent on the last'),
 });

@@ -61,17 +61,22 @@ repository share one database (default .factory/factory.db at the git root).
     summary: 'print the board: MEGAs, phases, owners',
     usage: `factory-mcp status [--mega KEY] [--json] [--db FILE]
 
-Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), ready (○), blocked (·).`,
+Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), ready (○), blocked (·).
+Over 100 phases in all, a line per MEGA (counts, points, owners); --mega KEY prints its phases.`,
     options: { mega: { type: 'string' }, json: { type: 'boolean' } },
     run: (v) =>
       withStore(v, (store) => {
-        const megas = store.phases.board(v.mega as string | undefined);
+        const megas = store.phases.boardPages(v.mega as string | undefined);
         if (v.json) process.stdout.write(`${JSON.stringify({ megas }, null, 2)}\n`);
         else if (!megas.length)
           process.stdout.write(
             `No MEGA planned yet: plan one with ${COMMANDS.plan ? '`factory-mcp plan FILE`' : "an agent's plan_mega tool"} (or \`factory-mcp sync-plan KEY\` from Linear), or import a claim file with \`factory-mcp import FILE\`.\n`,
           );
-        else process.stdout.write(`${renderBoardLines(megas, { color: process.stdout.isTTY === true }).join('\n')}\n`);
+        else {
+          const lines = renderBoardLines(megas, { color: process.stdout.isTTY === true });
+          if (megas.some((m) => !m.phases)) lines.push(`phases of one MEGA: factory-mcp status --mega ${megas[0]?.key}`);
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
         return 0;
       }),
   },

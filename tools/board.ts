@@ -1,15 +1,15 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { BoardInput, BoardOutput } from '../schemas/phases.js';
-import { renderBoardLines } from '../src/phases/render.js';
+import { renderBoardPage } from '../src/phases/render.js';
 
 export const board = defineTool({
   name: 'board',
   title: 'Show the board',
   toolset: 'phases',
-  description: 'MEGAs and phases: status, owner, lease, deps, points, latest checkpoint.',
+  description: "MEGAs (a summary per MEGA) or one MEGA's phases: status, owner, lease, deps, points, latest checkpoint; a page at a time.",
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ({ autonomy: ctx.config.autonomy, megas: ctx.store.phases.board(input.mega) }),
-  text: (o) => renderBoardLines(o.megas, { color: false }).join('\n'),
+  handler: (ctx, input) => ({ autonomy: ctx.config.autonomy, ...ctx.store.phases.boardPage(input) }),
+  text: (o) => renderBoardPage(o, { color: false }).join('\n'),
 });

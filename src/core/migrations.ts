@@ -271,6 +271,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE phases ADD COLUMN max_points REAL;
   UPDATE phases SET max_points = points;
   `,
+  // a board that scales (issue 14): the ready phases of every MEGA in claim order as one index (each phase
+  // carries its MEGA's created_at, so claim_phase {} reads no MEGA list), and keyset pages of MEGAs and phases
+  `
+  ALTER TABLE phases ADD COLUMN mega_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE phases SET mega_at = (SELECT created_at FROM megas WHERE key = phases.mega);
+  CREATE INDEX phases_ready_any ON phases(mega_at, mega, ord) WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0;
+  CREATE INDEX phases_page ON phases(mega, ord);
+  CREATE INDEX megas_page ON megas(created_at, key);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

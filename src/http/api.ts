@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { cycleReport } from '../report/service.js';
 import { Governance } from '../governance/service.js';
 import { silentLogger } from '../core/logger.js';
+import { PAGE } from '../phases/paging.js';
 
 export interface ApiResult {
   status: number;
@@ -20,12 +21,29 @@ type ApiContext = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | '
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
 export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */ health?: () => Record<string, unknown> } = {}) {
   const { store } = deps;
-  const agentOf = (instance: string | null) => (instance === null ? null : (store.sessions.get(instance)?.agent ?? null));
+  const agentOfInstance = (instance: string | null) => (instance === null ? null : (store.sessions.get(instance)?.agent ?? null));
   // Kill switch (environment and file; the GitHub variable is read at claims), autonomy, today's cost.
   const governance = new Governance({ config: deps.config, root: deps.root, store, clock: deps.clock, env: deps.env, logger: silentLogger });
   const routes: Record<string, (u: URL, auth: ApiAuth) => unknown> = {
-    // Agent names beside instance ids: the board names instances, the sessions know their agents.
-    '/api/board': () => ({ megas: store.phases.board().map((m) => ({ ...m, phases: m.phases.map((p) => ({ ...p, owner_agent: agentOf(p.owner), completed_by_agent: agentOf(p.completed_by) })) })) }),
+    // The board a page at a time, as the board tool pages it (?mega, ?cursor, ?limit); agent names
+    // beside instance ids: the board names instances, the sessions know their agents.
+    '/api/board': (u) => {
+      const agents = new Map<string | null, string | null>();
+      const agentOf = (instance: string | null) => {
+        if (!agents.has(instance)) agents.set(instance, agentOfInstance(instance));
+        return agents.get(instance) ?? null;
+      };
+      const q = u.searchParams;
+      const page = store.phases.boardPage({ mega: q.get('mega') ?? undefined, cursor: q.get('cursor') ?? undefined, limit: int(q.get('limit'), PAGE.limit, PAGE.maxLimit) });
+      return {
+        ...page,
+        megas: page.megas.map((m) => ({
+          ...m,
+          owners: m.owners.map((o) => ({ ...o, agent: agentOf(o.instance) })),
+          ...(m.phases ? { phases: m.phases.map((p) => ({ ...p, owner_agent: agentOf(p.owner), completed_by_agent: agentOf(p.completed_by) })) } : {}),
+        })),
+      };
+    },
     '/api/governance': (_u, auth) => {
       const cap = governance.dailyCapUsd;
       const today = governance.costToday();

@@ -1,31 +1,52 @@
-import type { BoardMega, BoardPhase } from './service.js';
+import type { BoardMega, BoardPage, BoardPhase } from './service.js';
 import { clip, tableCell as cell } from '../core/text.js';
 
 const MARK: Record<BoardPhase['status'], string> = { done: '✔', claimed: '▶', ready: '○', blocked: '·' };
 const COLOR: Record<BoardPhase['status'], string> = { done: '\x1b[32m', claimed: '\x1b[33m', ready: '\x1b[36m', blocked: '\x1b[90m' };
 
-/** The board as terminal lines: one header per MEGA, one line per phase. */
+/**
+ * The board as terminal lines: one header per MEGA and one line per phase it carries; a MEGA
+ * given without phases (a summary page) is one line with its blocked count and owners.
+ */
 export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boolean; now?: number }): string[] {
   if (megas.length === 0) return ['No MEGA planned yet. Plan one with the plan_mega tool.'];
   const now = opts.now ?? Date.now();
   const lines: string[] = [];
   for (const m of megas) {
-    lines.push(`${m.key}  ${m.title}  — ${m.done}/${m.total} done, ${m.claimed} claimed, ${m.ready} ready · ${fmtPts(m.points_done)}/${fmtPts(m.points_total)} pts`);
-    const idWidth = Math.max(...m.phases.map((p) => String(p.id).length));
-    const nameWidth = Math.min(40, Math.max(...m.phases.map((p) => p.name.length)));
-    const done = new Set(m.phases.filter((p) => p.status === 'done').map((p) => String(p.id)));
+    const head = `${m.key}  ${m.title}  — ${m.done}/${m.total} done, ${m.claimed} claimed, ${m.ready} ready`;
+    if (!m.phases) {
+      const owners = m.owners.map((o) => (o.phases === 1 ? o.instance : `${o.instance} ×${o.phases}`)).join(', ');
+      lines.push(`${head}, ${m.blocked} blocked · ${fmtPts(m.points_done)}/${fmtPts(m.points_total)} pts${owners ? ` · ${owners}` : ''}`);
+      continue;
+    }
+    lines.push(`${head} · ${fmtPts(m.points_done)}/${fmtPts(m.points_total)} pts`);
+    const idWidth = Math.max(0, ...m.phases.map((p) => String(p.id).length));
+    const nameWidth = Math.min(40, Math.max(0, ...m.phases.map((p) => p.name.length)));
     for (const p of m.phases) {
       let detail = '';
       if (p.status === 'done') detail = `done by ${p.completed_by} ${time(p.completed_at)}`;
       else if (p.status === 'claimed')
         detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
-      else if (p.status === 'blocked') detail = `waits on ${p.deps.filter((d) => !done.has(String(d))).join(', ')}`;
+      else if (p.status === 'blocked') detail = `waits on ${(p.waits_on ?? p.deps).join(', ')}`;
       else detail = 'ready';
       const pts = p.points === null ? '' : `${fmtPts(p.points)} pt${p.points === 1 ? '' : 's'}`;
       const line = `  ${MARK[p.status]} ${String(p.id).padEnd(idWidth)}  ${clip(p.name, nameWidth).padEnd(nameWidth)}  ${pts.padStart(6)}  ${detail}`;
       lines.push(opts.color ? `${COLOR[p.status]}${line}\x1b[0m` : line);
     }
   }
+  return lines;
+}
+
+/** A board answer as text: its lines, then how to read on (the next page, or a MEGA's phases). */
+export function renderBoardPage(page: BoardPage, opts: { color: boolean; now?: number }): string[] {
+  const lines = renderBoardLines(page.megas, opts);
+  const call = (args: Record<string, string>) => `board ${JSON.stringify(args)}`;
+  const m = page.megas[0];
+  if (!m) return lines;
+  // Phases on the page and a cursor: a page of one MEGA (a summary page with phases is never cut).
+  if (page.cursor && m.phases) lines.push(`${m.phases.length} of ${m.total} phases here; next page: ${call({ mega: m.key, cursor: page.cursor })}`);
+  else if (page.cursor) lines.push(`${page.megas.length} of ${page.megas_total} MEGAs here; next page: ${call({ cursor: page.cursor })}; phases of one: ${call({ mega: m.key })}`);
+  else if (!m.phases) lines.push(`phases of one MEGA: ${call({ mega: m.key })}`);
   return lines;
 }
 

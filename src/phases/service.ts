@@ -11,7 +11,10 @@ import { isStale, leaseExpiry } from './lease.js';
 import { resumeCommand } from '../sessions/domain.js';
 import { iso } from '../core/time.js';
 import { toRef, type MegaRow, type PhaseRef, type PhaseRow, type PhasesStore, type PlanInput } from './store.js';
+import { PAGE, checkpointBrief, decodeCursor, encodeCursor, fillPage, jsonBytes } from './paging.js';
 import type {
+  BoardInput,
+  BoardMegaSchema,
   BoardOutput,
   BoardPhaseSchema,
   ClaimPhaseInput,
@@ -40,7 +43,12 @@ export type HeartbeatResult = z.output<typeof HeartbeatOutput>;
 export type CompleteResult = z.output<typeof CompletePhaseOutput>;
 export type ReleaseResult = z.output<typeof ReleasePhaseOutput>;
 export type BoardPhase = z.output<typeof BoardPhaseSchema>;
-export type BoardMega = z.output<typeof BoardOutput>['megas'][number];
+export type BoardMega = z.output<typeof BoardMegaSchema>;
+/** A MEGA with every one of its phases (the unpaged board()). */
+export type BoardMegaFull = BoardMega & { phases: BoardPhase[] };
+/** A page of the board: its answer without the config's autonomy. */
+export type BoardPage = Omit<z.output<typeof BoardOutput>, 'autonomy'>;
+export type BoardQuery = z.output<typeof BoardInput>;
 export type PhaseStatus = BoardPhase['status'];
 
 /**
@@ -451,48 +459,94 @@ export class PhasesService {
 
   // ---------------------------------------------------------------- reads
 
-  board(mega?: string): BoardMega[] {
+  /**
+   * The board a page at a time: without `mega`, a summary per MEGA (counts by status, points,
+   * owners) in the order they were planned, each MEGA's phases too while the whole board is small;
+   * with `mega`, that MEGA's summary and a page of its phases in plan order. `cursor` (from the
+   * last answer) says where the page starts; every answer stays within PAGE.bytes of items.
+   */
+  boardPage(input: BoardQuery): BoardPage {
+    const limit = input.limit ?? PAGE.limit;
+    const at = input.cursor !== undefined ? decodeCursor(input.cursor, input.mega) : null;
+    const view = this.boardView();
+    const megasTotal = this.rows.megaCount();
+    if (input.mega !== undefined) {
+      const m = this.requireMega(input.mega);
+      const page = fillPage(this.rows.phasesAfter(m.key, at?.kind === 'phases' ? at.ord : -1, limit + 1), limit, (r) => view.phase(r));
+      const cursor = page.more && page.last ? encodeCursor({ kind: 'phases', mega: m.key, ord: page.last.ord }) : undefined;
+      return { megas: [{ ...this.summary(m), phases: page.items }], megas_total: megasTotal, ...(cursor ? { cursor } : {}) };
+    }
+    const page = fillPage(this.rows.megasAfter(at?.kind === 'megas' ? at : null, limit + 1), limit, (m) => this.summary(m));
+    const cursor = page.more && page.last ? encodeCursor({ kind: 'megas', at: page.last.created_at, key: page.last.key }) : undefined;
+    // A small board answers as it did before paging: every MEGA with its phases, when they fit one page.
+    if (!at && !cursor && page.items.reduce((n, m) => n + m.total, 0) <= PAGE.smallBoard) {
+      const full = page.items.map((m) => ({ ...m, phases: this.rows.phasesOf(m.key).map((r) => view.phase(r)) }));
+      if (jsonBytes(full) <= PAGE.bytes) return { megas: full, megas_total: megasTotal };
+    }
+    return { megas: page.items, megas_total: megasTotal, ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Every page of a board query, joined (for a terminal: `factory-mcp status`): the MEGA summaries, or one MEGA with all its phases. */
+  boardPages(mega?: string): BoardMega[] {
+    const out: BoardMega[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = this.boardPage({ mega, cursor, limit: PAGE.maxLimit });
+      const first = out[0];
+      if (mega !== undefined && first) first.phases?.push(...(page.megas[0]?.phases ?? []));
+      else out.push(...page.megas);
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  }
+
+  /**
+   * Every MEGA (or one) with all its phases, unpaged: for `factory-mcp export` and for checks on one
+   * MEGA inside the server (council subjects, GitHub statuses). Answers page with boardPage.
+   */
+  board(mega?: string): BoardMegaFull[] {
+    const view = this.boardView();
     const megas = mega !== undefined ? [this.requireMega(mega)] : this.rows.megas();
+    return megas.map((m) => ({ ...this.summary(m), phases: this.rows.phasesOf(m.key).map((r) => view.phase(r)) }));
+  }
+
+  private summary(m: MegaRow): BoardMega {
+    const owners = this.rows.owners(m.key).map((o) => ({ instance: o.owner, phases: o.n }));
+    return { key: m.key, title: m.title, source: m.source, ...this.rows.counts(m.key), owners };
+  }
+
+  /** Phase rows as the board shows them; owners' states and each MEGA's checkpoints read once per answer. */
+  private boardView(): { phase: (r: PhaseRow) => BoardPhase } {
     const states = new Map<string, ReturnType<SessionsStore['ownerState']>>();
     const stateOf = (owner: string) => {
       let st = states.get(owner);
       if (st === undefined) states.set(owner, (st = this.sessions.ownerState(owner)));
       return st;
     };
-    return megas.map((m) => {
-      const rows = this.rows.phasesOf(m.key);
-      const checkpoints = this.checkpointsOf?.(m.key);
-      const done = new Set(rows.filter((r) => r.completed_at !== null).map((r) => r.id));
-      const phases = rows.map((r): BoardPhase => {
-        const deps = JSON.parse(r.deps) as PhaseId[];
-        const status: PhaseStatus = r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : deps.every((d) => done.has(phaseKey(d))) ? 'ready' : 'blocked';
-        const state = r.owner !== null ? stateOf(r.owner) : 'live';
-        return {
-          ...toRef(r),
-          status,
-          owner: r.owner,
-          ...(state !== 'live' ? { owner_state: state, resume: resumeCommand(r.owner as string) } : {}),
-          claimed_at: r.owner !== null || r.completed_at !== null ? iso(r.claimed_at) : null,
-          lease_expires_at: r.owner !== null ? iso(r.lease_expires_at) : null,
-          completed_at: iso(r.completed_at),
-          completed_by: r.completed_by,
-          ...(checkpoints ? { checkpoint: checkpoints.get(r.id) ?? null } : {}),
-        };
-      });
-      const sum = (xs: BoardPhase[]) => xs.reduce((a, p) => a + (p.points ?? 0), 0);
+    const checkpoints = new Map<string, Map<string, Checkpoint> | undefined>();
+    const checkpointsOf = (mega: string) => {
+      if (!checkpoints.has(mega)) checkpoints.set(mega, this.checkpointsOf?.(mega));
+      return checkpoints.get(mega);
+    };
+    const phase = (r: PhaseRow): BoardPhase => {
+      const status: PhaseStatus = r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : r.unmet === 0 ? 'ready' : 'blocked';
+      const state = r.owner !== null ? stateOf(r.owner) : 'live';
+      const cps = checkpointsOf(r.mega);
+      const cp = cps?.get(r.id);
       return {
-        key: m.key,
-        title: m.title,
-        source: m.source,
-        total: phases.length,
-        done: phases.filter((p) => p.status === 'done').length,
-        claimed: phases.filter((p) => p.status === 'claimed').length,
-        ready: phases.filter((p) => p.status === 'ready').length,
-        points_total: sum(phases),
-        points_done: sum(phases.filter((p) => p.status === 'done')),
-        phases,
+        ...toRef(r),
+        status,
+        owner: r.owner,
+        ...(state !== 'live' ? { owner_state: state, resume: resumeCommand(r.owner as string) } : {}),
+        claimed_at: r.owner !== null || r.completed_at !== null ? iso(r.claimed_at) : null,
+        lease_expires_at: r.owner !== null ? iso(r.lease_expires_at) : null,
+        completed_at: iso(r.completed_at),
+        completed_by: r.completed_by,
+        ...(status === 'blocked' ? { waits_on: this.rows.unmetDeps(r.mega, r.id).map((u) => phaseIdFromStore(u.dep, u.id_kind)) } : {}),
+        ...(cps ? { checkpoint: cp ? checkpointBrief(cp) : null } : {}),
       };
-    });
+    };
+    return { phase };
   }
 
   /** Open claims of one session, for resume answers and session_end. */

@@ -12,6 +12,18 @@ export interface MegaRow {
   key: string;
   title: string;
   source: string | null;
+  created_at: number;
+}
+
+/** A MEGA's phases counted by status, with its story points: what the board's summary shows. */
+export interface MegaCounts {
+  total: number;
+  done: number;
+  claimed: number;
+  ready: number;
+  blocked: number;
+  points_total: number;
+  points_done: number;
 }
 
 export interface PhaseRow {
@@ -26,6 +38,8 @@ export interface PhaseRow {
   owner: string | null;
   token: string | null;
   epoch: number;
+  /** Dependencies not yet completed (0: ready once unclaimed). */
+  unmet: number;
   claimed_at: number | null;
   lease_seconds: number | null;
   lease_expires_at: number | null;
@@ -56,8 +70,19 @@ export class PhasesStore {
 
   constructor(private readonly db: Db) {
     this.q = {
-      mega: db.prepare<[string], MegaRow>('SELECT key, title, source FROM megas WHERE key = ?'),
-      megas: db.prepare<[], MegaRow>('SELECT key, title, source FROM megas ORDER BY created_at, key'),
+      mega: db.prepare<[string], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE key = ?'),
+      megas: db.prepare<[], MegaRow>('SELECT key, title, source, created_at FROM megas ORDER BY created_at, key'),
+      // Keyset pages (index megas_page, phases_page): a page costs its own rows, wherever it starts.
+      megasAfter: db.prepare<[number, string, number], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE (created_at, key) > (?, ?) ORDER BY created_at, key LIMIT ?'),
+      megaCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM megas'),
+      counts: db.prepare<[string], MegaCounts>(
+        `SELECT count(*) AS total, count(completed_at) AS done, count(owner) AS claimed,
+                coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet = 0), 0) AS ready,
+                coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet > 0), 0) AS blocked,
+                coalesce(sum(points), 0) AS points_total, coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done
+         FROM phases WHERE mega = ?`,
+      ),
+      phasesAfter: db.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND ord > ? ORDER BY ord LIMIT ?'),
       phase: db.prepare<[string, string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND id = ?'),
       phasesOf: db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? ORDER BY ord'),
       unmet: db.prepare<[string, string], { dep: string; id_kind: string }>(
@@ -66,6 +91,8 @@ export class PhasesStore {
       ),
       // `unmet` counts unfinished deps, so "ready" is one partial-index range scan.
       readyIn: db.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?'),
+      // Across MEGAs in claim order (MEGAs as planned, then plan order) on one partial index: no MEGA list is read.
+      readyAll: db.prepare<[number, number], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT ? OFFSET ?'),
       remainingIn: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
       remainingAll: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
       owners: db.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
@@ -90,8 +117,9 @@ export class PhasesStore {
       upsertPhase: db.prepare(
         // max_points: the most points the phase was ever planned with (the council gate reads it, so a
         // re-plan that lowers the points does not take a phase below the gate).
-        `INSERT INTO phases (mega, id, id_kind, ord, name, points, tickets, deps, max_points) VALUES (?,?,?,?,?,?,?,?,?)
-         ON CONFLICT (mega, id) DO UPDATE SET id_kind = excluded.id_kind, ord = excluded.ord, name = excluded.name,
+        // mega_at: the MEGA's created_at, the first key of the claim order (index phases_ready_any).
+        `INSERT INTO phases (mega, id, id_kind, ord, name, points, tickets, deps, max_points, mega_at) VALUES (?,?,?,?,?,?,?,?,?,?)
+         ON CONFLICT (mega, id) DO UPDATE SET id_kind = excluded.id_kind, ord = excluded.ord, name = excluded.name, mega_at = excluded.mega_at,
            points = excluded.points, tickets = excluded.tickets, deps = excluded.deps,
            max_points = max(coalesce(phases.max_points, phases.points, excluded.points, 0), coalesce(excluded.points, 0))`,
       ),
@@ -128,23 +156,32 @@ export class PhasesStore {
     return this.q.unmet.all(mega, key);
   }
 
+  /** Up to `limit` MEGAs after `after` (their created_at and key; null: from the first) in the order they were planned. */
+  megasAfter(after: { at: number; key: string } | null, limit: number): MegaRow[] {
+    return this.q.megasAfter.all(after?.at ?? Number.MIN_SAFE_INTEGER, after?.key ?? '', limit);
+  }
+
+  megaCount(): number {
+    return this.q.megaCount.get()?.n ?? 0;
+  }
+
+  /** A MEGA's phases counted by status, and its points (one range of its phases). */
+  counts(mega: string): MegaCounts {
+    return this.q.counts.get(mega) as MegaCounts;
+  }
+
+  /** Up to `limit` phases of a MEGA after plan position `ord` (-1: from the first), in plan order. */
+  phasesAfter(mega: string, ord: number, limit: number): PhaseRow[] {
+    return this.q.phasesAfter.all(mega, ord, limit);
+  }
+
   /**
    * Ready phases (unclaimed, not done, no unfinished dependency) in plan order, `limit` of them
-   * from `offset` (limit -1: all); across MEGAs in MEGA order when `mega` is undefined (MEGAs are
-   * few; each lookup is an index range).
+   * from `offset` (limit -1: all); across MEGAs in MEGA order when `mega` is undefined, read from
+   * one index whatever the number of MEGAs.
    */
   ready(mega: string | undefined, limit: number, offset: number): PhaseRow[] {
-    if (mega !== undefined) return this.q.readyIn.all(mega, limit, offset);
-    const out: PhaseRow[] = [];
-    let skip = offset;
-    for (const m of this.q.megas.all()) {
-      const rows = this.q.readyIn.all(m.key, limit - out.length + skip, 0);
-      const take = rows.slice(skip);
-      skip = Math.max(0, skip - rows.length);
-      out.push(...take);
-      if (out.length >= limit) break;
-    }
-    return out;
+    return mega !== undefined ? this.q.readyIn.all(mega, limit, offset) : this.q.readyAll.all(limit, offset);
   }
 
   /** Phases not yet done, in a MEGA or in all. */
@@ -184,11 +221,12 @@ export class PhasesStore {
   writePlan(plan: PlanInput, existing: MegaRow | undefined, removed: readonly string[], now: number): void {
     if (existing) this.q.updateMega.run(plan.title, plan.source ?? existing.source, now, plan.key);
     else this.q.insertMega.run(plan.key, plan.title, plan.source ?? null, now, now);
+    const megaAt = existing ? existing.created_at : now;
     this.q.deleteDeps.run(plan.key);
     for (const id of removed) this.q.deletePhase.run(plan.key, id);
     for (const [i, p] of plan.phases.entries()) {
       const deps = (p.deps ?? []).map(phaseKey);
-      this.q.upsertPhase.run(plan.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []), p.points ?? null);
+      this.q.upsertPhase.run(plan.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []), p.points ?? null, megaAt);
       for (const d of new Set(deps)) this.q.insertDep.run(plan.key, phaseKey(p.id), d);
     }
     this.q.recountUnmet.run(plan.key);

@@ -61,6 +61,49 @@ describe('PhasesStore', () => {
     expect(rows.ready(undefined, 5, 4)).toEqual([]);
   });
 
+  it('claim-any reads one index in MEGA order (planned first, then key), whatever the number of MEGAs', () => {
+    // Same created_at: the key decides, as in the MEGA list; a re-plan keeps the MEGA's place.
+    rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
+    rows.writePlan(
+      {
+        key: 'A-1',
+        title: 'A',
+        phases: [
+          { id: 'x', name: 'ex', points: 3 },
+          { id: 1, name: 'one' },
+          { id: 2, name: 'two', deps: [1] },
+        ],
+      },
+      rows.mega('A-1'),
+      [],
+      NOW + 9,
+    );
+    expect(keys(rows.ready(undefined, 10, 0))).toEqual(['A-1/x', 'A-1/1', 'A-0/1', 'B-1/1', 'B-1/2']);
+    expect(rows.megas().map((m) => m.key)).toEqual(['A-1', 'A-0', 'B-1']);
+    const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1').all() as {
+      detail: string;
+    }[];
+    expect(plan.map((r) => r.detail).join('\n')).toMatch(/USING INDEX phases_ready_any/);
+    expect(plan.map((r) => r.detail).join('\n')).not.toMatch(/TEMP B-TREE|megas/);
+  });
+
+  it('pages MEGAs and phases by keyset, and counts a MEGA by status', () => {
+    rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
+    const all = rows.megasAfter(null, 10).map((m) => m.key);
+    expect(all).toEqual(['A-1', 'A-0', 'B-1']);
+    const first = rows.megasAfter(null, 1)[0]!;
+    expect(rows.megasAfter({ at: first.created_at, key: first.key }, 1).map((m) => m.key)).toEqual(['A-0']);
+    expect(rows.megasAfter({ at: NOW + 1, key: 'A-0' }, 5).map((m) => m.key)).toEqual(['B-1']);
+    expect(rows.megasAfter({ at: NOW + 1, key: 'B-1' }, 5)).toEqual([]);
+    expect(rows.megaCount()).toBe(3);
+    expect(rows.phasesAfter('A-1', -1, 2).map((r) => r.id)).toEqual(['1', '2']);
+    expect(rows.phasesAfter('A-1', 1, 2).map((r) => r.id)).toEqual(['x']);
+    rows.setClaim('A-1', 'x', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
+    expect(rows.counts('A-1')).toEqual({ total: 3, done: 0, claimed: 1, ready: 1, blocked: 1, points_total: 3, points_done: 0 });
+    rows.complete('A-1', '1', 't1000', NOW);
+    expect(rows.counts('A-1')).toEqual({ total: 3, done: 1, claimed: 1, ready: 1, blocked: 0, points_total: 3, points_done: 0 });
+  });
+
   it('counts a completion off its dependents, so they become ready', () => {
     expect(rows.unmetDeps('A-1', '2')).toEqual([{ dep: '1', id_kind: 'int' }]);
     rows.complete('A-1', '1', 't1000', NOW);
@@ -101,7 +144,7 @@ describe('PhasesStore', () => {
       ['2'],
       NOW + 5,
     );
-    expect(rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null });
+    expect(rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null, created_at: NOW }); // a re-plan keeps its place in the MEGA order
     expect(rows.phasesOf('A-1').map(toRef)).toEqual([
       { mega: 'A-1', id: 'x', name: 'ex', points: 1, tickets: [], deps: [] },
       { mega: 'A-1', id: 1, name: 'one', points: null, tickets: [], deps: [] },
