@@ -7,6 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 export const NOOP = fileURLToPath(new URL('./noop.js', import.meta.url));
+export const BARE = fileURLToPath(new URL('./bare-claim.js', import.meta.url));
 
 export function tmpDb(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-')), 'factory.db');

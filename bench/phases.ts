@@ -1,12 +1,14 @@
 /**
  * Phase-ownership benchmarks (issue 3), each a ratio to a floor measured in the same run:
  *  1. claim_phase round trip over stdio vs a no-op tool on the same SDK (p50, p99);
- *  2. 8 processes racing on 500 phases: claims/s, double and lost claims;
+ *  2. 8 processes racing on 500 phases: claims/s against 8 bare SQLite claim-next servers
+ *     (bench/bare-claim.ts) on the same shape of table, double and lost claims of both;
  *  3. start-up to first answered tools/list, and resident memory, vs the no-op server.
  */
 import Database from 'better-sqlite3';
 import { RawStdioClient } from './rawclient.js';
-import { CLI, NOOP, connect, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
+import { BARE, CLI, NOOP, connect, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
+import { seedBare } from './bare-claim.js';
 
 async function roundTrip(n: number) {
   const db = tmpDb();
@@ -27,12 +29,18 @@ async function roundTrip(n: number) {
   return { claim: stats(claim), floor: stats(floor) };
 }
 
-async function race(procs: number, phases: number) {
+/** 8 processes claim every phase of one MEGA: factory-mcp, or the bare claim-next server (bench/bare-claim.ts) on its own database. */
+async function race(procs: number, phases: number, server: 'factory' | 'bare') {
   const db = tmpDb();
+  if (server === 'bare') seedBare(db, 'R-1', phases);
   // Raw JSON-RPC clients: the figure is about the 8 server processes, not the load generator.
-  const agents = Array.from({ length: procs }, () => ({ client: new RawStdioClient(process.execPath, [CLI], { FACTORY_DB: db, FACTORY_LOG: 'silent' }) }));
+  const agents = Array.from({ length: procs }, () => ({
+    client: server === 'bare' ? new RawStdioClient(process.execPath, [BARE, db], {}) : new RawStdioClient(process.execPath, [CLI], { FACTORY_DB: db, FACTORY_LOG: 'silent' }),
+  }));
   await Promise.all(agents.map((a) => a.client.initialize()));
-  await agents[0]!.client.callTool('plan_mega', { key: 'R-1', title: 'race', phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) });
+  if (server === 'factory') {
+    await agents[0]!.client.callTool('plan_mega', { key: 'R-1', title: 'race', phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) });
+  }
   const got: string[][] = agents.map(() => []);
   const t0 = process.hrtime.bigint();
   await Promise.all(
@@ -53,6 +61,18 @@ async function race(procs: number, phases: number) {
   check.close();
   const lost = phases - new Set(all).size + Math.abs(owned.n - new Set(all).size);
   return { claimsPerSecond: all.length / seconds, seconds, double, lost, perProcess: got.map((g) => g.length) };
+}
+
+/** Races alternate factory-mcp and the bare server, `rounds` each, so load hits both alike; the ratio is of the medians. */
+async function races(rounds: number, procs: number, phases: number) {
+  const factory: Awaited<ReturnType<typeof race>>[] = [];
+  const bare: Awaited<ReturnType<typeof race>>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    factory.push(await race(procs, phases, 'factory'));
+    bare.push(await race(procs, phases, 'bare'));
+  }
+  const median = (rs: { claimsPerSecond: number }[]) => stats(rs.map((r) => r.claimsPerSecond)).p50;
+  return { factory, bare, ratio: median(factory) / median(bare) };
 }
 
 async function startup(runs: number) {
@@ -76,23 +96,31 @@ async function startup(runs: number) {
   return { floor, factory };
 }
 
-export async function benchPhases(opts: { quick?: boolean } = {}) {
+export async function benchPhases(opts: { quick?: boolean; startup?: boolean } = {}) {
   const n = opts.quick ? 200 : 1000;
   const rt = await roundTrip(n);
-  const rc = await race(8, 500);
-  const st = await startup(opts.quick ? 5 : 15);
+  const rc = await races(opts.quick ? 1 : 3, 8, 500);
+  const st = opts.startup === false ? null : await startup(opts.quick ? 5 : 15);
   const lines = [
     `claim_phase round trip over stdio (${rt.claim.n} calls): p50 ${fmt(rt.claim.p50)} ms, p99 ${fmt(rt.claim.p99)} ms`,
     `no-op tool floor:                        p50 ${fmt(rt.floor.p50)} ms, p99 ${fmt(rt.floor.p99)} ms`,
-    `  ratio p50 ${fmt(rt.claim.p50 / rt.floor.p50)}x (target <= 2x), p99 ${fmt(rt.claim.p99 / rt.floor.p99)}x`,
-    `8 processes racing on 500 phases: ${fmt(rc.claimsPerSecond, 0)} claims/s (target >= 2000) in ${fmt(rc.seconds, 3)} s; double ${rc.double}, lost ${rc.lost}; per process ${rc.perProcess.join('/')}`,
-    `start-up to first tools/list: p50 ${fmt(st.factory.ms.p50, 1)} ms vs no-op ${fmt(st.floor.ms.p50, 1)} ms = ${fmt(st.factory.ms.p50 / st.floor.ms.p50)}x (target <= 1.5x)`,
-    `resident memory after tools/list: ${fmt(st.factory.rssKb.p50 / 1024, 1)} MiB vs no-op ${fmt(st.floor.rssKb.p50 / 1024, 1)} MiB = ${fmt(st.factory.rssKb.p50 / st.floor.rssKb.p50)}x (target <= 1.5x)`,
+    `  ratio p50 ${fmt(rt.claim.p50 / rt.floor.p50)}x (target <= 1.5x), p99 ${fmt(rt.claim.p99 / rt.floor.p99)}x`,
+    ...rc.factory.map((f, i) => {
+      const b = rc.bare[i]!;
+      return `8 processes racing on 500 phases, round ${i + 1}: factory-mcp ${fmt(f.claimsPerSecond, 0)} claims/s (double ${f.double}, lost ${f.lost}; per process ${f.perProcess.join('/')}), bare claim server ${fmt(b.claimsPerSecond, 0)} claims/s (double ${b.double}, lost ${b.lost})`;
+    }),
+    `  ratio of medians ${fmt(rc.ratio)}x the bare SQLite claim-next server (target >= 0.8x)`,
+    ...(st
+      ? [
+          `start-up to first tools/list: p50 ${fmt(st.factory.ms.p50, 1)} ms vs no-op ${fmt(st.floor.ms.p50, 1)} ms = ${fmt(st.factory.ms.p50 / st.floor.ms.p50)}x (target <= 1.5x)`,
+          `resident memory after tools/list: ${fmt(st.factory.rssKb.p50 / 1024, 1)} MiB vs no-op ${fmt(st.floor.rssKb.p50 / 1024, 1)} MiB = ${fmt(st.factory.rssKb.p50 / st.floor.rssKb.p50)}x (target <= 1.5x)`,
+        ]
+      : []),
   ];
   return { rt, rc, st, lines };
 }
 
 if (isMain(import.meta.url)) {
-  const r = await benchPhases({ quick: process.argv.includes('--quick') });
+  const r = await benchPhases({ quick: process.argv.includes('--quick'), startup: !process.argv.includes('--no-startup') });
   console.log(r.lines.join('\n'));
 }

@@ -14,9 +14,13 @@ export const claimPhase = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
-    const r = ctx.store.phases.claim(ctx.session.instance, input, ctx.clock(), ctx.guards);
-    if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
-    return r;
+    const instance = ctx.session.instance;
+    // One transaction: the claim, the lease refresh and, under a config that weakens gates, its entry.
+    return ctx.store.tx(() => {
+      const r = ctx.store.phases.claim(instance, input, ctx.clock(), ctx.guards);
+      if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
+      return r;
+    });
   },
   text: claimText,
 });

@@ -16,10 +16,13 @@ export const completePhase = defineTool({
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const gates = await completeGates(ctx, input.mega, input.phase);
-    // The gates run after the token check, inside the completion transaction.
-    const r = ctx.store.phases.complete(ctx.session.instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
-    if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
-    return r;
+    const instance = ctx.session.instance;
+    // One transaction: the completion (its gates run after the token check), the lease refresh, a config_weakened entry.
+    return ctx.store.tx(() => {
+      const r = ctx.store.phases.complete(instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
+      if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
+      return r;
+    });
   },
   text: (o) => (o.next ? `${o.message}. Next: ${claimText(o.next)}` : outcomeText(o, 'completed')),
 });

@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import type { Store } from './store.js';
 import type { NewSession } from '../sessions/store.js';
 import type { ClaimGuards } from '../phases/service.js';
-import { beforeNextWrite } from './db.js';
+import { beforeNextWrite, dropNextWrite } from './db.js';
 import type { Governance } from '../governance/service.js';
 
 /**
@@ -16,6 +16,9 @@ import type { Governance } from '../governance/service.js';
 export class Session {
   private id: string | null = null;
   private lastTouch = 0;
+  private touchedBefore = 0;
+  private touchError: Error | null = null;
+  private readonly touchKey = {};
   private recorded = false;
 
   constructor(
@@ -41,6 +44,7 @@ export class Session {
           data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null },
         });
         this.recorded = true;
+        this.lastTouch = now; // the new row was seen now and holds no lease yet: nothing to refresh
       });
     }
     return this.id;
@@ -63,14 +67,43 @@ export class Session {
   /**
    * A writing tool call refreshes the session's leases (reads never write). Throttled to once a
    * second per session: a refresh is a write, and an agent calling in a tight loop needs one, not
-   * hundreds. A session that has no identity yet holds nothing to refresh.
+   * hundreds. A session that has no identity yet holds nothing to refresh. The refresh is no
+   * transaction of its own: `touchWithCall()`, before the handler, defers it to the call's first
+   * write transaction (one BEGIN … COMMIT per call); `touchAfterCall()` writes it alone only when
+   * the call wrote nothing, and drops it when the call was refused.
    */
-  touch(): void {
-    if (!this.recorded) return;
-    const now = this.clock();
-    if (now - this.lastTouch < 1000) return;
-    this.lastTouch = now;
-    this.store.phases.touch(this.instance, now);
+  touchWithCall(): void {
+    if (!this.recorded || this.clock() - this.lastTouch < 1000) return;
+    this.touchedBefore = this.lastTouch;
+    beforeNextWrite(this.store.db, this.touchKey, () => {
+      // A failed refresh (a full disk) must not cost the call its own writes: SQLite undid the
+      // failed statement only, and the error is handed to touchAfterCall.
+      try {
+        this.touchNow();
+      } catch (e) {
+        this.lastTouch = this.touchedBefore;
+        this.touchError = e as Error;
+      }
+    });
+  }
+
+  /**
+   * After the call: `accepted` false (it threw) drops a refresh not yet written; true writes one
+   * the call's transactions did not take, and throws when the refresh failed.
+   */
+  touchAfterCall(accepted: boolean): void {
+    const failed = this.touchError;
+    this.touchError = null;
+    if (dropNextWrite(this.store.db, this.touchKey)) {
+      this.lastTouch = this.touchedBefore; // still pending: never taken, or taken by a transaction that rolled back
+      if (accepted) this.touchNow();
+    }
+    if (failed && accepted) throw failed;
+  }
+
+  private touchNow(): void {
+    this.lastTouch = this.clock();
+    this.store.phases.touch(this.instance, this.lastTouch);
   }
 }
 

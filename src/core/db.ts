@@ -147,6 +147,11 @@ export function beforeNextWrite(db: Db, key: object, fn: () => void): void {
   m.set(key, fn);
 }
 
+/** Drops a deferred write that no transaction has taken yet; true when there was one. */
+export function dropNextWrite(db: Db, key: object): boolean {
+  return pendingWrites.get(db)?.delete(key) ?? false;
+}
+
 interface TxStatements {
   begin: Database.Statement;
   commit: Database.Statement;

@@ -74,8 +74,11 @@ export class OperationsStore {
 
   /** Entries after `seq`, oldest first (kinds only: the resource watcher decides what changed). */
   kindsAfter(seq: number): { seq: number; kind: string; mega: string | null }[] {
-    return this.db.prepare<[number], { seq: number; kind: string; mega: string | null }>('SELECT seq, kind, mega FROM operations WHERE seq > ? ORDER BY seq').all(seq);
+    this.kindsAfterStmt ??= this.db.prepare<[number], { seq: number; kind: string; mega: string | null }>('SELECT seq, kind, mega FROM operations WHERE seq > ? ORDER BY seq');
+    return this.kindsAfterStmt.all(seq);
   }
+
+  private kindsAfterStmt: Statement<[number], { seq: number; kind: string; mega: string | null }> | undefined;
 
   /** Every entry, oldest first, streamed (export, log). */
   *iterate(): Generator<Operation> {

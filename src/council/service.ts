@@ -35,7 +35,7 @@ import { runCommand } from '../integrations/run.js';
 import type { Store } from '../core/store.js';
 import { retryDelayMs } from '../core/outbox.js';
 import { publishGates } from '../governance/statuses.js';
-import type { ClaimGuards, PhaseRef } from '../phases/service.js';
+import { gatePoints, type ClaimGuards, type PhaseRef } from '../phases/service.js';
 
 /**
  * The Council service, shared by the run_council / sync_plan tools and the CLI: gathers reviews
@@ -355,12 +355,12 @@ function gateNote(store: Store, config: Config, subject: Subject): string {
 export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, 'phase'> {
   const limit = config.council.gate_points;
   return {
-    phase: (p: PhaseRef) => {
+    phase: (p: PhaseRef, maxPoints: number | null) => {
       const label = `${p.mega}/${p.id}`;
       const s = gateOf(store, config, p.mega, phaseKey(p.id));
       if (s.open) return null;
       // The gate reads the most points the phase was ever planned with: re-planning it lower does not take it below.
-      const points = store.phases.gatePoints(p.mega, phaseKey(p.id), p.points);
+      const points = gatePoints(maxPoints, p.points);
       const lowered = points !== p.points ? ` (planned at ${points} points before; re-planning it lower does not lift the gate)` : '';
       if (p.points === null || p.points <= limit) {
         // A reject stands whatever the points: a re-plan that lowers or drops them does not lift it.

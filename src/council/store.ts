@@ -48,6 +48,8 @@ interface Row {
 
 interface GateRow {
   id: number;
+  /** null: a council on the whole MEGA. */
+  phase: string | null;
   verdict: Verdict;
   source: string;
   acked: number;
@@ -69,7 +71,7 @@ export class CouncilsStore {
     private readonly ops: OperationsStore,
   ) {
     const select = 'SELECT c.*, (o.council IS NOT NULL) AS pending FROM councils c LEFT JOIN council_outbox o ON o.council = c.id';
-    const gateSelect = "SELECT id, verdict, source, EXISTS (SELECT 1 FROM acks a WHERE a.kind = 'council' AND a.ref = CAST(councils.id AS TEXT)) AS acked FROM councils";
+    const gateSelect = "SELECT id, phase, verdict, source, EXISTS (SELECT 1 FROM acks a WHERE a.kind = 'council' AND a.ref = CAST(councils.id AS TEXT)) AS acked FROM councils";
     this.q = {
       nextId: db.prepare<[], { id: number }>('SELECT coalesce(max(id), 0) + 1 AS id FROM councils'),
       insert: db.prepare(
@@ -79,8 +81,8 @@ export class CouncilsStore {
       get: db.prepare<[number], Row>(`${select} WHERE c.id = ?`),
       list: db.prepare<[number], Row>(`${select} ORDER BY c.id DESC LIMIT ?`),
       // The councils deciding a gate, oldest first, with whether a human acknowledged each.
-      ofPhase: db.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND phase = ? ORDER BY id`),
-      ofMega: db.prepare<[string], GateRow>(`${gateSelect} WHERE mega = ? AND phase IS NULL ORDER BY id`),
+      // One statement for both (the claim gate asks on every claim): the phase's own, or else its MEGA's.
+      ofGate: db.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND (phase = ? OR phase IS NULL) ORDER BY id`),
       lastOnPhase: db.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
       lastOnMega: db.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
       lastOnTitle: db.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS ? ORDER BY c.id DESC LIMIT 1`),
@@ -178,8 +180,9 @@ export class CouncilsStore {
 
   /** The councils that decide a phase's gate, oldest first: those on the phase, else those on its whole MEGA. */
   gateCouncils(mega: string, phase: string): GateCouncil[] {
-    const rows = this.q.ofPhase.all(mega, phase);
-    return (rows.length ? rows : this.q.ofMega.all(mega)).map((r) => ({ id: r.id, verdict: r.verdict, sources: parseSources(r.source), acknowledged: r.acked === 1 }));
+    const both = this.q.ofGate.all(mega, phase);
+    const own = both.filter((r) => r.phase !== null);
+    return (own.length ? own : both).map((r) => ({ id: r.id, verdict: r.verdict, sources: parseSources(r.source), acknowledged: r.acked === 1 }));
   }
 
   /** The latest council on the same subject: the same phase, the same whole MEGA, or (with neither) the same title and ticket. */

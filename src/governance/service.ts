@@ -4,6 +4,8 @@ import { truthy, utcDayStart } from './domain.js';
 import type { ClaimGuards } from '../phases/service.js';
 import { gateWeakenings } from '../core/config.js';
 import type { Context, ServiceContext } from '../core/context.js';
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../core/db.js';
 
 export type KillSource = 'env' | 'file' | 'github';
 
@@ -123,6 +125,18 @@ export class Governance {
   }
 }
 
+const claimNotesStmt = new WeakMap<Db, Statement<[string, string], { kind: string; data: string | null }>>();
+
+/** A phase's latest claim and config_weakened entries, newest first (prepared once per database). */
+function claimNotes(db: Db): Statement<[string, string], { kind: string; data: string | null }> {
+  let st = claimNotesStmt.get(db);
+  if (!st) {
+    st = db.prepare("SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50");
+    claimNotesStmt.set(db, st);
+  }
+  return st;
+}
+
 /**
  * After a claim or a completion under a config that weakens gates (gateWeakenings): a
  * `config_weakened` entry in the operations log and the words the answer ends with. At a
@@ -133,11 +147,7 @@ export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' 
   if (!settings.length) return '';
   let since: string[] = [];
   if (at === 'complete') {
-    const rows = deps.store.db
-      .prepare<[string, string], { kind: string; data: string | null }>(
-        "SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50",
-      )
-      .all(mega, phase);
+    const rows = claimNotes(deps.store.db).all(mega, phase);
     const i = rows.findIndex((r) => r.kind === 'claim');
     const atClaim = rows
       .slice(0, i < 0 ? rows.length : i)

@@ -131,13 +131,21 @@ export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call:
   const writes = tool.annotations.readOnlyHint !== true;
   try {
     const notice = writes ? (ctx.materialize?.() ?? null) : null;
-    const raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    // An accepted call of a writing tool refreshes the caller's leases, in the call's own write
+    // transaction; reads and refused (malformed) calls write nothing.
+    if (writes) ctx.session.touchWithCall();
+    let raw: Record<string, unknown>;
+    try {
+      raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
+    } catch (e) {
+      if (writes) ctx.session.touchAfterCall(false);
+      throw e;
+    }
     const out = CHECK_OUTPUT ? checkOutput(tool, raw) : raw;
-    // An accepted call of a writing tool refreshes the caller's leases; reads and refused
-    // (malformed) calls write nothing. A failed refresh never costs the caller its answer.
+    // A call that wrote nothing refreshes the leases alone; a failed refresh never costs the caller its answer.
     if (writes) {
       try {
-        ctx.session.touch();
+        ctx.session.touchAfterCall(true);
       } catch (e) {
         ctx.logger.warn(`lease refresh after ${tool.name} failed: ${(e as Error).message}`);
       }

@@ -61,7 +61,13 @@ export interface ClaimGuards {
   beforeClaim?: () => { reason: ClaimReason; message: string } | null;
   /** Refuses completions (the kill switch, DoD and Ask gates); reads and releases keep working. */
   beforeComplete?: () => { reason: CompleteRefusal; message: string } | null;
-  phase?: (p: PhaseRef) => { reason: ClaimReason; message: string } | null;
+  /** `maxPoints`: the most points the phase was ever planned with (its row's, read with it). */
+  phase?: (p: PhaseRef, maxPoints: number | null) => { reason: ClaimReason; message: string } | null;
+}
+
+/** The points the council gate reads from the most a phase was ever planned with and its points now. */
+export function gatePoints(most: number | null, points: number | null): number | null {
+  return most !== null && (points === null || most > points) ? most : points;
 }
 
 /**
@@ -85,8 +91,7 @@ export class PhasesService {
    * lowers (or drops) its points does not take it below council.gate_points.
    */
   gatePoints(mega: string, id: string, points: number | null): number | null {
-    const most = this.rows.maxPoints(mega, id);
-    return most !== null && (points === null || most > points) ? most : points;
+    return gatePoints(this.rows.maxPoints(mega, id), points);
   }
 
   // ---------------------------------------------------------------- planning
@@ -144,12 +149,18 @@ export class PhasesService {
     }
     const leaseSeconds = input.lease_seconds ?? this.defaultLeaseSeconds;
     return this.tx(() => {
-      if (input.mega !== undefined) this.requireMega(input.mega);
-      const row = input.phase !== undefined ? this.requirePhase(input.mega as string, input.phase) : null;
+      // A named claim looks its phase (and MEGA) up first. Claim-next looks the MEGA up only when
+      // it takes no phase (a ready row proves the MEGA): an unknown MEGA's InputError then rolls
+      // back whatever the transaction did before it, so the answer and the database are as before.
+      const named = input.phase !== undefined ? this.requirePhase(input.mega as string, input.phase) : null;
       this.releaseStale(instance, now);
       const blocked = guards.beforeClaim?.();
-      if (blocked) return { claimed: false, ...blocked, remaining: this.rows.remaining(input.mega) };
-      if (row) return this.claimNamed(instance, this.requirePhase(row.mega, row.id), leaseSeconds, now, guards);
+      if (blocked) {
+        if (input.mega !== undefined && !named) this.requireMega(input.mega);
+        return { claimed: false, ...blocked, remaining: this.rows.remaining(input.mega) };
+      }
+      // Read again: releaseStale may have just released it.
+      if (named) return this.claimNamed(instance, this.rows.phase(named.mega, named.id) as PhaseRow, leaseSeconds, now, guards);
       return this.claimNext(instance, input.mega, leaseSeconds, now, guards);
     });
   }
@@ -197,7 +208,7 @@ export class PhasesService {
       const ids = unmet.map((u) => phaseIdFromStore(u.dep, u.id_kind));
       return { claimed: false, reason: 'deps_unmet', phase: ref, unmet_deps: ids, message: `${label} waits on unfinished phases ${ids.map((i) => JSON.stringify(i)).join(', ')}` };
     }
-    const refused = guards.phase?.(ref);
+    const refused = guards.phase?.(ref, row.max_points);
     if (refused) return { claimed: false, phase: ref, ...refused };
     return this.take(instance, row, leaseSeconds, now);
   }
@@ -209,12 +220,13 @@ export class PhasesService {
     for (let offset = 0, page = 1; ; offset += page, page = 32) {
       const rows = this.rows.ready(mega, page, offset);
       for (const row of rows) {
-        const refused = guards.phase?.(toRef(row));
+        const refused = guards.phase?.(toRef(row), row.max_points);
         if (!refused) return this.take(instance, row, leaseSeconds, now);
         refusal ??= { ...refused, phase: toRef(row) };
       }
       if (rows.length < page) break;
     }
+    if (mega !== undefined) this.requireMega(mega);
     const remaining = this.rows.remaining(mega);
     if (refusal) return { claimed: false, ...refusal, remaining };
     const scope = mega ?? 'any MEGA';

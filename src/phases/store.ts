@@ -45,6 +45,8 @@ export interface PhaseRow {
   lease_expires_at: number | null;
   completed_at: number | null;
   completed_by: string | null;
+  /** The most points the phase was ever planned with (the council gate reads it). */
+  max_points: number | null;
 }
 
 /** A plan as plan_mega takes it: the MEGA and its phases in order. */
