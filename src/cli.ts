@@ -24,6 +24,9 @@ import { formatIssues } from '../schemas/common.js';
 import { classifyCommand } from './cli/classify.js';
 import { INTENTS } from './changes/rules.js';
 import { REPORT_OPTIONS, REPORT_USAGE, runReport } from './report/cli.js';
+import { EXIT_CODES, TWINS, sessionCommand, twinCommand } from './cli/twins.js';
+import { givenKey, keySession } from './cli/session.js';
+import type { CliAt } from './cli/call.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -44,6 +47,9 @@ interface Command {
   words?: readonly string[];
   run(values: Record<string, unknown>, positionals: string[]): Promise<number> | number;
 }
+
+/** run_council's twin, `council --file` (the council command also lists, prints and retries). */
+const COUNCIL_TWIN = twinCommand('council', TWINS.council as (typeof TWINS)[string], withAt);
 
 const COMMANDS: Record<string, Command> = {
   stdio: {
@@ -114,34 +120,37 @@ servers and the \`claude mcp add\` line for user scope.`,
     run: async (v) => (await import('./cli/init.js')).runInit(v),
   },
   council: {
-    summary: 'list councils, print one report, or retry reports waiting for Linear',
+    summary: 'run the council on a proposal (--file), list councils, print one report, or retry Linear posts',
     usage: `factory-mcp council [--id N] [--retry] [--json] [--db FILE]
+${COUNCIL_TWIN.usage}
 
 Without options lists the recent councils (id, verdict, average, subject, Linear state).
   --id N     print council N's Markdown report
   --retry    post every report waiting in the outbox to Linear now (needs LINEAR_API_KEY)`,
-    options: { id: { type: 'string' }, retry: { type: 'boolean' }, json: { type: 'boolean' } },
-    run: (v) =>
-      withContext(v, async (deps) => {
-        const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
-        if (v.retry) {
-          const r = await retryPosts(deps, { force: true });
-          out(r, [r.message, ...r.posted.map((p) => `  #${p.council} ${p.url}`), ...r.failed.map((f) => `  #${f.council} ${f.message}`)].join('\n'));
-          return r.failed.length ? 1 : 0;
-        }
-        if (v.id !== undefined) {
-          const c = deps.store.councils.get(Number(v.id));
-          if (!c) throw new InputError('--id', `unknown council ${JSON.stringify(v.id)}`);
-          out(c, c.report_markdown.trimEnd());
-          return 0;
-        }
-        const list = deps.store.councils.recent(20);
-        const line = (c: (typeof list)[number]) =>
-          `#${c.id}  ${c.verdict.toUpperCase().padEnd(6)}  ${c.average.toFixed(2)}  ${c.mega ? `${c.mega}${c.phase !== null ? `/${c.phase}` : ''}  ` : ''}${c.subject.title}` +
-          (c.comment_url ? `  posted` : c.post_pending ? `  waiting for Linear (${c.ticket})` : '');
-        out(list, list.length ? list.map(line).join('\n') : 'No council yet. Run one with the run_council tool.');
-        return 0;
-      }),
+    options: { id: { type: 'string' }, retry: { type: 'boolean' }, ...COUNCIL_TWIN.options },
+    run: (v, pos) =>
+      v.file !== undefined
+        ? COUNCIL_TWIN.run(v, pos)
+        : withContext(v, async (deps) => {
+            const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
+            if (v.retry) {
+              const r = await retryPosts(deps, { force: true });
+              out(r, [r.message, ...r.posted.map((p) => `  #${p.council} ${p.url}`), ...r.failed.map((f) => `  #${f.council} ${f.message}`)].join('\n'));
+              return r.failed.length ? 1 : 0;
+            }
+            if (v.id !== undefined) {
+              const c = deps.store.councils.get(Number(v.id));
+              if (!c) throw new InputError('--id', `unknown council ${JSON.stringify(v.id)}`);
+              out(c, c.report_markdown.trimEnd());
+              return 0;
+            }
+            const list = deps.store.councils.recent(20);
+            const line = (c: (typeof list)[number]) =>
+              `#${c.id}  ${c.verdict.toUpperCase().padEnd(6)}  ${c.average.toFixed(2)}  ${c.mega ? `${c.mega}${c.phase !== null ? `/${c.phase}` : ''}  ` : ''}${c.subject.title}` +
+              (c.comment_url ? `  posted` : c.post_pending ? `  waiting for Linear (${c.ticket})` : '');
+            out(list, list.length ? list.map(line).join('\n') : 'No council yet. Run one with the run_council tool.');
+            return 0;
+          }),
   },
   ack: {
     summary: 'a human acknowledges an Ask change or a rejected council (needs the enrolled FACTORY_ACK_TOKEN)',
@@ -284,20 +293,18 @@ classify_change, check_dod, record_usage) with the JSON arguments of its MCP inp
   --args JSON        the arguments (default {})
   --args-file FILE   the arguments from a file (- reads stdin)
   --json             print the structured answer instead of its text
-Each process is one session: it takes an instance on its first write and leaves like an MCP
-client that disconnects (its claims can be adopted with session_start resume).
+With FACTORY_SESSION (or --session KEY) it acts as that CLI session (factory-mcp session start);
+else each process is one session: it takes an instance on its first write and leaves like an
+MCP client that disconnects (its claims can be adopted with session_start resume).
 Exit codes: 0 done, 1 refused (the answer has a reason: claimed:false, stale_token, …) or
 the call failed, 2 bad input (the message names the field).`,
-    options: { args: { type: 'string' }, 'args-file': { type: 'string' }, json: { type: 'boolean' } },
-    run: async (v, pos) => {
-      const { runCall } = await import('./cli/call.js');
-      const { store, root, config } = open(v);
-      try {
-        return await runCall(v, pos, { store, root, config, env: ENV, logger: stderrLogger() });
-      } finally {
-        store.close();
-      }
-    },
+    options: { args: { type: 'string' }, 'args-file': { type: 'string' }, json: { type: 'boolean' }, session: { type: 'string' } },
+    run: (v, pos) =>
+      withAt(v, async (at) => {
+        const { runCall } = await import('./cli/call.js');
+        const given = givenKey(v, ENV);
+        return runCall(v, pos, at, given ? keySession(at.store, given) : null);
+      }),
   },
   statuses: {
     summary: 'list or retry the gates (factory/dod, factory/change, factory/council) waiting for GitHub',
@@ -398,6 +405,10 @@ removed at the end; --keep keeps it (inspect it with status --db FILE).`,
   },
 };
 
+/** The tools' terminal twins (src/cli/twins.ts), each through the MCP call path. */
+for (const [name, twin] of Object.entries(TWINS)) if (name !== 'council') COMMANDS[name] = twinCommand(name, twin, withAt);
+COMMANDS.session = sessionCommand(withAt);
+
 COMMANDS.completion = {
   summary: 'print a bash or zsh completion script for factory-mcp',
   usage: `factory-mcp completion bash|zsh
@@ -418,7 +429,7 @@ Prints a completion script made from this CLI's commands and options. Load it in
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(11)} ${c.summary}`);
   return `factory-mcp ${SERVER_VERSION} — MCP server that coordinates several coding agents on one repository
 
 Usage: factory-mcp [command] [options]
@@ -431,6 +442,11 @@ Common options:
   --cwd DIR    act as if started in DIR
   -h, --help   help for a command: factory-mcp <command> --help
   --version    print the version
+
+The tools' twins (plan, claim, heartbeat, checkpoint, complete, release, memory, board, council
+--file, session, call) act as the CLI session of FACTORY_SESSION: eval "$(factory-mcp session start)".
+${EXIT_CODES}
+classify, dod and log --verify have their own codes (their --help).
 `;
 }
 
@@ -479,6 +495,16 @@ async function withStore(v: Record<string, unknown>, fn: (store: Store, at: { ro
   const { store, root, config } = open(v);
   try {
     return await fn(store, { root, config });
+  } finally {
+    store.close();
+  }
+}
+
+/** The store and what a tool call needs beside it, for the commands that call tools (src/cli/call.ts). */
+async function withAt(v: Record<string, unknown>, fn: (at: CliAt) => Promise<number>): Promise<number> {
+  const { store, root, config } = open(v);
+  try {
+    return await fn({ store, root, config, env: ENV, logger: stderrLogger() });
   } finally {
     store.close();
   }

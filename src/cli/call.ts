@@ -1,28 +1,55 @@
 import fs from 'node:fs';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../schemas/config.js';
+import type { Context } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { callTool, createServer } from '../mcp/server.js';
 
+/** What a command that calls a tool needs: the store and config the CLI opened, its environment and logger. */
+export interface CliAt {
+  store: Store;
+  config: Config;
+  root: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+}
+
 /**
- * `factory-mcp call TOOL`: any tool from a terminal, through the same path as an MCP call
- * (callTool: the tool's zod input, its handler, the output check under test, error results),
- * so every tool has its terminal twin by construction. The process is one MCP-like session:
- * it gets an instance on its first write and leaves like a client that disconnects.
+ * Whom a call acts as: an existing CLI session found by its key (`attach`, src/cli/session.ts), or
+ * a session of its own (`agent`) that leaves with the process like an MCP client that disconnects
+ * (`keep`: it stays, for `session start`).
  */
-export async function runCall(v: Record<string, unknown>, pos: string[], at: { store: Store; config: Config; root: string; env: NodeJS.ProcessEnv; logger: Logger }): Promise<number> {
-  const name = pos[0];
-  const server = createServer({ ...at, session: { transport: 'cli', pid: process.pid, agent: 'factory-mcp call' } });
+export type Acting = { attach: string } | { agent: string; keep?: boolean };
+
+/**
+ * One tool call from a terminal, through the same path as an MCP call (callTool: the tool's zod
+ * input, its handler, the output check under test, error results): every terminal twin goes
+ * through here, so none has a copy of a tool's logic. `before` sees the context first (session start
+ * records its key with the session's first write).
+ */
+export async function invoke(name: string | undefined, args: unknown, at: CliAt, acting: Acting, before?: (ctx: Context) => void): Promise<CallToolResult> {
+  const attach = 'attach' in acting ? acting.attach : undefined;
+  const keep = 'keep' in acting && acting.keep === true;
+  // A session that outlives this process has no pid: its liveness is unknown and its leases decide,
+  // as for an HTTP client (a pid would make it count as gone the moment this process exits).
+  const pid = attach !== undefined || keep ? null : process.pid;
+  const server = createServer({ ...at, session: { transport: 'cli', pid, agent: 'agent' in acting ? acting.agent : null }, attach });
   try {
     const tool = server.tools.find((t) => t.name === name);
     if (!tool) throw new InputError('TOOL', `${name === undefined ? 'give a tool' : `unknown tool ${JSON.stringify(name)}`} (one of ${server.tools.map((t) => t.name).join(', ')})`);
-    const result = await callTool(server.ctx, tool, toolArgs(v), { signal: new AbortController().signal, progress: async () => {} });
-    return print(result, v.json === true);
+    before?.(server.ctx);
+    return await callTool(server.ctx, tool, args, { signal: new AbortController().signal, progress: async () => {} });
   } finally {
-    server.cleanup();
+    if (!keep) server.cleanup();
   }
+}
+
+/** `factory-mcp call TOOL`: any tool with JSON arguments, as the CLI session of FACTORY_SESSION/--session when given. */
+export async function runCall(v: Record<string, unknown>, pos: string[], at: CliAt, attach: string | null): Promise<number> {
+  const result = await invoke(pos[0], toolArgs(v), at, attach ? { attach } : { agent: 'factory-mcp call' });
+  return report('call', result, v.json === true);
 }
 
 /** The arguments: --args JSON, --args-file FILE (- for stdin), or none ({}). */
@@ -46,18 +73,24 @@ function toolArgs(v: Record<string, unknown>): unknown {
   }
 }
 
+/** The answer's text, as many MCP clients show it. */
+export function resultText(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
 /**
  * The answer on stdout (its text, or structuredContent with --json); the exit code: 0 done,
  * 1 a refusal (an answer with a `reason`: claimed:false, stale_token, …) or a failed call,
- * 2 input the tool's schema refused (the message names the field, on stderr).
+ * 2 input the tool's schema refused (the message names the field, on stderr). `exit` overrides
+ * the code of an answer (run_council's needs_reviews is 1).
  */
-function print(r: CallToolResult, json: boolean): number {
-  const text = r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+export function report(command: string, r: CallToolResult, json: boolean, exit?: (out: Record<string, unknown>) => number): number {
+  const text = resultText(r);
   if (r.isError) {
-    process.stderr.write(`factory-mcp call: ${text}\n`);
+    process.stderr.write(`factory-mcp ${command}: ${text}\n`);
     return text.startsWith('Invalid arguments') ? 2 : 1;
   }
   const out = (r.structuredContent ?? {}) as Record<string, unknown>;
   process.stdout.write(json ? `${JSON.stringify(out, null, 2)}\n` : `${text}\n`);
-  return typeof out.reason === 'string' ? 1 : 0;
+  return exit ? exit(out) : typeof out.reason === 'string' ? 1 : 0;
 }

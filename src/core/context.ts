@@ -21,12 +21,22 @@ export class Session {
   private readonly touchKey = {};
   private recorded = false;
 
+  /**
+   * `attach`: act as this existing session (a CLI session found by its key, src/cli/session.ts):
+   * its row exists, and the process leaving does not end it.
+   */
   constructor(
     private store: Store,
     private readonly info: NewSession,
     private readonly clock: () => number,
     private readonly random: () => number,
-  ) {}
+    readonly attached?: string,
+  ) {
+    if (attached !== undefined) {
+      this.id = attached;
+      this.recorded = true;
+    }
+  }
 
   get instance(): string {
     if (this.id === null) {

@@ -280,6 +280,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX phases_page ON phases(mega, ord);
   CREATE INDEX megas_page ON megas(created_at, key);
   `,
+  // CLI sessions (factory-mcp session start): the SHA-256 of each session's secret key, never the
+  // key; a table of its own so no `SELECT * FROM sessions` (board, /api/sessions, export) carries it
+  `
+  CREATE TABLE session_keys (
+    key_hash   TEXT PRIMARY KEY,
+    instance   TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -44,6 +44,8 @@ export interface ServerOptions {
   config: Config;
   root: string;
   session: NewSession;
+  /** Act as this existing session instead of a new one (a CLI session named by its key); its process leaving does not end it. */
+  attach?: string;
   clock?: () => number;
   random?: () => number;
   logger?: Logger;
@@ -176,7 +178,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const logger = log.logger;
   if (opts.env) holdSecrets(opts.env); // redacted wherever text is logged or stored
   const env = opts.env ?? process.env;
-  const session = new Session(opts.store, { ...opts.session }, clock, random);
+  const session = new Session(opts.store, { ...opts.session }, clock, random, opts.attach);
   const governed = (store: Store) => {
     const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env, logger });
     return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config) } };
@@ -288,7 +290,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
     tools,
     cleanup: () => {
       watcher.close();
-      if (!session.started || !ctx.store.db.open) return;
+      if (!session.started || session.attached !== undefined || !ctx.store.db.open) return;
       ctx.store.sessionsService.left(session.instance, clock());
     },
   };

@@ -125,6 +125,16 @@ export class SessionsStore {
     this.db.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
   }
 
+  /** A CLI session's key, as its SHA-256 (src/cli/session.ts); call inside a write transaction. */
+  setKeyHash(instance: string, keyHash: string, now: number): void {
+    this.db.prepare('INSERT INTO session_keys (key_hash, instance, created_at) VALUES (?,?,?)').run(keyHash, instance, now);
+  }
+
+  /** The session whose key hashes to `keyHash`, if any. */
+  byKeyHash(keyHash: string): SessionRow | undefined {
+    return this.db.prepare<[string], SessionRow>('SELECT s.* FROM session_keys k JOIN sessions s ON s.instance = k.instance WHERE k.key_hash = ?').get(keyHash);
+  }
+
   all(): SessionRow[] {
     return this.db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY started_at, instance').all();
   }

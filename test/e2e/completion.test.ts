@@ -37,6 +37,12 @@ describe('factory-mcp completion', () => {
     expect(bashComplete('status', '--j')).toEqual(['--json']);
     expect(bashComplete('demo', '--k')).toEqual(['--keep']);
     expect(bashComplete('completion', '')).toEqual(['bash', 'zsh']);
+    // the tools' twins, with their flags and subcommands
+    expect(bashComplete('session', '')).toEqual(['start', 'end']);
+    expect(bashComplete('complete', '--ch')).toEqual(['--chain']);
+    expect(bashComplete('heartbeat', '--t')).toEqual(['--token']);
+    expect(bashComplete('checkpoint', '--n')).toEqual(['--next', '--note']);
+    expect(bashComplete('memory', '')).toEqual(['list', 'add']);
     fs.writeFileSync(path.join(dir, 'plan.json'), '{}');
     expect(bashComplete('import', 'pl')).toEqual(['plan.json']); // arguments complete as files
   });
