@@ -209,10 +209,12 @@ without either the answer is needs_reviews with each persona's brief (exit 1).`,
   board: {
     tool: 'board',
     summary: 'the board through the board tool (status prints it too)',
-    usage: `board [MEGA] [--json]`,
-    options: {},
+    usage: `board [MEGA] [--cursor C] [--limit N] [--json]
+
+A summary per MEGA, or MEGA's phases, a page at a time: --cursor is the last answer's cursor.`,
+    options: { cursor: str, limit: str },
     session: 'none',
-    input: (_v, pos) => (atMost(pos, 1, 'board takes one MEGA'), { mega: pos[0] }),
+    input: (v, pos) => (atMost(pos, 1, 'board takes one MEGA'), { mega: pos[0], cursor: v.cursor, limit: num(v.limit) }),
   },
 };
 

@@ -130,6 +130,7 @@ describe('CLI twins in one CLI session across processes', () => {
       [['claim', 'M-1', 'M-2'], /argument "M-2": unexpected/],
       [['plan', 'missing.yaml'], /FILE: missing\.yaml: ENOENT/],
       [['memory', 'add', 'gossip', 'x'], /--section: section/],
+      [['board', '--limit', '0'], /--limit: limit/],
       [['council', '--file', 'proposal.md', '--reviews', 'proposal.md'], /--reviews: not JSON/],
     ];
     for (const [args, re] of cases) {
