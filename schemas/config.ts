@@ -68,6 +68,18 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
     .default({})
     .describe('the GitHub repository for PR labels, DoD checks and the kill-switch variable (default: the origin remote)'),
+  linear: z
+    .strictObject({
+      lifecycle: z.boolean().default(true).describe("move a phase's tickets: to the started state on claim, to the completed state with a comment on merge (needs LINEAR_API_KEY)"),
+      states: z
+        .strictObject({
+          started: z.string().min(1).max(200).optional().describe('state name or id for a claimed phase (default: the first state of type started in the issue team)'),
+          completed: z.string().min(1).max(200).optional().describe('state name or id for a merged phase (default: the first state of type completed)'),
+        })
+        .default({}),
+    })
+    .default({ lifecycle: true, states: {} })
+    .describe('the ticket lifecycle in Linear'),
   sessions: z
     .strictObject({
       heartbeat_seconds: z.number().min(0.05).max(3600).default(10).describe('how often each server process records that it runs'),

@@ -48,6 +48,10 @@ export const ClaimResultSchema = z.object({
   owner: z.string().optional(),
   unmet_deps: z.array(z.union([z.number(), z.string()])).optional(),
   remaining: z.number().optional().describe('phases not yet done in scope; 0 = all done'),
+  tickets: z
+    .object({ status: z.enum(['queued', 'not_updated']), reason: z.string().optional() })
+    .optional()
+    .describe('Linear: the tickets moving to started'),
   message: z.string(),
 });
 

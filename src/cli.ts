@@ -9,6 +9,7 @@ import { stderrLogger } from './core/logger.js';
 import { renderBoardLines } from './phases/render.js';
 import { createServer, SERVER_VERSION } from './mcp/server.js';
 import { Store } from './core/store.js';
+import type { OutboxItem } from './core/outbox.js';
 import type { Toolset } from './mcp/tool.js';
 import { ConfigError, InputError } from './core/errors.js';
 import { ReadOnlyOpenError, SchemaTooNewError } from './core/db.js';
@@ -306,28 +307,47 @@ the call failed, 2 bad input (the message names the field).`,
         return runCall(v, pos, at, given ? keySession(at.store, given) : null);
       }),
   },
-  statuses: {
-    summary: 'list or retry the gates (factory/dod, factory/change, factory/council) waiting for GitHub',
-    usage: `factory-mcp statuses [--retry] [--json] [--db FILE]
+  statuses: outboxCommand(
+    'list or retry the gates (factory/dod, factory/change, factory/council) waiting for GitHub',
+    `factory-mcp statuses [--retry] [--json] [--db FILE]
 
 The gates are published as GitHub commit statuses on each phase's pull request when they are
 decided; what GitHub did not take waits in the outbox. Without options lists what waits.
   --retry    post everything waiting now (needs GITHUB_TOKEN); exit 1 if some still fail`,
-    options: { retry: { type: 'boolean' }, json: { type: 'boolean' } },
-    run: (v) =>
-      withContext(v, async (ctx) => {
-        const { retryStatuses, STATUS_KIND } = await import('./governance/statuses.js');
-        const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
-        if (v.retry) {
+    async () => {
+      const { retryStatuses, STATUS_KIND } = await import('./governance/statuses.js');
+      return {
+        kind: STATUS_KIND,
+        empty: 'No commit status waits for GitHub.',
+        line: (i) => i.key,
+        retry: async (ctx) => {
           const r = await retryStatuses(ctx, { force: true });
-          out(r, [r.message, ...r.failed.map((f) => `  ${f.key}: ${f.message}`)].join('\n'));
-          return r.failed.length || r.pending ? 1 : 0;
-        }
-        const list = ctx.store.outbox.list(STATUS_KIND);
-        out(list, list.length ? list.map((i) => `${i.key}  ${i.attempts} attempt(s)${i.last_error ? `  ${i.last_error}` : ''}`).join('\n') : 'No commit status waits for GitHub.');
-        return 0;
-      }),
-  },
+          return { result: r, ok: !r.failed.length && !r.pending, text: [r.message, ...r.failed.map((f) => `  ${f.key}: ${f.message}`)].join('\n') };
+        },
+      };
+    },
+  ),
+  tickets: outboxCommand(
+    'list or retry the Linear ticket updates (claim → started, merge → completed) waiting in the outbox',
+    `factory-mcp tickets [--retry] [--json] [--db FILE]
+
+A claim moves its phase's Linear tickets to the team's started state, a merge to its completed
+state with a comment; what Linear did not take waits in the outbox. Without options lists what waits.
+  --retry    deliver everything waiting now (needs LINEAR_API_KEY); exit 1 if some still fail`,
+    async () => {
+      const { deliverTickets, TICKETS_KIND } = await import('./pipeline/lifecycle.js');
+      return {
+        kind: TICKETS_KIND,
+        empty: 'No ticket update waits for Linear.',
+        line: (i) => `${i.key} → ${(i.payload as { target: string }).target}`,
+        retry: async (ctx) => {
+          const r = await deliverTickets(ctx, { force: true });
+          const text = [r.message, ...r.delivered.map((d) => `  ${d.detail}`), ...r.failed.map((f) => `  ${f.ticket}: ${f.message}`)].join('\n');
+          return { result: r, ok: !r.failed.length && !r.pending, text };
+        },
+      };
+    },
+  ),
   import: {
     summary: 'create a MEGA from a claim file, keeping its completions',
     usage: `factory-mcp import FILE [--db FILE]
@@ -511,6 +531,32 @@ async function withAt(v: Record<string, unknown>, fn: (at: CliAt) => Promise<num
 }
 
 /** The one context over the CLI's store, for the services: no MCP session, so what they record carries no instance. */
+/** An outbox as a command (`statuses`, `tickets`): lists what waits, or with --retry delivers it now (exit 1 while some still fail). */
+function outboxCommand(
+  summary: string,
+  usage: string,
+  load: () => Promise<{ kind: string; empty: string; line: (i: OutboxItem<unknown>) => string; retry: (ctx: ServiceContext) => Promise<{ result: unknown; ok: boolean; text: string }> }>,
+): Command {
+  return {
+    summary,
+    usage,
+    options: { retry: { type: 'boolean' }, json: { type: 'boolean' } },
+    run: (v) =>
+      withContext(v, async (ctx) => {
+        const o = await load();
+        const out = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x, null, 2)}\n` : `${text}\n`);
+        if (v.retry) {
+          const r = await o.retry(ctx);
+          out(r.result, r.text);
+          return r.ok ? 0 : 1;
+        }
+        const list = ctx.store.outbox.list(o.kind);
+        out(list, list.length ? list.map((i) => `${o.line(i)}  ${i.attempts} attempt(s)${i.last_error ? `  ${i.last_error}` : ''}`).join('\n') : o.empty);
+        return 0;
+      }),
+  };
+}
+
 async function withContext(v: Record<string, unknown>, fn: (ctx: ServiceContext) => Promise<number>): Promise<number> {
   const { store, root, config } = open(v);
   try {

@@ -3,6 +3,7 @@ import { ClaimPhaseInput, ClaimResultSchema } from '../schemas/phases.js';
 import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
 import { claimText } from '../src/mcp/answer-text.js';
+import { onClaimed } from '../src/pipeline/lifecycle.js';
 
 export const claimPhase = defineTool({
   name: 'claim_phase',
@@ -11,16 +12,17 @@ export const claimPhase = defineTool({
   description: 'Claim a phase before working on it; first claim wins. claimed:false is normal: read reason (remaining:0 = all done).',
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const instance = ctx.session.instance;
     // One transaction: the claim, the lease refresh and, under a config that weakens gates, its entry.
-    return ctx.store.tx(() => {
+    const claim = ctx.store.tx(() => {
       const r = ctx.store.phases.claim(instance, input, ctx.clock(), ctx.guards);
       if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
+    return onClaimed(ctx, claim); // once committed: its Linear tickets → started, through the outbox
   },
   text: claimText,
 });

@@ -4,6 +4,7 @@ import { completeGates } from '../src/dod/gate.js';
 import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
 import { claimText, outcomeText } from '../src/mcp/answer-text.js';
+import { onClaimed } from '../src/pipeline/lifecycle.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -18,11 +19,13 @@ export const completePhase = defineTool({
     const gates = await completeGates(ctx, input.mega, input.phase);
     const instance = ctx.session.instance;
     // One transaction: the completion (its gates run after the token check), the lease refresh, a config_weakened entry.
-    return ctx.store.tx(() => {
+    const done = ctx.store.tx(() => {
       const r = ctx.store.phases.complete(instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
       if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
+    if (done.next) onClaimed(ctx, done.next); // once committed: the chained claim's Linear tickets → started
+    return done;
   },
   text: (o) => (o.next ? `${o.message}. Next: ${claimText(o.next)}` : outcomeText(o, 'completed')),
 });

@@ -90,3 +90,36 @@ export class OutboxStore {
     return this.q.list.all(kind).map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
   }
 }
+
+/**
+ * Delivers the due items of `kind` (all with `force`) one by one: `deliver` resolving removes the
+ * item, throwing keeps it with a backoff (`failure` turns the error into a message and the wait the
+ * remote asked for). Up to three rounds: an item put again while it was in flight waits, unlocked,
+ * for the next; only the first round forces (a failed item waits for its backoff).
+ */
+export async function drainOutbox<T, R>(
+  outbox: OutboxStore,
+  kind: string,
+  clock: () => number,
+  opts: { limit?: number; force?: boolean; lockMs: number },
+  deliver: (item: OutboxItem<T>) => Promise<R>,
+  failure: (e: unknown) => { message: string; retryAfterMs?: number | null },
+): Promise<{ delivered: { key: string; result: R }[]; failed: { key: string; message: string }[] }> {
+  const out: { delivered: { key: string; result: R }[]; failed: { key: string; message: string }[] } = { delivered: [], failed: [] };
+  for (let round = 0; round < 3; round++) {
+    const items = outbox.takeDue<T>(kind, clock(), { limit: opts.limit ?? 50, lockMs: opts.lockMs, force: opts.force === true && round === 0 });
+    if (!items.length) break;
+    for (const item of items) {
+      try {
+        const result = await deliver(item);
+        outbox.done(kind, item);
+        out.delivered.push({ key: item.key, result });
+      } catch (e) {
+        const f = failure(e);
+        outbox.failed(kind, item, f.message, clock(), retryDelayMs(item.attempts, f.retryAfterMs));
+        out.failed.push({ key: item.key, message: f.message });
+      }
+    }
+  }
+  return out;
+}

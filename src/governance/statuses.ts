@@ -6,7 +6,7 @@ import { phaseKey } from '../core/ids.js';
 import { unacknowledgedAsk } from '../dod/gate.js';
 import { currentBranch } from '../dod/repo.js';
 import type { Store } from '../core/store.js';
-import { retryDelayMs } from '../core/outbox.js';
+import { drainOutbox } from '../core/outbox.js';
 import type { ServiceContext } from '../core/context.js';
 
 /**
@@ -140,27 +140,23 @@ export async function retryStatuses(deps: StatusDeps, opts: { limit?: number; fo
   const octo = githubClient(deps.env);
   if (!octo) return { posted: 0, failed: [], pending: before, message: `${before} commit status update(s) wait for GitHub: ${NO_GITHUB_TOKEN}` };
   const slug = await resolveGithubRepo(deps.root, deps.config.github);
-  const out: StatusRetryResult = { posted: 0, failed: [], pending: 0, message: '' };
-  // A decision queued while its phase was being delivered waits, unlocked, for the next round.
-  // (A failed item waits for its backoff, so only the first round forces.)
-  for (let round = 0; round < 3; round++) {
-    const items = store.outbox.takeDue<StatusPayload>(STATUS_KIND, deps.clock(), { limit: opts.limit ?? 50, lockMs: LOCK_MS, force: opts.force === true && round === 0 });
-    if (!items.length) break;
-    for (const item of items) {
-      try {
-        if (!slug) throw new Error(NO_GITHUB_REPO);
-        out.posted += await deliver(deps, octo, slug, item.payload);
-        store.outbox.done(STATUS_KIND, item);
-      } catch (e) {
-        const err = e as { status?: number; message?: string; response?: { headers?: Record<string, string> } };
-        const retryAfter = Number(err.response?.headers?.['retry-after']);
-        const message = clip(`${err.status ? `GitHub ${err.status}: ` : ''}${err.message ?? String(e)}`, 300);
-        store.outbox.failed(STATUS_KIND, item, message, deps.clock(), retryDelayMs(item.attempts, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null));
-        out.failed.push({ key: item.key, message });
-      }
-    }
-  }
-  out.pending = store.outbox.pending(STATUS_KIND);
+  // A decision queued while its phase was being delivered is delivered in a later round.
+  const r = await drainOutbox<StatusPayload, number>(
+    store.outbox,
+    STATUS_KIND,
+    deps.clock,
+    { ...opts, lockMs: LOCK_MS },
+    (item) => {
+      if (!slug) throw new Error(NO_GITHUB_REPO);
+      return deliver(deps, octo, slug, item.payload);
+    },
+    (e) => {
+      const err = e as { status?: number; message?: string; response?: { headers?: Record<string, string> } };
+      const retryAfter = Number(err.response?.headers?.['retry-after']);
+      return { message: clip(`${err.status ? `GitHub ${err.status}: ` : ''}${err.message ?? String(e)}`, 300), retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null };
+    },
+  );
+  const out: StatusRetryResult = { posted: r.delivered.reduce((n, d) => n + d.result, 0), failed: r.failed, pending: store.outbox.pending(STATUS_KIND), message: '' };
   out.message = `posted ${out.posted} status(es), ${out.failed.length} update(s) failed, ${out.pending} still waiting`;
   return out;
 }

@@ -12,6 +12,7 @@ import type { ChangeWatcher } from '../core/watch.js';
 import { BoundedEventStore } from './events.js';
 import { apiRoutes } from './api.js';
 import { retryStatuses } from '../governance/statuses.js';
+import { deliverTickets } from '../pipeline/lifecycle.js';
 import { holdSecrets } from '../core/secrets.js';
 import { serveAsset } from './assets.js';
 import { bearer, Logins, postedToken, sameSecret } from './auth.js';
@@ -160,8 +161,9 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   const logins = new Logins(opts.clock ?? Date.now, opts.loginTtlSeconds);
   const ctx = { store: opts.store, config: opts.config, root: opts.root, clock: opts.clock ?? Date.now, env: opts.env ?? process.env };
   const api = apiRoutes(ctx, { health: () => ({ mcp_sessions: sessions.size, max_sessions: maxSessions, session_idle_seconds: idleMs / 1000 }) });
-  // Commit statuses GitHub did not take are retried every minute while the server runs.
-  const statusRetry = opts.readOnly ? null : setInterval(() => void retryStatuses(ctx).catch(() => undefined), 60_000).unref();
+  // Commit statuses GitHub and ticket updates Linear did not take are retried every minute while the server runs.
+  const retryOutbox = () => void Promise.all([retryStatuses(ctx), deliverTickets(ctx)]).catch(() => undefined);
+  const statusRetry = opts.readOnly ? null : setInterval(retryOutbox, 60_000).unref();
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff');

@@ -97,3 +97,65 @@ export async function fetchMega(client: LinearClient, key: string): Promise<Line
   }
   return { uuid: mega.id, identifier: mega.identifier, title: mega.title, url: mega.url, children };
 }
+
+/** A workflow state of a team: its `type` (triage, backlog, unstarted, started, completed, canceled) says what it means, whatever its name. */
+export interface LinearState {
+  id: string;
+  name: string;
+  type: string;
+  position: number;
+}
+
+// The team's workflow, per process: it changes rarely, and every claim and merge would ask again.
+const teamStatesCache = new Map<string, Promise<LinearState[]>>();
+
+/**
+ * The workflow states of a team (by API endpoint and team), fetched once per process; `fresh`
+ * fetches again (after a failure, or a state the cache does not know). A failed fetch is not kept.
+ */
+export function teamStates(client: LinearClient, endpoint: string, teamId: string, fresh = false): Promise<LinearState[]> {
+  const key = `${endpoint}|${teamId}`;
+  let p = fresh ? undefined : teamStatesCache.get(key);
+  if (!p) {
+    p = (async () => {
+      const conn = await client.workflowStates({ filter: { team: { id: { eq: teamId } } }, first: 100 });
+      while (conn.pageInfo.hasNextPage) await conn.fetchNext();
+      return conn.nodes.map((s) => ({ id: s.id, name: s.name, type: s.type, position: s.position }));
+    })();
+    p.catch(() => teamStatesCache.delete(key));
+    teamStatesCache.set(key, p);
+  }
+  return p;
+}
+
+/** Drops a team's cached workflow: the next delivery reads it again. */
+export function forgetTeamStates(endpoint: string, teamId: string): void {
+  teamStatesCache.delete(`${endpoint}|${teamId}`);
+}
+
+/** An issue's uuid, team and current state (by identifier such as CAB-123, or uuid). */
+export async function issueState(client: LinearClient, ticket: string): Promise<{ id: string; identifier: string; teamId: string | undefined; stateId: string | undefined }> {
+  const issue = await client.issue(ticket);
+  return { id: issue.id, identifier: issue.identifier, teamId: issue.teamId, stateId: issue.stateId };
+}
+
+export async function moveIssue(client: LinearClient, issueId: string, stateId: string): Promise<void> {
+  const payload = await client.updateIssue(issueId, { stateId });
+  if (!payload.success) throw new Error(`Linear did not move issue ${issueId}`);
+}
+
+/**
+ * Creates a comment with a fixed id, once: when the create fails (or its answer was lost) and the
+ * comment with that id exists, it was posted — a retry never posts it twice. Returns its URL.
+ */
+export async function commentOnce(client: LinearClient, c: { id: string; issueId: string; body: string }): Promise<string> {
+  try {
+    const payload = await client.createComment({ id: c.id, issueId: c.issueId, body: c.body });
+    if (!payload.success) throw new Error(`Linear did not create the comment on ${c.issueId}`);
+  } catch (e) {
+    const existing = await client.comment({ id: c.id }).catch(() => null);
+    if (!existing) throw e;
+    return existing.url;
+  }
+  return (await client.comment({ id: c.id })).url;
+}

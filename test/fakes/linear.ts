@@ -6,6 +6,8 @@ export interface FakeLinearIssue {
   title: string;
   estimate?: number | null;
   stateId: string;
+  /** Default `team-1`. */
+  teamId?: string;
   parentId?: string | null;
   /** Outgoing relations: type (`blocks`, `related`, …) and the other issue's id. */
   relations?: { type: string; relatedId: string }[];
@@ -15,6 +17,10 @@ export interface FakeLinearState {
   id: string;
   name: string;
   type: 'triage' | 'backlog' | 'unstarted' | 'started' | 'completed' | 'canceled';
+  /** Default `team-1`. */
+  teamId?: string;
+  /** Order within the team's workflow (default: its index in `states`). */
+  position?: number;
 }
 
 export interface FakeLinearComment {
@@ -36,10 +42,13 @@ const PAGE = { __typename: 'PageInfo', hasNextPage: false, hasPreviousPage: fals
 
 /**
  * A local Linear GraphQL endpoint answering the operations @linear/sdk sends (named by the SDK's
- * documents: `issue`, `issue_children`, `issue_relations`, `workflowState`, `createComment`,
- * `comment`), reached by the real LinearClient through `apiUrl`. Every request is recorded.
+ * documents: `issue`, `issue_children`, `issue_relations`, `workflowState`, `workflowStates`
+ * (filtered by team), `updateIssue` (stateId), `createComment` (an `id` given twice is refused, as
+ * by Linear), `comment`), reached by the real LinearClient through `apiUrl`. Every request is recorded.
  * Auth: the `authorization` header must equal `apiKey`, else Linear's authentication error.
- * `failWith` makes every request fail like Linear does (`auth`, `ratelimit`, `server`).
+ * `failWith` makes every request fail like Linear does (`auth`, `ratelimit`, `server`);
+ * `failNext(n)` only the next n requests — before doing anything, or (`applied`) after doing it,
+ * as when Linear's answer is lost on the way back.
  */
 export class FakeLinear extends FakeHttpServer {
   apiKey = 'lin_api_test';
@@ -49,6 +58,15 @@ export class FakeLinear extends FakeHttpServer {
   failWith: 'auth' | 'ratelimit' | 'server' | null = null;
   /** Children per page, to exercise pagination. */
   pageSize = 50;
+  private failing: { left: number; kind: 'ratelimit' | 'server'; applied: boolean; operations?: string[] } = { left: 0, kind: 'server', applied: false };
+
+  /**
+   * The next `n` requests (of `operations` only, when given) fail — `server`: 503, `ratelimit`: 429;
+   * with `applied` each is carried out first and only its answer fails.
+   */
+  failNext(n: number, opts: { kind?: 'ratelimit' | 'server'; applied?: boolean; operations?: string[] } = {}): void {
+    this.failing = { left: n, kind: opts.kind ?? 'server', applied: opts.applied ?? false, ...(opts.operations ? { operations: opts.operations } : {}) };
+  }
 
   constructor() {
     super();
@@ -70,6 +88,18 @@ export class FakeLinear extends FakeHttpServer {
   }
 
   private answer(req: RecordedRequest): FakeResponse {
+    const op = operationName((req.body as { query?: string } | undefined)?.query ?? '');
+    if (this.failing.left > 0 && (!this.failing.operations || this.failing.operations.includes(op))) {
+      this.failing.left--;
+      const fail = this.failing.kind === 'ratelimit' ? rateLimited : unavailable;
+      if (!this.failing.applied) return fail;
+      this.respond(req);
+      return fail;
+    }
+    return this.respond(req);
+  }
+
+  private respond(req: RecordedRequest): FakeResponse {
     if (req.headers.authorization !== this.apiKey || this.failWith === 'auth') {
       return {
         status: 400,
@@ -83,10 +113,8 @@ export class FakeLinear extends FakeHttpServer {
         },
       };
     }
-    if (this.failWith === 'ratelimit') {
-      return { status: 429, headers: { 'retry-after': '30' }, body: { errors: [{ message: 'Rate limit exceeded', extensions: { type: 'ratelimited', code: 'RATELIMITED' } }] } };
-    }
-    if (this.failWith === 'server') return { status: 503, body: { errors: [{ message: 'Service unavailable' }] } };
+    if (this.failWith === 'ratelimit') return rateLimited;
+    if (this.failWith === 'server') return unavailable;
     const body = req.body as { query: string; variables?: Record<string, unknown> };
     const v = body.variables ?? {};
     const name = operationName(body.query);
@@ -127,28 +155,35 @@ export class FakeLinear extends FakeHttpServer {
       }
       case 'workflowState': {
         const s = this.states.find((x) => x.id === v.id);
-        return s
-          ? ok({
-              workflowState: {
-                __typename: 'WorkflowState',
-                ...s,
-                color: '#000000',
-                position: 0,
-                description: null,
-                createdAt: TS,
-                updatedAt: TS,
-                archivedAt: null,
-                team: { id: 'team-1' },
-                inheritedFrom: null,
-              },
-            })
-          : notFound('WorkflowState');
+        return s ? ok({ workflowState: this.stateJson(s) }) : notFound('WorkflowState');
+      }
+      case 'workflowStates': {
+        const team = (v.filter as { team?: { id?: { eq?: string } } } | undefined)?.team?.id?.eq;
+        const nodes = this.states.filter((s) => team === undefined || (s.teamId ?? 'team-1') === team).map((s) => this.stateJson(s));
+        return ok({ workflowStates: { __typename: 'WorkflowStateConnection', nodes, pageInfo: PAGE } });
+      }
+      case 'updateIssue': {
+        const issue = this.find(v.id);
+        if (!issue) return notFound('Issue');
+        const input = (v.input ?? {}) as { stateId?: string };
+        if (input.stateId !== undefined) {
+          const s = this.states.find((x) => x.id === input.stateId);
+          if (!s || (s.teamId ?? 'team-1') !== (issue.teamId ?? 'team-1')) return notFound('WorkflowState');
+          issue.stateId = s.id;
+        }
+        return ok({ issueUpdate: { __typename: 'IssuePayload', issue: { id: issue.id }, lastSyncId: this.requests.length, success: true } });
       }
       case 'createComment': {
-        const input = (v.input ?? {}) as { issueId?: string; body?: string };
+        const input = (v.input ?? {}) as { id?: string; issueId?: string; body?: string };
         const issue = this.find(input.issueId);
         if (!issue) return notFound('Issue');
-        const id = `comment-${this.comments.length + 1}`;
+        if (input.id !== undefined && this.comments.some((c) => c.id === input.id)) {
+          return {
+            status: 200,
+            body: { data: null, errors: [{ message: 'Entity already exists', extensions: { type: 'invalid input', userPresentableMessage: 'A comment with this id already exists.' } }] },
+          };
+        }
+        const id = input.id ?? `comment-${this.comments.length + 1}`;
         this.comments.push({ id, issueId: issue.id, body: input.body ?? '', url: `https://linear.app/fake/issue/${issue.identifier}#comment-${id}` });
         return ok({ commentCreate: { __typename: 'CommentPayload', comment: { id }, lastSyncId: this.comments.length, success: true } });
       }
@@ -181,6 +216,23 @@ export class FakeLinear extends FakeHttpServer {
     return this.issues.find((i) => i.id === id || i.identifier === id);
   }
 
+  private stateJson(s: FakeLinearState): Record<string, unknown> {
+    return {
+      __typename: 'WorkflowState',
+      id: s.id,
+      name: s.name,
+      type: s.type,
+      color: '#000000',
+      position: s.position ?? this.states.indexOf(s),
+      description: null,
+      createdAt: TS,
+      updatedAt: TS,
+      archivedAt: null,
+      team: { id: s.teamId ?? 'team-1' },
+      inheritedFrom: null,
+    };
+  }
+
   private issueJson(i: FakeLinearIssue): Record<string, unknown> {
     return {
       __typename: 'Issue',
@@ -204,7 +256,7 @@ export class FakeLinear extends FakeHttpServer {
       createdAt: TS,
       updatedAt: TS,
       state: { id: i.stateId },
-      team: { id: 'team-1' },
+      team: { id: i.teamId ?? 'team-1' },
       parent: i.parentId ? { id: i.parentId } : null,
       sharedAccess: { __typename: 'IssueSharedAccess', isShared: false, sharedWithCount: 0, viewerHasOnlySharedAccess: false, disallowedIssueFields: [], sharedWithUsers: [] },
     };
@@ -216,6 +268,8 @@ export function operationName(query: string): string {
   return /\b(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? '(anonymous)';
 }
 
+const rateLimited: FakeResponse = { status: 429, headers: { 'retry-after': '30' }, body: { errors: [{ message: 'Rate limit exceeded', extensions: { type: 'ratelimited', code: 'RATELIMITED' } }] } };
+const unavailable: FakeResponse = { status: 503, body: { errors: [{ message: 'Service unavailable' }] } };
 const ok = (data: unknown): FakeResponse => ({ status: 200, body: { data } });
 const notFound = (what: string): FakeResponse => ({
   status: 200,
