@@ -81,16 +81,24 @@ export function resultText(r: CallToolResult): string {
 /**
  * The answer on stdout (its text, or structuredContent with --json); the exit code: 0 done,
  * 1 a refusal (an answer with a `reason`: claimed:false, stale_token, …) or a failed call,
- * 2 input the tool's schema refused (the message names the field, on stderr). `exit` overrides
- * the code of an answer (run_council's needs_reviews is 1).
+ * 2 input the tool's schema refused (the message names the field, on stderr). A twin's `exit`
+ * overrides the code of an answer (run_council's needs_reviews is 1); its `more` adds a line to the
+ * text (the next command to run).
  */
-export function report(command: string, r: CallToolResult, json: boolean, exit?: (out: Record<string, unknown>) => number): number {
+export function report(
+  command: string,
+  r: CallToolResult,
+  json: boolean,
+  twin: { exit?: (out: Record<string, unknown>) => number; more?: (out: Record<string, unknown>) => string | null } = {},
+): number {
   const text = resultText(r);
   if (r.isError) {
     process.stderr.write(`factory-mcp ${command}: ${text}\n`);
     return text.startsWith('Invalid arguments') ? 2 : 1;
   }
   const out = (r.structuredContent ?? {}) as Record<string, unknown>;
-  process.stdout.write(json ? `${JSON.stringify(out, null, 2)}\n` : `${text}\n`);
+  const more = json ? null : (twin.more?.(out) ?? null);
+  process.stdout.write(json ? `${JSON.stringify(out, null, 2)}\n` : `${text}\n${more ? `${more}\n` : ''}`);
+  const exit = twin.exit;
   return exit ? exit(out) : typeof out.reason === 'string' ? 1 : 0;
 }

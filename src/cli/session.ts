@@ -55,6 +55,12 @@ export function keySession(store: Store, given: { key: string; from: string } | 
   return row.instance;
 }
 
+/** For a claim an answer carries, the commands that take its token. */
+export function nextCommand(claim: unknown): string | null {
+  const c = claim as { claimed?: boolean; token?: unknown } | undefined;
+  return c && c.claimed !== false && typeof c.token === 'string' ? `then: factory-mcp heartbeat|checkpoint|complete --token ${c.token}` : null;
+}
+
 /**
  * `factory-mcp session start`: the session_start tool in a new CLI session that outlives this
  * process, and its key: `export FACTORY_SESSION=…` on stdout (for eval), the tool's answer on
@@ -77,8 +83,9 @@ export async function sessionStart(v: Record<string, unknown>, at: CliAt): Promi
     return 0;
   }
   process.stdout.write(`export ${KEY_ENV}=${key}\n`);
+  const adopted = (out.resumed as { phases: unknown[] }[]).flatMap((r) => r.phases.map(nextCommand));
   process.stderr.write(
-    `${resultText(result)}\n` +
+    `${[resultText(result), ...adopted].join('\n')}\n` +
       `${KEY_ENV} is this session's key: commands run with it act as ${String(out.instance)} (claim, heartbeat, checkpoint, complete, release, session end). ` +
       `Shown once; keep it out of agents' environments.\n`,
   );

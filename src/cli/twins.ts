@@ -7,7 +7,7 @@ import { phaseIdFromStore } from '../core/ids.js';
 import type { Store } from '../core/store.js';
 import { ALL_TOOLS } from '../../tools/index.js';
 import { invoke, report, type Acting, type CliAt } from './call.js';
-import { givenKey, keySession, sessionStart } from './session.js';
+import { givenKey, keySession, nextCommand, sessionStart } from './session.js';
 
 /**
  * The terminal twins of the tools: each is a table entry mapping argv to the tool's input, and
@@ -32,6 +32,8 @@ export interface Twin {
   /** argv → the tool's input; `held` finds the claim of the acting session a token belongs to. */
   input(v: Record<string, unknown>, pos: string[], held: (token: string) => { mega: string; phase: number | string } | undefined): unknown;
   exit?(out: Record<string, unknown>): number;
+  /** A line after the answer's text: the next command to run. */
+  more?(out: Record<string, unknown>): string | null;
 }
 
 export const EXIT_CODES = `Exit codes: 0 done; 1 refused (the answer's reason: claimed:false, stale_token, not_owner, …)
@@ -106,6 +108,7 @@ other commands take (--token).`,
       if (pos[0] !== undefined && v.mega !== undefined && pos[0] !== v.mega) throw new InputError('--mega', `and the argument ${JSON.stringify(pos[0])} name different MEGAs`);
       return { mega: pos[0] ?? v.mega, phase: phaseArg(v.phase), lease_seconds: num(v['lease-seconds']) };
     },
+    more: (out) => nextCommand(out),
   },
   heartbeat: {
     tool: 'heartbeat',
@@ -143,6 +146,7 @@ next ready phase and prints its token.`,
     options: { ...CLAIM_FLAGS, chain: flag, 'lease-seconds': str },
     session: 'required',
     input: (v, pos, held) => (atMost(pos, 0, 'complete takes flags only'), { ...claimFields(v, held), chain: v.chain, lease_seconds: num(v['lease-seconds']) }),
+    more: (out) => nextCommand(out.next),
   },
   release: {
     tool: 'release_phase',
@@ -277,7 +281,7 @@ ${t.session === 'none' ? '' : `${SESSION_USAGE}${t.session === 'optional' ? '\n(
         const parsed = tool.input.safeParse(input);
         if (!parsed.success) throw new InputError(flagOf(parsed.error.issues[0]?.path ?? [], options, t.source), formatIssues(parsed.error));
         const acting: Acting = instance ? { attach: instance } : { agent: `factory-mcp ${name}` };
-        return report(name, await invoke(t.tool, input, at, acting), v.json === true, t.exit);
+        return report(name, await invoke(t.tool, input, at, acting), v.json === true, t);
       }),
   };
 }

@@ -92,6 +92,12 @@ describe('CLI twins in one CLI session across processes', () => {
     const again = await json(['release', '--token', next.token, '--mega', 'M-1', '--phase', String(next.phase.id), '--reason', 'twice'], a.env);
     expect(again.exitCode).toBe(1);
     expect(again.out).toMatchObject({ released: false, reason: 'not_claimed' });
+    // in text, a claim ends with the commands that take its token, as a shell user reads it
+    const claimText = await cli(['claim', 'M-1'], a.env);
+    expect(claimText.exitCode, claimText.stderr).toBe(0);
+    const taken = /^then: factory-mcp heartbeat\|checkpoint\|complete --token (\S+)$/m.exec(claimText.stdout)?.[1] as string;
+    expect(taken).toMatch(/^fx\d+-/);
+    expect((await cli(['release', '--token', taken, '--reason', 'done looking'], a.env)).exitCode).toBe(0);
   });
 
   it('memory add/list, and council --file: decided exit 0, needs_reviews exit 1', async () => {
