@@ -32,8 +32,14 @@ const OPTIONAL = [
 ];
 
 async function refresh() {
-  const [board, sessions, operations, metrics] = await Promise.all(['/api/board', '/api/sessions', '/api/operations?limit=40', '/api/metrics'].map(getJson));
-  Object.assign(state, { board, sessions, operations, metrics });
+  // The board first: it paints as soon as its page arrives, before the slower panels (metrics, report).
+  const board = getJson('/api/board').then(async (b) => {
+    await syncBoard(b);
+    state.board = b;
+    renderMegas();
+  });
+  const [, sessions, operations, metrics] = await Promise.all([board, ...['/api/sessions', '/api/operations?limit=40', '/api/metrics'].map(getJson)]);
+  Object.assign(state, { sessions, operations, metrics });
   state.routes ??= (await getJson('/api')).routes;
   const has = (p) => state.routes.includes(p);
   await Promise.all([
@@ -98,39 +104,193 @@ function chip(p) {
   return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${resume}</div>`;
 }
 
+// ------------------------------------------------------------------ the board
+// A small board (at most 100 phases) comes whole in one /api/board answer and shows as lanes. A
+// large one comes as a summary per MEGA, a page at a time: the list is virtual (only the rows in
+// sight are in the DOM), the next page loads as it scrolls into sight, and a MEGA's phases load,
+// a page at a time too, when it is opened.
+const LANES = [
+  ['ready', 'Ready'],
+  ['blocked', 'Blocked'],
+  ['claimed', 'Claimed'],
+  ['done', 'Done'],
+];
+const ROW = 76; // px: a closed MEGA row until it is measured
+const OVERSCAN = 800; // px rendered beyond each edge of the visible part
+const big = { active: false, megas: [], pages: [], next: null, total: 0, loading: null, open: new Map(), heights: new Map(), visible: [0, 0] };
+const boardUrl = (q) => `/api/board?${new window.URLSearchParams(q)}`;
+
+/** A small board: one answer with every MEGA's phases and no cursor. */
+const wholeBoard = (b) => !b.cursor && b.megas.every((m) => m.phases);
+
+function megaHead(m, toggle = '') {
+  return `<div class="mega-head">${toggle}<h3>${esc(m.key)} · ${esc(m.title)}</h3><span class="meta">${m.done}/${m.total} phases · ${m.points_done}/${m.points_total} pts</span></div>
+      <div class="bar"><span data-pct="${m.total ? Math.round((m.done / m.total) * 100) : 0}"></span></div>`;
+}
+
+/** The four lanes of a MEGA's phases; `count(k)` heads each lane (the MEGA's own counts when only some phases are loaded). */
+function lanes(phases, count = (k, ps) => ps.length) {
+  return `<div class="lanes">${LANES.map(([k, label]) => {
+    const ps = phases.filter((p) => p.status === k);
+    return `<div class="lane lane-${k}"><h4>${label} (${count(k, ps)})</h4>${ps.map(chip).join('')}</div>`;
+  }).join('')}</div>`;
+}
+
 function renderMegas() {
   const megas = state.board?.megas ?? [];
   if (megas.length === 0) {
     $('#megas .body').innerHTML = '<p class="empty">No MEGA planned yet. An agent plans one with the plan_mega tool.</p>';
     return;
   }
-  const lanes = [
-    ['ready', 'Ready'],
-    ['blocked', 'Blocked'],
-    ['claimed', 'Claimed'],
-    ['done', 'Done'],
-  ];
-  $('#megas .body').innerHTML = megas
-    .map(
-      (m) => `
-    <div class="mega" data-mega="${esc(m.key)}">
-      <div class="mega-head"><h3>${esc(m.key)} · ${esc(m.title)}</h3><span class="meta">${m.done}/${m.total} phases · ${m.points_done}/${m.points_total} pts</span></div>
-      <div class="bar"><span data-pct="${m.total ? Math.round((m.done / m.total) * 100) : 0}"></span></div>
-      ${
-        m.phases
-          ? `<div class="lanes">${lanes
-              .map(([k, label]) => {
-                const ps = m.phases.filter((p) => p.status === k);
-                return `<div class="lane lane-${k}"><h4>${label} (${ps.length})</h4>${ps.map(chip).join('')}</div>`;
-              })
-              .join('')}</div>`
-          : `<p class="sub">${m.ready} ready · ${m.blocked} blocked · ${m.claimed} claimed</p>`
-      }
-    </div>`,
-    )
-    .join('');
+  if (big.active) return renderBig();
+  $('#megas .body').innerHTML = megas.map((m) => `<div class="mega" data-mega="${esc(m.key)}">${megaHead(m)}${lanes(m.phases)}</div>`).join('');
   widths();
 }
+
+/** After a change: the first page decides small or large; a large board re-reads the pages in sight and the opened MEGAs. */
+async function syncBoard(first) {
+  if (wholeBoard(first)) {
+    big.active = false;
+    return;
+  }
+  if (!big.active) Object.assign(big, { active: true, megas: first.megas, pages: [{ cursor: null, count: first.megas.length }], next: first.cursor ?? null, visible: [0, 0] });
+  else {
+    const [from, to] = big.visible;
+    const reads = [];
+    for (let i = 0, start = 0; i < big.pages.length; start += big.pages[i].count, i++)
+      if (i === 0 || (start <= to && start + big.pages[i].count >= from)) reads.push(i === 0 ? Promise.resolve([0, first]) : getJson(boardUrl({ cursor: big.pages[i].cursor })).then((r) => [i, r]));
+    for (const [i, r] of await Promise.all(reads)) replacePage(i, r);
+    await Promise.all([...big.open.keys()].map(reloadPhases));
+  }
+  big.total = first.megas_total;
+}
+
+function replacePage(i, r) {
+  const start = big.pages.slice(0, i).reduce((n, p) => n + p.count, 0);
+  big.megas.splice(start, big.pages[i].count, ...r.megas);
+  big.pages[i].count = r.megas.length;
+  if (i === big.pages.length - 1) big.next = r.cursor ?? null;
+}
+
+function loadMore() {
+  if (big.loading || !big.next) return;
+  const cursor = big.next;
+  big.loading = getJson(boardUrl({ cursor }))
+    .then((r) => {
+      big.pages.push({ cursor, count: r.megas.length });
+      big.megas.push(...r.megas);
+      big.next = r.cursor ?? null;
+      big.total = r.megas_total;
+    })
+    .finally(() => {
+      big.loading = null;
+      renderBig();
+    })
+    .catch(showError);
+}
+
+/** A MEGA's phases: a page on opening, the next when its "more" comes into sight. */
+function loadPhases(key) {
+  const o = big.open.get(key);
+  if (!o || o.loading || (o.pages.length && !o.next)) return;
+  const cursor = o.pages.length ? o.next : null;
+  o.loading = true;
+  getJson(boardUrl({ mega: key, ...(cursor ? { cursor } : {}) }))
+    .then((r) => {
+      o.pages.push({ cursor, count: r.megas[0].phases.length });
+      o.phases.push(...r.megas[0].phases);
+      o.next = r.cursor ?? null;
+    })
+    .finally(() => {
+      o.loading = false;
+      renderBig();
+    })
+    .catch(showError);
+}
+
+async function reloadPhases(key) {
+  const o = big.open.get(key);
+  const pages = await Promise.all(o.pages.map((p) => getJson(boardUrl({ mega: key, ...(p.cursor ? { cursor: p.cursor } : {}) }))));
+  o.phases = pages.flatMap((r) => r.megas[0].phases);
+  pages.forEach((r, i) => (o.pages[i].count = r.megas[0].phases.length));
+  o.next = pages.at(-1)?.cursor ?? null;
+}
+
+function megaRow(m) {
+  const o = big.open.get(m.key);
+  const owners = (m.owners ?? []).map((w) => `${who(w.instance, w.agent)}${w.phases > 1 ? ` ×${w.phases}` : ''}`).join(', ');
+  const toggle = `<button class="toggle" data-toggle="${esc(m.key)}" aria-expanded="${o ? 'true' : 'false'}" title="${o ? 'close' : 'show its phases'}">${o ? '▾' : '▸'}</button>`;
+  const phases = !o
+    ? ''
+    : `${lanes(o.phases, (k) => m[k])}${o.next || !o.pages.length ? `<button class="more" data-more="${esc(m.key)}">${o.phases.length ? `more phases (${o.phases.length} of ${m.total} shown)` : 'loading phases…'}</button>` : ''}`;
+  return `<div class="mega mega-row${o ? ' open' : ''}" data-mega="${esc(m.key)}">${megaHead(m, toggle)}
+      <div class="counts"><span class="n ready">${m.ready} ready</span> · <span class="n blocked">${m.blocked} blocked</span> · <span class="n claimed">${m.claimed} claimed</span>${owners ? ` by ${owners}` : ''}</div>${phases}</div>`;
+}
+
+const rowHeight = (i) => big.heights.get(big.megas[i].key) ?? ROW;
+
+/** The rows in sight (and OVERSCAN beyond), between two spacers that stand for the rest. */
+function renderBig() {
+  if (!big.active) return;
+  const body = $('#megas .body');
+  let list = body.querySelector('.vlist');
+  if (!list) {
+    body.innerHTML = '<p class="board-info"></p><div class="vlist" tabindex="0"><div class="vpad"></div><div class="vrows"></div><div class="vpad"></div></div>';
+    list = body.querySelector('.vlist');
+    let queued = false;
+    list.addEventListener('scroll', () => {
+      if (queued) return;
+      queued = true;
+      window.requestAnimationFrame(() => {
+        queued = false;
+        renderBig();
+      });
+    });
+  }
+  const n = big.megas.length;
+  body.querySelector('.board-info').textContent = `${big.total} MEGAs in the order they were planned${n < big.total ? `, ${n} loaded (more as you scroll)` : ''}; open one for its phases.`;
+  const top = list.scrollTop;
+  const bottom = top + (list.clientHeight || 600);
+  let i = 0;
+  let y = 0;
+  for (; i < n && y + rowHeight(i) < top - OVERSCAN; i++) y += rowHeight(i);
+  const first = i;
+  const padTop = y;
+  const html = [];
+  for (; i < n && y < bottom + OVERSCAN; i++) {
+    html.push(megaRow(big.megas[i]));
+    y += rowHeight(i);
+  }
+  let rest = (big.total - n) * ROW;
+  for (let j = i; j < n; j++) rest += rowHeight(j);
+  const [padA, rows, padB] = list.children;
+  padA.style.height = `${padTop}px`;
+  padB.style.height = `${Math.max(0, rest)}px`;
+  rows.innerHTML = html.join('');
+  widths();
+  rows.querySelectorAll('.mega-row').forEach((el) => big.heights.set(el.dataset.mega, el.getBoundingClientRect().height));
+  big.visible = [first, i];
+  if (i >= n && y < bottom + OVERSCAN) loadMore();
+  const box = list.getBoundingClientRect();
+  rows.querySelectorAll('button.more').forEach((b) => {
+    const r = b.getBoundingClientRect();
+    if (r.top < box.bottom && r.bottom > box.top) loadPhases(b.dataset.more);
+  });
+}
+
+document.addEventListener('click', (ev) => {
+  const t = ev.target.closest('[data-toggle], button.more');
+  if (!t) return;
+  if (t.dataset.more) return loadPhases(t.dataset.more);
+  const key = t.dataset.toggle;
+  if (big.open.has(key)) big.open.delete(key);
+  else {
+    big.open.set(key, { phases: [], pages: [], next: null, loading: false });
+    loadPhases(key);
+  }
+  big.heights.delete(key);
+  renderBig();
+});
 
 // Widths through the CSSOM: the page's CSP forbids inline style attributes.
 function widths() {
