@@ -98,10 +98,15 @@ function chip(p) {
     p.checkpoint && p.status === 'claimed'
       ? `<div class="sub">✎ ${esc(p.checkpoint.percent ?? '')}${p.checkpoint.percent != null ? '% ' : ''}${esc((p.checkpoint.next ?? [])[0] ?? p.checkpoint.note ?? '')}</div>`
       : '';
+  // Reserved files (globs) of a claim, compact: the first two, the rest counted, all in the tooltip.
+  const files =
+    p.files && p.files.length && p.status === 'claimed'
+      ? `<div class="sub files" title="${esc(p.files.join('\n'))}">⛁ ${p.files.slice(0, 2).map(esc).join(', ')}${p.files.length > 2 ? ` +${p.files.length - 2}` : ''}</div>`
+      : '';
   const why = p.owner_state === 'parked' ? 'parked at session_end' : 'its session is gone';
   const resume =
     p.owner_state && p.status === 'claimed' ? `<div class="sub resume" title="adopts this session's claims with fresh tokens">${esc(why)}; resume with <code>${esc(p.resume)}</code></div>` : '';
-  return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${resume}</div>`;
+  return `<div class="chip ${p.status}${p.owner_state ? ` owner-${esc(p.owner_state)}` : ''}" data-phase="${esc(p.mega)}/${esc(p.id)}" title="${esc(p.tickets.join(', '))}"><span class="id">${esc(p.id)}</span>${esc(p.name)}<div class="sub">${sub}${pts}</div>${cp}${files}${resume}</div>`;
 }
 
 // ------------------------------------------------------------------ the board

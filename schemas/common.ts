@@ -113,3 +113,15 @@ export const PassEnv = z
   .max(100)
   .default([])
   .describe('environment variables passed to the commands besides the allow-list (see docs/security.md)');
+
+/** Reservation globs a call adds: repository-relative, checked by src/pipeline/reservations.ts (the error names the entry). */
+export const ReserveFiles = z.array(z.string()).describe('globs you will edit, e.g. src/x/**; others get files_reserved');
+/** Another owner's claim whose reserved globs overlap the caller's (files_reserved, or a warning). */
+export const ReservedBySchema = z.object({
+  owner: z.string(),
+  agent: z.string().nullable(),
+  mega: z.string(),
+  phase: z.union([z.number(), z.string()]),
+  name: z.string(),
+  overlaps: z.array(z.object({ mine: z.string(), theirs: z.string(), example: z.string().optional() })),
+});

@@ -49,6 +49,15 @@ export const ConfigSchema = z.strictObject({
     .default(7200)
     .describe('default claim lease'),
   autonomy: z.int().min(1).max(5).default(3).describe('autonomy level 1 (ask for everything) to 5 (fully autonomous)'),
+  phases: z
+    .strictObject({
+      reservations: z
+        .enum(['enforce', 'warn'])
+        .default('enforce')
+        .describe("a claim or checkpoint whose files overlap another owner's reservation: refused (files_reserved), or allowed with a warning"),
+    })
+    .default({ reservations: 'enforce' })
+    .describe('claims (docs/pipeline.md)'),
   council: CouncilConfigSchema.default(() => CouncilConfigSchema.parse({})),
   governance: z
     .strictObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CheckpointBrief } from './sessions.js';
-import { ARG, LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, Token } from './common.js';
+import { ARG, LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, ReserveFiles, ReservedBySchema, Token } from './common.js';
 
 const ReasonText = z.string().max(LIMITS.name);
 
@@ -31,12 +31,24 @@ export const PlanMegaOutput = z.object({
   ready: z.array(z.union([z.number(), z.string()])),
 });
 
-export const ClaimReasonSchema = z.enum(['already_claimed', 'already_completed', 'deps_unmet', 'council_required', 'kill_switch', 'cost_cap', 'no_ready_phase', 'parked', 'interrupted']);
+export const ClaimReasonSchema = z.enum([
+  'already_claimed',
+  'already_completed',
+  'deps_unmet',
+  'council_required',
+  'kill_switch',
+  'cost_cap',
+  'no_ready_phase',
+  'parked',
+  'interrupted',
+  'files_reserved',
+]);
 
 export const ClaimPhaseInput = z.strictObject({
   mega: MegaKey.optional().describe('omit: any MEGA'),
   phase: PhaseIdSchema.optional().describe('omit: the next ready one'),
   lease_seconds: LeaseSeconds.optional(),
+  files: ReserveFiles.optional(),
 });
 
 export const ClaimResultSchema = z.object({
@@ -52,6 +64,9 @@ export const ClaimResultSchema = z.object({
     .object({ status: z.enum(['queued', 'not_updated']), reason: z.string().optional() })
     .optional()
     .describe('Linear: the tickets moving to started'),
+  files: z.array(z.string()).optional().describe('globs this claim reserves'),
+  reserved_by: z.array(ReservedBySchema).optional(),
+  warnings: z.array(z.string()).optional(),
   message: z.string(),
 });
 
@@ -116,6 +131,7 @@ export const BoardPhaseSchema = PhaseRefSchema.extend({
     .optional()
     .describe('blocked: the unfinished deps'),
   checkpoint: CheckpointBrief.nullable().optional(),
+  files: z.array(z.string()).optional().describe('globs the claim reserves'),
 });
 export const BoardMegaSchema = z.object({
   key: z.string(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INTERRUPTIONS, MEMORY_SECTIONS } from '../src/sessions/domain.js';
-import { ARG, JsonObject, LIMITS, MegaKey, PhaseIdSchema, Token } from './common.js';
+import { ARG, JsonObject, LIMITS, MegaKey, PhaseIdSchema, ReservedBySchema, Token } from './common.js';
 
 const Text = z.string().trim().min(1).max(LIMITS.text);
 const Items = z.array(z.string().max(1000)).max(200);
@@ -59,12 +59,16 @@ export const CheckpointInput = z.strictObject({
     })
     .describe('where the work stands'),
   note: Text.optional().describe('for whoever resumes'),
+  files: z.array(z.string()).optional().describe("globs added to your claim's reservation"),
 });
 export const CheckpointOutput = z.object({
   saved: z.boolean(),
   checkpoint_id: z.number().optional(),
-  reason: z.enum(['stale_token', 'not_claimed', 'not_owner']).optional(),
+  reason: z.enum(['stale_token', 'not_claimed', 'not_owner', 'files_reserved']).optional(),
   owner: z.string().optional(),
+  files: z.array(z.string()).optional().describe("the claim's reserved globs"),
+  reserved_by: z.array(ReservedBySchema).optional(),
+  warnings: z.array(z.string()).optional(),
   message: z.string(),
 });
 

@@ -289,6 +289,18 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // file reservations (src/pipeline/reservations.ts): the globs a claim reserves; live while the
+  // phase is claimed (adoption keeps them), reset by the next fresh claim of the phase
+  `
+  CREATE TABLE reservations (
+    mega      TEXT NOT NULL,
+    phase     TEXT NOT NULL,
+    glob      TEXT NOT NULL,
+    ord       INTEGER NOT NULL,
+    added_at  INTEGER NOT NULL,
+    PRIMARY KEY (mega, phase, glob)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -16,6 +16,8 @@ import { SessionsService } from '../sessions/service.js';
 import { MemoryStore } from '../sessions/memory.js';
 import { Importer } from '../transfer/import.js';
 import { UsageStore } from '../governance/usage.js';
+import { Reservations } from '../pipeline/reservations.js';
+import { ReservationsStore } from '../pipeline/reservations-store.js';
 
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
@@ -59,6 +61,7 @@ export class Store {
     this.memory = new MemoryStore(db);
     this.usage = new UsageStore(db);
     this.phases = new PhasesService(this.tx, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.phases.reservations = new Reservations(new ReservationsStore(db), this.sessions);
     this.sessionsService = new SessionsService(this.tx, this);
     this.imports = new Importer(this.tx, this);
     this.dod = new DodStore(db, this.operations);

@@ -181,7 +181,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
   const session = new Session(opts.store, { ...opts.session }, clock, random, opts.attach);
   const governed = (store: Store) => {
     const governance = new Governance({ config: opts.config, root: opts.root, store, clock, env, logger });
-    return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config) } };
+    return { store, governance, guards: { ...governance.guards(), ...councilGuards(store, opts.config), filesMode: opts.config.phases.reservations } };
   };
   const ctx: Context = { config: opts.config, root: opts.root, session, clock, random, env, logger, ...governed(opts.store) };
   const tools = selectTools(opts);

@@ -26,7 +26,7 @@ export function renderBoardLines(megas: readonly BoardMega[], opts: { color: boo
       let detail = '';
       if (p.status === 'done') detail = `done by ${p.completed_by} ${time(p.completed_at)}`;
       else if (p.status === 'claimed')
-        detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}`;
+        detail = `claimed by ${p.owner}${p.owner_state ? ` (${p.owner_state}: ${p.resume} adopts it)` : ''} ${time(p.claimed_at)}, lease ${left(p.lease_expires_at, now)}${progress(p.checkpoint)}${reserved(p.files)}`;
       else if (p.status === 'blocked') detail = `waits on ${(p.waits_on ?? p.deps).join(', ')}`;
       else detail = 'ready';
       const pts = p.points === null ? '' : `${fmtPts(p.points)} pt${p.points === 1 ? '' : 's'}`;
@@ -55,6 +55,13 @@ function progress(c: BoardPhase['checkpoint']): string {
   if (!c) return '';
   const parts = [c.percent !== null ? `${c.percent}%` : '', c.next[0] ? `next: ${clip(c.next[0], 60)}` : ''].filter(Boolean);
   return parts.length ? ` · ${parts.join(', ')}` : '';
+}
+
+/** A claim's reserved globs, compact: ` · files src/api/**, docs/a.md +3`. */
+function reserved(files: readonly string[] | undefined): string {
+  if (!files?.length) return '';
+  const shown = files.slice(0, 3).map((f) => clip(f, 40));
+  return ` · files ${shown.join(', ')}${files.length > 3 ? ` +${files.length - 3}` : ''}`;
 }
 
 function fmtPts(n: number): string {

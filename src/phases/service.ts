@@ -12,6 +12,7 @@ import { resumeCommand } from '../sessions/domain.js';
 import { iso } from '../core/time.js';
 import { toRef, type MegaRow, type PhaseRef, type PhaseRow, type PhasesStore, type PlanInput } from './store.js';
 import { PAGE, checkpointBrief, decodeCursor, encodeCursor, fillPage, jsonBytes } from './paging.js';
+import { checkReservationGlobs, overlapVerdict, type ReservationMode, type Reservations } from '../pipeline/reservations.js';
 import type {
   BoardInput,
   BoardMegaSchema,
@@ -63,6 +64,14 @@ export interface ClaimGuards {
   beforeComplete?: () => { reason: CompleteRefusal; message: string } | null;
   /** `maxPoints`: the most points the phase was ever planned with (its row's, read with it). */
   phase?: (p: PhaseRef, maxPoints: number | null) => { reason: ClaimReason; message: string } | null;
+  /** `phases.reservations` of the config: a claim overlapping another owner's files is refused (default) or warned about. */
+  filesMode?: ReservationMode;
+}
+
+/** The files a claim asks to reserve, checked, and what an overlap does. */
+interface FilesRequest {
+  globs: string[];
+  mode: ReservationMode;
 }
 
 /** The points the council gate reads from the most a phase was ever planned with and its points now. */
@@ -76,6 +85,9 @@ export function gatePoints(most: number | null, points: number | null): number |
  * PhasesStore's. Every write is one BEGIN IMMEDIATE transaction; no state lives in memory.
  */
 export class PhasesService {
+  /** File reservations on claims (src/pipeline/reservations.ts), set by the Store. */
+  reservations: Reservations | null = null;
+
   constructor(
     private readonly tx: Tx,
     private readonly rows: PhasesStore,
@@ -148,6 +160,7 @@ export class PhasesService {
       throw new InputError('mega', 'required when phase is given (a phase id is unique only within its MEGA)');
     }
     const leaseSeconds = input.lease_seconds ?? this.defaultLeaseSeconds;
+    const files: FilesRequest = { globs: input.files ? checkReservationGlobs('files', input.files) : [], mode: guards.filesMode ?? 'enforce' };
     return this.tx(() => {
       // A named claim looks its phase (and MEGA) up first. Claim-next looks the MEGA up only when
       // it takes no phase (a ready row proves the MEGA): an unknown MEGA's InputError then rolls
@@ -160,12 +173,12 @@ export class PhasesService {
         return { claimed: false, ...blocked, remaining: this.rows.remaining(input.mega) };
       }
       // Read again: releaseStale may have just released it.
-      if (named) return this.claimNamed(instance, this.rows.phase(named.mega, named.id) as PhaseRow, leaseSeconds, now, guards);
-      return this.claimNext(instance, input.mega, leaseSeconds, now, guards);
+      if (named) return this.claimNamed(instance, this.rows.phase(named.mega, named.id) as PhaseRow, leaseSeconds, now, guards, files);
+      return this.claimNext(instance, input.mega, leaseSeconds, now, guards, files);
     });
   }
 
-  private claimNamed(instance: string, row: PhaseRow, leaseSeconds: number, now: number, guards: ClaimGuards): ClaimResult {
+  private claimNamed(instance: string, row: PhaseRow, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): ClaimResult {
     const ref = toRef(row);
     const label = `${row.mega}/${row.id}`;
     if (row.completed_at !== null) {
@@ -179,9 +192,12 @@ export class PhasesService {
     }
     if (row.owner === instance && row.token) {
       // A retry by the owner (its answer was lost): hand back the same claim, lease refreshed.
+      const overlap = this.filesRefusal(instance, ref, files, now);
+      if (overlap.refusal) return { ...overlap.refusal, message: `${overlap.refusal.message} (you still hold ${label}; its reservation is unchanged)` };
       const expires = leaseExpiry(now, leaseSeconds);
       this.rows.setLease(row.mega, row.id, expires);
-      return { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires), owner: instance, message: `you already hold ${label}; lease refreshed` };
+      const reserved = this.reserve(row, files, now);
+      return { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires), owner: instance, ...reserved, ...overlap.warned, message: `you already hold ${label}; lease refreshed` };
     }
     if (row.owner !== null) {
       const state = this.sessions.ownerState(row.owner);
@@ -210,10 +226,29 @@ export class PhasesService {
     }
     const refused = guards.phase?.(ref, row.max_points);
     if (refused) return { claimed: false, phase: ref, ...refused };
-    return this.take(instance, row, leaseSeconds, now);
+    const overlap = this.filesRefusal(instance, ref, files, now);
+    if (overlap.refusal) return overlap.refusal;
+    return { ...this.take(instance, row, leaseSeconds, now, undefined, files), ...overlap.warned };
   }
 
-  private claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards): ClaimResult {
+  /**
+   * Whether the globs a claim asks for overlap another owner's live reservation: in enforce mode a
+   * files_reserved refusal naming the owners, phases and globs; in warn mode the same as warnings.
+   * The overlap does not depend on the phase, so claim-next stops at the first refusal.
+   */
+  private filesRefusal(instance: string, ref: PhaseRef, files: FilesRequest | undefined, now: number): { refusal?: ClaimResult; warned?: Pick<ClaimResult, 'reserved_by' | 'warnings'> } {
+    if (!files?.globs.length || !this.reservations) return {};
+    const { refused, warned } = overlapVerdict(this.reservations.conflicts(instance, files.globs, now), files.mode);
+    return refused ? { refusal: { claimed: false, reason: 'files_reserved', phase: ref, ...refused } } : warned ? { warned } : {};
+  }
+
+  /** Records the globs of a claim (added to what it holds); the claim's globs for the answer. */
+  private reserve(row: PhaseRow, files: FilesRequest | undefined, now: number): Pick<ClaimResult, 'files'> {
+    if (!this.reservations || !files?.globs.length) return {};
+    return { files: this.reservations.add('files', row.mega, row.id, files.globs, now) };
+  }
+
+  private claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): ClaimResult {
     // Ready phases in plan order, a page at a time (guards may refuse some, e.g. the council gate).
     // The first page is one row: in the common case (no guard refuses) that is all it takes.
     let refusal: { reason: ClaimReason; message: string; phase: PhaseRef } | null = null;
@@ -221,7 +256,11 @@ export class PhasesService {
       const rows = this.rows.ready(mega, page, offset);
       for (const row of rows) {
         const refused = guards.phase?.(toRef(row), row.max_points);
-        if (!refused) return this.take(instance, row, leaseSeconds, now);
+        if (!refused) {
+          const overlap = this.filesRefusal(instance, toRef(row), files, now);
+          if (overlap.refusal) return { ...overlap.refusal, remaining: this.rows.remaining(mega) };
+          return { ...this.take(instance, row, leaseSeconds, now, undefined, files), ...overlap.warned };
+        }
         refusal ??= { ...refused, phase: toRef(row) };
       }
       if (rows.length < page) break;
@@ -259,19 +298,29 @@ export class PhasesService {
   }
 
   /** A fresh claim: the epoch moves on and a new token is issued, so every older token is refused. */
-  private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number, adoptedFrom?: string): ClaimResult {
+  private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number, adoptedFrom?: string, files?: FilesRequest): ClaimResult {
     const epoch = row.epoch + 1;
+    if (!adoptedFrom) this.reservations?.reset(row.mega, row.id); // an adopter keeps the claim's reservation
+    const reserved = this.reserve(row, files, now);
     const token = `fx${epoch}-${randomUUID().slice(0, 18)}`; // epoch first: tokens of one phase only grow
     const expires = leaseExpiry(now, leaseSeconds);
     this.rows.setClaim(row.mega, row.id, { owner: instance, token, epoch, claimed_at: now, lease_seconds: leaseSeconds, lease_expires_at: expires });
     const message = adoptedFrom ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from session ${adoptedFrom}` : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
-    this.ops.append(now, { instance, kind: 'claim', mega: row.mega, phase: row.id, message, data: { epoch, lease_seconds: leaseSeconds, ...(adoptedFrom ? { adopted_from: adoptedFrom } : {}) } });
+    this.ops.append(now, {
+      instance,
+      kind: 'claim',
+      mega: row.mega,
+      phase: row.id,
+      message,
+      data: { epoch, lease_seconds: leaseSeconds, ...(adoptedFrom ? { adopted_from: adoptedFrom } : {}), ...(reserved.files ? { files: reserved.files } : {}) },
+    });
     return {
       claimed: true,
       phase: toRef(row),
       token,
       lease_expires_at: iso(expires),
       owner: instance,
+      ...reserved,
       message: `claimed ${row.mega}/${row.id} "${row.name}"; heartbeat before ${iso(expires)} or call any tool`,
     };
   }
@@ -556,7 +605,12 @@ export class PhasesService {
         completed_by: r.completed_by,
         ...(status === 'blocked' ? { waits_on: this.rows.unmetDeps(r.mega, r.id).map((u) => phaseIdFromStore(u.dep, u.id_kind)) } : {}),
         ...(cps ? { checkpoint: cp ? checkpointBrief(cp) : null } : {}),
+        ...(r.owner !== null ? reservedFiles(r) : {}),
       };
+    };
+    const reservedFiles = (r: PhaseRow): { files?: string[] } => {
+      const files = this.reservations?.ofPhase(r.mega, r.id);
+      return files?.length ? { files } : {};
     };
     return { phase };
   }

@@ -3,15 +3,19 @@ import type { CheckpointsStore, Checkpoint } from './checkpoints.js';
 import type { MemoryStore, MemoryEntry, MemorySection } from './memory.js';
 import type { OperationsStore } from '../core/operations.js';
 import { toRef } from '../phases/store.js';
-import type { PhasesService, PhaseRef, TokenRefusal } from '../phases/service.js';
+import type { PhasesService, PhaseRef } from '../phases/service.js';
 import type { SessionsStore, SessionRow } from './store.js';
 import type { UsageStore } from '../governance/usage.js';
 import { InputError } from '../core/errors.js';
 import { interruption, resumeCommand, type Interruption } from './domain.js';
 import { phaseIdFromStore, type PhaseId } from '../core/ids.js';
-import { RESERVED_KINDS } from '../../schemas/sessions.js';
+import { RESERVED_KINDS, type CheckpointOutput } from '../../schemas/sessions.js';
 import { iso } from '../core/time.js';
 import { clip } from '../core/text.js';
+import { checkReservationGlobs, overlapVerdict, type ReservationMode } from '../pipeline/reservations.js';
+import type { z } from 'zod';
+
+type CheckpointResult = z.output<typeof CheckpointOutput>;
 
 export const CRASHED_SHOWN = 20;
 export const MEMORY_SECTIONS: readonly MemorySection[] = ['status', 'decisions', 'known_issues'];
@@ -192,18 +196,30 @@ export class SessionsService {
       token?: string | undefined;
       progress: { done: string[]; next: string[]; percent?: number | undefined; files?: string[] | undefined };
       note?: string | undefined;
+      files?: string[] | undefined;
     },
     now: number,
-  ): { saved: boolean; checkpoint_id?: number; reason?: TokenRefusal; owner?: string; message: string } {
+    reservations: ReservationMode = 'enforce',
+  ): CheckpointResult {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     if (input.phase !== undefined && input.token === undefined) throw new InputError('token', 'required with phase: the claim token proves you still hold it');
     if (input.mega !== undefined && input.phase === undefined && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
+    const globs = input.files ? checkReservationGlobs('files', input.files) : [];
+    if (globs.length && input.phase === undefined) throw new InputError('files', 'reserves files for a claim: give mega, phase and token');
     return this.tx(() => {
       let phase: { key: string; kind: string } | null = null;
+      let widened: Pick<CheckpointResult, 'files' | 'reserved_by' | 'warnings'> = {};
       if (input.phase !== undefined) {
         const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string }, instance);
         if (!held.ok) return { saved: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
         phase = { key: held.key, kind: held.kind };
+        const files = this.s.phases.reservations;
+        if (globs.length && files) {
+          // Widening a claim's reservation: refused like a claim when it overlaps another owner's (nothing saved).
+          const { refused, warned } = overlapVerdict(files.conflicts(instance, globs, now), reservations);
+          if (refused) return { saved: false, reason: 'files_reserved', ...refused, message: `nothing saved: ${refused.message}` };
+          widened = { files: files.add('files', input.mega as string, held.key, globs, now), ...warned };
+        }
       }
       const p = input.progress;
       const id = this.s.checkpoints.add(instance, now, { mega: input.mega ?? null, phase, done: p.done, next: p.next, percent: p.percent ?? null, files: p.files ?? [], note: input.note ?? null });
@@ -216,7 +232,7 @@ export class SessionsService {
         message: `${instance} checkpoint ${scope}${p.percent !== undefined ? ` ${p.percent}%` : ''}: ${p.done.length} done${p.next.length ? `, next: ${clip(p.next[0] as string, 120)}` : ''}`,
         data: { checkpoint_id: id, percent: p.percent ?? null, done: p.done.length, next: p.next.length, files: (p.files ?? []).length },
       });
-      return { saved: true, checkpoint_id: id, message: `checkpoint ${id} saved for ${scope}` };
+      return { saved: true, checkpoint_id: id, ...widened, message: `checkpoint ${id} saved for ${scope}${widened.files ? `; ${widened.files.length} glob(s) reserved` : ''}` };
     });
   }
 
