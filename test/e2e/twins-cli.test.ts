@@ -201,7 +201,7 @@ describe('the claim gate holds across CLI and MCP sessions', () => {
 
     // an MCP stdio agent with A's key in its environment is still its own session
     agent = await stdioAgent(db, { name: 'mcp-agent', env: { FACTORY_SESSION: a.key } });
-    await agent.call('session_start', { agent: 'mcp-agent' });
+    const mcp = await agent.call<{ instance: string }>('session_start', { agent: 'mcp-agent' });
     const viaMcp = await agent.call<{ ok: boolean; reason?: string }>('heartbeat', { mega: 'M-1', phase: 3, token: tokenA });
     expect(viaMcp).toMatchObject({ ok: false, reason: 'not_owner' });
     await agent.call('plan_mega', { key: 'M-3', title: 'mcp', phases: [{ id: 1, name: 'held by mcp' }] });
@@ -239,6 +239,18 @@ describe('the claim gate holds across CLI and MCP sessions', () => {
     expect(complete.out).toMatchObject({ completed: true });
     // A's key stays dead after the adoption
     expect((await cli(['claim'], a.env)).stderr).toMatch(new RegExp(`FACTORY_SESSION: session ${a.instance} was taken over by `));
+
+    // the MCP agent goes away holding its claim: interrupted, and a CLI session adopts it as session_start does
+    await agent.close();
+    agent = undefined;
+    const adopted = await json(['session', 'start', '--resume', mcp.instance], {});
+    expect(adopted.exitCode, adopted.stderr).toBe(0);
+    expect(adopted.out).toMatchObject({ resumed: [{ from: mcp.instance, phases: [{ mega: 'M-3', id: 1, token: expect.any(String) }] }] });
+    keys.push(adopted.out.key as string);
+    const took = (adopted.out.resumed as { phases: { token: string }[] }[])[0]?.phases[0]?.token as string;
+    const finished = await json(['complete', '--token', took], { FACTORY_SESSION: adopted.out.key as string });
+    expect(finished.exitCode, finished.stderr).toBe(0);
+    expect(finished.out).toMatchObject({ completed: true, phase: { mega: 'M-3', id: 1 } });
   });
 
   it('a key is in no log, no answer but its own, and not in the database file: only its SHA-256', async () => {
@@ -253,7 +265,7 @@ describe('the claim gate holds across CLI and MCP sessions', () => {
         .filter((f) => f.startsWith('factory.db'))
         .map((f) => fs.readFileSync(path.join(dir, f))),
     );
-    expect(keys.length).toBe(3);
+    expect(keys.length).toBe(4);
     for (const key of keys) {
       expect(log.stdout).not.toContain(key);
       expect(status.stdout).not.toContain(key);
