@@ -116,9 +116,38 @@ node_modules or globally (portable: commit the files), else this checkout's dist
 absolute path (said in the output). Entries of other servers are kept; an existing config is kept
 and a "factory" entry that differs is reported ("differs") and replaced only with --force.
 Warns when DIR is not in a git repository. Prints Claude Code's approval step for project
-servers and the \`claude mcp add\` line for user scope.`,
-    options: { force: { type: 'boolean' } },
-    run: async (v) => (await import('./cli/init.js')).runInit(v),
+servers and the \`claude mcp add\` line for user scope.
+  --hooks   also install the git pre-commit hook \`factory-mcp guard\` (file reservations) in the
+            repository's hooks directory (core.hooksPath respected; worktrees share it); an
+            existing pre-commit hook is kept as pre-commit.factory-chained and runs first.`,
+    options: { force: { type: 'boolean' }, hooks: { type: 'boolean' } },
+    run: async (v) => {
+      const code = (await import('./cli/init.js')).runInit(v);
+      if (v.hooks !== true || code !== 0) return code;
+      const { installHooks, renderHooks } = await import('./pipeline/guard.js');
+      const cwd = (v.cwd as string | undefined) ?? process.cwd();
+      process.stdout.write(renderHooks(installHooks(cwd, findRepoRoot(cwd), ENV), process.cwd()));
+      return 0;
+    },
+  },
+  guard: {
+    summary: 'git pre-commit hook: refuse a commit touching files another live claim reserved',
+    usage: `factory-mcp guard [--db FILE] [--cwd DIR]
+
+Run by git before each commit (install it with \`factory-mcp init --hooks\`). Reads the staged
+paths (git diff --cached) and refuses the commit (exit 1) when another live claim reserved any of
+them, naming the files, the owner and the phase. Your own reservations count as yours only in the
+claim's worktree or with your CLI session key in FACTORY_SESSION. Reservations of owners gone past
+their lease do not block. Exit 0 when the repository has no factory database; 2 when one cannot be
+read. Looks at --db, FACTORY_DB and the repository's .factory/factory.db, each that exists.
+\`git commit --no-verify\` skips any hook: the merge gate is what holds (docs/pipeline.md).`,
+    options: {},
+    run: async (v) => {
+      const { runGuard } = await import('./pipeline/guard.js');
+      const r = await runGuard({ cwd: (v.cwd as string | undefined) ?? process.cwd(), env: ENV, db: v.db as string | undefined, now: Date.now() });
+      process.stderr.write(r.text);
+      return r.exit;
+    },
   },
   council: {
     summary: 'run the council on a proposal (--file), list councils, print one report, or retry Linear posts',

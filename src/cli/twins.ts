@@ -97,16 +97,16 @@ are dropped. FILE is JSON or YAML (.yaml/.yml), the plan_mega input:
   claim: {
     tool: 'claim_phase',
     summary: 'claim a phase (the next ready one, or --phase ID): claim_phase',
-    usage: `claim [MEGA] [--phase ID] [--lease-seconds N] [--json]
+    usage: `claim [MEGA] [--phase ID] [--lease-seconds N] [--files GLOB]… [--json]
 
 Claims --phase ID of MEGA, or the next ready phase (of MEGA, or of any MEGA). Prints the token the
-other commands take (--token).`,
-    options: { mega: str, phase: str, 'lease-seconds': str },
+other commands take (--token). --files reserves globs with the claim (docs/pipeline.md).`,
+    options: { mega: str, phase: str, 'lease-seconds': str, files: list },
     session: 'required',
     input: (v, pos) => {
       atMost(pos, 1, 'claim takes one MEGA');
       if (pos[0] !== undefined && v.mega !== undefined && pos[0] !== v.mega) throw new InputError('--mega', `and the argument ${JSON.stringify(pos[0])} name different MEGAs`);
-      return { mega: pos[0] ?? v.mega, phase: phaseArg(v.phase), lease_seconds: num(v['lease-seconds']) };
+      return { mega: pos[0] ?? v.mega, phase: phaseArg(v.phase), lease_seconds: num(v['lease-seconds']), files: v.files };
     },
     more: (out) => nextCommand(out),
   },

@@ -52,7 +52,9 @@ describe('claim_phase files: reservations that other claims respect', () => {
     // Files that do not overlap: claimed, and the board shows both reservations.
     const ok = await b.call<Claim>('claim_phase', { mega: 'RES-1', phase: 2, files: ['src/storage/**', 'src/api.ts'] });
     expect(ok).toMatchObject({ claimed: true, files: ['src/storage/**', 'src/api.ts'] });
-    const board = await b.call<{ megas: { phases: { id: unknown; files?: string[] }[] }[] }>('board', {});
+    const boardRaw = await b.raw('board', {});
+    expect(textOf(boardRaw)).toContain(' · files src/api/**, docs/api.md');
+    const board = boardRaw.structuredContent as { megas: { phases: { id: unknown; files?: string[] }[] }[] };
     expect(board.megas[0]?.phases.map((p) => [p.id, p.files])).toEqual([
       [1, ['src/api/**', 'docs/api.md']],
       [2, ['src/storage/**', 'src/api.ts']],
