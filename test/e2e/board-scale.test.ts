@@ -8,8 +8,8 @@ import { Store } from '../../src/core/store.js';
 import { startHttp, type HttpServer } from '../../src/http/server.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { httpAgent, request } from '../helpers/http.js';
-import { tempDir } from '../helpers/server.js';
-import { stdioAgent, type StdioAgent } from '../helpers/stdio.js';
+import { tempDir, testEnv } from '../helpers/server.js';
+import { runCli, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 // Issue 14: 100,000 phases in 2,000 MEGAs, seeded once straight into a real SQLite file. Every
 // board answer stays under 256 KB and the pages, followed to the end, hold every MEGA and every
@@ -115,6 +115,19 @@ describe('a board of 100,000 phases in 2,000 MEGAs', () => {
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error).toMatch(/^cursor: /);
   });
+
+  it('factory-mcp status: a line per MEGA and how to see one; --mega KEY: all its phases', async () => {
+    const env = { ...testEnv(), FACTORY_LOG: 'silent' };
+    const all = await runCli(['status', '--db', path.join(dir, 'factory.db')], { cwd: dir, env, timeoutMs: 60_000 });
+    expect(all.exitCode).toBe(0);
+    const lines = all.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2001);
+    expect(lines[0]).toMatch(/^S-00001 {2}Seeded MEGA 1: .* — 10\/50 done, 2 claimed, 26 ready, 12 blocked · 30\/150 pts · t1000 ×2$/);
+    expect(lines.at(-1)).toBe('phases of one MEGA: factory-mcp status --mega S-00001');
+    const one = await runCli(['status', '--mega', 'S-00007', '--db', path.join(dir, 'factory.db')], { cwd: dir, env, timeoutMs: 60_000 });
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout.trimEnd().split('\n')).toHaveLength(1 + PER);
+  }, 60_000);
 
   for (const width of [1280, 400]) {
     it(`the dashboard at ${width} px: the summary first, only the rows in sight, pages as it scrolls, a MEGA's phases on opening, no horizontal scroll`, async () => {
