@@ -46,6 +46,11 @@ export function rssKb(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** Nanoseconds a process has run on a CPU so far (/proc/PID/schedstat, Linux). */
+export function cpuNs(pid: number): number {
+  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
 export const fmt = (n: number, d = 2) => n.toFixed(d);
 
 export function isMain(url: string): boolean {

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { RawStdioClient } from './rawclient.js';
-import { BARE, CLI, NOOP, connect, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
+import { BARE, CLI, NOOP, connect, cpuNs, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
 import { seedBare } from './bare-claim.js';
 
 async function roundTrip(n: number) {
@@ -19,14 +19,19 @@ async function roundTrip(n: number) {
   const floor: number[] = [];
   for (let i = 0; i < 50; i++) await noop.client.callTool({ name: 'noop', arguments: {} }); // warm-up
   for (let i = 0; i < 50; i++) await f.client.callTool({ name: 'board', arguments: { mega: 'B-1' } });
+  const cpu0 = [cpuNs(f.transport.pid as number), cpuNs(noop.transport.pid as number)];
   // Interleave in batches so machine noise hits both sides alike.
   for (let b = 0; b < n / 50; b++) {
     for (let i = 0; i < 50; i++) floor.push(await time(() => noop.client.callTool({ name: 'noop', arguments: {} })));
     for (let i = 0; i < 50; i++) claim.push(await time(() => f.client.callTool({ name: 'claim_phase', arguments: { mega: 'B-1' } })));
   }
+  // CPU time each server spent over the calls (each is idle while the other's batch runs): less
+  // swayed than wall time by how long a busy machine takes to schedule the processes.
+  const cpuUs = (i: number, pid: number) => (cpuNs(pid) - cpu0[i]!) / 1000 / n;
+  const cpu = { claim: cpuUs(0, f.transport.pid as number), floor: cpuUs(1, noop.transport.pid as number) };
   await f.client.close();
   await noop.client.close();
-  return { claim: stats(claim), floor: stats(floor) };
+  return { claim: stats(claim), floor: stats(floor), cpu };
 }
 
 /** 8 processes claim every phase of one MEGA: factory-mcp, or the bare claim-next server (bench/bare-claim.ts) on its own database. */
@@ -42,6 +47,8 @@ async function race(procs: number, phases: number, server: 'factory' | 'bare') {
     await agents[0]!.client.callTool('plan_mega', { key: 'R-1', title: 'race', phases: Array.from({ length: phases }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) });
   }
   const got: string[][] = agents.map(() => []);
+  const cpu = () => agents.reduce((sum, a) => sum + cpuNs(a.client.pid), 0);
+  const cpu0 = cpu();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     agents.map(async (a, i) => {
@@ -53,6 +60,7 @@ async function race(procs: number, phases: number, server: 'factory' | 'bare') {
     }),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuPerClaimUs = (cpu() - cpu0) / 1000 / Math.max(1, got.flat().length);
   await Promise.all(agents.map((a) => a.client.close()));
   const all = got.flat();
   const double = all.length - new Set(all).size;
@@ -60,7 +68,7 @@ async function race(procs: number, phases: number, server: 'factory' | 'bare') {
   const owned = check.prepare('SELECT count(*) AS n FROM phases WHERE owner IS NOT NULL').get() as { n: number };
   check.close();
   const lost = phases - new Set(all).size + Math.abs(owned.n - new Set(all).size);
-  return { claimsPerSecond: all.length / seconds, seconds, double, lost, perProcess: got.map((g) => g.length) };
+  return { claimsPerSecond: all.length / seconds, seconds, double, lost, perProcess: got.map((g) => g.length), cpuPerClaimUs };
 }
 
 /** Races alternate factory-mcp and the bare server, `rounds` each, so load hits both alike; the ratio is of the medians. */
@@ -72,7 +80,8 @@ async function races(rounds: number, procs: number, phases: number) {
     bare.push(await race(procs, phases, 'bare'));
   }
   const median = (rs: { claimsPerSecond: number }[]) => stats(rs.map((r) => r.claimsPerSecond)).p50;
-  return { factory, bare, ratio: median(factory) / median(bare) };
+  const cpu = (rs: { cpuPerClaimUs: number }[]) => stats(rs.map((r) => r.cpuPerClaimUs)).p50;
+  return { factory, bare, ratio: median(factory) / median(bare), cpu: { factory: cpu(factory), bare: cpu(bare) } };
 }
 
 async function startup(runs: number) {
@@ -105,11 +114,12 @@ export async function benchPhases(opts: { quick?: boolean; startup?: boolean } =
     `claim_phase round trip over stdio (${rt.claim.n} calls): p50 ${fmt(rt.claim.p50)} ms, p99 ${fmt(rt.claim.p99)} ms`,
     `no-op tool floor:                        p50 ${fmt(rt.floor.p50)} ms, p99 ${fmt(rt.floor.p99)} ms`,
     `  ratio p50 ${fmt(rt.claim.p50 / rt.floor.p50)}x (target <= 1.5x), p99 ${fmt(rt.claim.p99 / rt.floor.p99)}x`,
+    `  server CPU per call: claim_phase ${fmt(rt.cpu.claim, 0)} µs, no-op ${fmt(rt.cpu.floor, 0)} µs = ${fmt(rt.cpu.claim / rt.cpu.floor)}x`,
     ...rc.factory.map((f, i) => {
       const b = rc.bare[i]!;
       return `8 processes racing on 500 phases, round ${i + 1}: factory-mcp ${fmt(f.claimsPerSecond, 0)} claims/s (double ${f.double}, lost ${f.lost}; per process ${f.perProcess.join('/')}), bare claim server ${fmt(b.claimsPerSecond, 0)} claims/s (double ${b.double}, lost ${b.lost})`;
     }),
-    `  ratio of medians ${fmt(rc.ratio)}x the bare SQLite claim-next server (target >= 0.8x)`,
+    `  ratio of medians ${fmt(rc.ratio)}x the bare SQLite claim-next server (target >= 0.8x); server CPU per claim ${fmt(rc.cpu.factory, 0)} µs vs ${fmt(rc.cpu.bare, 0)} µs = ${fmt(rc.cpu.bare / rc.cpu.factory)}x`,
     ...(st
       ? [
           `start-up to first tools/list: p50 ${fmt(st.factory.ms.p50, 1)} ms vs no-op ${fmt(st.floor.ms.p50, 1)} ms = ${fmt(st.factory.ms.p50 / st.floor.ms.p50)}x (target <= 1.5x)`,

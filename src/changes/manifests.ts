@@ -62,10 +62,18 @@ export interface Manifest {
   selfLocked?: boolean;
 }
 
-/** RE2 for the manifest lines too (`\s*,?\s*$` backtracks quadratically on a long run of spaces); exec only after the DFA's test. */
+/**
+ * RE2 for the manifest lines too (`\s*,?\s*$` backtracks quadratically on a long run of spaces); exec only after the DFA's test.
+ * Compiled on first use, not when the module loads: every server start imports this, few classify a manifest.
+ */
 const re2 = (src: string): { exec(l: string): (string | undefined)[] | null } => {
-  const r = RE2JS.compile(src);
-  return { exec: (l) => (r.test(l) ? (r.exec(l) as (string | undefined)[] | null) : null) };
+  let r: RE2JS | undefined;
+  return {
+    exec: (l) => {
+      r ??= RE2JS.compile(src);
+      return r.test(l) ? (r.exec(l) as (string | undefined)[] | null) : null;
+    },
+  };
 };
 const JSON_DEP = re2('^\\s*"(@?[\\w.\\-/]+)"\\s*:\\s*"([^"]*)"\\s*,?\\s*$');
 const TOML_DEP = re2('^\\s*([A-Za-z0-9][\\w.-]*)\\s*=\\s*(?:"([^"]*)"|\\{.*\\bversion\\b.*\\})');

@@ -105,10 +105,13 @@ export class Governance {
   guards(extra: ClaimGuards = {}): ClaimGuards {
     return {
       ...extra,
-      prepare: async () => {
-        await extra.prepare?.();
-        await this.refresh();
-      },
+      // Only a GitHub variable needs reading before the transaction: without one, no await per call.
+      prepare: this.opts.config.governance.kill_switch_variable
+        ? async () => {
+            await extra.prepare?.();
+            await this.refresh();
+          }
+        : extra.prepare,
       beforeClaim: () => {
         const k = this.killSwitch();
         if (k.on) return { reason: 'kill_switch', message: k.message };

@@ -106,7 +106,10 @@ export class PhasesStore {
       ),
       clearClaim: db.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL WHERE mega = ? AND id = ?'),
       setLease: db.prepare('UPDATE phases SET lease_expires_at = ? WHERE mega = ? AND id = ?'),
-      touchLeases: db.prepare('UPDATE phases SET lease_expires_at = ? + lease_seconds * 1000 WHERE owner = ?'),
+      // A lease set within the last second is fresh (the refresh is throttled to once a second too): not rewritten.
+      touchLeases: db.prepare<[{ now: number; owner: string }]>(
+        'UPDATE phases SET lease_expires_at = @now + lease_seconds * 1000 WHERE owner = @owner AND (lease_expires_at IS NULL OR lease_expires_at < @now + lease_seconds * 1000 - 1000)',
+      ),
       complete: db.prepare('UPDATE phases SET owner = NULL, lease_expires_at = NULL, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?'),
       unblock: db.prepare<[{ mega: string; dep: string }]>('UPDATE phases SET unmet = unmet - 1 WHERE mega = @mega AND id IN (SELECT phase FROM phase_deps WHERE mega = @mega AND dep = @dep)'),
       recountUnmet: db.prepare(
@@ -247,9 +250,9 @@ export class PhasesStore {
     this.q.setLease.run(expires, mega, key);
   }
 
-  /** Every lease `owner` holds runs its full length again from `now`. */
+  /** Every lease `owner` holds runs its full length again from `now` (those set less than a second ago are left as they are). */
   touchLeases(owner: string, now: number): void {
-    this.q.touchLeases.run(now, owner);
+    this.q.touchLeases.run({ now, owner });
   }
 
   /** Marks a phase completed and counts it off its dependents' unmet deps. */

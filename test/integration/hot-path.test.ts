@@ -73,6 +73,22 @@ describe('the lease refresh of a writing call', () => {
     expect(seenOf(c.owner)).toBe(h.clock.now);
   });
 
+  it('leaves a lease set less than a second ago as it is (nothing to write), and refreshes the older ones', async () => {
+    const a = await h.connect();
+    await a.call('plan_mega', PLAN);
+    await a.call('claim_phase', { mega: 'HP-1', phase: 1, lease_seconds: 60 });
+    h.clock.advance(1_500);
+    await a.call('log_operation', { kind: 'note', message: 'refresh' });
+    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
+    h.clock.advance(300);
+    await a.call('claim_phase', { mega: 'HP-1', phase: 2, lease_seconds: 60 });
+    const second = h.clock.now + 60_000;
+    h.clock.advance(900); // 1.2 s since the last refresh, 0.9 s since the second claim
+    await a.call('log_operation', { kind: 'note', message: 'refresh again' });
+    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
+    expect(leaseOf('2')).toBe(second);
+  });
+
   it('a call that writes nothing else still refreshes, in a transaction of its own', async () => {
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
