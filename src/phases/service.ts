@@ -74,6 +74,11 @@ interface FilesRequest {
   mode: ReservationMode;
 }
 
+/** A claim answer with the warnings of warn mode, said in its message too (clients may show the model only the text). */
+function warnedOf(r: ClaimResult, warned: Pick<ClaimResult, 'reserved_by' | 'warnings'> | undefined): ClaimResult {
+  return warned ? { ...r, ...warned, message: `${r.message}; warning: ${(warned.warnings ?? []).join('; ')}` } : r;
+}
+
 /** The points the council gate reads from the most a phase was ever planned with and its points now. */
 export function gatePoints(most: number | null, points: number | null): number | null {
   return most !== null && (points === null || most > points) ? most : points;
@@ -197,7 +202,10 @@ export class PhasesService {
       const expires = leaseExpiry(now, leaseSeconds);
       this.rows.setLease(row.mega, row.id, expires);
       const reserved = this.reserve(row, files, now);
-      return { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires), owner: instance, ...reserved, ...overlap.warned, message: `you already hold ${label}; lease refreshed` };
+      return warnedOf(
+        { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires), owner: instance, ...reserved, message: `you already hold ${label}; lease refreshed` },
+        overlap.warned,
+      );
     }
     if (row.owner !== null) {
       const state = this.sessions.ownerState(row.owner);
@@ -228,7 +236,7 @@ export class PhasesService {
     if (refused) return { claimed: false, phase: ref, ...refused };
     const overlap = this.filesRefusal(instance, ref, files, now);
     if (overlap.refusal) return overlap.refusal;
-    return { ...this.take(instance, row, leaseSeconds, now, undefined, files), ...overlap.warned };
+    return warnedOf(this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
   }
 
   /**
@@ -259,7 +267,7 @@ export class PhasesService {
         if (!refused) {
           const overlap = this.filesRefusal(instance, toRef(row), files, now);
           if (overlap.refusal) return { ...overlap.refusal, remaining: this.rows.remaining(mega) };
-          return { ...this.take(instance, row, leaseSeconds, now, undefined, files), ...overlap.warned };
+          return warnedOf(this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
         }
         refusal ??= { ...refused, phase: toRef(row) };
       }

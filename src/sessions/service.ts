@@ -232,7 +232,12 @@ export class SessionsService {
         message: `${instance} checkpoint ${scope}${p.percent !== undefined ? ` ${p.percent}%` : ''}: ${p.done.length} done${p.next.length ? `, next: ${clip(p.next[0] as string, 120)}` : ''}`,
         data: { checkpoint_id: id, percent: p.percent ?? null, done: p.done.length, next: p.next.length, files: (p.files ?? []).length },
       });
-      return { saved: true, checkpoint_id: id, ...widened, message: `checkpoint ${id} saved for ${scope}${widened.files ? `; ${widened.files.length} glob(s) reserved` : ''}` };
+      return {
+        saved: true,
+        checkpoint_id: id,
+        ...widened,
+        message: `checkpoint ${id} saved for ${scope}${widened.files ? `; ${widened.files.length} glob(s) reserved` : ''}${widened.warnings ? `; warning: ${widened.warnings.join('; ')}` : ''}`,
+      };
     });
   }
 

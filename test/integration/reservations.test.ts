@@ -186,6 +186,7 @@ describe('phases.reservations "warn"', () => {
     expect(r.warnings?.[0]).toContain(`held by ${sa.instance} (claude-code) reserves "src/a.ts" ∩ "src/**"`);
     expect(r.reserved_by?.[0]?.owner).toBe(sa.instance);
     expect(r.message).toContain('phases.reservations "warn"');
+    expect(textOf(raw)).toContain(`warning: files overlap another claim (phases.reservations is "warn"): RES-1/1 "API" held by ${sa.instance}`);
     // checkpoint widening into a's files: saved, with a warning
     const cp = await b.call<{ saved: boolean; warnings: string[] }>('checkpoint', { mega: 'RES-1', phase: 2, token: r.token, progress: { done: [], next: [] }, files: ['src/b.ts'] });
     expect(cp.saved).toBe(true);
