@@ -29,6 +29,8 @@ export interface Twin {
   words?: readonly string[];
   /** What a schema error outside the flags is named by (the file the input came from). */
   source?: string;
+  /** Flags of nested fields whose last name is another flag's (`progress.files` → --touched). */
+  paths?: Record<string, string>;
   /** argv → the tool's input; `held` finds the claim of the acting session a token belongs to. */
   input(v: Record<string, unknown>, pos: string[], held: (token: string) => { mega: string; phase: number | string } | undefined): unknown;
   exit?(out: Record<string, unknown>): number;
@@ -100,7 +102,7 @@ are dropped. FILE is JSON or YAML (.yaml/.yml), the plan_mega input:
     usage: `claim [MEGA] [--phase ID] [--lease-seconds N] [--files GLOB]… [--json]
 
 Claims --phase ID of MEGA, or the next ready phase (of MEGA, or of any MEGA). Prints the token the
-other commands take (--token). --files reserves globs with the claim (docs/pipeline.md).`,
+other commands take (--token). --files (repeats) reserves the globs you will edit (docs/pipeline.md).`,
     options: { mega: str, phase: str, 'lease-seconds': str, files: list },
     session: 'required',
     input: (v, pos) => {
@@ -123,17 +125,19 @@ other commands take (--token). --files reserves globs with the claim (docs/pipel
   checkpoint: {
     tool: 'checkpoint',
     summary: 'save progress on your claim (or the session): checkpoint',
-    usage: `checkpoint [--token T [--mega KEY --phase ID]] [--done STEP]… [--next STEP]… [--percent N] [--files F]… [--note TEXT] [--json]
+    usage: `checkpoint [--token T [--mega KEY --phase ID]] [--done STEP]… [--next STEP]… [--percent N] [--touched FILE]… [--note TEXT] [--files GLOB]… [--json]
 
 With --token, on that claim (--mega/--phase found from the token when left out); without, a
-checkpoint of the session (of --mega when given). --done, --next and --files repeat.`,
-    options: { ...CLAIM_FLAGS, done: list, next: list, percent: str, files: list, note: str },
+checkpoint of the session (of --mega when given). --done, --next, --touched (progress.files: the
+files touched) and --files (globs added to the claim's file reservation) repeat.`,
+    options: { ...CLAIM_FLAGS, done: list, next: list, percent: str, touched: list, note: str, files: list },
     session: 'required',
+    paths: { 'progress.files': '--touched' },
     input: (v, pos, held) => {
       atMost(pos, 0, 'checkpoint takes flags only');
       const on = v.token !== undefined ? claimFields(v, held) : { mega: v.mega, phase: phaseArg(v.phase) };
-      const progress = { done: v.done ?? [], next: v.next ?? [], percent: num(v.percent), files: v.files };
-      return { ...on, progress, note: v.note };
+      const progress = { done: v.done ?? [], next: v.next ?? [], percent: num(v.percent), files: v.touched };
+      return { ...on, progress, note: v.note, files: v.files };
     },
   },
   complete: {
@@ -247,13 +251,14 @@ async function readPlan(file: string): Promise<unknown> {
 }
 
 /** The flag a schema path names: its last segment that is one of the twin's flags, else the field. */
-function flagOf(path: readonly PropertyKey[], options: ParseArgsConfig['options'], source = 'input'): string {
+function flagOf(path: readonly PropertyKey[], options: ParseArgsConfig['options'], t: Pick<Twin, 'source' | 'paths'>): string {
+  for (const [prefix, f] of Object.entries(t.paths ?? {})) if (path.map(String).join('.').startsWith(prefix)) return f;
   for (const seg of [...path].reverse()) {
     if (typeof seg !== 'string') continue;
     const f = seg.replace(/_/g, '-');
     if (options && f in options) return `--${f}`;
   }
-  return source;
+  return t.source ?? 'input';
 }
 
 /** What a twin command needs from the CLI: its store, config and environment for one run. */
@@ -279,7 +284,7 @@ ${t.session === 'none' ? '' : `${SESSION_USAGE}${t.session === 'optional' ? '\n(
         const instance = t.session === 'required' || given ? keySession(at.store, given) : null;
         const input = dropUndefined(await t.input(v, pos, (token) => heldClaim(at.store, instance, token)));
         const parsed = tool.input.safeParse(input);
-        if (!parsed.success) throw new InputError(flagOf(parsed.error.issues[0]?.path ?? [], options, t.source), formatIssues(parsed.error));
+        if (!parsed.success) throw new InputError(flagOf(parsed.error.issues[0]?.path ?? [], options, t), formatIssues(parsed.error));
         const acting: Acting = instance ? { attach: instance } : { agent: `factory-mcp ${name}` };
         return report(name, await invoke(t.tool, input, at, acting), v.json === true, t);
       }),

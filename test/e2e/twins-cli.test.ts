@@ -54,9 +54,9 @@ describe('CLI twins in one CLI session across processes', () => {
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.out).toMatchObject({ mega: 'M-1', phases: 3, created: true, ready: [1, 3] });
 
-    const claim = await json(['claim', 'M-1', '--phase', '1'], a.env);
+    const claim = await json(['claim', 'M-1', '--phase', '1', '--files', 'src/one/**'], a.env);
     expect(claim.exitCode, claim.stderr).toBe(0);
-    expect(claim.out).toMatchObject({ claimed: true, owner: a.instance, phase: { mega: 'M-1', id: 1 } });
+    expect(claim.out).toMatchObject({ claimed: true, owner: a.instance, phase: { mega: 'M-1', id: 1 }, files: ['src/one/**'] });
     const token = claim.out.token as string;
 
     // --mega/--phase are found from the token among this session's claims
@@ -64,9 +64,15 @@ describe('CLI twins in one CLI session across processes', () => {
     expect(beat.exitCode, beat.stderr).toBe(0);
     expect(beat.out).toMatchObject({ ok: true, lease_expires_at: expect.any(String) });
 
-    const cp = await json(['checkpoint', '--token', token, '--done', 'schema', '--done', 'api', '--next', 'ui', '--percent', '60', '--note', 'half way'], a.env);
+    const cp = await json(
+      ['checkpoint', '--token', token, '--done', 'schema', '--done', 'api', '--next', 'ui', '--percent', '60', '--note', 'half way', '--touched', 'src/one/a.ts', '--files', 'docs/one/**'],
+      a.env,
+    );
     expect(cp.exitCode, cp.stderr).toBe(0);
     expect(cp.out).toMatchObject({ saved: true, checkpoint_id: expect.any(Number) });
+    const reserved = await json(['board', 'M-1']);
+    const one = (reserved.out.megas as { phases: { id: number; files?: string[] }[] }[])[0]?.phases.find((p) => p.id === 1);
+    expect(one?.files).toEqual(['src/one/**', 'docs/one/**']); // --files widened the reservation; --touched did not
 
     const done = await json(['complete', '--token', token, '--mega', 'M-1', '--phase', '1', '--chain'], a.env);
     expect(done.exitCode, done.stderr).toBe(0);
@@ -137,6 +143,7 @@ describe('CLI twins in one CLI session across processes', () => {
       [['plan', 'missing.yaml'], /FILE: missing\.yaml: ENOENT/],
       [['memory', 'add', 'gossip', 'x'], /--section: section/],
       [['board', '--limit', '0'], /--limit: limit/],
+      [['checkpoint', '--touched', 'x'.repeat(1001)], /--touched: progress\.files\[0\]/],
       [['council', '--file', 'proposal.md', '--reviews', 'proposal.md'], /--reviews: not JSON/],
     ];
     for (const [args, re] of cases) {
