@@ -6,6 +6,7 @@ import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { callTool, createServer } from '../mcp/server.js';
+import { ticketsSettled } from '../pipeline/lifecycle.js';
 
 /** What a command that calls a tool needs: the store and config the CLI opened, its environment and logger. */
 export interface CliAt {
@@ -40,7 +41,9 @@ export async function invoke(name: string | undefined, args: unknown, at: CliAt,
     const tool = server.tools.find((t) => t.name === name);
     if (!tool) throw new InputError('TOOL', `${name === undefined ? 'give a tool' : `unknown tool ${JSON.stringify(name)}`} (one of ${server.tools.map((t) => t.name).join(', ')})`);
     before?.(server.ctx);
-    return await callTool(server.ctx, tool, args, { signal: new AbortController().signal, progress: async () => {} });
+    const result = await callTool(server.ctx, tool, args, { signal: new AbortController().signal, progress: async () => {} });
+    await ticketsSettled(); // a claim's Linear tickets move before the command closes its store
+    return result;
   } finally {
     if (!keep) server.cleanup();
   }

@@ -131,9 +131,28 @@ function queue(ctx: Deps, phase: PhaseTickets, target: TicketTarget, comment?: (
   }
   const delivery = deliverTickets(ctx, { limit: 10 }).then(
     () => undefined,
-    (e: unknown) => ctx.logger.warn(`Linear ticket delivery failed: ${(e as Error).message}`),
+    // A CLI that closed its store meanwhile: what was not delivered stays queued, nothing to warn about.
+    (e: unknown) => {
+      if (ctx.store.db.open) ctx.logger.warn(`Linear ticket delivery failed: ${(e as Error).message}`);
+    },
   );
+  inFlight.add(delivery);
+  void delivery.finally(() => inFlight.delete(delivery));
   return { note: { status: 'queued' }, delivery };
+}
+
+const inFlight = new Set<Promise<unknown>>();
+
+/**
+ * Waits, at most `ms`, for the deliveries this process started: a command about to close its store
+ * and exit (the CLI's tool calls) calls it, so `factory-mcp claim` moves the ticket before it ends.
+ * What is not delivered by then stays queued. Never rejects.
+ */
+export async function ticketsSettled(ms = 10_000): Promise<void> {
+  if (!inFlight.size) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all([...inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function noteText(note: TicketsNote | undefined, tickets: readonly string[], target: TicketTarget): string {

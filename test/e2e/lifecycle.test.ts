@@ -74,4 +74,23 @@ describe('claim_phase over stdio moves the Linear ticket', () => {
       await agent.close();
     }
   });
+
+  it('factory-mcp claim (the terminal twin) moves the ticket before the command ends, quietly', async () => {
+    const db = path.join(dir, 'f.db');
+    const keys = { LINEAR_API_KEY: linear.apiKey, FACTORY_LINEAR_API_URL: linear.apiUrl };
+    const base = { ...process.env, FACTORY_LOG: 'warn', FACTORY_DB: db, FACTORY_SESSION: '' };
+    delete base.LINEAR_API_KEY;
+    const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: dir, env: { ...base, ...env } });
+    const started = await cli(['session', 'start', '--agent', 'shell']);
+    const session = { FACTORY_SESSION: /FACTORY_SESSION=(\S+)/.exec(started.stdout)?.[1] as string };
+    const plan = { key: 'CAB-0', title: 'Shop', phases: [{ id: 1, name: 'API', tickets: ['CAB-1'] }] };
+    expect((await cli(['call', 'plan_mega', '--args', JSON.stringify(plan)], session)).exitCode).toBe(0);
+    const claim = await cli(['claim', 'CAB-0', '--phase', '1'], { ...session, ...keys });
+    expect(claim.exitCode, claim.stderr).toBe(0);
+    expect(claim.stdout).toContain('Linear: CAB-1 queued to move to started');
+    // Moved by the time the process ended: no waiting, nothing left queued, nothing on stderr.
+    expect(linear.issues[0]?.stateId).toBe('st-doing');
+    expect(claim.stderr).toBe('');
+    expect((await cli(['tickets'])).stdout).toBe('No ticket update waits for Linear.\n');
+  });
 });
