@@ -78,7 +78,7 @@ describe('claim_phase over stdio moves the Linear ticket', () => {
   it('factory-mcp claim (the terminal twin) moves the ticket before the command ends, quietly', async () => {
     const db = path.join(dir, 'f.db');
     const keys = { LINEAR_API_KEY: linear.apiKey, FACTORY_LINEAR_API_URL: linear.apiUrl };
-    const base = { ...process.env, FACTORY_LOG: 'warn', FACTORY_DB: db, FACTORY_SESSION: '' };
+    const base: NodeJS.ProcessEnv = { ...process.env, FACTORY_LOG: 'warn', FACTORY_DB: db, FACTORY_SESSION: '' };
     delete base.LINEAR_API_KEY;
     const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: dir, env: { ...base, ...env } });
     const started = await cli(['session', 'start', '--agent', 'shell']);
