@@ -13,9 +13,13 @@
  * regular expression of a small, known shape; that expression is read back here into a
  * nondeterministic automaton over characters (with the directory rule added), and two automata
  * are run side by side (their product) looking for a path both accept. This is exact for every
- * glob the engine accepts, and the path found is given as an example. The search is bounded
- * (MAX_PRODUCT_STATES); past the bound the answer is "overlap", so the decision errs only on the
- * side of refusing a claim, never of letting two owners share a file.
+ * glob the engine accepts, and the path found is given as an example. The search is bounded twice:
+ * by the state pairs of one search (MAX_PRODUCT_STATES) and by the transitions examined across all
+ * the pairs one call compares (an OverlapBudget, OVERLAP_STEPS), because the claim that asks runs
+ * it inside the write transaction; past either bound the answer is "overlap", so the decision errs
+ * only on the side of refusing a claim, never of letting two owners share a file. A reservation
+ * glob also has at most MAX_GLOB_ATOMS wildcards, classes and brace alternatives
+ * (reservationProblem), which keeps each search small to begin with.
  */
 import { globSource } from '../core/glob.js';
 
@@ -41,6 +45,28 @@ const lit = (c: number): CharSet => ({ neg: false, ranges: [[c, c]] });
 
 /** Past this many state pairs an overlap search stops and answers "overlap" (conservative). */
 export const MAX_PRODUCT_STATES = 50_000;
+
+/**
+ * Transitions one call (a claim's or a checkpoint's whole conflict check) may examine over all its
+ * overlap searches: tens of milliseconds at most, whatever the globs, since it runs inside the
+ * write transaction. Past it every remaining pair answers "overlap" (bounded).
+ */
+export const OVERLAP_STEPS = 500_000;
+
+/** What one search costs before its first transition (its queue and maps), charged to the budget per pair. */
+export const OVERLAP_PAIR_COST = 200;
+
+/** The work left for one call's overlap searches (see OVERLAP_STEPS); shared by passing the same object. */
+export interface OverlapBudget {
+  steps: number;
+}
+
+export function overlapBudget(steps = OVERLAP_STEPS): OverlapBudget {
+  return { steps };
+}
+
+/** Wildcards (`*`, `**`, `?`), classes (`[…]`) and brace alternatives a reservation glob may hold. */
+export const MAX_GLOB_ATOMS = 12;
 
 /** The glob as a reservation stores it: a trailing `/` (a directory at the root) becomes `/**`. */
 export function normalizeReservation(glob: string): string {
@@ -279,7 +305,9 @@ export function reserves(glob: string, path: string): boolean {
  * Whether some path is covered by both reservations; `example` is one such path (the shortest)
  * when found, and `bounded` says the search gave up and answered "overlap" to be safe.
  */
-export function overlap(a: string, b: string): { overlaps: boolean; example?: string; bounded?: boolean } {
+export function overlap(a: string, b: string, budget: OverlapBudget = overlapBudget()): { overlaps: boolean; example?: string; bounded?: boolean } {
+  budget.steps -= OVERLAP_PAIR_COST;
+  if (budget.steps < 0) return { overlaps: true, bounded: true };
   const A = compiled(a);
   const B = compiled(b);
   const nb = B.nfa.eps.length;
@@ -301,6 +329,7 @@ export function overlap(a: string, b: string): { overlaps: boolean; example?: st
       for (const mx of A.nfa.moves[sx] as { set: CharSet; to: number }[])
         for (const sy of cy)
           for (const my of B.nfa.moves[sy] as { set: CharSet; to: number }[]) {
+            if (--budget.steps < 0) return { overlaps: true, bounded: true };
             const k = key(mx.to, my.to);
             if (parent.has(k)) continue;
             const c = common(mx.set, my.set);
@@ -320,12 +349,12 @@ export interface GlobOverlap {
   example?: string;
 }
 
-/** Every pair of globs, one from each list, that overlap. */
-export function overlaps(mine: readonly string[], theirs: readonly string[]): GlobOverlap[] {
+/** Every pair of globs, one from each list, that overlap; `budget` is shared with the caller's other searches. */
+export function overlaps(mine: readonly string[], theirs: readonly string[], budget: OverlapBudget = overlapBudget()): GlobOverlap[] {
   const out: GlobOverlap[] = [];
   for (const m of mine)
     for (const t of theirs) {
-      const r = overlap(m, t);
+      const r = overlap(m, t, budget);
       if (r.overlaps) out.push({ mine: m, theirs: t, ...(r.example !== undefined ? { example: r.example } : {}) });
     }
   return out;
@@ -339,10 +368,24 @@ export function reservationProblem(glob: string): string | null {
   if (glob.includes('\\')) return 'use "/" between directories (no backslashes)';
   if (glob.split('/').some((s) => s === '..')) return 'must stay inside the repository (no ".." segment)';
   if (glob.split('/').some((s, i, all) => s === '' && i > 0 && i < all.length - 1)) return 'holds an empty path segment ("//")';
+  if (glob.split('/').some((s, i) => s === '.' && i > 0)) return 'holds a "." segment inside the path (write the path without it)';
+  if (/^(\.\/)?(\*\*?)(\/\*\*?)*\/?$/.test(glob)) return 'reserves the whole repository; name the directories or files the phase will change';
+  const atoms = globAtoms(glob);
+  if (atoms > MAX_GLOB_ATOMS) return `too intricate: ${atoms} wildcards, classes and brace alternatives (at most ${MAX_GLOB_ATOMS}); reserve a directory instead`;
   try {
     globSource(normalizeReservation(glob));
   } catch (e) {
     return (e as Error).message;
   }
   return null;
+}
+
+/** The wildcards (a run of `*` counts once), `?`, character classes and brace alternatives of a glob. */
+export function globAtoms(glob: string): number {
+  const stars = glob.match(/\*+/g)?.length ?? 0;
+  const marks = glob.match(/\?/g)?.length ?? 0;
+  const classes = glob.match(/\[/g)?.length ?? 0;
+  const braces = glob.match(/\{/g)?.length ?? 0;
+  const commas = [...glob.matchAll(/\{[^}]*\}/g)].reduce((n, m) => n + (m[0].match(/,/g)?.length ?? 0), 0);
+  return stars + marks + classes + braces + commas;
 }

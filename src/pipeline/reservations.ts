@@ -8,7 +8,7 @@ import { InputError } from '../core/errors.js';
 import { phaseIdFromStore, type PhaseId } from '../core/ids.js';
 import { isStale } from '../phases/lease.js';
 import type { SessionsStore } from '../sessions/store.js';
-import { overlaps, reservationProblem, reserves, type GlobOverlap } from './overlap.js';
+import { overlapBudget, overlaps, reservationProblem, reserves, type GlobOverlap } from './overlap.js';
 import type { LiveReservationRow, ReservationsStore } from './reservations-store.js';
 
 /** `phases.reservations`: refuse a claim that overlaps another owner's files, or only warn. */
@@ -102,9 +102,10 @@ export class Reservations {
   conflicts(instance: string, globs: readonly string[], now: number): ReservationConflict[] {
     if (globs.length === 0) return [];
     const out: ReservationConflict[] = [];
+    const budget = overlapBudget(); // one bound on the work of the whole check: it runs in the write transaction
     for (const c of this.live(now)) {
       if (c.owner === instance) continue;
-      const found = overlaps(globs, c.globs);
+      const found = overlaps(globs, c.globs, budget);
       if (found.length) out.push({ owner: c.owner, agent: c.agent, mega: c.mega, phase: c.phase, name: c.name, overlaps: found });
     }
     return out;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { globToRegExp } from '../../src/core/glob.js';
-import { MAX_PRODUCT_STATES, namesDirectory, normalizeReservation, overlap, overlaps, reservationProblem, reserves } from '../../src/pipeline/overlap.js';
+import { MAX_GLOB_ATOMS, MAX_PRODUCT_STATES, globAtoms, namesDirectory, normalizeReservation, overlap, overlapBudget, overlaps, reservationProblem, reserves } from '../../src/pipeline/overlap.js';
 
 /** The meaning, straight from the glob engine: the path matches, or a directory above it does and the glob names a directory. */
 function reservesByEngine(glob: string, path: string): boolean {
@@ -135,14 +135,33 @@ describe('overlap between two reservations is exact', () => {
     }
   });
 
-  it('a search too large to finish answers overlap (never lets two owners share a file by giving up)', () => {
-    // Two long ** chains whose product exceeds the bound without a shared path being found first.
-    const a = Array.from({ length: 60 }, (_, i) => `a${i}*`).join('/') + '/**/z';
-    const b = Array.from({ length: 60 }, (_, i) => `*a${i}`).join('/') + '/**/y';
-    const r = overlap(a, b);
-    expect(r.overlaps).toBe(true);
-    if (!r.example) expect(r.bounded).toBe(true);
+  it('a search past its budget answers overlap (never lets two owners share a file by giving up)', () => {
+    // Two globs that do not overlap (…/z.ts vs …/y.ts), searched with too little budget to find that out.
+    const a = 'src/' + Array.from({ length: 6 }, (_, i) => `a${i}*`).join('/') + '/**/z.ts';
+    const b = 'src/' + Array.from({ length: 6 }, (_, i) => `*a${i}`).join('/') + '/**/y.ts';
+    expect(overlap(a, b)).toEqual({ overlaps: false }); // with the default budget: exact
+    expect(overlap(a, b, overlapBudget(50))).toEqual({ overlaps: true, bounded: true });
     expect(MAX_PRODUCT_STATES).toBeGreaterThan(1000);
+  });
+
+  it('one budget bounds all the searches of a call: once spent, every further pair answers overlap', () => {
+    const budget = overlapBudget(20);
+    const mine = ['src/**/a*.ts', 'lib/**/b*.ts', 'docs/**/c*.md'];
+    const theirs = Array.from({ length: 30 }, (_, i) => `pkg${i}/**/x*.ts`); // none overlaps mine
+    expect(overlaps(mine, theirs)).toEqual([]);
+    const bounded = overlaps(mine, theirs, budget);
+    expect(budget.steps).toBeLessThan(0);
+    expect(bounded.length).toBeGreaterThan(0);
+    expect(bounded.every((o) => o.example === undefined)).toBe(true);
+  });
+
+  it('the most intricate globs the limits admit are decided within the default budget per pair', () => {
+    // At the glob limits, one pair's search fits the budget many times over: a claim's check stays short.
+    const g = (s: string) => 'src/' + Array.from({ length: Math.floor(MAX_GLOB_ATOMS / 3) }, (_, i) => `{${s}${i},*${s}}`).join('/');
+    expect(reservationProblem(g('a'))).toBeNull();
+    const budget = overlapBudget();
+    overlap(g('a'), g('b'), budget);
+    expect(budget.steps).toBeGreaterThan(0);
   });
 
   it('overlaps lists each pair once, mine then theirs', () => {
@@ -167,11 +186,25 @@ describe('reservationProblem refuses what is not a repository path pattern', () 
     ['a\nb', 'control'],
     ['src/{a,b', 'unclosed'],
     ['a**', '"**"'],
+    ['src/./a.ts', '"." segment'],
+    ['**', 'whole repository'],
+    ['*', 'whole repository'],
+    ['**/*', 'whole repository'],
+    ['./**', 'whole repository'],
+    [Array.from({ length: 8 }, () => `{${Array.from({ length: 15 }, () => '*').join(',')}}`).join('') + 't1', 'too intricate'],
+    ['src/' + Array.from({ length: MAX_GLOB_ATOMS + 1 }, (_, i) => `a${i}*`).join('/'), 'too intricate'],
   ])('%j → %s', (glob, words) => {
     expect(reservationProblem(glob)).toContain(words);
   });
 
   it('accepts globs and paths inside the repository', () => {
-    for (const g of ['src/**', 'src/', './src/a.ts', '*.md', '.github/workflows/*.yml', 'a..b/c', '**']) expect(reservationProblem(g), g).toBeNull();
+    for (const g of ['src/**', 'src/', './src/a.ts', '*.md', '.github/workflows/*.yml', 'a..b/c', 'src/**/*.{ts,tsx}', 'src/' + Array.from({ length: MAX_GLOB_ATOMS }, (_, i) => `a${i}*`).join('/')])
+      expect(reservationProblem(g), g).toBeNull();
+  });
+
+  it('counts wildcards, classes and brace alternatives (a run of * once)', () => {
+    expect(globAtoms('src/a.ts')).toBe(0);
+    expect(globAtoms('src/**/*.{ts,tsx}')).toBe(4); // **, *, {, one comma
+    expect(globAtoms('a?[bc]/***')).toBe(3);
   });
 });
