@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DodConfigSchema } from './dod.js';
 import { REVIEW_SOURCES, type ReviewSource } from '../src/council/domain.js';
+import { DEFAULT_KILL_FILE } from '../src/governance/domain.js';
 import { PassEnv } from './common.js';
 
 const ReviewSourceSchema = z.enum(REVIEW_SOURCES as [ReviewSource, ...ReviewSource[]]);
@@ -61,7 +62,7 @@ export const ConfigSchema = z.strictObject({
   council: CouncilConfigSchema.default(() => CouncilConfigSchema.parse({})),
   governance: z
     .strictObject({
-      kill_switch_file: z.string().min(1).default('.factory/KILL').describe('a file under the repository root whose presence stops claims and completions'),
+      kill_switch_file: z.string().min(1).default(DEFAULT_KILL_FILE).describe(`a file under the repository root whose presence stops claims and completions (${DEFAULT_KILL_FILE} is obeyed as well)`),
       kill_switch_variable: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
@@ -70,7 +71,7 @@ export const ConfigSchema = z.strictObject({
       kill_switch_cache_seconds: z.int().min(0).max(3600).default(30),
       daily_cost_cap_usd: z.number().positive().nullable().default(null).describe("refuse new claims once today's recorded cost (UTC) reaches this"),
     })
-    .default({ kill_switch_file: '.factory/KILL', kill_switch_cache_seconds: 30, daily_cost_cap_usd: null }),
+    .default({ kill_switch_file: DEFAULT_KILL_FILE, kill_switch_cache_seconds: 30, daily_cost_cap_usd: null }),
   dod: DodConfigSchema,
   changes: ChangesConfigSchema,
   github: z

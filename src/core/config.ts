@@ -77,6 +77,7 @@ function findWeakenings(config: Config): string[] {
   if (ch.remove.length) out.push(`changes.remove drops built-in rule(s) ${ch.remove.join(', ')}`);
   const builtIn = ch.rules.filter((r) => r.id in LOGIC_RULES || DEFAULT_RULES.some((s) => s.id === r.id)).map((r) => r.id);
   if (builtIn.length) out.push(`changes.rules overrides built-in rule(s) ${builtIn.join(', ')}`);
+  if (config.autonomy > d.autonomy) out.push(`autonomy ${config.autonomy} (default ${d.autonomy})`);
   if (config.phases.reservations === 'warn') out.push('phases.reservations "warn" (overlapping file reservations are allowed with a warning)');
   if (dod.github === 'off') out.push('dod.github "off" (pr_created and ci_green skipped)');
   if (dod.secrets === 'skip') out.push('dod.secrets "skip" (no_secrets skipped)');

@@ -9,3 +9,6 @@ export function utcDayStart(now: number): number {
 export function truthy(v: string | undefined | null): boolean {
   return v !== undefined && v !== null && /^(1|true|yes|on|kill|stop)$/i.test(v.trim());
 }
+
+/** The kill file every server obeys, whatever `governance.kill_switch_file` says (a config may add one, not retire this). */
+export const DEFAULT_KILL_FILE = '.factory/KILL';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { truthy, utcDayStart } from './domain.js';
+import { DEFAULT_KILL_FILE, truthy, utcDayStart } from './domain.js';
 import type { ClaimGuards } from '../phases/service.js';
 import { gateWeakenings } from '../core/config.js';
 import type { Context, ServiceContext } from '../core/context.js';
@@ -21,7 +21,7 @@ export interface KillState {
  * completions consult it through ClaimGuards; reads never do.
  */
 export class Governance {
-  private killFile: string | undefined;
+  private killFiles: string[] | undefined;
   private repo: { owner: string; repo: string } | null | undefined;
   private github: { on: boolean; at: number } | null = null;
   private warned = false;
@@ -80,8 +80,10 @@ export class Governance {
 
   killSwitch(): KillState {
     if (truthy(this.env.FACTORY_KILL_SWITCH)) return { on: true, source: 'env', message: 'kill switch is on (FACTORY_KILL_SWITCH): no new claims or completions until it is cleared' };
-    const file = (this.killFile ??= path.resolve(this.opts.root, this.opts.config.governance.kill_switch_file));
-    if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
+    // The configured file and the default one: a config an agent can edit may add a kill file, never retire .factory/KILL.
+    for (const file of (this.killFiles ??= [...new Set([this.opts.config.governance.kill_switch_file, DEFAULT_KILL_FILE].map((f) => path.resolve(this.opts.root, f)))])) {
+      if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
+    }
     if (this.github?.on) {
       const g = this.opts.config.governance;
       return {

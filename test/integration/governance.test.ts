@@ -57,6 +57,21 @@ describe('kill switch', () => {
     expect(await a.call('complete_phase', { mega: 'G-1', phase: 1, token })).toMatchObject({ completed: true });
   });
 
+  it('a config that names another kill file adds it: .factory/KILL still stops claims (an agent cannot retire it by editing the config)', async () => {
+    h = await harness({ config: { governance: { kill_switch_file: 'ops/STOP' } } });
+    const a = await h.connect({ env: {} });
+    const token = await setup(a);
+    fs.mkdirSync(path.join(h.dir, '.factory'), { recursive: true });
+    fs.writeFileSync(path.join(h.dir, '.factory', 'KILL'), 'incident 43\n');
+    await expectStopped(a, token, /\.factory\/KILL/);
+    fs.rmSync(path.join(h.dir, '.factory', 'KILL'));
+    fs.mkdirSync(path.join(h.dir, 'ops'));
+    fs.writeFileSync(path.join(h.dir, 'ops', 'STOP'), '');
+    await expectStopped(a, token, /ops\/STOP/);
+    fs.rmSync(path.join(h.dir, 'ops', 'STOP'));
+    expect(await a.call('claim_phase', { mega: 'G-1', phase: 2 })).toMatchObject({ claimed: true });
+  });
+
   it('a .factory/KILL file at the repository root', async () => {
     h = await harness();
     const a = await h.connect({ env: {} });

@@ -177,6 +177,8 @@ describe('classify: the default rules', () => {
 
   it('a config that loosens the size gate is a gate weakening; the defaults and a smaller limit are not', () => {
     expect(gateWeakenings(parseConfig({})).filter((w) => w.includes('size') || w.includes('max_lines'))).toEqual([]);
+    expect(gateWeakenings(parseConfig({ autonomy: 5 }))).toEqual(['autonomy 5 (default 3)']);
+    expect(gateWeakenings(parseConfig({ autonomy: 2 }))).toEqual([]);
     expect(gateWeakenings(parseConfig({ changes: { max_lines: 200, size_exclude: ['dist/**'] } }))).toEqual([]);
     expect(gateWeakenings(parseConfig({ changes: { max_lines: 1000, size_exclude: ['*.lock', 'src/**'] } }))).toEqual([
       'changes.max_lines 1000 (default 300: larger changes are not too_large)',
