@@ -56,8 +56,9 @@ export const ConfigSchema = z.strictObject({
         .enum(['enforce', 'warn'])
         .default('enforce')
         .describe("a claim or checkpoint whose files overlap another owner's reservation: refused (files_reserved), or allowed with a warning"),
+      worktrees: z.boolean().default(false).describe('every claim gets a branch factory/<mega>-<phase>-<slug> and a git worktree under .factory/worktrees (claim_phase worktree:false opts out)'),
     })
-    .default({ reservations: 'enforce' })
+    .default({ reservations: 'enforce', worktrees: false })
     .describe('claims (docs/pipeline.md)'),
   council: CouncilConfigSchema.default(() => CouncilConfigSchema.parse({})),
   governance: z

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CheckpointBrief } from './sessions.js';
 import { ARG, LIMITS, LeaseSeconds, MegaKey, PhaseIdSchema, PhaseRefSchema, ReserveFiles, ReservedBySchema, Token } from './common.js';
+import { WorktreeCleanupSchema } from './worktrees.js';
 
 const ReasonText = z.string().max(LIMITS.name);
 
@@ -49,6 +50,7 @@ export const ClaimPhaseInput = z.strictObject({
   phase: PhaseIdSchema.optional().describe('omit: the next ready one'),
   lease_seconds: LeaseSeconds.optional(),
   files: ReserveFiles.optional(),
+  worktree: z.boolean().optional().describe('true: a branch and git worktree to work in (default: config phases.worktrees)'),
 });
 
 export const ClaimResultSchema = z.object({
@@ -67,6 +69,9 @@ export const ClaimResultSchema = z.object({
   files: z.array(z.string()).optional().describe('globs this claim reserves'),
   reserved_by: z.array(ReservedBySchema).optional(),
   warnings: z.array(z.string()).optional(),
+  branch: z.string().optional(),
+  worktree: z.string().optional().describe('absolute path: work there'),
+  worktree_error: z.string().optional().describe('the claim holds; the worktree failed'),
   message: z.string(),
 });
 
@@ -98,6 +103,7 @@ export const CompletePhaseOutput = z.object({
   reason: z.enum(['stale_token', 'not_claimed', 'not_owner', 'kill_switch', 'dod_not_passed', 'awaiting_human']).optional(),
   owner: z.string().optional(),
   next: ClaimResultSchema.optional(),
+  worktree: WorktreeCleanupSchema.optional(),
   message: z.string(),
 });
 
@@ -109,6 +115,7 @@ export const ReleasePhaseOutput = z.object({
   released: z.boolean(),
   reason: TokenRefusalSchema.optional(),
   owner: z.string().optional(),
+  worktree: WorktreeCleanupSchema.optional(),
   message: z.string(),
 });
 

@@ -28,6 +28,7 @@ import { REPORT_OPTIONS, REPORT_USAGE, runReport } from './report/cli.js';
 import { EXIT_CODES, TWINS, sessionCommand, twinCommand } from './cli/twins.js';
 import { givenKey, keySession } from './cli/session.js';
 import type { CliAt } from './cli/call.js';
+import { WORKTREES_OPTIONS, WORKTREES_USAGE, worktreesCommand } from './cli/worktrees.js';
 
 const TOOLSETS: readonly Toolset[] = ['phases', 'sessions', 'council', 'changes', 'dod'];
 
@@ -433,6 +434,12 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
     usage: REPORT_USAGE,
     options: REPORT_OPTIONS,
     run: (v) => withStore(v, (store, at) => runReport(store, at.config, v)),
+  },
+  worktrees: {
+    summary: 'list the worktrees claims made, with what they hold; --prune removes the safe ones',
+    usage: WORKTREES_USAGE,
+    options: WORKTREES_OPTIONS,
+    run: (v) => withContext(v, (ctx) => worktreesCommand(ctx, v)),
   },
   demo: {
     summary: 'run four simulated agents on a fresh database and print the board',

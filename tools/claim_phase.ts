@@ -4,6 +4,7 @@ import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
 import { claimText } from '../src/mcp/answer-text.js';
 import { onClaimed } from '../src/pipeline/lifecycle.js';
+import { attachWorktree, wantsWorktree } from '../src/pipeline/worktrees.js';
 
 export const claimPhase = defineTool({
   name: 'claim_phase',
@@ -17,12 +18,14 @@ export const claimPhase = defineTool({
     await ctx.guards.prepare?.();
     const instance = ctx.session.instance;
     // One transaction: the claim, the lease refresh and, under a config that weakens gates, its entry.
-    const claim = ctx.store.tx(() => {
+    const answer = ctx.store.tx(() => {
       const r = ctx.store.phases.claim(instance, input, ctx.clock(), ctx.guards);
       if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
-    return onClaimed(ctx, claim); // once committed: its Linear tickets → started, through the outbox
+    const claim = onClaimed(ctx, answer); // once committed: its Linear tickets → started, through the outbox
+    // git after the transaction: a worktree is slow to make and must not hold the write lock.
+    return wantsWorktree(ctx, input.worktree) ? attachWorktree(ctx, claim) : claim;
   },
   text: claimText,
 });

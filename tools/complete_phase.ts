@@ -5,6 +5,7 @@ import { noteWeakenings } from '../src/governance/service.js';
 import { phaseKey } from '../src/core/ids.js';
 import { claimText, outcomeText } from '../src/mcp/answer-text.js';
 import { onClaimed } from '../src/pipeline/lifecycle.js';
+import { afterComplete } from '../src/pipeline/worktrees.js';
 
 export const completePhase = defineTool({
   name: 'complete_phase',
@@ -19,13 +20,14 @@ export const completePhase = defineTool({
     const gates = await completeGates(ctx, input.mega, input.phase);
     const instance = ctx.session.instance;
     // One transaction: the completion (its gates run after the token check), the lease refresh, a config_weakened entry.
-    const done = ctx.store.tx(() => {
+    const answer = ctx.store.tx(() => {
       const r = ctx.store.phases.complete(instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
       if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
-    if (done.next) onClaimed(ctx, done.next); // once committed: the chained claim's Linear tickets → started
-    return done;
+    if (answer.next) onClaimed(ctx, answer.next); // once committed: the chained claim's Linear tickets → started
+    // git after the transaction: a worktree is slow to make and must not hold the write lock.
+    return afterComplete(ctx, input, answer);
   },
   text: (o) => (o.next ? `${o.message}. Next: ${claimText(o.next)}` : outcomeText(o, 'completed')),
 });

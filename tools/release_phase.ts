@@ -1,6 +1,7 @@
 import { defineTool } from '../src/mcp/tool.js';
 import { ReleasePhaseInput, ReleasePhaseOutput } from '../schemas/phases.js';
 import { outcomeText } from '../src/mcp/answer-text.js';
+import { afterRelease } from '../src/pipeline/worktrees.js';
 
 export const releasePhase = defineTool({
   name: 'release_phase',
@@ -10,6 +11,9 @@ export const releasePhase = defineTool({
   input: ReleasePhaseInput,
   output: ReleasePhaseOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.phases.release(ctx.session.instance, input, ctx.clock()),
+  handler: async (ctx, input) => {
+    const r = ctx.store.phases.release(ctx.session.instance, input, ctx.clock());
+    return r.released ? afterRelease(ctx, input, r) : r;
+  },
   text: (o) => outcomeText(o, 'released'),
 });

@@ -121,7 +121,7 @@ function migrate(db: Db, file: string): void {
 }
 
 /** `.factory/` holds the database and its WAL files; they never belong in git. */
-function ensureFactoryGitignore(dir: string): void {
+export function ensureFactoryGitignore(dir: string): void {
   if (path.basename(dir) !== '.factory') return;
   const gi = path.join(dir, '.gitignore');
   if (!fs.existsSync(gi)) fs.writeFileSync(gi, '# factory-mcp state: the database and its WAL files\n*\n');

@@ -301,6 +301,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mega, phase, glob)
   ) WITHOUT ROWID;
   `,
+  // a branch and a git worktree per claim (src/pipeline/worktrees.ts): kept past release and completion
+  // until it is cleaned up safely, so a re-claim reuses it and `factory-mcp worktrees` names its phase
+  `
+  CREATE TABLE worktrees (
+    mega        TEXT NOT NULL,
+    phase       TEXT NOT NULL,
+    branch      TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (mega, phase)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
