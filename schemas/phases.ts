@@ -50,7 +50,7 @@ export const ClaimPhaseInput = z.strictObject({
   phase: PhaseIdSchema.optional().describe('omit: the next ready one'),
   lease_seconds: LeaseSeconds.optional(),
   files: ReserveFiles.optional(),
-  worktree: z.boolean().optional().describe('true: a branch and git worktree to work in (default: config phases.worktrees)'),
+  worktree: z.boolean().optional().describe('own branch + git worktree'),
 });
 
 export const ClaimResultSchema = z.object({
