@@ -47,10 +47,10 @@ export const ClaimReasonSchema = z.enum([
 
 export const ClaimPhaseInput = z.strictObject({
   mega: MegaKey.optional().describe('omit: any MEGA'),
-  phase: PhaseIdSchema.optional().describe('omit: the next ready one'),
+  phase: PhaseIdSchema.optional().describe('omit: next ready'),
   lease_seconds: LeaseSeconds.optional(),
   files: ReserveFiles.optional(),
-  worktree: z.boolean().optional().describe('own branch + git worktree'),
+  worktree: z.boolean().optional().describe('own git worktree'),
 });
 
 export const ClaimResultSchema = z.object({
@@ -94,8 +94,8 @@ export const HeartbeatOutput = z.object({
 
 export const CompletePhaseInput = z.strictObject({
   ...TokenInputShape,
-  chain: z.boolean().optional().describe('then claim the next ready phase'),
-  lease_seconds: LeaseSeconds.optional().describe('lease for the chained claim'),
+  chain: z.boolean().optional().describe('then claim the next ready one'),
+  lease_seconds: LeaseSeconds.optional().describe("chained claim's"),
 });
 export const CompletePhaseOutput = z.object({
   completed: z.boolean(),

@@ -10,7 +10,7 @@ export const claimPhase = defineTool({
   name: 'claim_phase',
   title: 'Claim a phase',
   toolset: 'phases',
-  description: 'Claim a phase before working on it; first claim wins. claimed:false is normal: read reason (remaining:0 = all done).',
+  description: 'Claim a phase before working on it; first claim wins. claimed:false: read reason (remaining:0 = all done).',
   input: ClaimPhaseInput,
   output: ClaimResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },

@@ -7,7 +7,7 @@ export const releasePhase = defineTool({
   name: 'release_phase',
   title: 'Release a claim',
   toolset: 'phases',
-  description: 'Give your phase back unfinished: it is ready again for others.',
+  description: 'Give your phase back unfinished; others can claim it.',
   input: ReleasePhaseInput,
   output: ReleasePhaseOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
