@@ -115,7 +115,7 @@ export const PassEnv = z
   .describe('environment variables passed to the commands besides the allow-list (see docs/security.md)');
 
 /** Reservation globs a call adds: repository-relative, checked by src/pipeline/reservations.ts (the error names the entry). */
-export const ReserveFiles = z.array(z.string()).describe('globs you will edit, e.g. src/x/**; others get files_reserved');
+export const ReserveFiles = z.array(z.string()).describe('globs you will edit (others get files_reserved)');
 /** Another owner's claim whose reserved globs overlap the caller's (files_reserved, or a warning). */
 export const ReservedBySchema = z.object({
   owner: z.string(),

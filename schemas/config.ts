@@ -76,8 +76,16 @@ export const ConfigSchema = z.strictObject({
   dod: DodConfigSchema,
   changes: ChangesConfigSchema,
   github: z
-    .strictObject({ owner: z.string().min(1).max(100).optional(), repo: z.string().min(1).max(100).optional() })
-    .default({})
+    .strictObject({
+      owner: z.string().min(1).max(100).optional(),
+      repo: z.string().min(1).max(100).optional(),
+      reviewers: z
+        .array(z.string().regex(/^[A-Za-z0-9-]+(?:\/[A-Za-z0-9_.-]+)?$/, 'a GitHub login, or org/team-slug for a team'))
+        .max(15)
+        .default([])
+        .describe('requested on Show and Ask pull requests by merge_phase: logins, or org/team for teams'),
+    })
+    .default({ reviewers: [] })
     .describe('the GitHub repository for PR labels, DoD checks and the kill-switch variable (default: the origin remote)'),
   linear: z
     .strictObject({

@@ -59,7 +59,7 @@ export const CheckpointInput = z.strictObject({
     })
     .describe('where the work stands'),
   note: Text.optional().describe('for whoever resumes'),
-  files: z.array(z.string()).optional().describe("globs added to your claim's reservation"),
+  files: z.array(z.string()).optional().describe('more globs to reserve'),
 });
 export const CheckpointOutput = z.object({
   saved: z.boolean(),

@@ -499,7 +499,7 @@ Common options:
   -h, --help   help for a command: factory-mcp <command> --help
   --version    print the version
 
-The tools' twins (plan, claim, heartbeat, checkpoint, complete, release, memory, board, council
+The tools' twins (plan, claim, heartbeat, checkpoint, complete, merge, release, memory, board, council
 --file, session, call) act as the CLI session of FACTORY_SESSION: eval "$(factory-mcp session start)".
 ${EXIT_CODES}
 classify, dod and log --verify have their own codes (their --help).

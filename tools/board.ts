@@ -6,7 +6,7 @@ export const board = defineTool({
   name: 'board',
   title: 'Show the board',
   toolset: 'phases',
-  description: "MEGAs (a summary per MEGA) or one MEGA's phases: status, owner, lease, deps, points, latest checkpoint; a page at a time.",
+  description: "MEGAs (a summary each) or one MEGA's phases: status, owner, lease, deps, points, checkpoint; paged.",
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -6,7 +6,7 @@ export const checkDodTool = defineTool({
   name: 'check_dod',
   title: 'Check the Definition of Done',
   toolset: 'dod',
-  description: 'Before complete_phase: 10 Definition-of-Done checks, all must pass; failures say what to fix. Cached per tree.',
+  description: 'Before complete_phase: 10 Definition-of-Done checks, all must pass; failures say what to fix.',
   input: CheckDodInput,
   output: CheckDodOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -7,7 +7,7 @@ export const classifyChangeTool = defineTool({
   name: 'classify_change',
   title: 'Ship / Show / Ask',
   toolset: 'changes',
-  description: 'Before merging: ship (merge now), show (merge, review later) or ask (wait for a human), with the rules that fired.',
+  description: 'Before merging: ship (merge now), show (merge, review later) or ask (wait for a human).',
   input: ClassifyChangeInput,
   output: ClassifyChangeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -3,6 +3,7 @@ import { planMega } from './plan_mega.js';
 import { claimPhase } from './claim_phase.js';
 import { heartbeat } from './heartbeat.js';
 import { completePhase } from './complete_phase.js';
+import { mergePhaseTool } from './merge_phase.js';
 import { releasePhase } from './release_phase.js';
 import { board } from './board.js';
 import { runCouncilTool } from './run_council.js';
@@ -24,6 +25,7 @@ export const ALL_TOOLS: readonly AnyTool[] = [
   heartbeat,
   checkpoint,
   completePhase,
+  mergePhaseTool,
   releasePhase,
   board,
   memory,

@@ -6,7 +6,7 @@ export const planMega = defineTool({
   name: 'plan_mega',
   title: 'Plan a MEGA ticket',
   toolset: 'phases',
-  description: 'Split a MEGA into phases, or re-plan it: claims and completions stay, phases left out are dropped.',
+  description: 'Split a MEGA into phases, or re-plan it (claims and completions stay; left-out phases drop).',
   input: PlanMegaInput,
   output: PlanMegaOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

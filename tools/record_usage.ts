@@ -6,7 +6,7 @@ export const recordUsage = defineTool({
   name: 'record_usage',
   title: 'Record token usage',
   toolset: 'sessions',
-  description: 'Report usage since your last report; past the daily cost cap, claims are refused (cost_cap).',
+  description: 'Report usage since your last report; at the daily cost cap claims stop (cost_cap).',
   input: RecordUsageInput,
   output: RecordUsageOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

@@ -6,8 +6,7 @@ export const runCouncilTool = defineTool({
   name: 'run_council',
   title: 'Run the Council',
   toolset: 'council',
-  description:
-    'Required before claiming over 5 points: four personas score 1-10; avg>=8 go, >=6 adjust (mandatory), else reject. Without reviews your model is asked, else needs_reviews returns briefs.',
+  description: 'Required before claiming over 5 points: 4 personas score 1-10; avg>=8 go, >=6 adjust (mandatory), else reject. No reviews: your model is asked, or briefs come back.',
   input: RunCouncilInput,
   output: RunCouncilOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },

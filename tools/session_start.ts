@@ -6,7 +6,7 @@ export const sessionStart = defineTool({
   name: 'session_start',
   title: 'Start a session',
   toolset: 'sessions',
-  description: 'Call first: your instance id, autonomy, kill switch, interrupted sessions (last checkpoint, claims).',
+  description: 'Call first: your instance id, autonomy, kill switch, interrupted sessions to resume.',
   input: SessionStartInput,
   output: SessionStartOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

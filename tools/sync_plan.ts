@@ -7,7 +7,7 @@ export const syncPlanTool = defineTool({
   name: 'sync_plan',
   title: 'Sync a plan from Linear',
   toolset: 'council',
-  description: 'Plan a MEGA from its Linear issue: sub-issues become phases (estimates, done states, blocks as deps). Needs LINEAR_API_KEY.',
+  description: 'Plan a MEGA from its Linear issue: sub-issues become phases. Needs LINEAR_API_KEY.',
   input: SyncPlanInput,
   output: SyncPlanOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -51,6 +51,7 @@ export class ChangesStore {
     this.q = {
       insert: db.prepare('INSERT INTO classifications (mega, phase, instance, ts, level, intent, base, head, stats, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)'),
       latest: db.prepare<[string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
+      latestOfHead: db.prepare<[string, string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? AND head = ? ORDER BY id DESC LIMIT 1'),
       latestAsk: db.prepare<[string, string], Row>("SELECT * FROM classifications WHERE mega = ? AND phase = ? AND level = 'ask' ORDER BY id DESC LIMIT 1"),
       recent: db.prepare<[number], Row>('SELECT * FROM classifications ORDER BY id DESC LIMIT ?'),
       get: db.prepare<[number], Row>('SELECT * FROM classifications WHERE id = ?'),
@@ -85,6 +86,11 @@ export class ChangesStore {
   /** The latest classification of one phase, or null. */
   latest(mega: string, phase: string | number): StoredClassification | null {
     const r = this.q.latest.get(mega, phaseKey(phase));
+    return r ? toStored(r) : null;
+  }
+  /** The latest classification of one phase made of one head commit (merge_phase), or null. */
+  latestOfHead(mega: string, phase: string | number, head: string): StoredClassification | null {
+    const r = this.q.latestOfHead.get(mega, phaseKey(phase), head);
     return r ? toStored(r) : null;
   }
   /** The latest Ask classification of one phase, or null: what a human must acknowledge, whatever was classified after it. */

@@ -152,6 +152,23 @@ next ready phase and prints its token.`,
     input: (v, pos, held) => (atMost(pos, 0, 'complete takes flags only'), { ...claimFields(v, held), chain: v.chain, lease_seconds: num(v['lease-seconds']) }),
     more: (out) => nextCommand(out.next),
   },
+  merge: {
+    tool: 'merge_phase',
+    summary: "squash-merge your phase's pull request when its gates hold, then complete it: merge_phase",
+    usage: `merge --token T [--mega KEY --phase ID] [--pr N | --branch NAME] [--chain] [--json]
+
+Finds the phase's pull request (--pr, --branch, else by the phase's branch), checks the gates
+(kill switch, autonomy, DoD on its head commit, Ship/Show/Ask, council) and squash-merges it at
+that head; then completes the phase (--chain: claims the next). Needs GITHUB_TOKEN. Not merged
+(exit 1): the answer names the gate and what to do.`,
+    options: { ...CLAIM_FLAGS, pr: str, branch: str, chain: flag },
+    session: 'required',
+    input: (v, pos, held) => {
+      atMost(pos, 0, 'merge takes flags only');
+      if (v.pr !== undefined && v.branch !== undefined) throw new InputError('--pr', 'give --pr or --branch, not both');
+      return { ...claimFields(v, held), pr: v.branch ?? num(v.pr), chain: v.chain };
+    },
+  },
   release: {
     tool: 'release_phase',
     summary: 'give your phase back unfinished: release_phase',

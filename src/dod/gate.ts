@@ -1,3 +1,4 @@
+import type { Octokit } from 'octokit';
 import type { Config } from '../../schemas/config.js';
 import { phaseKey, type PhaseId } from '../core/ids.js';
 import { git } from '../integrations/git.js';
@@ -38,6 +39,32 @@ function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) 
   return config.changes.ask_blocks_complete ? unacknowledgedAsk(store, mega, phase) : null;
 }
 
+/**
+ * Who approved a pull request, by GitHub's reviews: a reviewer's latest approve/request-changes
+ * verdict counts, an approval counts only on the head commit as it is now (`stale` names the
+ * reviewers whose approval is of an earlier commit), and never the token's own user `me` (the
+ * agents act as that user). Pure.
+ */
+export function approvingReviewer(reviews: readonly { user?: { login: string } | null; state: string; commit_id?: string | null }[], me: string, head: string): { by: string | null; stale: string[] } {
+  const latest = new Map<string, string>();
+  for (const r of reviews)
+    if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED')) latest.set(r.user.login, r.state === 'APPROVED' && r.commit_id !== head ? 'STALE' : r.state);
+  const by = [...latest].find(([login, state]) => state === 'APPROVED' && login.toLowerCase() !== me.toLowerCase());
+  return { by: by?.[0] ?? null, stale: [...latest].filter(([, state]) => state === 'STALE').map(([login]) => login) };
+}
+
+/** Whether pull request `pr` is approved at `head` by someone other than the GITHUB_TOKEN's user (two GitHub calls), and the words saying so. */
+export async function reviewApproval(octo: Octokit, repo: { owner: string; repo: string }, pr: number, head: string): Promise<{ by: string | null; why: string }> {
+  const [me, reviews] = await Promise.all([octo.rest.users.getAuthenticated(), octo.paginate(octo.rest.pulls.listReviews, { ...repo, pull_number: pr, per_page: 100 })]);
+  const { by, stale } = approvingReviewer(reviews, me.data.login, head);
+  return by
+    ? { by, why: `approved on pull request #${pr} at its head ${head.slice(0, 12)} by ${by}` }
+    : {
+        by: null,
+        why: `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count) at its head ${head.slice(0, 12)}${stale.length ? `; approvals of earlier commits do not count (${stale.join(', ')})` : ''}`,
+      };
+}
+
 /** What GitHub says about the phase's pull request: approved by someone other than the token's user, or why not. */
 interface Approval {
   classification: number;
@@ -70,19 +97,8 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
       pr = pulls.data[0].number;
       head = pulls.data[0].head.sha;
     }
-    const [me, reviews] = await Promise.all([octo.rest.users.getAuthenticated(), octo.paginate(octo.rest.pulls.listReviews, { ...repo, pull_number: pr, per_page: 100 })]);
-    const latest = new Map<string, string>();
-    for (const r of reviews)
-      if (r.user && (r.state === 'APPROVED' || r.state === 'CHANGES_REQUESTED' || r.state === 'DISMISSED'))
-        latest.set(r.user.login, r.state === 'APPROVED' && r.commit_id !== head ? 'STALE' : r.state);
-    const by = [...latest].find(([login, state]) => state === 'APPROVED' && login.toLowerCase() !== me.data.login.toLowerCase());
-    const stale = [...latest].filter(([, state]) => state === 'STALE').map(([login]) => login);
-    return by
-      ? out(by[0], `approved on pull request #${pr} at its head ${head.slice(0, 12)} by ${by[0]}`)
-      : out(
-          null,
-          `no approving review on pull request #${pr} by anyone but ${me.data.login} (the GITHUB_TOKEN's own user, whose approvals do not count) at its head ${head.slice(0, 12)}${stale.length ? `; approvals of earlier commits do not count (${stale.join(', ')})` : ''}`,
-        );
+    const r = await reviewApproval(octo, repo, pr, head);
+    return out(r.by, r.why);
   } catch (e) {
     return out(null, `GitHub could not be asked about approvals: ${(e as Error).message.slice(0, 200)}`);
   }

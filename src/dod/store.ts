@@ -66,6 +66,7 @@ export class DodStore {
       pruneBase: db.prepare('DELETE FROM dod_baselines WHERE ts < ?'),
       runPut: db.prepare('INSERT INTO dod_runs (ts, instance, mega, phase, tree, base, passed, partial, score, cached, checks) VALUES (?,?,?,?,?,?,?,?,?,?,?)'),
       last: db.prepare<[string, string], RunRow>('SELECT * FROM dod_runs WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
+      lastOnTree: db.prepare<[string, string, string], RunRow>('SELECT * FROM dod_runs WHERE mega = ? AND phase = ? AND tree = ? AND partial = 0 ORDER BY id DESC LIMIT 1'),
       latest: db.prepare<[], RunRow>('SELECT r.* FROM dod_runs r JOIN (SELECT max(id) AS id FROM dod_runs WHERE mega IS NOT NULL GROUP BY mega, phase) m ON m.id = r.id ORDER BY r.mega, r.phase'),
       phase: db.prepare<[string, string], PhaseState>('SELECT owner, claimed_at, completed_by FROM phases WHERE mega = ? AND id = ?'),
       phaseOps: db.prepare<[string, string], Parameters<typeof toOperation>[0]>('SELECT * FROM operations WHERE mega = ? AND phase = ? ORDER BY seq'),
@@ -134,6 +135,12 @@ export class DodStore {
   /** The last DoD run of a phase (for complete_phase, the board and the dashboard). */
   last(mega: string, phase: string): DodRun | undefined {
     const r = this.q.last.get(mega, phase);
+    return r ? toRun(r) : undefined;
+  }
+
+  /** The last full run of a phase on one tree (merge_phase: the tree of the pull request's head commit). */
+  lastOnTree(mega: string, phase: string, tree: string): DodRun | undefined {
+    const r = this.q.lastOnTree.get(mega, phase, tree);
     return r ? toRun(r) : undefined;
   }
 

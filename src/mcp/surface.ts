@@ -10,8 +10,8 @@ export const WORKFLOW = `factory-mcp coordinates several agents on one repositor
 Session: session_start first (it reports crashed sessions; resume adopts their claims) … session_end last.
 Work: board → plan_mega (split a MEGA into phases, once) → claim_phase (first claim wins; keep the token;
 over 5 points needs run_council first) → work, with checkpoint after each step and heartbeat on long ones →
-classify_change before merging (ship / show / ask) → check_dod (all ten must pass) → complete_phase with
-chain:true (claims the next ready phase) → repeat until remaining is 0.
+classify_change before merging (ship / show / ask) → check_dod (all ten must pass) → merge_phase (squash-merges
+the PR when its gates hold) or complete_phase, with chain:true (claims the next ready phase) → repeat until remaining is 0.
 A claimed:false answer is normal: read its reason and message. Never edit claim or state files by hand.`;
 
 /** Tool names grouped by toolset, in list order: `sessions: a, b; phases: c (read-only)`. */

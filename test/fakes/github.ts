@@ -7,6 +7,11 @@ export interface FakePull {
   state?: 'open' | 'closed';
   labels?: string[];
   title?: string;
+  /** Set by a merge (PUT …/merge). */
+  merged?: boolean;
+  merge_commit_sha?: string | null;
+  requested_reviewers?: string[];
+  requested_teams?: string[];
 }
 
 export interface FakeCheckRun {
@@ -28,10 +33,15 @@ export interface FakeStatus {
   description?: string | null;
 }
 
+type SyncHandler = (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown };
+/** A route handler answered only for the accepted token (401 otherwise). */
+type Guard = (h: SyncHandler) => SyncHandler;
+
 /**
  * A local GitHub REST server answering the real routes octokit calls, for one or more
  * repositories: Actions variables, pulls by head branch, issue labels, check runs and commit
- * statuses (read, and created with POST /repos/{owner}/{repo}/statuses/{sha}). State is plain data the test sets; every request is recorded for assertions.
+ * statuses (read, and created with POST /repos/{owner}/{repo}/statuses/{sha}), reviews and
+ * the token's user, merging (PUT …/pulls/{n}/merge) and requested reviewers. State is plain data the test sets; every request is recorded for assertions.
  * Requests without `authorization: token …`/`Bearer …` get 401, like GitHub.
  */
 export class FakeGitHub extends FakeHttpServer {
@@ -43,6 +53,8 @@ export class FakeGitHub extends FakeHttpServer {
   /** The user the accepted token belongs to (GET /user). */
   tokenUser = 'factory-bot';
   reviews = new Map<string, FakeReview[]>(); // "owner/repo#number" -> reviews, oldest first
+  /** A refusal the next merge of a pull request gets, as GitHub words it (405 not mergeable, 409 conflict…): "owner/repo#number" -> answer. */
+  mergeRefusals = new Map<string, { status: number; message: string }>();
 
   constructor() {
     super();
@@ -51,8 +63,7 @@ export class FakeGitHub extends FakeHttpServer {
       return h === `token ${this.acceptedToken}` || h === `Bearer ${this.acceptedToken}`;
     };
     const unauthorized = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
-    const guard = (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) =>
-      auth(req) ? h(req, p) : unauthorized;
+    const guard: Guard = (h) => (req, p) => (auth(req) ? h(req, p) : unauthorized);
 
     this.route(
       'GET',
@@ -136,6 +147,7 @@ export class FakeGitHub extends FakeHttpServer {
       }),
     );
     this.reviewRoutes(guard);
+    this.mergeRoutes(guard);
     this.route(
       'GET',
       '/repos/:owner/:repo/commits/:ref/statuses',
@@ -144,9 +156,7 @@ export class FakeGitHub extends FakeHttpServer {
   }
 
   /** Reviews and the token's user: who approved a pull request, and who the agents act as. */
-  private reviewRoutes(
-    guard: (h: (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown }) => (req: RecordedRequest, p: Record<string, string>) => { status: number; body?: unknown },
-  ): void {
+  private reviewRoutes(guard: Guard): void {
     this.route(
       'GET',
       '/user',
@@ -169,10 +179,54 @@ export class FakeGitHub extends FakeHttpServer {
     );
   }
 
+  /** Merging and requesting reviewers, with GitHub's answers: 405 not mergeable, 409 head moved, 422 bad input. */
+  private mergeRoutes(guard: Guard): void {
+    const find = (p: Record<string, string>) => (this.pulls.get(`${p.owner}/${p.repo}`) ?? []).find((x) => x.number === Number(p.number));
+    this.route(
+      'PUT',
+      '/repos/:owner/:repo/pulls/:number/merge',
+      guard((r, p) => {
+        const pr = find(p);
+        if (!pr) return { status: 404, body: { message: 'Not Found' } };
+        const b = (r.body ?? {}) as { merge_method?: string; sha?: string };
+        if (b.merge_method !== undefined && !['merge', 'squash', 'rebase'].includes(b.merge_method))
+          return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'merge_method', code: 'invalid' }] } };
+        const refusal = this.mergeRefusals.get(`${p.owner}/${p.repo}#${p.number}`);
+        if (refusal) return { status: refusal.status, body: { message: refusal.message, documentation_url: 'https://docs.github.com/rest/pulls/pulls#merge-a-pull-request' } };
+        if (pr.merged || (pr.state ?? 'open') !== 'open') return { status: 405, body: { message: 'Pull Request is not mergeable' } };
+        if (b.sha !== undefined && b.sha !== pr.head.sha) return { status: 409, body: { message: 'Head branch was modified. Review and try the merge again.' } };
+        pr.merged = true;
+        pr.state = 'closed';
+        pr.merge_commit_sha = `${pr.head.sha.slice(0, 30)}${String(pr.number).padStart(10, '0')}`;
+        return { status: 200, body: { sha: pr.merge_commit_sha, merged: true, message: 'Pull Request successfully merged' } };
+      }),
+    );
+    this.route(
+      'POST',
+      '/repos/:owner/:repo/pulls/:number/requested_reviewers',
+      guard((r, p) => {
+        const pr = find(p);
+        if (!pr) return { status: 404, body: { message: 'Not Found' } };
+        const b = (r.body ?? {}) as { reviewers?: string[]; team_reviewers?: string[] };
+        if (!b.reviewers?.length && !b.team_reviewers?.length) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'reviewers', code: 'missing' }] } };
+        if (b.reviewers?.includes(this.tokenUser)) return { status: 422, body: { message: 'Review cannot be requested from pull request author.' } };
+        pr.requested_reviewers = [...new Set([...(pr.requested_reviewers ?? []), ...(b.reviewers ?? [])])];
+        pr.requested_teams = [...new Set([...(pr.requested_teams ?? []), ...(b.team_reviewers ?? [])])];
+        return { status: 201, body: this.pullJson(p.owner as string, p.repo as string, pr) };
+      }),
+    );
+  }
+
   private pullJson(owner: string, repo: string, pr: FakePull) {
     return {
       number: pr.number,
       state: pr.state ?? 'open',
+      merged: pr.merged ?? false,
+      merged_at: pr.merged ? '2026-11-25T10:00:00Z' : null,
+      merge_commit_sha: pr.merge_commit_sha ?? null,
+      user: { login: this.tokenUser, id: 1, type: 'User' },
+      requested_reviewers: (pr.requested_reviewers ?? []).map((login, i) => ({ login, id: i + 200, type: 'User' })),
+      requested_teams: (pr.requested_teams ?? []).map((slug, i) => ({ slug, name: slug, id: i + 300 })),
       title: pr.title ?? `PR ${pr.number}`,
       html_url: `https://github.com/${owner}/${repo}/pull/${pr.number}`,
       head: { ref: pr.head.ref, sha: pr.head.sha, label: `${owner}:${pr.head.ref}` },
