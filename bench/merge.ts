@@ -76,7 +76,9 @@ export async function benchMerge(): Promise<{ merge: { p50: number; p99: number 
       await octo.rest.pulls.list({ owner: 'acme', repo: 'app', state: 'open', per_page: 100 });
       await octo.rest.pulls.merge({ owner: 'acme', repo: 'app', pull_number: d.pr, merge_method: 'squash', sha: head });
       const dd = performance.now() - t;
-      if (i >= 10) (merge.push(dm), direct.push(dd)); // the first ten warm up
+      if (i < 10) continue; // the first ten warm up
+      merge.push(dm);
+      direct.push(dd);
     }
     const ms = stats(merge);
     const ds = stats(direct);
