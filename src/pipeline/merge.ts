@@ -21,6 +21,7 @@ import { phaseKey } from '../core/ids.js';
 import type { PhaseRef } from '../phases/service.js';
 import { noteWeakenings } from '../governance/service.js';
 import { onClaimed, onMerged } from './lifecycle.js';
+import { afterComplete } from './worktrees.js';
 
 export type MergeContext = Pick<Context, 'store' | 'config' | 'root' | 'clock' | 'env' | 'session' | 'guards' | 'governance' | 'logger'>;
 
@@ -278,9 +279,10 @@ async function afterMerge(
     return r;
   });
   if (done.next) onClaimed(ctx, done.next); // the chained claim's tickets → started
-  const cleanup = await cleanUpAfterMerge(ctx, { mega: input.mega, phase });
+  // As complete_phase: the phase's worktree and branch deleted when nothing would be lost (else kept, said in the message), the chained claim given its own.
+  await afterComplete(ctx, input, done);
   const tickets = onMerged(ctx, ref, { prUrl: merged.url ?? `https://github.com/${repo.owner}/${repo.repo}/pull/${merged.pr}`, prNumber: merged.pr, mergeCommit: merged.merge_commit });
-  const parts = [`merged #${merged.pr} of ${label} as ${short(merged.merge_commit)}`, note, done.completed ? done.message : `phase NOT completed: ${done.message}`, cleanup].filter(Boolean);
+  const parts = [`merged #${merged.pr} of ${label} as ${short(merged.merge_commit)}`, note, done.completed ? done.message : `phase NOT completed: ${done.message}`].filter(Boolean);
   return {
     merged: true,
     ...merged,
@@ -290,12 +292,4 @@ async function afterMerge(
     ...(tickets.tickets ? { tickets: tickets.tickets } : {}),
     message: parts.join('; ') + tickets.message,
   };
-}
-
-/**
- * The branch and worktree of the merged phase, removed when that loses nothing: the WTREE stream's
- * src/pipeline/worktrees.ts plugs in here. Until it lands nothing is removed (null: nothing to say).
- */
-async function cleanUpAfterMerge(_ctx: MergeContext, _phase: { mega: string; phase: string }): Promise<string | null> {
-  return null;
 }
