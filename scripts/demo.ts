@@ -74,8 +74,12 @@ export async function connectHttpAgent(url: string, agent: string): Promise<Clie
 }
 
 /** Starts `factory-mcp http` on an ephemeral port and resolves with its base URL. */
-export async function startHttpServer(db: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], { env: { ...process.env, FACTORY_LOG: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startHttpServer(db: string, at: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'http', '--port', '0', '--db', db], {
+    cwd: at.cwd,
+    env: { ...process.env, FACTORY_LOG: 'silent', ...at.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -88,7 +92,7 @@ export async function startHttpServer(db: string): Promise<{ url: string; child:
   return { url, child };
 }
 
-async function call<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+export async function call<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
   const r = await client.callTool({ name, arguments: args });
   if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
   return r.structuredContent as T;
@@ -213,14 +217,26 @@ export async function runDemo(opts: DemoOptions = {}): Promise<{ reports: AgentR
   }
 }
 
+/**
+ * `npm run demo` and `factory-mcp demo`: the pipeline (claim → worktree → PR → gates → merge) by
+ * default; `--simple` (or `--stdio`, `--agents N`) the coordination demo without git. In a terminal
+ * the agents work slowly enough to watch and the dashboard stays up until Ctrl+C; `--exit` (or a
+ * non-terminal stdout) runs fast and exits.
+ */
+export async function demoMain(flags: { simple?: boolean; stdio?: boolean; agents?: number | undefined; exit?: boolean; keep?: boolean }): Promise<void> {
+  const interactive = process.stdout.isTTY === true && flags.exit !== true;
+  const keep = flags.keep === true;
+  if (flags.simple || flags.stdio || flags.agents !== undefined) {
+    await runDemo({ agents: flags.agents, transport: flags.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive, keep });
+    return;
+  }
+  const { runPipelineDemo } = await import('./demo-pipeline.js');
+  await runPipelineDemo({ msPerPoint: interactive ? 250 : 0, keepOpen: interactive, keep });
+}
+
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const interactive = process.stdout.isTTY === true && !process.argv.includes('--exit');
-  runDemo({
-    transport: process.argv.includes('--stdio') ? 'stdio' : 'http',
-    msPerPoint: interactive ? 250 : 40,
-    keepOpen: interactive,
-    keep: process.argv.includes('--keep'),
-  }).catch((e) => {
+  const has = (f: string) => process.argv.includes(f);
+  demoMain({ simple: has('--simple'), stdio: has('--stdio'), exit: has('--exit'), keep: has('--keep') }).catch((e) => {
     console.error(e);
     process.exit(1);
   });

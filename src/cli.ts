@@ -442,20 +442,25 @@ and prints the verdict with every rule that fired. For CI and git hooks, the exi
     run: (v) => withContext(v, (ctx) => worktreesCommand(ctx, v)),
   },
   demo: {
-    summary: 'run four simulated agents on a fresh database and print the board',
-    usage: `factory-mcp demo [--agents N] [--stdio] [--exit] [--keep]
+    summary: 'four agents from claim to merged PR on a sample repository (--simple: the coordination demo)',
+    usage: `factory-mcp demo [--exit] [--keep] | demo --simple [--agents N] [--stdio] [--exit] [--keep]
 
-Starts factory-mcp http with its dashboard on a fresh temporary database, prints the dashboard
-URL, and runs N (default 4) simulated agents that plan a MEGA of twelve phases and claim, chain
-and complete them in parallel over HTTP. --stdio gives each agent its own factory-mcp stdio
-process instead. In a terminal the agents work slowly enough to watch and the dashboard stays
-up until Ctrl+C; --exit (or a non-terminal stdout) runs fast and exits. The temporary database is
-removed at the end; --keep keeps it (inspect it with status --db FILE).`,
-    options: { agents: { type: 'string' }, stdio: { type: 'boolean' }, exit: { type: 'boolean' }, keep: { type: 'boolean' } },
+The pipeline, by default: a sample repository in a temporary folder with a local bare remote, a
+local fake GitHub, and factory-mcp http (with its dashboard) configured with phases.worktrees.
+Four agents each claim a phase (its own worktree and branch), commit, push, open a pull request,
+classify it (Ship/Show/Ask, size tier), run the DoD and merge_phase it through the gates; the
+large one waits for a human's approval. docs/pipeline.md describes the flow.
+
+--simple: N (default 4) simulated agents plan a MEGA of twelve phases and claim, chain and
+complete them in parallel over HTTP, without git; --stdio gives each agent its own stdio process.
+
+In a terminal the agents work slowly enough to watch and the dashboard stays up until Ctrl+C;
+--exit (or a non-terminal stdout) runs fast and exits. Everything temporary is removed at the
+end; --keep keeps it (inspect it with status --db FILE).`,
+    options: { simple: { type: 'boolean' }, agents: { type: 'string' }, stdio: { type: 'boolean' }, exit: { type: 'boolean' }, keep: { type: 'boolean' } },
     run: async (v) => {
-      const { runDemo } = await import('../scripts/demo.js');
-      const interactive = process.stdout.isTTY === true && v.exit !== true;
-      await runDemo({ agents: v.agents ? Number(v.agents) : undefined, transport: v.stdio ? 'stdio' : 'http', msPerPoint: interactive ? 250 : 40, keepOpen: interactive, keep: v.keep === true });
+      const { demoMain } = await import('../scripts/demo.js');
+      await demoMain({ simple: v.simple === true, agents: v.agents ? Number(v.agents) : undefined, stdio: v.stdio === true, exit: v.exit === true, keep: v.keep === true });
       return 0;
     },
   },

@@ -195,9 +195,10 @@ export class FakeGitHub extends FakeHttpServer {
         if (refusal) return { status: refusal.status, body: { message: refusal.message, documentation_url: 'https://docs.github.com/rest/pulls/pulls#merge-a-pull-request' } };
         if (pr.merged || (pr.state ?? 'open') !== 'open') return { status: 405, body: { message: 'Pull Request is not mergeable' } };
         if (b.sha !== undefined && b.sha !== pr.head.sha) return { status: 409, body: { message: 'Head branch was modified. Review and try the merge again.' } };
+        const sha = this.squash(p.owner as string, p.repo as string, pr);
         pr.merged = true;
         pr.state = 'closed';
-        pr.merge_commit_sha = `${pr.head.sha.slice(0, 30)}${String(pr.number).padStart(10, '0')}`;
+        pr.merge_commit_sha = sha;
         return { status: 200, body: { sha: pr.merge_commit_sha, merged: true, message: 'Pull Request successfully merged' } };
       }),
     );
@@ -233,6 +234,11 @@ export class FakeGitHub extends FakeHttpServer {
       base: { ref: pr.base?.ref ?? 'main' },
       labels: (pr.labels ?? []).map((name, i) => ({ id: i + 1, name })),
     };
+  }
+
+  /** The merge commit of a squash-merge: made up here; a fake backed by a real repository makes it (test/fakes/github-remote.ts). */
+  protected squash(_owner: string, _repo: string, pr: FakePull): string {
+    return `${pr.head.sha.slice(0, 30)}${String(pr.number).padStart(10, '0')}`;
   }
 
   /** The newest status of `context` on `sha`, as a required status check reads it. */

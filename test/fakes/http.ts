@@ -69,7 +69,7 @@ export class FakeHttpServer {
       try {
         out = await r.handler(rec, params);
       } catch (e) {
-        out = { status: 500, body: { message: (e as Error).message } };
+        out = { status: (e as { status?: number }).status ?? 500, body: { message: (e as Error).message } }; // a handler may throw GitHub's answer
       }
       break;
     }
