@@ -40,11 +40,33 @@ export function parseConfig(raw: unknown, where = CONFIG_FILE): Config {
   return r.data;
 }
 
-/** Where the database lives: --db, then FACTORY_DB, then .factory/factory.db at the repository root. */
+/**
+ * The main checkout of the repository `root` belongs to: `root` itself, or, when `root` is a linked
+ * worktree, the checkout of its common git directory (read from the files, no git process), so
+ * worktrees never nest inside worktrees.
+ */
+export function mainCheckout(root: string): string {
+  const dotgit = path.join(root, '.git');
+  try {
+    if (fs.statSync(dotgit).isDirectory()) return root;
+    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
+    if (!m) return root;
+    const gitdir = path.resolve(root, (m[1] as string).trim());
+    const common = path.resolve(gitdir, fs.readFileSync(path.join(gitdir, 'commondir'), 'utf8').trim());
+    return path.basename(common) === '.git' ? path.dirname(common) : root;
+  } catch {
+    return root; // not a repository, or a submodule (no commondir): git says what is wrong
+  }
+}
+
+/**
+ * Where the database lives: --db, then FACTORY_DB, then .factory/factory.db in the main checkout
+ * (a server started inside a claim's worktree shares the repository's database, not one of its own).
+ */
 export function resolveDbPath(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const chosen = flag ?? env.FACTORY_DB;
   if (chosen) return path.resolve(chosen);
-  return path.join(root, '.factory', 'factory.db');
+  return path.join(mainCheckout(root), '.factory', 'factory.db');
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_KILL_FILE, truthy, utcDayStart } from './domain.js';
 import type { ClaimGuards } from '../phases/service.js';
-import { gateWeakenings } from '../core/config.js';
+import { gateWeakenings, mainCheckout } from '../core/config.js';
 import type { Context, ServiceContext } from '../core/context.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../core/db.js';
@@ -81,8 +81,10 @@ export class Governance {
   killSwitch(): KillState {
     if (truthy(this.env.FACTORY_KILL_SWITCH)) return { on: true, source: 'env', message: 'kill switch is on (FACTORY_KILL_SWITCH): no new claims or completions until it is cleared' };
     // The configured file and the default one: a config an agent can edit may add a kill file, never retire .factory/KILL.
-    for (const file of (this.killFiles ??= [...new Set([this.opts.config.governance.kill_switch_file, DEFAULT_KILL_FILE].map((f) => path.resolve(this.opts.root, f)))])) {
-      if (fs.existsSync(file)) return { on: true, source: 'file', message: `kill switch is on (${path.relative(this.opts.root, file)} exists): no new claims or completions until it is removed` };
+    // Both in the main checkout, so a server started inside a claim's worktree obeys the repository's switch.
+    for (const file of (this.killFiles ??= [...new Set([this.opts.config.governance.kill_switch_file, DEFAULT_KILL_FILE].map((f) => path.resolve(mainCheckout(this.opts.root), f)))])) {
+      if (fs.existsSync(file))
+        return { on: true, source: 'file', message: `kill switch is on (${path.relative(mainCheckout(this.opts.root), file)} exists): no new claims or completions until it is removed` };
     }
     if (this.github?.on) {
       const g = this.opts.config.governance;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ensureFactoryGitignore, type Db } from '../core/db.js';
+import { mainCheckout } from '../core/config.js';
 import type { ServiceContext } from '../core/context.js';
 import { phaseKey } from '../core/ids.js';
 import { git, GitError, noFilterEnv } from '../integrations/git.js';
@@ -48,25 +49,6 @@ function rows(ctx: Pick<Ctx, 'store'>): WorktreesStore['q'] {
   let s = stores.get(ctx.store.db);
   if (!s) stores.set(ctx.store.db, (s = new WorktreesStore(ctx.store.db)));
   return s.q;
-}
-
-/**
- * The main checkout of the repository `root` belongs to: `root` itself, or, when `root` is a linked
- * worktree, the checkout of its common git directory (read from the files, no git process), so
- * worktrees never nest inside worktrees.
- */
-export function mainCheckout(root: string): string {
-  const dotgit = path.join(root, '.git');
-  try {
-    if (fs.statSync(dotgit).isDirectory()) return root;
-    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'));
-    if (!m) return root;
-    const gitdir = path.resolve(root, (m[1] as string).trim());
-    const common = path.resolve(gitdir, fs.readFileSync(path.join(gitdir, 'commondir'), 'utf8').trim());
-    return path.basename(common) === '.git' ? path.dirname(common) : root;
-  } catch {
-    return root; // not a repository, or a submodule (no commondir): git says what is wrong
-  }
 }
 
 /** The absolute directory of a branch's worktree. */

@@ -86,6 +86,24 @@ describe('a branch and a worktree per claim (real git, bare remote, stdio server
     fs.rmSync(bare, { recursive: true, force: true });
   });
 
+  it('a server started inside a claim worktree shares the main checkout: its database and its kill switch', async () => {
+    await start();
+    const c = await agent.call<Claim>('claim_phase', { mega: 'CAB-1', phase: 1 });
+    const wt = c.worktree as string;
+    const inside = await stdioAgent('', { cwd: wt, env: { FACTORY_DB: '' } }); // no --db, no FACTORY_DB: found from the checkout
+    try {
+      const board = await inside.call<{ megas: { key: string; phases: { id: number; owner?: string | null }[] }[] }>('board', { mega: 'CAB-1' });
+      expect(board.megas[0]?.phases.find((p) => p.id === 1)?.owner).toBeTruthy();
+      expect(fs.existsSync(path.join(wt, '.factory', 'factory.db'))).toBe(false);
+      fs.writeFileSync(path.join(repo.dir, '.factory', 'KILL'), 'stop\n');
+      expect(await inside.call('claim_phase', { mega: 'CAB-1', phase: 2 })).toMatchObject({ claimed: false, reason: 'kill_switch' });
+      fs.rmSync(path.join(repo.dir, '.factory', 'KILL'));
+      expect(await inside.call('claim_phase', { mega: 'CAB-1', phase: 2 })).toMatchObject({ claimed: true });
+    } finally {
+      await inside.close();
+    }
+  });
+
   it('a claim creates factory/<mega>-<phase>-<slug> from origin/HEAD and a worktree under .factory/worktrees, named in the answer', async () => {
     repo.commit('local only, not on origin', { 'local.txt': 'x\n' });
     await start();
