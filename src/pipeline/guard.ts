@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Store } from '../core/store.js';
 import { git } from '../integrations/git.js';
+import { worktreeOwner } from './worktrees.js';
 import { childEnv } from '../integrations/run.js';
 import { sessionKeyHash } from '../cli/session.js';
 import { serverEntry } from '../cli/init.js';
@@ -72,7 +73,7 @@ export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?:
       return unreadable(file, e);
     }
     try {
-      const mine = ownInstances(store, opts.env);
+      const mine = ownInstances(store, opts.env, at);
       const reservations = store.phases.reservations;
       for (const h of reservations ? reservations.holders(staged, opts.now, mine) : []) {
         lines.push(`  ${h.path} — reserved as ${JSON.stringify(h.glob)} by ${h.mega}/${String(h.phase)} "${h.name}", held by ${h.agent ? `${h.owner} (${h.agent})` : h.owner}`);
@@ -97,12 +98,15 @@ export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?:
 }
 
 /**
- * The instances whose reservations are the committer's own: the live CLI session whose secret key
+ * The instances whose reservations are the committer's own: the owner of the live claim whose
+ * worktree this checkout is (src/pipeline/worktrees.ts), and the live CLI session whose secret key
  * is in FACTORY_SESSION (its hash must be stored). Nothing else: an instance id in the environment
  * proves nothing.
  */
-function ownInstances(store: Store, env: NodeJS.ProcessEnv): Set<string> {
+function ownInstances(store: Store, env: NodeJS.ProcessEnv, at: { top: string; main: string }): Set<string> {
   const mine = new Set<string>();
+  const owner = worktreeOwner(store, at.main, at.top);
+  if (owner) mine.add(owner);
   const key = env.FACTORY_SESSION;
   if (key) {
     const row = store.sessions.byKeyHash(sessionKeyHash(key));

@@ -51,6 +51,28 @@ function rows(ctx: Pick<Ctx, 'store'>): WorktreesStore['q'] {
   return s.q;
 }
 
+/**
+ * The owner of the live claim whose worktree is the checkout `top` (absolute), or null: a commit
+ * made there is that owner's (the pre-commit guard, src/pipeline/guard.ts). The directory is
+ * derived from the stored branch, never taken from the environment.
+ */
+export function worktreeOwner(store: Pick<Ctx, 'store'>['store'], main: string, top: string): string | null {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const here = real(top);
+  const q = rows({ store });
+  for (const r of q.all.all()) {
+    if (real(worktreePath(main, r.branch)) !== here) continue;
+    return q.phase.get(r.mega, r.phase)?.owner ?? null;
+  }
+  return null;
+}
+
 /** The absolute directory of a branch's worktree. */
 export function worktreePath(main: string, branch: string): string {
   return path.join(main, ...WORKTREES_DIR, worktreeDirName(branch));

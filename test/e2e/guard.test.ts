@@ -118,6 +118,26 @@ describe('factory-mcp guard, the pre-commit hook', () => {
     expect(mine.status, mine.stderr).toBe(0);
   });
 
+  it('an MCP agent commits its own reserved files in its claim worktree; the same commit in the main checkout is refused', async () => {
+    await init();
+    const a = await stdioAgent(db, { cwd: repo.dir, name: 'alpha' });
+    agents.push(a);
+    await a.call('plan_mega', { key: 'G-3', title: 'worktree', phases: [{ id: 1, name: 'ui' }] });
+    const c = await a.call<{ claimed: boolean; worktree: string }>('claim_phase', { mega: 'G-3', phase: 1, files: ['src/ui/**'], worktree: true });
+    expect(c.claimed).toBe(true);
+    const inWorktree = (cwd: string) => {
+      fs.writeFileSync(path.join(cwd, 'src', 'ui', 'app.ts'), `export const at = ${JSON.stringify(cwd)};\n`);
+      spawnSync('git', ['add', '-A'], { cwd, env: env() });
+      return spawnSync('git', ['commit', '-q', '-m', 'ui'], { cwd, env: env(), encoding: 'utf8' });
+    };
+    const main = inWorktree(repo.dir);
+    expect(main.status).toBe(1); // the main checkout is nobody's claim: the reservation applies
+    expect(main.stderr).toContain('src/ui/app.ts — reserved as "src/ui/**" by G-3/1');
+    spawnSync('git', ['reset', '-q', '--hard'], { cwd: repo.dir, env: env() });
+    const own = inWorktree(c.worktree);
+    expect(own.status, own.stderr).toBe(0);
+  });
+
   it('init --hooks keeps an existing hook, runs it first (its failure still blocks), and is idempotent', async () => {
     const hooks = path.join(repo.dir, '.git', 'hooks');
     fs.mkdirSync(hooks, { recursive: true });
