@@ -20,7 +20,7 @@ export const MergePhaseInput = z.strictObject({
     .describe('PR number or head branch'),
 });
 
-export const GATES = ['kill_switch', 'autonomy', 'dod', 'change', 'council'] as const;
+export const GATES = ['kill_switch', 'autonomy', 'dod', 'change', 'council', 'files'] as const;
 
 export const MergeGateSchema = z.object({ gate: z.enum(GATES), state: z.enum(['pass', 'fail', 'wait']), detail: z.string() });
 
@@ -37,6 +37,8 @@ export const MergeRefusalSchema = z.enum([
   'awaiting_human',
   'council_required',
   'github_refused',
+  'wrong_base',
+  'files_reserved',
 ]);
 
 export const MergePhaseOutput = z.object({

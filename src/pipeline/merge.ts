@@ -36,6 +36,7 @@ interface Pull {
   merged?: boolean | null;
   merged_at?: string | null;
   head: { ref: string; sha: string };
+  base?: { ref: string };
 }
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
@@ -76,6 +77,37 @@ async function mergeBaseOf(root: string, sha: string): Promise<string | null> {
         () => null,
       )
     : null;
+}
+
+/** The default branch's name (`main`), from the ref defaultBranch finds (origin/HEAD resolved through its symbolic ref). */
+async function defaultBranchName(root: string): Promise<string | null> {
+  const ref = await defaultBranch(root).catch(() => null);
+  if (!ref) return null;
+  const full = ref === 'refs/remotes/origin/HEAD' ? (await git(root, ['symbolic-ref', '--quiet', ref]).catch(() => '')).trim() : ref;
+  return full.replace(/^refs\/(heads|remotes\/origin)\//, '') || null;
+}
+
+/**
+ * Files: no path the PR changes (merge base → head) is reserved by another live claim. The
+ * pre-commit hook can be skipped (--no-verify, cherry-pick, a clone without the database); this
+ * check, on the commits GitHub would merge, cannot.
+ */
+async function filesGate(ctx: MergeContext, base: string | null, head: string): Promise<MergeGate> {
+  if (!base) return { gate: 'files', state: 'fail', detail: `no merge base of ${short(head)} with the default branch: git fetch, then call merge_phase again` };
+  const reservations = ctx.store.phases.reservations;
+  if (!reservations) return { gate: 'files', state: 'pass', detail: 'no file reservations in this store' };
+  const paths = (await git(ctx.root, ['diff', '--name-only', '-z', '--no-renames', base, head])).split('\0').filter(Boolean);
+  const held = reservations.holders(paths, ctx.clock(), new Set([ctx.session.instance]));
+  if (!held.length) return { gate: 'files', state: 'pass', detail: `${paths.length} changed file${paths.length === 1 ? '' : 's'}, none reserved by another live claim` };
+  const list = held
+    .slice(0, 10)
+    .map((h) => `${h.path} (reserved as ${JSON.stringify(h.glob)} by ${h.mega}/${String(h.phase)}, held by ${h.agent ? `${h.owner} (${h.agent})` : h.owner})`)
+    .join(', ');
+  return {
+    gate: 'files',
+    state: 'fail',
+    detail: `the PR changes files another live claim reserved: ${list}${held.length > 10 ? ` and ${held.length - 10} more` : ''}; wait until that claim ends, or take them out of this PR`,
+  };
 }
 
 /** DoD: the last full run of the phase on exactly the tree of the PR's head commit passed. */
@@ -133,7 +165,7 @@ function changeGate(ctx: MergeContext, mega: string, phase: string, head: string
   };
 }
 
-const REFUSAL: Record<'dod' | 'change' | 'council', Refusal> = { dod: 'dod_not_passed', change: 'not_classified', council: 'council_required' };
+const REFUSAL: Record<'dod' | 'change' | 'council' | 'files', Refusal> = { dod: 'dod_not_passed', change: 'not_classified', council: 'council_required', files: 'files_reserved' };
 
 /**
  * Merges the phase's pull request when every gate holds; otherwise `merged: false` with the
@@ -173,6 +205,11 @@ export async function mergePhase(ctx: MergeContext, input: MergePhaseArgs): Prom
   // Merged elsewhere (not through these gates): completing is complete_phase's, whose own gates apply.
   if (pull.merged || pull.merged_at) return refuse('no_pull_request', `pull request #${pull.number} is already merged on GitHub: call complete_phase`, at);
   if (pull.state !== 'open') return refuse('no_pull_request', `pull request #${pull.number} is ${pull.state}: reopen it or open a new one`, at);
+  // The gates are read against the default branch (classification from its merge base): a PR aimed elsewhere would merge unjudged.
+  const target = await defaultBranchName(ctx.root);
+  if (!target) return refuse('wrong_base', `the default branch of this repository is not known (no origin/HEAD, main or master): the gates are measured from it`, at);
+  if (pull.base?.ref !== target)
+    return refuse('wrong_base', `pull request #${pull.number} targets ${JSON.stringify(pull.base?.ref ?? null)}, not the default branch ${JSON.stringify(target)}: retarget it`, at);
 
   // The gates, each judged on its own and all reported.
   const [tree, base] = await Promise.all([treeOf(ctx.root, head), mergeBaseOf(ctx.root, head)]);
@@ -181,10 +218,11 @@ export async function mergePhase(ctx: MergeContext, input: MergePhaseArgs): Prom
   gates.push(change.gate);
   const council = councilGuards(ctx.store, ctx.config).phase?.(held.phase, ctx.store.phases.gatePoints(input.mega, held.key, held.phase.points)) ?? null;
   gates.push(council ? { gate: 'council', state: 'fail', detail: council.message } : { gate: 'council', state: 'pass', detail: 'no council needed, or it decided go/adjust' });
+  gates.push(await filesGate(ctx, base, head));
   const tier = change.c?.size ?? undefined;
   const found = { ...at, ...(change.c ? { level: change.c.level } : {}), ...(tier ? { size: tier } : {}) };
 
-  const failing = gates.filter((g) => g.state === 'fail') as (MergeGate & { gate: 'dod' | 'change' | 'council' })[];
+  const failing = gates.filter((g) => g.state === 'fail') as (MergeGate & { gate: 'dod' | 'change' | 'council' | 'files' })[];
   if (failing.length) return refuse(REFUSAL[failing[0]!.gate], failing.map((g) => `${g.gate}: ${g.detail}`).join('; '), found);
 
   // Ask: approved on GitHub by someone other than the token's user, else put it in front of the reviewers and wait.

@@ -117,7 +117,7 @@ describe('merge_phase: Ship and Show merge at the head SHA', () => {
     const { a, at } = await setup(sha.docs!);
     const m = await merge(a, at);
     expect(m).toMatchObject({ merged: true, pr: 7, head: sha.docs, level: 'ship', size: { lines: 2, tier: 's' }, completed: true });
-    expect(m.gates.map((g) => `${g.gate}:${g.state}`)).toEqual(['kill_switch:pass', 'autonomy:pass', 'dod:pass', 'change:pass', 'council:pass']);
+    expect(m.gates.map((g) => `${g.gate}:${g.state}`)).toEqual(['kill_switch:pass', 'autonomy:pass', 'dod:pass', 'change:pass', 'council:pass', 'files:pass']);
     const put = writes();
     expect(put.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /repos/acme/app/pulls/7/merge']);
     expect(put[0]!.body).toEqual({ merge_method: 'squash', sha: sha.docs });
@@ -206,6 +206,27 @@ describe('merge_phase: each gate blocks on its own, and nothing is written to Gi
     expect(asked().length).toBeGreaterThan(0);
     expect(writes()).toEqual([]);
     expect(phaseOwner().completed_at).toBeNull();
+  });
+
+  it('a PR that changes a file another live claim reserved → files_reserved, naming it (the hook can be skipped; this cannot)', async () => {
+    const { a, at } = await setup(sha.docs!);
+    const b = await h!.connect({ root: repo.dir });
+    expect(await b.call('claim_phase', { mega: 'M', phase: 2, files: ['README.md'] })).toMatchObject({ claimed: true });
+    const m = await merge(a, at);
+    expect(m).toMatchObject({ merged: false, reason: 'files_reserved' });
+    expect(gate(m, 'files')).toMatchObject({ state: 'fail' });
+    expect(gate(m, 'files')!.detail).toContain('README.md (reserved as "README.md" by M/2');
+    expect(writes()).toEqual([]);
+    expect(phaseOwner().completed_at).toBeNull();
+  });
+
+  it('a PR aimed at another branch than the default → wrong_base, nothing merged', async () => {
+    const { a, at } = await setup(sha.docs!);
+    gh.pulls.set(REPO, [{ number: 7, head: { ref: BRANCH, sha: sha.docs! }, base: { ref: 'release-1' } }]);
+    const m = await merge(a, at);
+    expect(m).toMatchObject({ merged: false, reason: 'wrong_base' });
+    expect(m.message).toContain('targets "release-1", not the default branch "main"');
+    expect(writes()).toEqual([]);
   });
 
   it('a token from another session → not_owner, before any GitHub request', async () => {
