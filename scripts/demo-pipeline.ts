@@ -315,7 +315,7 @@ export async function runPipelineDemo(opts: PipelineOptions = {}): Promise<{ row
       gitSync(repo, 'worktree', 'list', '--porcelain')
         .split('\n')
         .filter((l) => l.startsWith('worktree ')).length - 1;
-    out(`\nclean-up: factory-mcp worktrees --prune removed the merged phases' worktrees and branches; ${left} worktree${left === 1 ? '' : 's'} left`);
+    out(`\nclean-up: merge_phase removed each merged phase's worktree and branch (all pushed, nothing uncommitted), worktrees --prune any left: ${left} worktree${left === 1 ? '' : 's'} left`);
     if (left > 0) out(pruned.stdout.trimEnd());
 
     const { megas } = await call<{ megas: BoardMega[] }>(clients[0] as Client, 'board', {});
