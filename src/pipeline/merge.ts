@@ -317,6 +317,9 @@ async function afterMerge(
     return r;
   });
   if (done.next) onClaimed(ctx, done.next); // the chained claim's tickets → started
+  // The chained claim's worktree starts from origin/HEAD: fetch first, so it holds the commit just merged (a failed fetch only leaves it older).
+  if (done.next?.claimed)
+    await git(ctx.root, ['fetch', '--quiet', 'origin']).catch((e: unknown) => ctx.logger.warn(`git fetch origin before the chained claim's worktree failed: ${(e as Error).message}`));
   // As complete_phase: the phase's worktree and branch deleted when nothing would be lost (else kept, said in the message), the chained claim given its own.
   await afterComplete(ctx, input, done);
   const tickets = onMerged(ctx, ref, { prUrl: merged.url ?? `https://github.com/${repo.owner}/${repo.repo}/pull/${merged.pr}`, prNumber: merged.pr, mergeCommit: merged.merge_commit });
