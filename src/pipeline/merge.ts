@@ -13,7 +13,7 @@ import type { Context } from '../core/context.js';
 import type { MergeGate, MergePhaseArgs, MergePhaseResult } from '../../schemas/merge.js';
 import type { StoredClassification } from '../changes/store.js';
 import { git } from '../integrations/git.js';
-import { defaultBranch } from '../changes/git.js';
+import { defaultBranch } from '../dod/repo.js';
 import { councilGuards } from '../council/service.js';
 import { reviewApproval, unacknowledgedAsk } from '../dod/gate.js';
 import { clip } from '../core/text.js';
@@ -68,23 +68,12 @@ const treeOf = (root: string, sha: string) =>
     () => null,
   );
 
-/** The merge base of a commit with the default branch: what classify_change measures a range from by default. */
-async function mergeBaseOf(root: string, sha: string): Promise<string | null> {
-  const def = await defaultBranch(root);
-  return def
-    ? git(root, ['merge-base', sha, def]).then(
-        (b) => b.trim(),
-        () => null,
-      )
-    : null;
-}
-
-/** The default branch's name (`main`), from the ref defaultBranch finds (origin/HEAD resolved through its symbolic ref). */
-async function defaultBranchName(root: string): Promise<string | null> {
-  const ref = await defaultBranch(root).catch(() => null);
-  if (!ref) return null;
-  const full = ref === 'refs/remotes/origin/HEAD' ? (await git(root, ['symbolic-ref', '--quiet', ref]).catch(() => '')).trim() : ref;
-  return full.replace(/^refs\/(heads|remotes\/origin)\//, '') || null;
+/** The merge base of a commit with the default branch (`branch`, found once by the caller): what classify_change measures a range from by default. */
+async function mergeBaseOf(root: string, sha: string, branch: string): Promise<string | null> {
+  return git(root, ['merge-base', sha, branch]).then(
+    (b) => b.trim(),
+    () => null,
+  );
 }
 
 /**
@@ -206,13 +195,15 @@ export async function mergePhase(ctx: MergeContext, input: MergePhaseArgs): Prom
   if (pull.merged || pull.merged_at) return refuse('no_pull_request', `pull request #${pull.number} is already merged on GitHub: call complete_phase`, at);
   if (pull.state !== 'open') return refuse('no_pull_request', `pull request #${pull.number} is ${pull.state}: reopen it or open a new one`, at);
   // The gates are read against the default branch (classification from its merge base): a PR aimed elsewhere would merge unjudged.
-  const target = await defaultBranchName(ctx.root);
-  if (!target) return refuse('wrong_base', `the default branch of this repository is not known (no origin/HEAD, main or master): the gates are measured from it`, at);
+  // One lookup of the default branch (origin/HEAD resolved: `origin/main`, or a local `main`), for the PR's base and the merge base.
+  const branch = await defaultBranch(ctx.root, undefined);
+  const target = branch?.replace(/^origin\//, '');
+  if (!branch || !target) return refuse('wrong_base', `the default branch of this repository is not known (no origin/HEAD, main or master): the gates are measured from it`, at);
   if (pull.base?.ref !== target)
     return refuse('wrong_base', `pull request #${pull.number} targets ${JSON.stringify(pull.base?.ref ?? null)}, not the default branch ${JSON.stringify(target)}: retarget it`, at);
 
   // The gates, each judged on its own and all reported.
-  const [tree, base] = await Promise.all([treeOf(ctx.root, head), mergeBaseOf(ctx.root, head)]);
+  const [tree, base] = await Promise.all([treeOf(ctx.root, head), mergeBaseOf(ctx.root, head, branch)]);
   gates.push(dodGate(ctx, input.mega, held.key, head, tree));
   const change = changeGate(ctx, input.mega, held.key, head, base);
   gates.push(change.gate);
