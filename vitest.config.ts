@@ -4,7 +4,8 @@ import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Every run gets a temp folder of its own (mode 1777 like /tmp: some tests run a server as another
-// user); test/helpers/tmp-guard.ts fails the run if a test leaves anything in it.
+// user); test/helpers/tmp-guard.ts fails the run if a test leaves anything in it. One real PostgreSQL
+// server serves the whole run (test/helpers/postgres-server.ts; tests use test/helpers/postgres.ts).
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-tests-'));
 fs.chmodSync(tmp, 0o1777);
 
@@ -15,6 +16,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     env: { TMPDIR: tmp },
-    globalSetup: ['test/helpers/tmp-guard.ts'],
+    globalSetup: ['test/helpers/tmp-guard.ts', 'test/helpers/postgres-server.ts'],
   },
 });

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import './postgres-server.js'; // the ProvidedContext keys
+
+/**
+ * The run's real PostgreSQL server (started once by test/helpers/postgres-server.ts, vitest
+ * globalSetup): its admin URL, and a new empty database per test file or test.
+ */
+export function pgAdminUrl(): string {
+  const url = inject('pgAdminUrl');
+  if (!url) throw new Error(`no PostgreSQL server for the tests: ${inject('pgError') || 'the globalSetup did not run'}`);
+  return url;
+}
+
+/** Creates a new empty database and returns its `postgres://postgres@127.0.0.1:PORT/<name>` URL. */
+export async function freshDatabase(name?: string): Promise<string> {
+  const db = name ?? `t_${randomBytes(6).toString('hex')}`;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(db)) throw new Error(`freshDatabase: ${JSON.stringify(db)} is not a plain lower-case identifier`);
+  const admin = new pg.Client({ connectionString: pgAdminUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${db} TEMPLATE template0`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(pgAdminUrl());
+  url.pathname = `/${db}`;
+  return url.toString();
+}
