@@ -1,4 +1,4 @@
-// Flat config: the recommended JS and TypeScript rules, no type-aware rules (kept fast).
+// Flat config: the recommended JS and TypeScript rules, and the type-aware promise rules.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -13,6 +13,18 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+    },
+  },
+  {
+    // Type-aware, for the promise rules only: a promise left floating would let a statement run
+    // outside its transaction (PostgreSQL) or an error go unhandled.
+    files: ['**/*.ts'],
+    ignores: ['test/conformance/**', '*.config.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
     },
   },
   {

@@ -14,9 +14,9 @@ import { CLI, NOOP, connect, fmt, isMain, stats, time, tmpDb } from './lib.js';
 
 const PER = 50;
 
-function seeded(megas: number): { file: string; keys: string[] } {
+async function seeded(megas: number): Promise<{ file: string; keys: string[] }> {
   const file = tmpDb();
-  Store.open(file, { leaseSeconds: 7200 }).close(); // the schema, by the migrations
+  await (await Store.open(file, { leaseSeconds: 7200 })).close(); // the schema, by the migrations
   const db = new Database(file);
   const { keys } = seedBoard(db, { megas, phasesPer: PER, now: Date.now() });
   db.close();
@@ -32,8 +32,8 @@ const call = async (c: Conn, name: string, args: Record<string, unknown>) => {
 
 export async function benchBoard(opts: { quick?: boolean } = {}) {
   const n = opts.quick ? 40 : 200;
-  const small = seeded(20);
-  const large = seeded(2000);
+  const small = await seeded(20);
+  const large = await seeded(2000);
   const noop = await connect(NOOP);
   const s = await connect(CLI, { FACTORY_DB: small.file });
   const l = await connect(CLI, { FACTORY_DB: large.file });

@@ -75,12 +75,12 @@ export async function benchCouncil(transport: CouncilBench['transport']): Promis
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-council-'));
   const dbFile = path.join(dir, 'factory.db');
   const clients: Client[] = [];
-  const cleanups: (() => void)[] = [];
+  const cleanups: (() => unknown)[] = [];
   try {
     if (transport === 'memory') {
-      const store = Store.open(dbFile, { leaseSeconds: 7200 });
+      const store = await Store.open(dbFile, { leaseSeconds: 7200 });
       const factory = createServer({ store, config: parseConfig({}), root: dir, session: { transport: 'memory', pid: null } });
-      cleanups.push(() => (factory.cleanup(), store.close()));
+      cleanups.push(async () => (await factory.cleanup(), await store.close()));
       clients.push(await connect(buildNoopServer()), await connect(factory.server));
     } else {
       const here = path.dirname(fileURLToPath(import.meta.url));
@@ -95,7 +95,7 @@ export async function benchCouncil(transport: CouncilBench['transport']): Promis
     return await compare(clients[0] as Client, clients[1] as Client, transport);
   } finally {
     for (const c of clients) await c.close();
-    for (const f of cleanups) f();
+    for (const f of cleanups) await f();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -24,7 +24,7 @@ export async function benchDod(rounds = 5): Promise<{ dodMs: number; shellMs: nu
   const repo = makeSampleRepo();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-dod-bench-'));
   const config = parseConfig({ dod: { ...sampleConfig(), concurrency: Number(process.env.DOD_CONCURRENCY ?? 3) } });
-  const store = Store.open(path.join(tmp, 'factory.db'), { leaseSeconds: config.lease_seconds });
+  const store = await Store.open(path.join(tmp, 'factory.db'), { leaseSeconds: config.lease_seconds });
   const env = { ...process.env };
   delete env.GITHUB_TOKEN; // the PR/CI checks answer at once without a token; the bench is about the commands
   const deps = { store, config, root: repo.dir, clock: Date.now, env };
@@ -47,7 +47,7 @@ export async function benchDod(rounds = 5): Promise<{ dodMs: number; shellMs: nu
     const shellMs = median(shell);
     return { dodMs, shellMs, ratio: dodMs / shellMs, cachedMs: median(cached) };
   } finally {
-    store.close();
+    await store.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(repo.dir, { recursive: true, force: true });
   }

@@ -27,7 +27,7 @@ const git = (cwd: string, ...args: string[]) =>
 export async function benchMerge(): Promise<{ merge: { p50: number; p99: number }; direct: { p50: number; p99: number }; overhead: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-merge-'));
   const gh = await new FakeGitHub().start();
-  const store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  const store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...gh.env() };
   const factory = createServer({ store, config: parseConfig({ github: { owner: 'acme', repo: 'app' } }), root: dir, env, session: { transport: 'memory', pid: null } });
   const client = new Client({ name: 'bench', version: '1.0.0' });
@@ -59,7 +59,9 @@ export async function benchMerge(): Promise<{ merge: { p50: number; p99: number 
     const ready = async () => {
       const c = await call<{ token: string; phase: { id: number }; owner: string }>('claim_phase', { mega: 'B' });
       await call('classify_change', { mega: 'B', phase: c.phase.id, token: c.token, cwd: dir, head });
-      store.tx(() => store.dod.record(Date.now(), { instance: c.owner, mega: 'B', phase: String(c.phase.id), tree, base, passed: true, partial: false, score: '10/10', cached: false, checks: [] }));
+      await store.tx(() =>
+        store.dod.record(Date.now(), { instance: c.owner, mega: 'B', phase: String(c.phase.id), tree, base, passed: true, partial: false, score: '10/10', cached: false, checks: [] }),
+      );
       pulls.push({ number: ++n, head: { ref: `factory/B-${c.phase.id}-docs`, sha: head } });
       return { at: { mega: 'B', phase: c.phase.id, token: c.token }, pr: n };
     };
@@ -85,8 +87,8 @@ export async function benchMerge(): Promise<{ merge: { p50: number; p99: number 
     return { merge: ms, direct: ds, overhead: ms.p50 - ds.p50 };
   } finally {
     await client.close();
-    factory.cleanup();
-    store.close();
+    await factory.cleanup();
+    await store.close();
     await gh.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

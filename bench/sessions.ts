@@ -47,27 +47,27 @@ async function timeCalls(store: Store, dir: string, n: number, first: Record<str
     if (r.isError) throw new Error(JSON.stringify(r.content));
   }
   await client.close();
-  server.cleanup();
+  await server.cleanup();
   return { ping: median(ping), start: median(start) };
 }
 
 /** 1,000 past sessions (980 ended, 20 interrupted, each with a claim and a checkpoint) and 100,000 log entries. */
-function fill(store: Store): void {
+async function fill(store: Store): Promise<void> {
   const now = Date.now() - 3600_000;
-  writeTx(store.db, () => {
-    store.phases.plan('t1000', { key: 'B-1', title: 'Bench', phases: Array.from({ length: 40 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1}` })) }, now);
+  await writeTx(store.sql, async () => {
+    await store.phases.plan('t1000', { key: 'B-1', title: 'Bench', phases: Array.from({ length: 40 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1}` })) }, now);
     for (let i = 0; i < 1000; i++) {
-      const s = store.sessions.create({ transport: 'memory', pid: null, agent: `agent-${i % 7}` }, now + i);
-      store.operations.append(now + i, { instance: s.instance, kind: 'session_start', message: `SESSION-START ${s.instance}` });
-      if (i < 980) store.sessionsService.end(s.instance, { summary: `session ${i}` }, now + i);
+      const s = await store.sessions.create({ transport: 'memory', pid: null, agent: `agent-${i % 7}` }, now + i);
+      await store.operations.append(now + i, { instance: s.instance, kind: 'session_start', message: `SESSION-START ${s.instance}` });
+      if (i < 980) await store.sessionsService.end(s.instance, { summary: `session ${i}` }, now + i);
       else {
-        const c = store.phases.claim(s.instance, { mega: 'B-1', phase: i - 979 }, now + i);
-        store.sessionsService.checkpoint(s.instance, { mega: 'B-1', phase: i - 979, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } }, now + i);
-        store.sessions.markDisconnected(s.instance, now + i);
+        const c = await store.phases.claim(s.instance, { mega: 'B-1', phase: i - 979 }, now + i);
+        await store.sessionsService.checkpoint(s.instance, { mega: 'B-1', phase: i - 979, token: c.token, progress: { done: ['a'], next: ['b'], percent: 50 } }, now + i);
+        await store.sessions.markDisconnected(s.instance, now + i);
       }
     }
-    let n = store.operations.lastSeq();
-    while (n < 100_000) n = store.operations.append(now + n, { instance: 't1000', kind: 'note', message: `entry ${n}`, data: { n } });
+    let n = await store.operations.lastSeq();
+    while (n < 100_000) n = await store.operations.append(now + n, { instance: 't1000', kind: 'note', message: `entry ${n}`, data: { n } });
   });
 }
 
@@ -76,27 +76,27 @@ function fill(store: Store): void {
  * cleanly with their sessions ended; 10 killed (never marked stopped, their pids gone) whose
  * sessions were adopted since.
  */
-function fillServers(store: Store): void {
+async function fillServers(store: Store): Promise<void> {
   const now = Date.now() - 3600_000;
-  writeTx(store.db, () => {
-    const server = store.db.prepare('INSERT INTO servers (id, host, pid, pid_start, transport, started_at, heartbeat_at, heartbeat_ms, stopped_at) VALUES (?,?,?,?,?,?,?,?,?)');
+  await writeTx(store.sql, async () => {
+    const server = store.sql.prepare('INSERT INTO servers (id, host, pid, pid_start, transport, started_at, heartbeat_at, heartbeat_ms, stopped_at) VALUES (?,?,?,?,?,?,?,?,?)');
     for (let i = 0; i < 10_000; i++) {
       const killed = i % 1000 === 0;
       const id = `sbench${i}`;
-      server.run(id, store.servers.host, 4_000_000 + i, now, i % 2 ? 'http' : 'stdio', now + i, now + i, 10_000, killed ? null : now + i + 500);
-      const s = store.sessions.create({ transport: i % 2 ? 'http' : 'stdio', pid: null, agent: `agent-${i % 7}`, server_id: id }, now + i);
-      if (killed) store.sessions.markAdopted(s.instance, 't0000', now + i + 1000);
-      else store.sessions.end(s.instance, now + i + 400, `session ${i}`);
+      await server.run(id, store.servers.host, 4_000_000 + i, now, i % 2 ? 'http' : 'stdio', now + i, now + i, 10_000, killed ? null : now + i + 500);
+      const s = await store.sessions.create({ transport: i % 2 ? 'http' : 'stdio', pid: null, agent: `agent-${i % 7}`, server_id: id }, now + i);
+      if (killed) await store.sessions.markAdopted(s.instance, 't0000', now + i + 1000);
+      else await store.sessions.end(s.instance, now + i + 400, `session ${i}`);
     }
   });
 }
 
 /** CPU time (user + system) of one heartbeat, from `beats` heartbeats of one registered server. */
-function heartbeatCpuUs(store: Store, beats: number): number {
-  const id = writeTx(store.db, () => store.servers.register('stdio', 10_000, Date.now()));
-  for (let i = 0; i < 200; i++) store.servers.beat(id, Date.now()); // warm up
+async function heartbeatCpuUs(store: Store, beats: number): Promise<number> {
+  const id = await writeTx(store.sql, () => store.servers.register('stdio', 10_000, Date.now()));
+  for (let i = 0; i < 200; i++) await store.servers.beat(id, Date.now()); // warm up
   const before = process.cpuUsage();
-  for (let i = 0; i < beats; i++) store.servers.beat(id, Date.now());
+  for (let i = 0; i < beats; i++) await store.servers.beat(id, Date.now());
   const used = process.cpuUsage(before);
   return (used.user + used.system) / beats;
 }
@@ -104,29 +104,29 @@ function heartbeatCpuUs(store: Store, beats: number): number {
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-bench-sessions-'));
   try {
-    const empty = Store.open(path.join(dir, 'empty.db'), { leaseSeconds: 7200 });
+    const empty = await Store.open(path.join(dir, 'empty.db'), { leaseSeconds: 7200 });
     const bigFile = path.join(dir, 'big.db');
-    const big = Store.open(bigFile, { leaseSeconds: 7200 });
+    const big = await Store.open(bigFile, { leaseSeconds: 7200 });
     let t = performance.now();
-    fill(big);
+    await fill(big);
     const fillMs = performance.now() - t;
     const n = 300;
     const e = await timeCalls(empty, dir, n);
     const c = await timeCalls(big, dir, n); // 20 crashed sessions reported on every call
     const f = await timeCalls(big, dir, n, { resume: true }); // after adopting them: 1,000 past sessions, none pending
     const serversFile = path.join(dir, 'servers.db');
-    const withServers = Store.open(serversFile, { leaseSeconds: 7200 });
-    fillServers(withServers);
-    const e2 = await timeCalls(Store.open(path.join(dir, 'empty2.db'), { leaseSeconds: 7200 }), dir, n);
+    const withServers = await Store.open(serversFile, { leaseSeconds: 7200 });
+    await fillServers(withServers);
+    const e2 = await timeCalls(await Store.open(path.join(dir, 'empty2.db'), { leaseSeconds: 7200 }), dir, n);
     const sv = await timeCalls(withServers, dir, n);
-    const beatUs = heartbeatCpuUs(withServers, 5000);
-    withServers.close();
+    const beatUs = await heartbeatCpuUs(withServers, 5000);
+    await withServers.close();
     t = performance.now();
-    const v = big.operations.verify();
+    const v = await big.operations.verify();
     const verifyMs = performance.now() - t;
     if (!v.ok) throw new Error('chain broken');
-    empty.close();
-    big.close();
+    await empty.close();
+    await big.close();
     t = performance.now();
     const child = spawnSync(process.execPath, [CLI, 'log', '--verify', '--db', bigFile], { encoding: 'utf8' });
     const cliMs = performance.now() - t;

@@ -6,5 +6,5 @@ export const changesResource = defineResource({
   description: 'The latest Ship / Show / Ask classification stored with each phase of a MEGA (level, reasons, stats), as JSON.',
   mimeType: 'application/json',
   template: 'factory://changes/{key}',
-  read: (ctx, _uri, p) => JSON.stringify(ctx.store.changes.ofMega(p.key as string), null, 2),
+  read: async (ctx, _uri, p) => JSON.stringify(await ctx.store.changes.ofMega(p.key as string), null, 2),
 });

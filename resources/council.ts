@@ -7,9 +7,9 @@ export const councilResource = defineResource({
   description: 'A council by id: verdict, scores and the Markdown report.',
   mimeType: 'text/markdown',
   template: 'factory://council/{id}',
-  read: (ctx, _uri, p) => {
+  read: async (ctx, _uri, p) => {
     const id = Number(p.id);
-    const c = Number.isInteger(id) && id > 0 ? ctx.store.councils.get(id) : undefined;
+    const c = Number.isInteger(id) && id > 0 ? await ctx.store.councils.get(id) : undefined;
     if (!c) throw new InputError('id', `unknown council ${JSON.stringify(p.id)}`);
     const linear = c.comment_url ? `\n_Posted to Linear: ${c.comment_url}_\n` : c.post_pending ? `\n_Waiting to be posted to ${c.ticket}._\n` : '';
     return c.report_markdown + linear;

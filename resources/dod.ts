@@ -7,9 +7,9 @@ export const dodResource = defineResource({
   description: 'The last check_dod result of every phase: passed, score, failing checks, when.',
   mimeType: 'application/json',
   uri: 'factory://dod',
-  read: (ctx) =>
+  read: async (ctx) =>
     JSON.stringify(
-      ctx.store.dod.latestPerPhase().map((r) => ({
+      (await ctx.store.dod.latestPerPhase()).map((r) => ({
         mega: r.mega,
         phase: r.phase,
         passed: r.passed,

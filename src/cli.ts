@@ -73,8 +73,8 @@ Prints every MEGA with its phases: done (✔), claimed (▶, owner and lease), r
 Over 100 phases in all, a line per MEGA (counts, points, owners); --mega KEY prints its phases.`,
     options: { mega: { type: 'string' }, json: { type: 'boolean' } },
     run: (v) =>
-      withStore(v, (store) => {
-        const megas = store.phases.boardPages(v.mega as string | undefined);
+      withStore(v, async (store) => {
+        const megas = await store.phases.boardPages(v.mega as string | undefined);
         if (v.json) process.stdout.write(`${JSON.stringify({ megas }, null, 2)}\n`);
         else if (!megas.length)
           process.stdout.write(
@@ -170,12 +170,12 @@ Without options lists the recent councils (id, verdict, average, subject, Linear
               return r.failed.length ? 1 : 0;
             }
             if (v.id !== undefined) {
-              const c = deps.store.councils.get(Number(v.id));
+              const c = await deps.store.councils.get(Number(v.id));
               if (!c) throw new InputError('--id', `unknown council ${JSON.stringify(v.id)}`);
               out(c, c.report_markdown.trimEnd());
               return 0;
             }
-            const list = deps.store.councils.recent(20);
+            const list = await deps.store.councils.recent(20);
             const line = (c: (typeof list)[number]) =>
               `#${c.id}  ${c.verdict.toUpperCase().padEnd(6)}  ${c.average.toFixed(2)}  ${c.mega ? `${c.mega}${c.phase !== null ? `/${c.phase}` : ''}  ` : ''}${c.subject.title}` +
               (c.comment_url ? `  posted` : c.post_pending ? `  waiting for Linear (${c.ticket})` : '');
@@ -200,12 +200,12 @@ Logged. It holds against an agent that cannot write the database directly (docs/
       const token = ENV.FACTORY_ACK_TOKEN;
       if (!token) throw new InputError('FACTORY_ACK_TOKEN', 'not set: acknowledging is for a human, whose shell holds the ack token (agents never get it)');
       if (v.enroll === true) {
-        return withStore(v, (store) => {
-          const r = store.acks.enroll(token, Date.now());
+        return withStore(v, async (store) => {
+          const r = await store.acks.enroll(token, Date.now());
           if (r === 'mismatch')
             throw new InputError(
               'FACTORY_ACK_TOKEN',
-              `another ack token was enrolled in this database at ${iso(store.acks.enrolledAt() ?? 0)}; if that was not you, an agent enrolled first (docs/security.md)`,
+              `another ack token was enrolled in this database at ${iso((await store.acks.enrolledAt()) ?? 0)}; if that was not you, an agent enrolled first (docs/security.md)`,
             );
           process.stdout.write(r === 'enrolled' ? 'ack token enrolled: acknowledgements now need it\n' : 'this ack token is enrolled already\n');
           return 0;
@@ -216,13 +216,13 @@ Logged. It holds against an agent that cannot write the database directly (docs/
       if (!ref || !/^[1-9]\d{0,15}$/.test(ref)) throw new InputError('ID', 'expected the numeric id of the council or change');
       return withContext(v, async (ctx) => {
         const { store } = ctx;
-        const check = store.acks.check(token);
+        const check = await store.acks.check(token);
         if (check === 'not_enrolled')
           throw new InputError('FACTORY_ACK_TOKEN', 'no ack token is enrolled in this database: run `factory-mcp ack --enroll` (or start `factory-mcp http`) once with it, before any agent does');
-        if (check === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `is not the ack token enrolled in this database (at ${iso(store.acks.enrolledAt() ?? 0)}); nothing acknowledged`);
-        const what = ackTarget(store, kind as 'council', ref);
+        if (check === 'mismatch') throw new InputError('FACTORY_ACK_TOKEN', `is not the ack token enrolled in this database (at ${iso((await store.acks.enrolledAt()) ?? 0)}); nothing acknowledged`);
+        const what = await ackTarget(store, kind as 'council', ref);
         if (!what) throw new InputError('ID', `no ${kind} ${ref} awaiting a human`);
-        const r = store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
+        const r = await store.acks.ack(kind as 'council', ref, (v.note as string | undefined) ?? null, Date.now(), what);
         if (!r.already) await (await import('./governance/statuses.js')).publishAck(ctx, kind as 'council', ref); // the gate opens on GitHub too
         process.stdout.write(`${r.already ? 'already acknowledged' : 'acknowledged'}: ${what}\n`);
         return 0;
@@ -266,17 +266,13 @@ Writes readable files for humans and git (default DIR: factory-state/ at the rep
 memory.md, plan.md, operations.log (every entry, SESSION-START/SESSION-END included),
 checkpoints/<id>-<MEGA>-<phase>.json and megas/<MEGA>.json (claim files that import reads).`,
     options: { dir: { type: 'string' } },
-    run: (v) => {
-      const { store, root } = open(v);
-      try {
+    run: (v) =>
+      withStore(v, async (store, { root }) => {
         const dir = path.resolve(root, (v.dir as string | undefined) ?? 'factory-state');
-        const files = exportState(store, dir);
+        const files = await exportState(store, dir);
         process.stdout.write(`exported ${files.length} files to ${dir}\n`);
         return 0;
-      } finally {
-        store.close();
-      }
-    },
+      }),
   },
   dod: {
     summary: 'run the 10-point Definition of Done and print the checklist',
@@ -334,7 +330,7 @@ the call failed, 2 bad input (the message names the field).`,
       withAt(v, async (at) => {
         const { runCall } = await import('./cli/call.js');
         const given = givenKey(v, ENV);
-        return runCall(v, pos, at, given ? keySession(at.store, given) : null);
+        return runCall(v, pos, at, given ? await keySession(at.store, given) : null);
       }),
   },
   statuses: outboxCommand(
@@ -397,17 +393,18 @@ completed (by their owner, at their time); open claims are logged as released hi
       }
       const parsed = ClaimFileSchema.safeParse(raw);
       if (!parsed.success) throw new InputError('FILE', `${file}: ${formatIssues(parsed.error)}`);
-      return withStore(v, (store) => {
+      return withStore(v, async (store) => {
         store.imports.check(parsed.data); // bad times are named before anything is written
         const session = new Session(store, { transport: 'cli', pid: process.pid, agent: 'factory-mcp import' }, Date.now, Math.random);
+        const instance = await session.ensureInstance();
         let summary = 'import failed';
         try {
-          const r = store.imports.importClaimFile(session.instance, parsed.data, Date.now());
+          const r = await store.imports.importClaimFile(instance, parsed.data, Date.now());
           summary = r.message;
           process.stdout.write(`${r.message}\n`);
           return 0;
         } finally {
-          store.sessionsService.end(session.instance, { summary }, Date.now());
+          await store.sessionsService.end(instance, { summary }, Date.now());
         }
       });
     },
@@ -514,12 +511,12 @@ classify, dod and log --verify have their own codes (their --help).
 /** What this run opens, named by the one-line message if it fails (startupFault). */
 const scene: FaultScene = {};
 
-function open(v: Record<string, unknown>): { store: Store; root: string; config: ReturnType<typeof loadConfig> } {
+async function open(v: Record<string, unknown>): Promise<{ store: Store; root: string; config: ReturnType<typeof loadConfig> }> {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const config = loadConfig(root);
   scene.db = resolveDbPath(root, v.db as string | undefined);
   // --read-only: the database is opened read-only (no migration, no write of any kind).
-  const store = Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
+  const store = await Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
   return { store, root, config };
 }
 
@@ -534,18 +531,18 @@ function serving(store: Store, transport: 'stdio' | 'http', config: ReturnType<t
  * until a write needs one: a client's health check in ~/Downloads leaves nothing behind. Until
  * then it serves an empty in-memory store; the first writing tool creates the file and says where.
  */
-function openDeferred(v: Record<string, unknown>): { store: Store; root: string; config: ReturnType<typeof loadConfig>; materialize?: () => { store: Store; notice: string } } {
+async function openDeferred(v: Record<string, unknown>): Promise<{ store: Store; root: string; config: ReturnType<typeof loadConfig>; materialize?: () => Promise<{ store: Store; notice: string }> }> {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const file = resolveDbPath(root, v.db as string | undefined);
   const explicit = v.db !== undefined || Boolean(ENV.FACTORY_DB);
   if (v['read-only'] === true || explicit || fs.existsSync(path.join(root, '.git')) || fs.existsSync(file)) return open(v);
   const config = loadConfig(root);
   return {
-    store: Store.open(':memory:', { leaseSeconds: config.lease_seconds }),
+    store: await Store.open(':memory:', { leaseSeconds: config.lease_seconds }),
     root,
     config,
-    materialize: () => ({
-      store: serving(Store.open(file, { leaseSeconds: config.lease_seconds, deadAfterHeartbeats: config.sessions.dead_after_heartbeats }), 'stdio', config),
+    materialize: async () => ({
+      store: serving(await Store.open(file, { leaseSeconds: config.lease_seconds, deadAfterHeartbeats: config.sessions.dead_after_heartbeats }), 'stdio', config),
       notice: `factory-mcp created its database at ${file}: ${root} is not in a git repository (start the server in your repository, or set FACTORY_DB / --db)`,
     }),
   };
@@ -553,21 +550,21 @@ function openDeferred(v: Record<string, unknown>): { store: Store; root: string;
 
 /** The CLI's store, with the repository root and its config for services that need them. */
 async function withStore(v: Record<string, unknown>, fn: (store: Store, at: { root: string; config: Config }) => number | Promise<number>): Promise<number> {
-  const { store, root, config } = open(v);
+  const { store, root, config } = await open(v);
   try {
     return await fn(store, { root, config });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** The store and what a tool call needs beside it, for the commands that call tools (src/cli/call.ts). */
 async function withAt(v: Record<string, unknown>, fn: (at: CliAt) => Promise<number>): Promise<number> {
-  const { store, root, config } = open(v);
+  const { store, root, config } = await open(v);
   try {
     return await fn({ store, root, config, env: ENV, logger: stderrLogger() });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -591,7 +588,7 @@ function outboxCommand(
           out(r.result, r.text);
           return r.ok ? 0 : 1;
         }
-        const list = ctx.store.outbox.list(o.kind);
+        const list = await ctx.store.outbox.list(o.kind);
         out(list, list.length ? list.map((i) => `${o.line(i)}  ${i.attempts} attempt(s)${i.last_error ? `  ${i.last_error}` : ''}`).join('\n') : o.empty);
         return 0;
       }),
@@ -599,25 +596,25 @@ function outboxCommand(
 }
 
 async function withContext(v: Record<string, unknown>, fn: (ctx: ServiceContext) => Promise<number>): Promise<number> {
-  const { store, root, config } = open(v);
+  const { store, root, config } = await open(v);
   try {
     return await fn({ store, config, root, clock: Date.now, env: ENV, logger: stderrLogger() });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function runLog(store: Store, v: Record<string, unknown>): number {
+async function runLog(store: Store, v: Record<string, unknown>): Promise<number> {
   if (v.verify) {
     const t0 = performance.now();
     // A damaged page elsewhere in the file would not show in the chain: SQLite checks every page first.
-    const damage = integrityProblem(store.db);
+    const damage = store.sql.dialect === 'sqlite' ? integrityProblem(store.db) : null;
     if (damage) {
       if (v.json) process.stdout.write(`${JSON.stringify({ ok: false, corrupt: damage })}\n`);
-      else process.stderr.write(`factory-mcp log: CORRUPT: ${store.db.name}: ${damage}; restore it from a backup\n`);
+      else process.stderr.write(`factory-mcp log: CORRUPT: ${store.sql.where}: ${damage}; restore it from a backup\n`);
       return 2;
     }
-    const r = store.operations.verify();
+    const r = await store.operations.verify();
     const ms = performance.now() - t0;
     if (v.json) process.stdout.write(`${JSON.stringify({ ...r, ms: Math.round(ms) })}\n`);
     else if (r.ok) process.stdout.write(`ok: ${r.entries} entries, hash chain intact (${Math.round(ms)} ms)\n`);
@@ -626,7 +623,7 @@ function runLog(store: Store, v: Record<string, unknown>): number {
   }
   const limit = v.limit === undefined ? 50 : Number(v.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit', 'a whole number ≥ 1');
-  const ops = store.operations.recent(limit);
+  const ops = await store.operations.recent(limit);
   const lines = v.json ? ops.map((o) => JSON.stringify(o)) : ops.map(operationLine);
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
@@ -643,29 +640,29 @@ async function runStdio(v: Record<string, unknown>): Promise<number> {
     const bad = toolsets.filter((t) => !TOOLSETS.includes(t));
     if (bad.length) throw new InputError('--toolsets', `unknown toolset ${bad.join(', ')} (known: ${TOOLSETS.join(', ')})`);
   }
-  const { store, root, config, materialize } = openDeferred(v);
+  const { store, root, config, materialize } = await openDeferred(v);
   // Registered with its first session: a health check that only reads leaves no server row either.
   if (v['read-only'] !== true && !materialize) serving(store, 'stdio', config);
   const fs_ = createServer({ store, config, root, logger, env: ENV, session: { transport: 'stdio', pid: process.pid }, readOnly: v['read-only'] === true, toolsets, materialize });
   const transport = new StdioTransport();
   let closed = false;
-  const shutdown = (why: string) => {
+  const shutdown = async (why: string) => {
     if (closed) return;
     closed = true;
     try {
-      fs_.cleanup();
+      await fs_.cleanup();
     } finally {
-      fs_.ctx.store.close();
+      await fs_.ctx.store.close().catch(() => undefined);
     }
     logger.info(`stopped (${why})`);
     process.exit(0);
   };
-  transport.onclose = () => shutdown('client disconnected');
-  process.stdin.on('end', () => shutdown('stdin closed'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  transport.onclose = () => void shutdown('client disconnected');
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await fs_.server.connect(transport);
-  logger.info(`serving over stdio (db ${materialize ? 'none yet: created by the first write' : store.db.name})`);
+  logger.info(`serving over stdio (db ${materialize ? 'none yet: created by the first write' : store.sql.where})`);
   return new Promise<number>(() => {}); // runs until the client goes away
 }
 
@@ -675,7 +672,7 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('--port', `not a port number: ${String(v.port)}`);
   Object.assign(scene, { host: v.host as string | undefined, port });
   await probePort((v.host as string | undefined) ?? '127.0.0.1', port); // a port in use fails before the database is touched
-  const { store, root, config } = open(v);
+  const { store, root, config } = await open(v);
   const { startHttp, HttpConfigError } = await import('./http/server.js');
   let http;
   try {
@@ -693,12 +690,12 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
       allowedHosts: v['allow-host'] as string[] | undefined,
     });
   } catch (e) {
-    store.close();
+    await store.close();
     if (e instanceof HttpConfigError) throw new InputError('--host', e.message);
     throw e;
   }
-  if (v['read-only'] !== true) serving(store, 'http', config).server?.ensure(); // many sessions: registered once listening
-  logger.info(`serving MCP at ${http.url}/mcp, dashboard at ${http.url}/ (db ${store.db.name})`);
+  if (v['read-only'] !== true) await serving(store, 'http', config).server?.ensure(); // many sessions: registered once listening
+  logger.info(`serving MCP at ${http.url}/mcp, dashboard at ${http.url}/ (db ${store.sql.where})`);
   process.stdout.write(`factory-mcp http: MCP at ${http.url}/mcp · dashboard at ${http.url}/\n`);
   let stopping = false;
   const stop = async (sig: string) => {
@@ -706,7 +703,7 @@ async function runHttp(v: Record<string, unknown>): Promise<number> {
     stopping = true;
     logger.info(`${sig}: finishing in-flight calls`);
     await http.close();
-    store.close();
+    await store.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -10,6 +10,6 @@ export const board = defineTool({
   input: BoardInput,
   output: BoardOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ({ autonomy: ctx.config.autonomy, ...ctx.store.phases.boardPage(input) }),
+  handler: async (ctx, input) => ({ autonomy: ctx.config.autonomy, ...(await ctx.store.phases.boardPage(input)) }),
   text: (o) => renderBoardPage(o, { color: false }).join('\n'),
 });

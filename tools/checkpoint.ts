@@ -10,6 +10,6 @@ export const checkpoint = defineTool({
   input: CheckpointInput,
   output: CheckpointOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.sessionsService.checkpoint(ctx.session.instance, input, ctx.clock(), ctx.config.phases.reservations),
+  handler: async (ctx, input) => ctx.store.sessionsService.checkpoint(await ctx.session.ensureInstance(), input, ctx.clock(), ctx.config.phases.reservations),
   text: (o) => (o.saved ? withFields(o.message, o, ['checkpoint_id']) : outcomeText(o, 'saved')),
 });

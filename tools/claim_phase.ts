@@ -16,14 +16,14 @@ export const claimPhase = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
-    const instance = ctx.session.instance;
+    const instance = await ctx.session.ensureInstance();
     // One transaction: the claim, the lease refresh and, under a config that weakens gates, its entry.
-    const answer = ctx.store.tx(() => {
-      const r = ctx.store.phases.claim(instance, input, ctx.clock(), ctx.guards);
-      if (r.claimed && r.phase) r.message += noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
+    const answer = await ctx.store.tx(async () => {
+      const r = await ctx.store.phases.claim(instance, input, ctx.clock(), ctx.guards);
+      if (r.claimed && r.phase) r.message += await noteWeakenings(ctx, 'claim', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
-    const claim = onClaimed(ctx, answer); // once committed: its Linear tickets → started, through the outbox
+    const claim = await onClaimed(ctx, answer); // once committed: its Linear tickets → started, through the outbox
     // git after the transaction: a worktree is slow to make and must not hold the write lock.
     return wantsWorktree(ctx, input.worktree) ? attachWorktree(ctx, claim) : claim;
   },

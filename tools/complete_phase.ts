@@ -18,14 +18,14 @@ export const completePhase = defineTool({
   handler: async (ctx, input) => {
     await ctx.guards.prepare?.();
     const gates = await completeGates(ctx, input.mega, input.phase);
-    const instance = ctx.session.instance;
+    const instance = await ctx.session.ensureInstance();
     // One transaction: the completion (its gates run after the token check), the lease refresh, a config_weakened entry.
-    const answer = ctx.store.tx(() => {
-      const r = ctx.store.phases.complete(instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: () => ctx.guards.beforeComplete?.() ?? gates() });
-      if (r.completed && r.phase) r.message += noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
+    const answer = await ctx.store.tx(async () => {
+      const r = await ctx.store.phases.complete(instance, input, ctx.clock(), { ...ctx.guards, beforeComplete: async () => (await ctx.guards.beforeComplete?.()) ?? gates() });
+      if (r.completed && r.phase) r.message += await noteWeakenings(ctx, 'complete', r.phase.mega, phaseKey(r.phase.id));
       return r;
     });
-    if (answer.next) onClaimed(ctx, answer.next); // once committed: the chained claim's Linear tickets → started
+    if (answer.next) await onClaimed(ctx, answer.next); // once committed: the chained claim's Linear tickets → started
     // git after the transaction: a worktree is slow to make and must not hold the write lock.
     return afterComplete(ctx, input, answer);
   },

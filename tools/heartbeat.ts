@@ -10,6 +10,6 @@ export const heartbeat = defineTool({
   input: HeartbeatInput,
   output: HeartbeatOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.phases.heartbeat(ctx.session.instance, input, ctx.clock()),
+  handler: async (ctx, input) => ctx.store.phases.heartbeat(await ctx.session.ensureInstance(), input, ctx.clock()),
   text: (o) => outcomeText(o, 'ok'),
 });

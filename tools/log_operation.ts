@@ -9,5 +9,5 @@ export const logOperation = defineTool({
   input: LogOperationInput,
   output: LogOperationOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.sessionsService.log(ctx.session.instance, input, ctx.clock()),
+  handler: async (ctx, input) => ctx.store.sessionsService.log(await ctx.session.ensureInstance(), input, ctx.clock()),
 });

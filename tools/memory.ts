@@ -9,6 +9,6 @@ export const memory = defineTool({
   input: MemoryInput,
   output: MemoryOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.sessionsService.memory(() => ctx.session.instance, input, ctx.clock()),
+  handler: (ctx, input) => ctx.store.sessionsService.memory(() => ctx.session.ensureInstance(), input, ctx.clock()),
   text: (o) => (o.appended !== undefined ? `appended entry ${o.appended}` : o.entries.map((e) => `[${e.section}] ${e.text} — ${e.author}, ${e.at}`).join('\n') || 'memory is empty'),
 });

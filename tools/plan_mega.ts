@@ -10,14 +10,14 @@ export const planMega = defineTool({
   input: PlanMegaInput,
   output: PlanMegaOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => {
-    keepRejectedPhases(
+  handler: async (ctx, input) => {
+    await keepRejectedPhases(
       ctx.store,
       ctx.config,
       input.key,
       input.phases.map((p) => p.id),
     );
-    return ctx.store.phases.plan(ctx.session.instance, input, ctx.clock());
+    return ctx.store.phases.plan(await ctx.session.ensureInstance(), input, ctx.clock());
   },
   text: (o) =>
     `${o.created ? 'Planned' : 'Re-planned'} ${o.mega}: ${o.phases} phases; ready now: ${o.ready.map(String).join(', ') || 'none'}` +

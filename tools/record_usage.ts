@@ -10,9 +10,9 @@ export const recordUsage = defineTool({
   input: RecordUsageInput,
   output: RecordUsageOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (ctx, input) => {
+  handler: async (ctx, input) => {
     const now = ctx.clock();
-    const r = ctx.store.sessionsService.recordUsage(ctx.session.instance, input, now, () => ctx.store.usage.costSince(utcDayStart(now)));
+    const r = await ctx.store.sessionsService.recordUsage(await ctx.session.ensureInstance(), input, now, () => ctx.store.usage.costSince(utcDayStart(now)));
     const cap = ctx.config.governance.daily_cost_cap_usd;
     const reached = cap !== null && r.today_cost_usd >= cap;
     return {

@@ -12,7 +12,7 @@ export const releasePhase = defineTool({
   output: ReleasePhaseOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   handler: async (ctx, input) => {
-    const r = ctx.store.phases.release(ctx.session.instance, input, ctx.clock());
+    const r = await ctx.store.phases.release(await ctx.session.ensureInstance(), input, ctx.clock());
     return r.released ? afterRelease(ctx, input, r) : r;
   },
   text: (o) => outcomeText(o, 'released'),

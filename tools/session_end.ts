@@ -9,5 +9,5 @@ export const sessionEnd = defineTool({
   input: SessionEndInput,
   output: SessionEndOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  handler: (ctx, input) => ctx.store.sessionsService.end(ctx.session.instance, input, ctx.clock()),
+  handler: async (ctx, input) => ctx.store.sessionsService.end(await ctx.session.ensureInstance(), input, ctx.clock()),
 });

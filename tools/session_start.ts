@@ -11,9 +11,9 @@ export const sessionStart = defineTool({
   output: SessionStartOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (ctx, input) => {
-    const instance = ctx.session.instance;
+    const instance = await ctx.session.ensureInstance();
     await ctx.guards.prepare?.();
-    const r = ctx.store.sessionsService.start(instance, input, ctx.clock(), ctx.config.lease_seconds * 1000);
+    const r = await ctx.store.sessionsService.start(instance, input, ctx.clock(), ctx.config.lease_seconds * 1000);
     const kill = ctx.governance?.killSwitch();
     const adopted = r.resumed.reduce((n, x) => n + x.phases.length, 0);
     const parts = [`You are ${instance} (autonomy ${ctx.config.autonomy}).`];

@@ -110,8 +110,8 @@ export async function classifyChange(ctx: ClassifyContext, input: ClassifyChange
   const weakened = gateWeakenings(ctx.config).filter((w) => w.startsWith('changes.'));
   const out: ClassifyChangeResult = { ...c, ...(base !== undefined ? { base, head } : {}), message: `${summary(c)}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}` };
   if (at.length === 3 && ctx.store && ctx.session) {
-    const r = ctx.store.changes.record(
-      ctx.session.instance,
+    const r = await ctx.store.changes.record(
+      await ctx.session.ensureInstance(),
       { mega: input.mega as string, phase: input.phase as string | number, token: input.token as string },
       c,
       { intent: input.intent, base, head },

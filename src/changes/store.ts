@@ -1,4 +1,4 @@
-import type { Db } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import { writeTx } from '../core/db.js';
 import type { OperationsStore } from '../core/operations.js';
 import type { PhasesService, TokenInput, TokenRefusal } from '../phases/service.js';
@@ -44,34 +44,51 @@ export class ChangesStore {
   private readonly q;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly ops: OperationsStore,
     private readonly phases: PhasesService,
   ) {
     this.q = {
-      insert: db.prepare('INSERT INTO classifications (mega, phase, instance, ts, level, intent, base, head, stats, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)'),
-      latest: db.prepare<[string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
-      latestOfHead: db.prepare<[string, string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? AND head = ? ORDER BY id DESC LIMIT 1'),
-      latestAsk: db.prepare<[string, string], Row>("SELECT * FROM classifications WHERE mega = ? AND phase = ? AND level = 'ask' ORDER BY id DESC LIMIT 1"),
-      recent: db.prepare<[number], Row>('SELECT * FROM classifications ORDER BY id DESC LIMIT ?'),
-      get: db.prepare<[number], Row>('SELECT * FROM classifications WHERE id = ?'),
-      ofMega: db.prepare<[string], Row>(
+      insert: sql.prepare<unknown[], { id: number | string }>(
+        'INSERT INTO classifications (mega, phase, instance, ts, level, intent, base, head, stats, reasons) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id',
+      ),
+      latest: sql.prepare<[string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? ORDER BY id DESC LIMIT 1'),
+      latestOfHead: sql.prepare<[string, string, string], Row>('SELECT * FROM classifications WHERE mega = ? AND phase = ? AND head = ? ORDER BY id DESC LIMIT 1'),
+      latestAsk: sql.prepare<[string, string], Row>("SELECT * FROM classifications WHERE mega = ? AND phase = ? AND level = 'ask' ORDER BY id DESC LIMIT 1"),
+      recent: sql.prepare<[number], Row>('SELECT * FROM classifications ORDER BY id DESC LIMIT ?'),
+      get: sql.prepare<[number], Row>('SELECT * FROM classifications WHERE id = ?'),
+      ofMega: sql.prepare<[string], Row>(
         'SELECT c.* FROM classifications c WHERE c.mega = ? AND c.id = (SELECT max(id) FROM classifications d WHERE d.mega = c.mega AND d.phase = c.phase) ORDER BY c.id',
       ),
     };
   }
 
   /** Stores a classification with a held phase, checking the fencing token, and logs `classify`; one transaction. */
-  record(instance: string, at: TokenInput, c: Classification, meta: { intent?: Intent | undefined; base?: string | null | undefined; head?: string | null | undefined }, now: number): RecordResult {
-    return writeTx(this.db, () => {
-      const held = this.phases.verifyToken(at, instance);
+  record(
+    instance: string,
+    at: TokenInput,
+    c: Classification,
+    meta: { intent?: Intent | undefined; base?: string | null | undefined; head?: string | null | undefined },
+    now: number,
+  ): Promise<RecordResult> {
+    return writeTx(this.sql, async (): Promise<RecordResult> => {
+      const held = await this.phases.verifyToken(at, instance);
       if (!held.ok) return { stored: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
       const phase = phaseKey(at.phase);
-      const id = Number(
-        this.q.insert.run(at.mega, phase, instance, now, c.level, meta.intent ?? null, meta.base ?? null, meta.head ?? null, JSON.stringify({ ...c.stats, size: c.size }), JSON.stringify(c.reasons))
-          .lastInsertRowid,
+      const row = await this.q.insert.get(
+        at.mega,
+        phase,
+        instance,
+        now,
+        c.level,
+        meta.intent ?? null,
+        meta.base ?? null,
+        meta.head ?? null,
+        JSON.stringify({ ...c.stats, size: c.size }),
+        JSON.stringify(c.reasons),
       );
-      this.ops.append(now, {
+      const id = Number((row as { id: number | string }).id); // an engine may hand a 64-bit id back as text
+      await this.ops.append(now, {
         instance,
         kind: 'classify',
         mega: at.mega,
@@ -84,34 +101,34 @@ export class ChangesStore {
   }
 
   /** The latest classification of one phase, or null. */
-  latest(mega: string, phase: string | number): StoredClassification | null {
-    const r = this.q.latest.get(mega, phaseKey(phase));
+  async latest(mega: string, phase: string | number): Promise<StoredClassification | null> {
+    const r = await this.q.latest.get(mega, phaseKey(phase));
     return r ? toStored(r) : null;
   }
   /** The latest classification of one phase made of one head commit (merge_phase), or null. */
-  latestOfHead(mega: string, phase: string | number, head: string): StoredClassification | null {
-    const r = this.q.latestOfHead.get(mega, phaseKey(phase), head);
+  async latestOfHead(mega: string, phase: string | number, head: string): Promise<StoredClassification | null> {
+    const r = await this.q.latestOfHead.get(mega, phaseKey(phase), head);
     return r ? toStored(r) : null;
   }
   /** The latest Ask classification of one phase, or null: what a human must acknowledge, whatever was classified after it. */
-  latestAsk(mega: string, phase: string | number): StoredClassification | null {
-    const r = this.q.latestAsk.get(mega, phaseKey(phase));
+  async latestAsk(mega: string, phase: string | number): Promise<StoredClassification | null> {
+    const r = await this.q.latestAsk.get(mega, phaseKey(phase));
     return r ? toStored(r) : null;
   }
 
   /** The newest classifications across MEGAs (dashboard). */
-  recent(limit: number): StoredClassification[] {
-    return this.q.recent.all(limit).map(toStored);
+  async recent(limit: number): Promise<StoredClassification[]> {
+    return (await this.q.recent.all(limit)).map(toStored);
   }
 
-  get(id: number): StoredClassification | null {
-    const r = this.q.get.get(id);
+  async get(id: number): Promise<StoredClassification | null> {
+    const r = await this.q.get.get(id);
     return r ? toStored(r) : null;
   }
 
   /** The latest classification of each phase of a MEGA. */
-  ofMega(mega: string): StoredClassification[] {
-    return this.q.ofMega.all(mega).map(toStored);
+  async ofMega(mega: string): Promise<StoredClassification[]> {
+    return (await this.q.ofMega.all(mega)).map(toStored);
   }
 }
 

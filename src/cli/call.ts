@@ -30,7 +30,7 @@ export type Acting = { attach: string } | { agent: string; keep?: boolean };
  * through here, so none has a copy of a tool's logic. `before` sees the context first (session start
  * records its key with the session's first write).
  */
-export async function invoke(name: string | undefined, args: unknown, at: CliAt, acting: Acting, before?: (ctx: Context) => void): Promise<CallToolResult> {
+export async function invoke(name: string | undefined, args: unknown, at: CliAt, acting: Acting, before?: (ctx: Context) => Promise<void>): Promise<CallToolResult> {
   const attach = 'attach' in acting ? acting.attach : undefined;
   const keep = 'keep' in acting && acting.keep === true;
   // A session that outlives this process has no pid: its liveness is unknown and its leases decide,
@@ -40,12 +40,12 @@ export async function invoke(name: string | undefined, args: unknown, at: CliAt,
   try {
     const tool = server.tools.find((t) => t.name === name);
     if (!tool) throw new InputError('TOOL', `${name === undefined ? 'give a tool' : `unknown tool ${JSON.stringify(name)}`} (one of ${server.tools.map((t) => t.name).join(', ')})`);
-    before?.(server.ctx);
+    await before?.(server.ctx);
     const result = await callTool(server.ctx, tool, args, { signal: new AbortController().signal, progress: async () => {} });
     await ticketsSettled(); // a claim's Linear tickets move before the command closes its store
     return result;
   } finally {
-    if (!keep) server.cleanup();
+    if (!keep) await server.cleanup();
   }
 }
 

@@ -43,15 +43,15 @@ export function givenKey(v: Record<string, unknown>, env: NodeJS.ProcessEnv): { 
  * The live CLI session `given` names, else an InputError naming --session or FACTORY_SESSION (exit 2).
  * The key itself is never repeated in a message.
  */
-export function keySession(store: Store, given: { key: string; from: string } | null): string {
+export async function keySession(store: Store, given: { key: string; from: string } | null): Promise<string> {
   if (!given) throw new InputError('--session', `this command acts as a CLI session and none is given: ${START_HINT}`);
   const { key, from } = given;
   if (!KEY_SHAPE.test(key)) throw new InputError(from, `not a session key (they look like fs_ and 43 letters, digits, - or _): ${START_HINT}`);
-  const row = store.sessions.byKeyHash(sessionKeyHash(key));
-  if (!row) throw new InputError(from, `not the key of a session in this database (${store.db.name}): ${START_HINT}`);
+  const row = await store.sessions.byKeyHash(sessionKeyHash(key));
+  if (!row) throw new InputError(from, `not the key of a session in this database (${store.sql.where}): ${START_HINT}`);
   const again = `start a new one with  eval "$(factory-mcp session start --resume ${row.instance})"  to adopt what it kept`;
   if (row.adopted_by !== null) throw new InputError(from, `session ${row.instance} was taken over by ${row.adopted_by} at ${iso(row.adopted_at ?? 0)}; ${START_HINT}`);
-  if (row.ended_at !== null) throw new InputError(from, `session ${row.instance} ended at ${iso(row.ended_at)}; ${store.phases.claimsOf(row.instance).length ? again : START_HINT}`);
+  if (row.ended_at !== null) throw new InputError(from, `session ${row.instance} ended at ${iso(row.ended_at)}; ${(await store.phases.claimsOf(row.instance)).length ? again : START_HINT}`);
   return row.instance;
 }
 
@@ -72,9 +72,9 @@ export async function sessionStart(v: Record<string, unknown>, at: CliAt): Promi
   const resume = v.resume === 'all' ? true : (v.resume as string | undefined);
   const key = newSessionKey();
   holdSecrets({ [KEY_ENV]: key });
-  const result = await invoke('session_start', { agent, resume }, at, { agent: agent ?? 'factory-mcp session', keep: true }, (ctx) => {
-    const instance = ctx.session.instance; // reserved now; the row is written by the first write
-    beforeNextWrite(ctx.store.db, sessionKeyHash, () => ctx.store.sessions.setKeyHash(instance, sessionKeyHash(key), ctx.clock()));
+  const result = await invoke('session_start', { agent, resume }, at, { agent: agent ?? 'factory-mcp session', keep: true }, async (ctx) => {
+    const instance = await ctx.session.ensureInstance(); // reserved now; the row is written by the first write
+    beforeNextWrite(ctx.store.sql, sessionKeyHash, () => ctx.store.sessions.setKeyHash(instance, sessionKeyHash(key), ctx.clock()));
   });
   if (result.isError) return report('session start', result, false);
   const out = result.structuredContent as Record<string, unknown>;

@@ -4,7 +4,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { formatIssues } from '../../schemas/common.js';
 import { InputError } from '../core/errors.js';
 import { phaseIdFromStore } from '../core/ids.js';
-import type { Store } from '../core/store.js';
+import type { PhaseRow } from '../phases/store.js';
 import { ALL_TOOLS } from '../../tools/index.js';
 import { invoke, report, type Acting, type CliAt } from './call.js';
 import { givenKey, keySession, nextCommand, sessionStart } from './session.js';
@@ -298,8 +298,9 @@ ${t.session === 'none' ? '' : `${SESSION_USAGE}${t.session === 'optional' ? '\n(
     run: (v: Record<string, unknown>, pos: string[]) =>
       withAt(v, async (at) => {
         const given = t.session === 'none' ? null : givenKey(v, at.env);
-        const instance = t.session === 'required' || given ? keySession(at.store, given) : null;
-        const input = dropUndefined(await t.input(v, pos, (token) => heldClaim(at.store, instance, token)));
+        const instance = t.session === 'required' || given ? await keySession(at.store, given) : null;
+        const claims = instance ? await at.store.phases.claimsOf(instance) : [];
+        const input = dropUndefined(await t.input(v, pos, (token) => heldClaim(claims, token)));
         const parsed = tool.input.safeParse(input);
         if (!parsed.success) throw new InputError(flagOf(parsed.error.issues[0]?.path ?? [], options, t), formatIssues(parsed.error));
         const acting: Acting = instance ? { attach: instance } : { agent: `factory-mcp ${name}` };
@@ -308,10 +309,9 @@ ${t.session === 'none' ? '' : `${SESSION_USAGE}${t.session === 'optional' ? '\n(
   };
 }
 
-/** The claim of `instance` whose current token is `token`. */
-function heldClaim(store: Store, instance: string | null, token: string): { mega: string; phase: number | string } | undefined {
-  if (!instance) return undefined;
-  const c = store.phases.claimsOf(instance).find((row) => row.token === token);
+/** The claim (of the acting session's `claims`) whose current token is `token`. */
+function heldClaim(claims: readonly PhaseRow[], token: string): { mega: string; phase: number | string } | undefined {
+  const c = claims.find((row) => row.token === token);
   return c ? { mega: c.mega, phase: phaseIdFromStore(c.id, c.id_kind) } : undefined;
 }
 

@@ -38,26 +38,40 @@ export class Session {
     }
   }
 
-  get instance(): string {
-    if (this.id === null) {
-      // The id is reserved now (answers may carry it); the row and SESSION-START are written by
-      // the first write transaction, together with it: a call refused for bad input leaves no session.
-      const id = this.store.sessions.reserve(this.random);
-      this.id = id;
-      beforeNextWrite(this.store.db, this, () => {
-        const now = this.clock();
-        this.store.sessions.insert(id, { ...this.info, server_id: this.store.server?.ensure() ?? null }, now);
-        this.store.operations.append(now, {
-          instance: id,
-          kind: 'session_start',
-          message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`,
-          data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null },
-        });
-        this.recorded = true;
-        this.lastTouch = now; // the new row was seen now and holds no lease yet: nothing to refresh
-      });
-    }
+  /**
+   * This session's instance id, allocated on first use. The id is reserved now (answers may carry
+   * it); the row and SESSION-START are written by the first write transaction, together with it:
+   * a call refused for bad input leaves no session.
+   */
+  async ensureInstance(): Promise<string> {
+    if (this.id !== null) return this.id;
+    this.reserving ??= this.reserve();
+    return this.reserving;
+  }
+
+  /** The instance id when it is allocated already (no database read), else null. */
+  get known(): string | null {
     return this.id;
+  }
+
+  private reserving: Promise<string> | null = null;
+
+  private async reserve(): Promise<string> {
+    const id = await this.store.sessions.reserve(this.random);
+    this.id = id;
+    beforeNextWrite(this.store.sql, this, async () => {
+      const now = this.clock();
+      await this.store.sessions.insert(id, { ...this.info, server_id: (await this.store.server?.ensure()) ?? null }, now);
+      await this.store.operations.append(now, {
+        instance: id,
+        kind: 'session_start',
+        message: `SESSION-START ${id} (${this.info.transport}${this.info.agent ? `, ${this.info.agent}` : ''})`,
+        data: { pid: this.info.pid ?? null, agent: this.info.agent ?? null },
+      });
+      this.recorded = true;
+      this.lastTouch = now; // the new row was seen now and holds no lease yet: nothing to refresh
+    });
+    return id;
   }
 
   /** Whether the session has a row (it wrote something). */
@@ -85,11 +99,11 @@ export class Session {
   touchWithCall(): void {
     if (!this.recorded || this.clock() - this.lastTouch < 1000) return;
     this.touchedBefore = this.lastTouch;
-    beforeNextWrite(this.store.db, this.touchKey, () => {
+    beforeNextWrite(this.store.sql, this.touchKey, async () => {
       // A failed refresh (a full disk) must not cost the call its own writes: SQLite undid the
       // failed statement only, and the error is handed to touchAfterCall.
       try {
-        this.touchNow();
+        await this.touchNow();
       } catch (e) {
         this.lastTouch = this.touchedBefore;
         this.touchError = e as Error;
@@ -101,19 +115,19 @@ export class Session {
    * After the call: `accepted` false (it threw) drops a refresh not yet written; true writes one
    * the call's transactions did not take, and throws when the refresh failed.
    */
-  touchAfterCall(accepted: boolean): void {
+  async touchAfterCall(accepted: boolean): Promise<void> {
     const failed = this.touchError;
     this.touchError = null;
-    if (dropNextWrite(this.store.db, this.touchKey)) {
+    if (dropNextWrite(this.store.sql, this.touchKey)) {
       this.lastTouch = this.touchedBefore; // still pending: never taken, or taken by a transaction that rolled back
-      if (accepted) this.touchNow();
+      if (accepted) await this.touchNow();
     }
     if (failed && accepted) throw failed;
   }
 
-  private touchNow(): void {
+  private async touchNow(): Promise<void> {
     this.lastTouch = this.clock();
-    this.store.phases.touch(this.instance, this.lastTouch);
+    await this.store.phases.touch(await this.ensureInstance(), this.lastTouch);
   }
 }
 
@@ -139,7 +153,7 @@ export interface Context {
    * Outside a git repository the database is created by the first write: called before every
    * tool that may write; returns a notice naming the new file the first time, else null.
    */
-  materialize?: () => string | null;
+  materialize?: () => Promise<string | null>;
 }
 
 /**
@@ -147,11 +161,11 @@ export interface Context {
  * acts (the CLI's own commands, whose records carry no instance). A service takes
  * `Pick<ServiceContext, …>` of what it reads.
  */
-export type ServiceContext = Pick<Context, 'store' | 'config' | 'root' | 'clock' | 'env' | 'logger'> & { session?: Pick<Session, 'instance'> | undefined };
+export type ServiceContext = Pick<Context, 'store' | 'config' | 'root' | 'clock' | 'env' | 'logger'> & { session?: Pick<Session, 'ensureInstance'> | undefined };
 
 /** The acting session's instance id, or null when none acts (the CLI). */
-export function actor(ctx: Pick<ServiceContext, 'session'>): string | null {
-  return ctx.session ? ctx.session.instance : null;
+export async function actor(ctx: Pick<ServiceContext, 'session'>): Promise<string | null> {
+  return ctx.session ? ctx.session.ensureInstance() : null;
 }
 
 /** What a handler gets for one call: cancellation and progress. */

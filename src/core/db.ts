@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { isBusy } from './sqlite.js';
+import type { Sql } from './sql.js';
+export { DatabaseBusyError } from './sqlite.js';
 
 export type Db = Database.Database;
 
@@ -84,11 +87,6 @@ export function openDbReadOnly(file: string): Db {
   return db;
 }
 
-function isBusy(e: unknown): boolean {
-  const code = (e as { code?: string }).code ?? '';
-  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
-}
-
 function retryBusy<T>(ms: number, fn: () => T): T {
   const deadline = Date.now() + ms;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
@@ -127,139 +125,51 @@ export function ensureFactoryGitignore(dir: string): void {
   if (!fs.existsSync(gi)) fs.writeFileSync(gi, '# factory-mcp state: the database and its WAL files\n*\n');
 }
 
-const pendingWrites = new WeakMap<Db, Map<object, () => void>>();
+const pendingWrites = new WeakMap<Sql, Map<object, () => Promise<void>>>();
 
 /** Runs the deferred writes (inside the caller's transaction) and returns them, to put back on a rollback. */
-function takePending(pending: Map<object, () => void>): [object, () => void][] {
+async function takePending(pending: Map<object, () => Promise<void>>): Promise<[object, () => Promise<void>][]> {
   const ran = [...pending];
   pending.clear();
-  for (const [, f] of ran) f();
+  for (const [, f] of ran) await f();
   return ran;
 }
 
 /**
- * Defers a write to the start of the next write transaction on `db` (by `key`, once): a session's
+ * Defers a write to the start of the next write transaction on `sql` (by `key`, once): a session's
  * row is written with the first write that needs it, so a refused call leaves nothing behind.
  */
-export function beforeNextWrite(db: Db, key: object, fn: () => void): void {
-  let m = pendingWrites.get(db);
-  if (!m) pendingWrites.set(db, (m = new Map()));
+export function beforeNextWrite(sql: Sql, key: object, fn: () => Promise<void>): void {
+  let m = pendingWrites.get(sql);
+  if (!m) pendingWrites.set(sql, (m = new Map()));
   m.set(key, fn);
 }
 
 /** Drops a deferred write that no transaction has taken yet; true when there was one. */
-export function dropNextWrite(db: Db, key: object): boolean {
-  return pendingWrites.get(db)?.delete(key) ?? false;
+export function dropNextWrite(sql: Sql, key: object): boolean {
+  return pendingWrites.get(sql)?.delete(key) ?? false;
 }
 
-interface TxStatements {
-  begin: Database.Statement;
-  commit: Database.Statement;
-  rollback: Database.Statement;
-  noWait: Database.Statement;
-  wait: Database.Statement;
-  waitMs: number;
-}
-
-const txStatements = new WeakMap<Db, TxStatements>();
-
-function statementsFor(db: Db): TxStatements {
-  let s = txStatements.get(db);
-  if (!s) {
-    const waitMs = db.pragma('busy_timeout', { simple: true }) as number;
-    s = {
-      begin: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      rollback: db.prepare('ROLLBACK'),
-      noWait: db.prepare('PRAGMA busy_timeout = 0'),
-      wait: db.prepare(`PRAGMA busy_timeout = ${waitMs}`),
-      waitMs,
-    };
-    txStatements.set(db, s);
-  }
-  return s;
-}
+/** A write transaction: what `store.tx()` is (all or nothing; nested calls in the same call chain join the outer one). */
+export type Tx = <T>(fn: () => Promise<T>) => Promise<T>;
 
 /**
- * One autocommit write that never waits for the write lock: false when another process holds it
- * (heartbeats: a missed beat is made up by the next, and the event loop is never held).
+ * Runs `fn` in one write transaction of `sql`, with the writes deferred by `beforeNextWrite`
+ * first: all of it is written, or none of it (a rolled-back deferred write waits for the next).
  */
-export function tryWrite(db: Db, fn: () => void): boolean {
-  if (db.inTransaction) {
-    fn();
-    return true;
-  }
-  const s = statementsFor(db);
-  s.noWait.run();
-  try {
-    fn();
-    return true;
-  } catch (e) {
-    if (isBusy(e)) return false;
-    throw e;
-  } finally {
-    s.wait.run();
-  }
-}
-
-export class DatabaseBusyError extends Error {
-  constructor(ms: number) {
-    super(`the database stayed locked by another process for ${ms} ms; try again`);
-    this.name = 'DatabaseBusyError';
-  }
-}
-
-/**
- * Runs `fn` in one BEGIN IMMEDIATE transaction: all of it is written, or none of it. A call
- * inside another transaction joins it.
- *
- * Waiting for the write lock is done here rather than by SQLite's busy handler, whose sleeps
- * start at 1 ms and grow to 100 ms: with eight processes claiming at once that turns a 0.1 ms
- * critical section into a queue of millisecond naps. Here a loser retries after 50 µs, backing
- * off with jitter to 4 ms, until the configured busy timeout has passed.
- */
-/** A write transaction: what `store.tx()` is (BEGIN IMMEDIATE, write-lock backoff, nested calls join the outer one). */
-export type Tx = <T>(fn: () => T) => T;
-
-export function writeTx<T>(db: Db, fn: () => T): T {
-  const pending = pendingWrites.get(db);
-  if (db.inTransaction) {
-    if (pending?.size) takePending(pending);
+export async function writeTx<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
+  const pending = pendingWrites.get(sql);
+  if (sql.inTx()) {
+    if (pending?.size) await takePending(pending);
     return fn();
   }
-  const s = statementsFor(db);
-  const deadline = Date.now() + s.waitMs;
-  let backoffUs = 50;
-  s.noWait.run();
-  try {
-    for (;;) {
-      try {
-        s.begin.run();
-        break;
-      } catch (e) {
-        if (!isBusy(e)) throw e;
-        if (Date.now() >= deadline) throw new DatabaseBusyError(s.waitMs);
-        Atomics.wait(sleeper, 0, 0, (backoffUs * (0.5 + Math.random())) / 1000);
-        backoffUs = Math.min(backoffUs * 2, 4000);
-      }
-    }
-  } finally {
-    s.wait.run();
-  }
-  try {
-    // Writes deferred to the first transaction (a session's row): part of this one, so a
-    // rollback undoes them too and they wait for the next.
-    const ran = pending?.size ? takePending(pending) : [];
+  return sql.tx(async () => {
+    const ran = pending?.size ? await takePending(pending) : [];
     try {
-      const result = fn();
-      s.commit.run();
-      return result;
+      return await fn();
     } catch (e) {
       for (const [k, f] of ran) if (!pending?.has(k)) pending?.set(k, f);
       throw e;
     }
-  } catch (e) {
-    if (db.inTransaction) s.rollback.run();
-    throw e;
-  }
+  });
 }

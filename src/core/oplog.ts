@@ -66,16 +66,16 @@ export type ChainProblem = { seq: number; problem: 'edited' | 'deleted' | 'inser
  * entry that was edited (its hash no longer matches its content), deleted (a gap in seq, or the
  * next entry's link points past it) or inserted (its link does not match the entry before it).
  */
-export function verifyChain<R extends ChainRow>(
-  rows: Iterable<R>,
+export async function verifyChain<R extends ChainRow>(
+  rows: Iterable<R> | AsyncIterable<R>,
   genesis: string,
   hash: (prev: string, row: R) => string,
   head?: { seq: number; hash: string } | null,
-): { entries: number; problem: ChainProblem | null } {
+): Promise<{ entries: number; problem: ChainProblem | null }> {
   let prev = genesis;
   let expected = 1;
   let entries = 0;
-  for (const r of rows) {
+  for await (const r of rows) {
     entries++;
     if (r.seq > expected)
       return { entries, problem: { seq: expected, problem: 'deleted', detail: `entries ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (next is ${r.seq})` } };

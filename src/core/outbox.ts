@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { writeTx } from './db.js';
 
 export interface OutboxItem<T> {
@@ -32,62 +32,62 @@ export function retryDelayMs(attempts: number, retryAfterMs?: number | null): nu
 export class OutboxStore {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly sql: Sql) {
     this.q = {
-      get: db.prepare<[string, string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND key = ?'),
-      put: db.prepare(
+      get: sql.prepare<[string, string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND key = ?'),
+      put: sql.prepare(
         `INSERT INTO outbox (kind, key, payload, created_at) VALUES (?,?,?,?)
          ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, version = version + 1, attempts = 0, last_error = NULL, next_attempt_at = 0`,
       ),
-      due: db.prepare<[string, number, number, number], Row>(
+      due: sql.prepare<[string, number, number, number], Row>(
         'SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND locked_until <= ? AND next_attempt_at <= ? ORDER BY created_at, key LIMIT ?',
       ),
-      lock: db.prepare('UPDATE outbox SET locked_until = ? WHERE kind = ? AND key = ?'),
-      done: db.prepare('DELETE FROM outbox WHERE kind = ? AND key = ? AND version = ?'),
-      failed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE kind = ? AND key = ? AND version = ?'),
-      unlock: db.prepare('UPDATE outbox SET locked_until = 0 WHERE kind = ? AND key = ?'),
-      pending: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE kind = ?'),
-      list: db.prepare<[string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? ORDER BY created_at, key'),
+      lock: sql.prepare('UPDATE outbox SET locked_until = ? WHERE kind = ? AND key = ?'),
+      done: sql.prepare('DELETE FROM outbox WHERE kind = ? AND key = ? AND version = ?'),
+      failed: sql.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE kind = ? AND key = ? AND version = ?'),
+      unlock: sql.prepare('UPDATE outbox SET locked_until = 0 WHERE kind = ? AND key = ?'),
+      pending: sql.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE kind = ?'),
+      list: sql.prepare<[string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? ORDER BY created_at, key'),
     };
   }
 
   /** Queues an item, merged with the one still waiting under the same key. Call inside a write transaction or alone. */
-  put<T>(kind: string, key: string, merge: (waiting: T | null) => T, now: number): void {
-    writeTx(this.db, () => {
-      const old = this.q.get.get(kind, key);
-      this.q.put.run(kind, key, JSON.stringify(merge(old ? (JSON.parse(old.payload) as T) : null)), now);
+  async put<T>(kind: string, key: string, merge: (waiting: T | null) => T, now: number): Promise<void> {
+    await writeTx(this.sql, async () => {
+      const old = await this.q.get.get(kind, key);
+      await this.q.put.run(kind, key, JSON.stringify(merge(old ? (JSON.parse(old.payload) as T) : null)), now);
     });
   }
 
   /** Up to `limit` items due (past their backoff unless `force`, never one in flight), locked for `lockMs`. */
-  takeDue<T>(kind: string, now: number, opts: { limit: number; lockMs: number; force?: boolean }): OutboxItem<T>[] {
-    return writeTx(this.db, () => {
-      const rows = this.q.due.all(kind, now, opts.force ? Number.MAX_SAFE_INTEGER : now, opts.limit);
-      for (const r of rows) this.q.lock.run(now + opts.lockMs, kind, r.key);
+  async takeDue<T>(kind: string, now: number, opts: { limit: number; lockMs: number; force?: boolean }): Promise<OutboxItem<T>[]> {
+    return writeTx(this.sql, async () => {
+      const rows = await this.q.due.all(kind, now, opts.force ? Number.MAX_SAFE_INTEGER : now, opts.limit);
+      for (const r of rows) await this.q.lock.run(now + opts.lockMs, kind, r.key);
       return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
     });
   }
 
   /** Delivered: removed, unless a newer version was put meanwhile (then only unlocked). */
-  done(kind: string, item: { key: string; version: number }): void {
-    writeTx(this.db, () => {
-      if (this.q.done.run(kind, item.key, item.version).changes === 0) this.q.unlock.run(kind, item.key);
+  async done(kind: string, item: { key: string; version: number }): Promise<void> {
+    await writeTx(this.sql, async () => {
+      if ((await this.q.done.run(kind, item.key, item.version)).changes === 0) await this.q.unlock.run(kind, item.key);
     });
   }
 
   /** Not delivered: kept, retried after `retryAfterMs`. */
-  failed(kind: string, item: { key: string; version: number }, error: string, now: number, retryAfterMs: number): void {
-    writeTx(this.db, () => {
-      if (this.q.failed.run(error.slice(0, 500), now + retryAfterMs, kind, item.key, item.version).changes === 0) this.q.unlock.run(kind, item.key);
+  async failed(kind: string, item: { key: string; version: number }, error: string, now: number, retryAfterMs: number): Promise<void> {
+    await writeTx(this.sql, async () => {
+      if ((await this.q.failed.run(error.slice(0, 500), now + retryAfterMs, kind, item.key, item.version)).changes === 0) await this.q.unlock.run(kind, item.key);
     });
   }
 
-  pending(kind: string): number {
-    return this.q.pending.get(kind)?.n ?? 0;
+  async pending(kind: string): Promise<number> {
+    return (await this.q.pending.get(kind))?.n ?? 0;
   }
 
-  list<T>(kind: string): OutboxItem<T>[] {
-    return this.q.list.all(kind).map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
+  async list<T>(kind: string): Promise<OutboxItem<T>[]> {
+    return (await this.q.list.all(kind)).map((r) => ({ ...r, payload: JSON.parse(r.payload) as T }));
   }
 }
 
@@ -107,16 +107,16 @@ export async function drainOutbox<T, R>(
 ): Promise<{ delivered: { key: string; result: R }[]; failed: { key: string; message: string }[] }> {
   const out: { delivered: { key: string; result: R }[]; failed: { key: string; message: string }[] } = { delivered: [], failed: [] };
   for (let round = 0; round < 3; round++) {
-    const items = outbox.takeDue<T>(kind, clock(), { limit: opts.limit ?? 50, lockMs: opts.lockMs, force: opts.force === true && round === 0 });
+    const items = await outbox.takeDue<T>(kind, clock(), { limit: opts.limit ?? 50, lockMs: opts.lockMs, force: opts.force === true && round === 0 });
     if (!items.length) break;
     for (const item of items) {
       try {
         const result = await deliver(item);
-        outbox.done(kind, item);
+        await outbox.done(kind, item);
         out.delivered.push({ key: item.key, result });
       } catch (e) {
         const f = failure(e);
-        outbox.failed(kind, item, f.message, clock(), retryDelayMs(item.attempts, f.retryAfterMs));
+        await outbox.failed(kind, item, f.message, clock(), retryDelayMs(item.attempts, f.retryAfterMs));
         out.failed.push({ key: item.key, message: f.message });
       }
     }

@@ -19,6 +19,8 @@ export interface Stmt<P extends unknown[] = unknown[], R = unknown> {
   get(...params: P): Promise<R | undefined>;
   all(...params: P): Promise<R[]>;
   run(...params: P): Promise<RunResult>;
+  /** Rows one by one (exports, the log's verification): never all in memory at once on SQLite. */
+  iterate(...params: P): AsyncIterable<R>;
 }
 
 export interface Sql {
@@ -37,6 +39,12 @@ export interface Sql {
   tx<T>(fn: () => Promise<T>): Promise<T>;
   /** One write that never waits for another writer: false when it would have had to (heartbeats). */
   tryRun<P extends unknown[]>(stmt: Stmt<P, unknown>, ...params: P): Promise<boolean>;
+  /**
+   * Engines that push change notifications (PostgreSQL's LISTEN/NOTIFY) call `onChange` after every
+   * commit that logged an operation, made by any server on the database; resolves to the unsubscribe.
+   * Absent on engines that are polled (SQLite).
+   */
+  listen?(onChange: () => void): Promise<() => Promise<void>>;
   /** True inside a transaction of this call chain. */
   inTx(): boolean;
   close(): Promise<void>;

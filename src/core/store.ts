@@ -1,4 +1,6 @@
 import { openDb, openDbReadOnly, writeTx, type Db, type Tx } from './db.js';
+import type { Sql } from './sql.js';
+import { SqliteSql } from './sqlite.js';
 import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from '../council/store.js';
 import { DodStore } from '../dod/store.js';
@@ -47,33 +49,33 @@ export class Store {
   readonly tx: Tx;
 
   constructor(
-    readonly db: Db,
+    readonly sql: Sql,
     opts: { leaseSeconds: number; deadAfterHeartbeats?: number; clock?: () => number },
   ) {
-    this.tx = (fn) => writeTx(db, fn);
-    this.operations = new OperationsStore(db);
-    this.servers = new ServersStore(db, opts.deadAfterHeartbeats);
-    this.sessions = new SessionsStore(db, this.servers, opts.clock);
-    this.metrics = new MetricsStore(db);
-    this.acks = new AcksStore(db, this.operations);
-    this.councils = new CouncilsStore(db, this.operations);
-    this.checkpoints = new CheckpointsStore(db);
-    this.memory = new MemoryStore(db);
-    this.usage = new UsageStore(db);
-    this.phases = new PhasesService(this.tx, new PhasesStore(db), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
-    this.phases.reservations = new Reservations(new ReservationsStore(db), this.sessions);
+    this.tx = (fn) => writeTx(sql, fn);
+    this.operations = new OperationsStore(sql);
+    this.servers = new ServersStore(sql, opts.deadAfterHeartbeats);
+    this.sessions = new SessionsStore(sql, this.servers, opts.clock);
+    this.metrics = new MetricsStore(sql);
+    this.acks = new AcksStore(sql, this.operations);
+    this.councils = new CouncilsStore(sql, this.operations);
+    this.checkpoints = new CheckpointsStore(sql);
+    this.memory = new MemoryStore(sql);
+    this.usage = new UsageStore(sql);
+    this.phases = new PhasesService(this.tx, new PhasesStore(sql), this.operations, this.sessions, opts.leaseSeconds, (mega) => this.checkpoints.latestPerPhase(mega));
+    this.phases.reservations = new Reservations(new ReservationsStore(sql), this.sessions);
     this.sessionsService = new SessionsService(this.tx, this);
     this.imports = new Importer(this.tx, this);
-    this.dod = new DodStore(db, this.operations);
-    this.outbox = new OutboxStore(db);
-    this.changes = new ChangesStore(db, this.operations, this.phases);
+    this.dod = new DodStore(sql, this.operations);
+    this.outbox = new OutboxStore(sql);
+    this.changes = new ChangesStore(sql, this.operations, this.phases);
   }
 
   private watcher: ChangeWatcher | null = null;
 
   /** Notices commits by any process on this database (polls only while someone listens). */
   get watch(): ChangeWatcher {
-    return (this.watcher ??= new ChangeWatcher(this.db));
+    return (this.watcher ??= new ChangeWatcher(this.sql));
   }
 
   /** Registers this process as a server (on its first session, or now with `ensure()`) and heartbeats until close. */
@@ -82,19 +84,35 @@ export class Store {
   }
 
   /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
-  static open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Store {
-    return new Store(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
+  static async open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Promise<Store> {
+    return Store.sqlite(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
   }
 
-  close(): void {
+  /** A store on an open SQLite database (tests open `:memory:` ones). */
+  static sqlite(db: Db, opts: { leaseSeconds: number; deadAfterHeartbeats?: number; clock?: () => number }): Store {
+    return new Store(new SqliteSql(db, db.name), opts);
+  }
+
+  /** The raw SQLite database, for SQLite-only tests and tools (never used by the services). */
+  get db(): Db {
+    if (!(this.sql instanceof SqliteSql)) throw new Error(`the store at ${this.sql.where} is not SQLite`);
+    return this.sql.db;
+  }
+
+  /** The store was closed (its database is no longer open). */
+  closed = false;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.watcher?.stop();
-    if (this.server && this.db.open) {
+    if (this.server) {
       try {
-        this.server.stop(); // a clean shutdown: its sessions count as gone at once
+        await this.server.stop(); // a clean shutdown: its sessions count as gone at once
       } catch {
         // the database went away under us: the pid check tells the others
       }
     }
-    if (this.db.open) this.db.close();
+    await this.sql.close();
   }
 }

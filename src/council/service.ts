@@ -58,8 +58,8 @@ export function personas(config: Config): Persona[] {
 
 /** Runs a council on a subject. Never invents a score: without four valid reviews the answer is needs_reviews. */
 export async function runCouncil(deps: ServiceContext, input: { subject: Subject; reviews?: unknown[] | undefined }, call?: Partial<CallInfo>): Promise<RunCouncilResult> {
-  const subject = resolveSubject(deps.store, input.subject);
-  const before = deps.store.councils.latestOnSubject(subject);
+  const subject = await resolveSubject(deps.store, input.subject);
+  const before = await deps.store.councils.latestOnSubject(subject);
   if (before && sameDescription(before.subject.description, subject.description)) {
     throw new InputError(
       'subject.description',
@@ -111,12 +111,12 @@ export async function runCouncil(deps: ServiceContext, input: { subject: Subject
  * open the gate); its points default to the phase's, its ticket to the phase's only ticket.
  * A MEGA alone may be unplanned yet.
  */
-function resolveSubject(store: Store, subject: Subject): Subject {
+async function resolveSubject(store: Store, subject: Subject): Promise<Subject> {
   if (subject.phase === undefined) return subject;
   if (subject.mega === undefined) throw new InputError('subject.mega', 'required when subject.phase is given (a phase id is unique only within its MEGA)');
   let phases;
   try {
-    phases = store.phases.board(subject.mega)[0]?.phases ?? [];
+    phases = (await store.phases.board(subject.mega))[0]?.phases ?? [];
   } catch (e) {
     if (e instanceof InputError) throw new InputError('subject.mega', e.message.replace(/^mega: /, ''));
     throw e;
@@ -146,8 +146,8 @@ async function record(deps: ServiceContext, subject: Subject, reviews: Review[],
   const L = subject.ticket && deps.config.council.post_to_linear ? await linear() : null;
   const client = L ? L.linearClient(deps.env) : null;
   const at = iso(now);
-  const c = deps.store.councils.record(
-    actor(deps),
+  const c = await deps.store.councils.record(
+    await actor(deps),
     { subject, sources, reviews, decision, post: L !== null, render: (id) => renderReport({ id, subject, reviews, decision, thresholds: t, personas: all, sources, at }) },
     now,
   );
@@ -159,7 +159,7 @@ async function record(deps: ServiceContext, subject: Subject, reviews: Review[],
       // Queued all the same: once the key is set, the next council, sync-plan or `council --retry` posts it.
       posted = { ok: false, reason: 'no_linear_key', message: `report not posted to ${subject.ticket} yet: ${(L as typeof LinearModule).NO_LINEAR_KEY}; it is kept and posted once the key is set` };
     } else {
-      const [item] = deps.store.councils.takeDue(now, { limit: 1, lockMs: POST_LOCK_MS, only: c.id });
+      const [item] = await deps.store.councils.takeDue(now, { limit: 1, lockMs: POST_LOCK_MS, only: c.id });
       posted = item ? await deliver(deps, client, item) : { ok: false, reason: 'error', message: 'the report is queued; another session is posting it now' };
       await retryPosts(deps, { limit: 5 }).catch((e) => deps.logger.warn(`council outbox retry failed: ${(e as Error).message}`));
     }
@@ -181,7 +181,7 @@ async function record(deps: ServiceContext, subject: Subject, reviews: Review[],
       `Council #${c.id} (factory://council/${c.id}): ${label}, average ${decision.average.toFixed(2)} from ${formatSources(sources)} reviews${c.self_reviewed ? ' (self-reviewed)' : ''}.` +
       (decision.verdict === 'adjust' ? ` ${adjustments.length} mandatory adjustment${adjustments.length === 1 ? '' : 's'}: add them to the Definition of Done.` : '') +
       (decision.verdict === 'reject' ? ` Rework the proposal; claims stay blocked until ${overturn(deps.config, c.id)}.` : '') +
-      (subject.mega !== undefined && decision.verdict !== 'reject' ? gateNote(deps.store, deps.config, subject) : '') +
+      (subject.mega !== undefined && decision.verdict !== 'reject' ? await gateNote(deps.store, deps.config, subject) : '') +
       (posted ? ` ${posted.message}` : ''),
   };
 }
@@ -285,13 +285,13 @@ async function deliver(
   const { postComment, describeLinearError } = await linear();
   try {
     const { url } = await postComment(client, item.ticket, item.report);
-    deps.store.councils.markPosted(actor(deps), item.council, url, deps.clock());
+    await deps.store.councils.markPosted(await actor(deps), item.council, url, deps.clock());
     return { ok: true, url, message: `Report posted to ${item.ticket}: ${url}` };
   } catch (e) {
     const f = describeLinearError(e);
     // Back off: the Retry-After Linear gave, else a minute per failed attempt (at most an hour).
     const wait = retryDelayMs(item.attempts, f.retry_after_ms);
-    deps.store.councils.markFailed(item.council, f.message, deps.clock(), f.kind === 'auth' ? 0 : wait);
+    await deps.store.councils.markFailed(item.council, f.message, deps.clock(), f.kind === 'auth' ? 0 : wait);
     return { ok: false, reason: f.kind, message: `report not posted to ${item.ticket}: ${f.message}; it is kept and retried on the next council, sync-plan or \`factory-mcp council --retry\`` };
   }
 }
@@ -305,27 +305,27 @@ export interface RetryResult {
 
 /** Retries queued report posts (due ones, or all with `force`). */
 export async function retryPosts(deps: ServiceContext, opts: { limit?: number; force?: boolean } = {}): Promise<RetryResult> {
-  const pendingBefore = deps.store.councils.pendingPosts();
+  const pendingBefore = await deps.store.councils.pendingPosts();
   if (pendingBefore === 0) return { posted: [], failed: [], pending: 0, message: 'no council report waits for Linear' };
   const { linearClient, NO_LINEAR_KEY } = await linear();
   const client = linearClient(deps.env);
   if (!client) return { posted: [], failed: [], pending: pendingBefore, message: `${pendingBefore} report(s) wait for Linear: ${NO_LINEAR_KEY}` };
-  const items = deps.store.councils.takeDue(deps.clock(), { limit: opts.limit ?? 50, lockMs: POST_LOCK_MS, force: opts.force === true });
+  const items = await deps.store.councils.takeDue(deps.clock(), { limit: opts.limit ?? 50, lockMs: POST_LOCK_MS, force: opts.force === true });
   const out: RetryResult = { posted: [], failed: [], pending: 0, message: '' };
   for (const item of items) {
     const r = await deliver(deps, client, item);
     if (r.ok) out.posted.push({ council: item.council, url: r.url });
     else out.failed.push({ council: item.council, message: r.message });
   }
-  out.pending = deps.store.councils.pendingPosts();
+  out.pending = await deps.store.councils.pendingPosts();
   out.message = `posted ${out.posted.length}, failed ${out.failed.length}, ${out.pending} still waiting`;
   return out;
 }
 
 // ---------------------------------------------------------------- the claim gate
 
-const gateOf = (store: Store, config: Config, mega: string, phase: string) =>
-  gateState(store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
+const gateOf = async (store: Store, config: Config, mega: string, phase: string) =>
+  gateState(await store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
 
 /** How a reject is overturned: a human, or a council from the sources allowed to supersede it. */
 function overturn(config: Config, id: number): string {
@@ -338,8 +338,8 @@ function overturn(config: Config, id: number): string {
 }
 
 /** After a go/adjust on a phase: says when it did not open the gate (a standing reject, or a source not in gate_sources). */
-function gateNote(store: Store, config: Config, subject: Subject): string {
-  const s = gateOf(store, config, subject.mega as string, subject.phase === undefined ? '' : phaseKey(subject.phase));
+async function gateNote(store: Store, config: Config, subject: Subject): Promise<string> {
+  const s = await gateOf(store, config, subject.mega as string, subject.phase === undefined ? '' : phaseKey(subject.phase));
   if (s.open || s.why === 'none') return '';
   return s.why === 'rejected'
     ? ` It does not open the gate: council #${s.reject.id}'s reject stands until ${overturn(config, s.reject.id)}.`
@@ -355,9 +355,9 @@ function gateNote(store: Store, config: Config, subject: Subject): string {
 export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, 'phase'> {
   const limit = config.council.gate_points;
   return {
-    phase: (p: PhaseRef, maxPoints: number | null) => {
+    phase: async (p: PhaseRef, maxPoints: number | null) => {
       const label = `${p.mega}/${p.id}`;
-      const s = gateOf(store, config, p.mega, phaseKey(p.id));
+      const s = await gateOf(store, config, p.mega, phaseKey(p.id));
       if (s.open) return null;
       // The gate reads the most points the phase was ever planned with: re-planning it lower does not take it below.
       const points = gatePoints(maxPoints, p.points);
@@ -387,12 +387,12 @@ export function councilGuards(store: Store, config: Config): Pick<ClaimGuards, '
  * Before a re-plan: a phase whose council reject stands cannot be dropped (and planned again under
  * another id, where the agent's own council would open the gate); InputError naming `phases`.
  */
-export function keepRejectedPhases(store: Store, config: Config, mega: string, keep: readonly PhaseId[]): void {
+export async function keepRejectedPhases(store: Store, config: Config, mega: string, keep: readonly PhaseId[]): Promise<void> {
   const kept = new Set(keep.map(phaseKey));
-  const planned = store.db.prepare<[string], { id: string }>('SELECT id FROM phases WHERE mega = ? AND completed_at IS NULL').all(mega);
+  const planned = await store.sql.prepare<[string], { id: string }>('SELECT id FROM phases WHERE mega = ? AND completed_at IS NULL').all(mega);
   for (const { id } of planned) {
     if (kept.has(id)) continue;
-    const s = gateOf(store, config, mega, id);
+    const s = await gateOf(store, config, mega, id);
     if (!s.open && s.why === 'rejected') throw new InputError('phases', `phase ${id} has a standing reject (council #${s.reject.id}); a re-plan must keep it until ${overturn(config, s.reject.id)}`);
   }
 }
@@ -402,14 +402,13 @@ export function keepRejectedPhases(store: Store, config: Config, mega: string, k
  * adjustments is mandatory and counts as done once a checkpoint of the phase, written after the
  * council, lists it in `done` or `note` — by its text or by its item id (`council3.1`).
  */
-export function councilAdjustmentItems(q: { store: Store; mega: string; phase: string }): { id: string; ok: boolean; detail: string }[] {
-  const s = gateState(q.store.councils.gateCouncils(q.mega, q.phase), { gate: REVIEW_SOURCES, supersede: REVIEW_SOURCES });
+export async function councilAdjustmentItems(q: { store: Store; mega: string; phase: string }): Promise<{ id: string; ok: boolean; detail: string }[]> {
+  const s = gateState(await q.store.councils.gateCouncils(q.mega, q.phase), { gate: REVIEW_SOURCES, supersede: REVIEW_SOURCES });
   if (!s.open || s.by.verdict !== 'adjust') return [];
-  const council = q.store.councils.get(s.by.id);
+  const council = await q.store.councils.get(s.by.id);
   if (!council) return [];
   const since = Date.parse(council.created_at);
-  const said = q.store.checkpoints
-    .ofPhaseSince(q.mega, q.phase, since)
+  const said = (await q.store.checkpoints.ofPhaseSince(q.mega, q.phase, since))
     .flatMap((c) => [...c.done, c.note ?? ''])
     .join('\n')
     .toLowerCase();
@@ -444,19 +443,19 @@ export async function syncPlan(deps: ServiceContext, key: string): Promise<SyncP
   const plan = planFromLinear(mega);
   if (plan.phases.length === 0) return { synced: false, reason: 'no_children', message: `${key} has no sub-issues in Linear: add sub-issues (one per phase) first` };
   const now = deps.clock();
-  const instance = actor(deps) ?? 'cli';
+  const instance = (await actor(deps)) ?? 'cli';
   let res;
   try {
-    res = deps.store.tx(() => {
-      const planned = deps.store.phases.plan(instance, { key: plan.key, title: plan.title, source: plan.source, phases: plan.phases }, now);
-      const done = deps.store.phases.markDone(instance, plan.key, plan.done, now, 'Linear');
+    res = await deps.store.tx(async () => {
+      const planned = await deps.store.phases.plan(instance, { key: plan.key, title: plan.title, source: plan.source, phases: plan.phases }, now);
+      const done = await deps.store.phases.markDone(instance, plan.key, plan.done, now, 'Linear');
       return { planned, done };
     });
   } catch (e) {
     if (e instanceof InputError) return { synced: false, reason: 'invalid_plan', message: `${key} from Linear is not a valid plan: ${e.message}` };
     throw e;
   }
-  const [board] = deps.store.phases.board(plan.key);
+  const [board] = await deps.store.phases.board(plan.key);
   const phases = board?.phases ?? [];
   const ready = phases.filter((p) => p.status === 'ready').map((p) => p.id);
   const doneCount = phases.filter((p) => p.status === 'done').length;

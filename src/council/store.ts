@@ -1,5 +1,5 @@
-import type { Db } from '../core/db.js';
 import { writeTx } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import type { OperationsStore } from '../core/operations.js';
 import { formatSources, isSelfReviewed, parseSources, type Decision, type GateCouncil, type Review, type ReviewSource, type Subject, type Verdict } from './domain.js';
 import { redact } from '../core/secrets.js';
@@ -67,40 +67,40 @@ export class CouncilsStore {
   private readonly q;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly ops: OperationsStore,
   ) {
     const select = 'SELECT c.*, (o.council IS NOT NULL) AS pending FROM councils c LEFT JOIN council_outbox o ON o.council = c.id';
     const gateSelect = "SELECT id, phase, verdict, source, EXISTS (SELECT 1 FROM acks a WHERE a.kind = 'council' AND a.ref = CAST(councils.id AS TEXT)) AS acked FROM councils";
     this.q = {
-      nextId: db.prepare<[], { id: number }>('SELECT coalesce(max(id), 0) + 1 AS id FROM councils'),
-      insert: db.prepare(
+      nextId: sql.prepare<[], { id: number }>('SELECT coalesce(max(id), 0) + 1 AS id FROM councils'),
+      insert: sql.prepare(
         `INSERT INTO councils (id, created_at, instance, mega, phase, ticket, title, subject, source, reviews, average, verdict, adjustments, report)
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       ),
-      get: db.prepare<[number], Row>(`${select} WHERE c.id = ?`),
-      list: db.prepare<[number], Row>(`${select} ORDER BY c.id DESC LIMIT ?`),
+      get: sql.prepare<[number], Row>(`${select} WHERE c.id = ?`),
+      list: sql.prepare<[number], Row>(`${select} ORDER BY c.id DESC LIMIT ?`),
       // The councils deciding a gate, oldest first, with whether a human acknowledged each.
       // One statement for both (the claim gate asks on every claim): the phase's own, or else its MEGA's.
-      ofGate: db.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND (phase = ? OR phase IS NULL) ORDER BY id`),
-      lastOnPhase: db.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
-      lastOnMega: db.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
-      lastOnTitle: db.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS ? ORDER BY c.id DESC LIMIT 1`),
-      enqueue: db.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
+      ofGate: sql.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND (phase = ? OR phase IS NULL) ORDER BY id`),
+      lastOnPhase: sql.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
+      lastOnMega: sql.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
+      lastOnTitle: sql.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS ? ORDER BY c.id DESC LIMIT 1`),
+      enqueue: sql.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
       // Due: not being posted right now (locked_until) and past its backoff (next_attempt_at) unless forced.
-      due: db.prepare<[number, number, number], OutboxItem>(
+      due: sql.prepare<[number, number, number], OutboxItem>(
         `SELECT o.council, o.ticket, c.report, o.attempts FROM council_outbox o JOIN councils c ON c.id = o.council
          WHERE o.locked_until <= ? AND o.next_attempt_at <= ? ORDER BY o.council LIMIT ?`,
       ),
-      dueOne: db.prepare<[number, number, number], OutboxItem>(
+      dueOne: sql.prepare<[number, number, number], OutboxItem>(
         `SELECT o.council, o.ticket, c.report, o.attempts FROM council_outbox o JOIN councils c ON c.id = o.council
          WHERE o.locked_until <= ? AND o.next_attempt_at <= ? AND o.council = ?`,
       ),
-      lock: db.prepare('UPDATE council_outbox SET locked_until = ? WHERE council = ?'),
-      dequeue: db.prepare('DELETE FROM council_outbox WHERE council = ?'),
-      setUrl: db.prepare('UPDATE councils SET comment_url = ? WHERE id = ?'),
-      failed: db.prepare('UPDATE council_outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE council = ?'),
-      pending: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM council_outbox'),
+      lock: sql.prepare('UPDATE council_outbox SET locked_until = ? WHERE council = ?'),
+      dequeue: sql.prepare('DELETE FROM council_outbox WHERE council = ?'),
+      setUrl: sql.prepare('UPDATE councils SET comment_url = ? WHERE id = ?'),
+      failed: sql.prepare('UPDATE council_outbox SET attempts = attempts + 1, last_error = ?, locked_until = 0, next_attempt_at = ? WHERE council = ?'),
+      pending: sql.prepare<[], { n: number }>('SELECT count(*) AS n FROM council_outbox'),
     };
   }
 
@@ -112,16 +112,16 @@ export class CouncilsStore {
     instance: string | null,
     input: { subject: Subject; sources: ReviewSource[]; reviews: Review[]; decision: Decision; render: (id: number) => string; post: boolean },
     now: number,
-  ): CouncilRecord {
+  ): Promise<CouncilRecord> {
     const { subject, decision } = input;
-    return writeTx(this.db, () => {
+    return writeTx(this.sql, async () => {
       const phase = subject.phase === undefined ? null : phaseKey(subject.phase);
       // The id is known before the insert (we hold the write lock), so the report that names it is written once.
-      const id = (this.q.nextId.get() as { id: number }).id;
+      const id = ((await this.q.nextId.get()) as { id: number }).id;
       const report = redact(input.render(id));
       const source = formatSources(input.sources);
       const self = isSelfReviewed(input.sources);
-      this.q.insert.run(
+      await this.q.insert.run(
         id,
         now,
         instance,
@@ -138,9 +138,9 @@ export class CouncilsStore {
         report,
       );
       const queued = input.post && subject.ticket !== undefined;
-      if (queued) this.q.enqueue.run(id, subject.ticket, now);
+      if (queued) await this.q.enqueue.run(id, subject.ticket, now);
       const target = subject.mega !== undefined ? `${subject.mega}${phase !== null ? `/${phase}` : ''}` : subject.title;
-      this.ops.append(now, {
+      await this.ops.append(now, {
         instance,
         kind: 'council',
         mega: subject.mega ?? null,
@@ -169,30 +169,30 @@ export class CouncilsStore {
     });
   }
 
-  get(id: number): CouncilRecord | undefined {
-    const r = this.q.get.get(id);
+  async get(id: number): Promise<CouncilRecord | undefined> {
+    const r = await this.q.get.get(id);
     return r ? toRecord(r) : undefined;
   }
 
-  recent(limit = 20): CouncilRecord[] {
-    return this.q.list.all(limit).map(toRecord);
+  async recent(limit = 20): Promise<CouncilRecord[]> {
+    return (await this.q.list.all(limit)).map(toRecord);
   }
 
   /** The councils that decide a phase's gate, oldest first: those on the phase, else those on its whole MEGA. */
-  gateCouncils(mega: string, phase: string): GateCouncil[] {
-    const both = this.q.ofGate.all(mega, phase);
+  async gateCouncils(mega: string, phase: string): Promise<GateCouncil[]> {
+    const both = await this.q.ofGate.all(mega, phase);
     const own = both.filter((r) => r.phase !== null);
     return (own.length ? own : both).map((r) => ({ id: r.id, verdict: r.verdict, sources: parseSources(r.source), acknowledged: r.acked === 1 }));
   }
 
   /** The latest council on the same subject: the same phase, the same whole MEGA, or (with neither) the same title and ticket. */
-  latestOnSubject(subject: Subject): CouncilRecord | undefined {
+  async latestOnSubject(subject: Subject): Promise<CouncilRecord | undefined> {
     const r =
       subject.mega === undefined
-        ? this.q.lastOnTitle.get(subject.title, subject.ticket ?? null)
+        ? await this.q.lastOnTitle.get(subject.title, subject.ticket ?? null)
         : subject.phase === undefined
-          ? this.q.lastOnMega.get(subject.mega)
-          : this.q.lastOnPhase.get(subject.mega, phaseKey(subject.phase));
+          ? await this.q.lastOnMega.get(subject.mega)
+          : await this.q.lastOnPhase.get(subject.mega, phaseKey(subject.phase));
     return r ? toRecord(r) : undefined;
   }
 
@@ -201,32 +201,32 @@ export class CouncilsStore {
    * processes retrying at once never post one report twice. `force` ignores the retry backoff
    * (never the lock of a post in flight).
    */
-  takeDue(now: number, opts: { limit: number; lockMs: number; force?: boolean; only?: number }): OutboxItem[] {
-    return writeTx(this.db, () => {
+  takeDue(now: number, opts: { limit: number; lockMs: number; force?: boolean; only?: number }): Promise<OutboxItem[]> {
+    return writeTx(this.sql, async () => {
       const after = opts.force ? Number.MAX_SAFE_INTEGER : now;
-      const items = opts.only !== undefined ? this.q.dueOne.all(now, after, opts.only) : this.q.due.all(now, after, opts.limit);
-      for (const i of items) this.q.lock.run(now + opts.lockMs, i.council);
+      const items = opts.only !== undefined ? await this.q.dueOne.all(now, after, opts.only) : await this.q.due.all(now, after, opts.limit);
+      for (const i of items) await this.q.lock.run(now + opts.lockMs, i.council);
       return items;
     });
   }
 
-  markPosted(instance: string | null, council: number, url: string, now: number): void {
-    writeTx(this.db, () => {
-      this.q.dequeue.run(council);
-      this.q.setUrl.run(url, council);
-      this.ops.append(now, { instance, kind: 'council', message: `council #${council} report posted to Linear: ${url}`, data: { council, comment_url: url } });
+  async markPosted(instance: string | null, council: number, url: string, now: number): Promise<void> {
+    await writeTx(this.sql, async () => {
+      await this.q.dequeue.run(council);
+      await this.q.setUrl.run(url, council);
+      await this.ops.append(now, { instance, kind: 'council', message: `council #${council} report posted to Linear: ${url}`, data: { council, comment_url: url } });
     });
   }
 
   /** A failed post stays in the outbox; it is retried after `retryAfterMs`. */
-  markFailed(council: number, error: string, now: number, retryAfterMs: number): void {
-    writeTx(this.db, () => {
-      this.q.failed.run(error.slice(0, 500), now + retryAfterMs, council);
+  async markFailed(council: number, error: string, now: number, retryAfterMs: number): Promise<void> {
+    await writeTx(this.sql, async () => {
+      await this.q.failed.run(error.slice(0, 500), now + retryAfterMs, council);
     });
   }
 
-  pendingPosts(): number {
-    return this.q.pending.get()?.n ?? 0;
+  async pendingPosts(): Promise<number> {
+    return (await this.q.pending.get())?.n ?? 0;
   }
 }
 

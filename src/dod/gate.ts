@@ -16,9 +16,9 @@ export interface CompleteRefusal {
  * With dod.require_for_complete, a phase completes only after a full check_dod run for it
  * passed: the last run is the one that counts, so a later failing run closes the gate again.
  */
-export function dodGate(store: Store, config: Config, mega: string, phase: PhaseId): CompleteRefusal | null {
+export async function dodGate(store: Store, config: Config, mega: string, phase: PhaseId): Promise<CompleteRefusal | null> {
   if (!config.dod.require_for_complete) return null;
-  const last = store.dod.last(mega, phaseKey(phase));
+  const last = await store.dod.last(mega, phaseKey(phase));
   if (last && last.passed && !last.partial) return null;
   const why = !last ? 'no check_dod run for it yet' : last.partial ? `its last check_dod ran only some checks (${last.score})` : `its last check_dod scored ${last.score}`;
   return { completed: false, reason: 'dod_not_passed', message: `${mega}/${phaseKey(phase)} cannot complete: ${why}; run check_dod until all ten pass (dod.require_for_complete)` };
@@ -30,12 +30,12 @@ export function dodGate(store: Store, config: Config, mega: string, phase: Phase
  * list, a diff, a working tree with the risky part stashed).
  */
 /** The phase's latest Ask classification when no human acknowledged it (whatever was classified after it). */
-export function unacknowledgedAsk(store: Store, mega: string, phase: PhaseId) {
-  const c = store.changes.latestAsk(mega, phase);
-  return c && !store.acks.get('change', String(c.id)) ? c : null;
+export async function unacknowledgedAsk(store: Store, mega: string, phase: PhaseId) {
+  const c = await store.changes.latestAsk(mega, phase);
+  return c && !(await store.acks.get('change', String(c.id))) ? c : null;
 }
 
-function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
+async function pendingAsk(store: Store, config: Config, mega: string, phase: PhaseId) {
   return config.changes.ask_blocks_complete ? unacknowledgedAsk(store, mega, phase) : null;
 }
 
@@ -86,7 +86,7 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
   const repo = await resolveGithubRepo(root, config.github).catch(() => null);
   if (!repo) return out(null, 'no GitHub repository configured to look for an approving review');
   try {
-    const fromDod = store.dod.last(mega, phaseKey(phase))?.checks.find((c) => c.id === 'pr_created' && c.status === 'pass');
+    const fromDod = (await store.dod.last(mega, phaseKey(phase)))?.checks.find((c) => c.id === 'pr_created' && c.status === 'pass');
     let pr = Number(/#(\d+)/.exec(fromDod?.detail ?? '')?.[1] ?? NaN);
     let head: string;
     if (Number.isSafeInteger(pr)) head = (await octo.rest.pulls.get({ ...repo, pull_number: pr })).data.head.sha;
@@ -109,14 +109,14 @@ async function githubApproval(root: string, config: Config, store: Store, mega: 
  * Ask waiting for a human (changes.ask_blocks_complete). The GitHub lookup is done here, before
  * the completion transaction; the returned check runs inside it and re-reads the store.
  */
-export async function completeGates(deps: Pick<ServiceContext, 'store' | 'config' | 'root' | 'env'>, mega: string, phase: PhaseId): Promise<() => CompleteRefusal | null> {
+export async function completeGates(deps: Pick<ServiceContext, 'store' | 'config' | 'root' | 'env'>, mega: string, phase: PhaseId): Promise<() => Promise<CompleteRefusal | null>> {
   const { store, config } = deps;
-  const ask = pendingAsk(store, config, mega, phase);
+  const ask = await pendingAsk(store, config, mega, phase);
   const approval = ask ? await githubApproval(deps.root, config, store, mega, phase, ask.id, deps.env) : null;
-  return () => {
-    const dod = dodGate(store, config, mega, phase);
+  return async () => {
+    const dod = await dodGate(store, config, mega, phase);
     if (dod) return dod;
-    const c = pendingAsk(store, config, mega, phase);
+    const c = await pendingAsk(store, config, mega, phase);
     if (!c || (approval?.classification === c.id && approval.approved_by !== null)) return null;
     const rules = c.reasons.filter((r) => r.level === 'ask').map((r) => r.rule);
     return {

@@ -119,9 +119,9 @@ export class DodRun implements Run {
     return { tree: this.tree, config, base: this.base ?? '', component, check };
   }
 
-  cached(component: string, check: CheckId, config: string): CachedPass | null {
+  async cached(component: string, check: CheckId, config: string): Promise<CachedPass | null> {
     if (!this.s.useCache) return null;
-    const hit = this.store.dod.cached(this.key(component, check, config));
+    const hit = await this.store.dod.cached(this.key(component, check, config));
     // Only passes are cached (a skip by config costs nothing to decide again).
     return hit?.status === 'pass' ? { status: 'pass', detail: hit.detail, duration_ms: hit.duration_ms } : null;
   }
@@ -157,19 +157,20 @@ export class DodRun implements Run {
 
   private settle(id: CheckId, p: Promise<CheckResult>): void {
     const total = this.s.want.size;
-    this.pending.set(
-      id,
-      p.then(async (r) => {
-        this.done++;
-        await Promise.resolve(this.s.progress?.(this.done, total, `${id}: ${r.status}`)).catch(() => undefined);
-        return r;
-      }),
-    );
+    const settled = p.then(async (r) => {
+      this.done++;
+      await Promise.resolve(this.s.progress?.(this.done, total, `${id}: ${r.status}`)).catch(() => undefined);
+      return r;
+    });
+    // results() hands a failure on; until it is called (the mandatory items are read meanwhile) it is no unhandled rejection.
+    void settled.catch(() => undefined);
+    this.pending.set(id, settled);
   }
 
   /** Whether a component check must run now for `c`: a wanted id of it has no kept pass. */
-  private needed(check: ComponentCheck, c: Component): boolean {
-    return check.ids.some((id) => this.s.want.has(id) && !this.cached(c.name, id, c.key));
+  private async needed(check: ComponentCheck, c: Component): Promise<boolean> {
+    for (const id of check.ids) if (this.s.want.has(id) && !(await this.cached(c.name, id, c.key))) return true;
+    return false;
   }
 
   /** One check of one component, decided once per run; a check another one waits for is run afresh whenever that one runs. */
@@ -178,8 +179,14 @@ export class DodRun implements Run {
     let p = this.parts.get(k);
     if (!p) {
       p = (async (): Promise<Part> => {
-        const dependedOn = COMPONENT_CHECKS.some((m) => m.after?.(c).includes(id) && this.needed(m, c));
-        const hit = dependedOn ? null : this.cached(c.name, id, c.key);
+        let dependedOn = false;
+        for (const m of COMPONENT_CHECKS) {
+          if (m.after?.(c).includes(id) && (await this.needed(m, c))) {
+            dependedOn = true;
+            break;
+          }
+        }
+        const hit = dependedOn ? null : await this.cached(c.name, id, c.key);
         if (hit) return { component: c.name, ...hit, cached: true };
         const d = await this.decide(OWNER.get(id) as ComponentCheck, c);
         const v = { ...(d.verdicts[id] as Verdict), duration_ms: d.duration_ms };
@@ -217,7 +224,11 @@ export class DodRun implements Run {
     const { progress, want } = this.s;
     // Long runs keep reporting, so that a client resetting its timeout on progress waits for the commands.
     const pendingIds = new Set(this.pending.keys());
-    for (const [id, p] of this.pending) void p.then(() => pendingIds.delete(id));
+    for (const [id, p] of this.pending)
+      void p.then(
+        () => pendingIds.delete(id),
+        () => pendingIds.delete(id), // the failure reaches the caller through Promise.all below
+      );
     const ticker = progress ? setInterval(() => void Promise.resolve(progress(this.done, want.size, `running: ${[...pendingIds].join(', ')}`)).catch(() => undefined), PROGRESS_EVERY_MS) : null;
     try {
       return await Promise.all(DOD_CHECKS.filter((id) => want.has(id)).map((id) => this.pending.get(id) as Promise<CheckResult>));
@@ -230,7 +241,7 @@ export class DodRun implements Run {
    * The answer: binary over the ten (and the mandatory items), the run recorded with its phase and
    * the passes kept, and a full run published as the factory/dod status on the pull request.
    */
-  finish(checks: CheckResult[], mandatory: readonly { id: string; ok: boolean; detail: string }[], instance: string | null): CheckDodResult {
+  async finish(checks: CheckResult[], mandatory: readonly { id: string; ok: boolean; detail: string }[], instance: string | null): Promise<CheckDodResult> {
     const { store, config, phase, pull, tree, base } = this;
     const { passed, score, skipped } = aggregate(
       checks,
@@ -246,12 +257,12 @@ export class DodRun implements Run {
     const message = `DoD ${score}${scope}${partial ? ' (partial: only some checks ran)' : ''}: ${passed ? (skipped ? `everything else passes (${skipped} skipped by config)` : 'all ten pass') : `not done${failing.length ? ` — ${failing.join(', ')}` : ''}${mandatory.some((m) => !m.ok) ? ' — mandatory items open' : ''}`}${cached ? ' (cached)' : ''}${weakened.length ? ` — config weakens gates: ${weakened.join('; ')}` : ''}`;
 
     if (!this.signal?.aborted) {
-      store.tx(() => {
+      await store.tx(async () => {
         const now = this.clock();
-        for (const f of this.kept) store.dod.putCache(this.key(f.key.component, f.key.check, f.key.config), f.r, now);
+        for (const f of this.kept) await store.dod.putCache(this.key(f.key.component, f.key.check, f.key.config), f.r, now);
         const configured = this.selected.filter((c) => !c.detected).map((c) => c.name);
-        store.dod.record(now, { instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks }, configured);
-        if (phase && pull) store.dod.putPull(phase.mega, phase.id, pull, now);
+        await store.dod.record(now, { instance, mega: phase?.mega ?? null, phase: phase?.id ?? null, tree, base, passed, partial, score, cached, checks }, configured);
+        if (phase && pull) await store.dod.putPull(phase.mega, phase.id, pull, now);
       });
       // A full run is a decision of the gate: published on the PR head (src/governance/statuses.ts), never awaited.
       if (!partial && pull) {

@@ -42,9 +42,9 @@ export interface DodOptions {
 }
 
 /** The caller's single claim, when it holds exactly one: the phase to judge when none is named. */
-function heldPhase(ctx: DodContext): { mega: string; id: string } | null {
+async function heldPhase(ctx: DodContext): Promise<{ mega: string; id: string } | null> {
   if (!ctx.session) return null;
-  const held = ctx.store.phases.claimsOf(ctx.session.instance);
+  const held = await ctx.store.phases.claimsOf(await ctx.session.ensureInstance());
   return held.length === 1 ? { mega: held[0]!.mega, id: held[0]!.id } : null;
 }
 
@@ -67,8 +67,8 @@ export async function checkDod(deps: DodContext, input: Input, opts: DodOptions 
   let phase: { mega: string; id: string } | null = null;
   if (input.mega !== undefined && input.phase !== undefined) {
     phase = { mega: input.mega, id: phaseKey(input.phase) };
-    if (!store.dod.phaseState(phase.mega, phase.id)) throw new InputError('phase', `unknown phase ${JSON.stringify(input.phase)} in MEGA ${input.mega}`);
-  } else phase = heldPhase(deps);
+    if (!(await store.dod.phaseState(phase.mega, phase.id))) throw new InputError('phase', `unknown phase ${JSON.stringify(input.phase)} in MEGA ${input.mega}`);
+  } else phase = await heldPhase(deps);
   const root = await resolveRoot(deps, input.cwd);
   const all = components(config, root);
   if (input.component !== undefined && !all.some((c) => c.name === input.component)) {
@@ -95,7 +95,7 @@ export async function checkDod(deps: DodContext, input: Input, opts: DodOptions 
   run.start();
   const mandatory: DodItem[] = [];
   if (phase) for (const provider of DOD_ITEM_PROVIDERS) mandatory.push(...(await provider({ store, mega: phase.mega, phase: phase.id })));
-  return run.finish(await run.results(), mandatory, actor(deps));
+  return run.finish(await run.results(), mandatory, await actor(deps));
 }
 
 const MARK: Record<DodStatus, string> = { pass: '✔', fail: '✘', skip: '–', error: '!' };

@@ -1,6 +1,6 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../core/db.js';
 import { writeTx } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import type { OperationsStore } from '../core/operations.js';
 import { iso } from '../core/time.js';
 
@@ -26,14 +26,14 @@ export class AcksStore {
   private readonly q;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly ops: OperationsStore,
   ) {
     this.q = {
-      insert: db.prepare('INSERT OR IGNORE INTO acks (kind, ref, note, at) VALUES (?,?,?,?)'),
-      get: db.prepare<[string, string], { kind: AckKind; ref: string; note: string | null; at: number }>('SELECT * FROM acks WHERE kind = ? AND ref = ?'),
-      verifier: db.prepare<[], { verifier: string; set_at: number }>('SELECT verifier, set_at FROM ack_verifier WHERE id = 1'),
-      enroll: db.prepare('INSERT OR IGNORE INTO ack_verifier (id, verifier, set_at) VALUES (1, ?, ?)'),
+      insert: sql.prepare('INSERT OR IGNORE INTO acks (kind, ref, note, at) VALUES (?,?,?,?)'),
+      get: sql.prepare<[string, string], { kind: AckKind; ref: string; note: string | null; at: number }>('SELECT * FROM acks WHERE kind = ? AND ref = ?'),
+      verifier: sql.prepare<[], { verifier: string; set_at: number }>('SELECT verifier, set_at FROM ack_verifier WHERE id = 1'),
+      enroll: sql.prepare('INSERT OR IGNORE INTO ack_verifier (id, verifier, set_at) VALUES (1, ?, ?)'),
     };
   }
 
@@ -42,20 +42,20 @@ export class AcksStore {
    * already: the first enrollment wins, so an agent that later starts a server or runs the CLI with
    * a token of its own choosing cannot replace it. Logged.
    */
-  enroll(token: string, now: number): AckTokenCheck | 'enrolled' {
-    return writeTx(this.db, () => {
-      const had = this.check(token);
+  enroll(token: string, now: number): Promise<AckTokenCheck | 'enrolled'> {
+    return writeTx(this.sql, async () => {
+      const had = await this.check(token);
       if (had !== 'not_enrolled') return had;
       const salt = randomBytes(16);
-      this.q.enroll.run(`scrypt:${salt.toString('base64')}:${hashToken(token, salt).toString('base64')}`, now);
-      this.ops.append(now, { kind: 'ack', message: 'the human ack token was enrolled (a salted hash is kept; acknowledgements now need that token)', data: { enrolled: true } });
+      await this.q.enroll.run(`scrypt:${salt.toString('base64')}:${hashToken(token, salt).toString('base64')}`, now);
+      await this.ops.append(now, { kind: 'ack', message: 'the human ack token was enrolled (a salted hash is kept; acknowledgements now need that token)', data: { enrolled: true } });
       return 'enrolled';
     });
   }
 
   /** Compares `token` with the enrolled one in constant time. */
-  check(token: string): AckTokenCheck {
-    const row = this.q.verifier.get();
+  async check(token: string): Promise<AckTokenCheck> {
+    const row = await this.q.verifier.get();
     if (!row) return 'not_enrolled';
     const [, salt, hash] = row.verifier.split(':');
     const want = Buffer.from(hash ?? '', 'base64');
@@ -63,21 +63,21 @@ export class AcksStore {
     return want.length === got.length && timingSafeEqual(want, got) ? 'ok' : 'mismatch';
   }
 
-  enrolledAt(): number | null {
-    return this.q.verifier.get()?.set_at ?? null;
+  async enrolledAt(): Promise<number | null> {
+    return (await this.q.verifier.get())?.set_at ?? null;
   }
 
-  ack(kind: AckKind, ref: string, note: string | null, now: number, describe: string): { acknowledged: boolean; already: boolean } {
-    return writeTx(this.db, () => {
-      const r = this.q.insert.run(kind, ref, note, now);
+  ack(kind: AckKind, ref: string, note: string | null, now: number, describe: string): Promise<{ acknowledged: boolean; already: boolean }> {
+    return writeTx(this.sql, async () => {
+      const r = await this.q.insert.run(kind, ref, note, now);
       if (r.changes === 0) return { acknowledged: true, already: true };
-      this.ops.append(now, { kind: 'ack', message: `a human acknowledged ${describe}${note ? `: ${note}` : ''}`, data: { kind, ref } });
+      await this.ops.append(now, { kind: 'ack', message: `a human acknowledged ${describe}${note ? `: ${note}` : ''}`, data: { kind, ref } });
       return { acknowledged: true, already: false };
     });
   }
 
-  get(kind: AckKind, ref: string): Ack | undefined {
-    const r = this.q.get.get(kind, ref);
+  async get(kind: AckKind, ref: string): Promise<Ack | undefined> {
+    const r = await this.q.get.get(kind, ref);
     return r ? { ...r, at: iso(r.at) } : undefined;
   }
 }

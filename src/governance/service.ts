@@ -4,8 +4,7 @@ import { DEFAULT_KILL_FILE, truthy, utcDayStart } from './domain.js';
 import type { ClaimGuards } from '../phases/service.js';
 import { gateWeakenings, mainCheckout } from '../core/config.js';
 import type { Context, ServiceContext } from '../core/context.js';
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../core/db.js';
+import type { Sql, Stmt } from '../core/sql.js';
 
 export type KillSource = 'env' | 'file' | 'github';
 
@@ -97,13 +96,13 @@ export class Governance {
     return { on: false, message: 'kill switch is off' };
   }
 
-  costToday(): number {
+  costToday(): Promise<number> {
     return this.opts.store.usage.costSince(utcDayStart(this.opts.clock()));
   }
 
-  costCapReached(): boolean {
+  async costCapReached(): Promise<boolean> {
     const cap = this.dailyCapUsd;
-    return cap !== null && this.costToday() >= cap;
+    return cap !== null && (await this.costToday()) >= cap;
   }
 
   guards(extra: ClaimGuards = {}): ClaimGuards {
@@ -116,32 +115,25 @@ export class Governance {
             await this.refresh();
           }
         : extra.prepare,
-      beforeClaim: () => {
+      beforeClaim: async () => {
         const k = this.killSwitch();
         if (k.on) return { reason: 'kill_switch', message: k.message };
-        if (this.costCapReached()) {
-          return { reason: 'cost_cap', message: `today's recorded cost $${this.costToday().toFixed(2)} reached the daily cap of $${this.dailyCapUsd}; no new claims until tomorrow (UTC)` };
+        if (await this.costCapReached()) {
+          return { reason: 'cost_cap', message: `today's recorded cost $${(await this.costToday()).toFixed(2)} reached the daily cap of $${this.dailyCapUsd}; no new claims until tomorrow (UTC)` };
         }
-        return extra.beforeClaim?.() ?? null;
+        return (await extra.beforeClaim?.()) ?? null;
       },
-      beforeComplete: () => {
+      beforeComplete: async () => {
         const k = this.killSwitch();
-        return k.on ? { reason: 'kill_switch', message: k.message } : (extra.beforeComplete?.() ?? null);
+        return k.on ? { reason: 'kill_switch', message: k.message } : ((await extra.beforeComplete?.()) ?? null);
       },
     };
   }
 }
 
-const claimNotesStmt = new WeakMap<Db, Statement<[string, string], { kind: string; data: string | null }>>();
-
-/** A phase's latest claim and config_weakened entries, newest first (prepared once per database). */
-function claimNotes(db: Db): Statement<[string, string], { kind: string; data: string | null }> {
-  let st = claimNotesStmt.get(db);
-  if (!st) {
-    st = db.prepare("SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50");
-    claimNotesStmt.set(db, st);
-  }
-  return st;
+/** A phase's latest claim and config_weakened entries, newest first (the engine caches the statement). */
+function claimNotes(sql: Sql): Stmt<[string, string], { kind: string; data: string | null }> {
+  return sql.prepare("SELECT kind, data FROM operations WHERE mega = ? AND phase = ? AND kind IN ('claim', 'config_weakened') ORDER BY seq DESC LIMIT 50");
 }
 
 /**
@@ -149,12 +141,12 @@ function claimNotes(db: Db): Statement<[string, string], { kind: string; data: s
  * `config_weakened` entry in the operations log and the words the answer ends with. At a
  * completion it also names what the config weakened after the phase was claimed.
  */
-export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' | 'session'>, at: 'claim' | 'complete', mega: string, phase: string): string {
+export async function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' | 'session'>, at: 'claim' | 'complete', mega: string, phase: string): Promise<string> {
   const settings = gateWeakenings(deps.config);
   if (!settings.length) return '';
   let since: string[] = [];
   if (at === 'complete') {
-    const rows = claimNotes(deps.store.db).all(mega, phase);
+    const rows = await claimNotes(deps.store.sql).all(mega, phase);
     const i = rows.findIndex((r) => r.kind === 'claim');
     const atClaim = rows
       .slice(0, i < 0 ? rows.length : i)
@@ -163,9 +155,10 @@ export function noteWeakenings(deps: Pick<Context, 'store' | 'config' | 'clock' 
     since = settings.filter((s) => !(atClaim?.settings ?? []).includes(s));
   }
   const note = `config weakens gates: ${settings.join('; ')}${since.length ? ` (since the claim: ${since.join('; ')})` : ''}`;
-  deps.store.tx(() =>
+  const instance = await deps.session.ensureInstance();
+  await deps.store.tx(() =>
     deps.store.operations.append(deps.clock(), {
-      instance: deps.session.instance,
+      instance,
       kind: 'config_weakened',
       mega,
       phase,

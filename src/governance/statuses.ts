@@ -53,12 +53,12 @@ export function dodStatus(run: { passed: boolean; score: string; failing: readon
 }
 
 /** ship and show: success; ask (the latest Ask, whatever came after it): pending until a human acknowledges it; none yet: pending. */
-export function changeStatus(store: Store, mega: string, phase: string): GateStatus {
-  const c = store.changes.latest(mega, phase);
+export async function changeStatus(store: Store, mega: string, phase: string): Promise<GateStatus> {
+  const c = await store.changes.latest(mega, phase);
   const s = (state: GateState, description: string): GateStatus => ({ context: 'factory/change', state, description });
   if (!c) return s('pending', 'not classified yet: classify_change with the phase token');
   // An Ask no human acknowledged stays pending whatever was classified after it (as complete_phase).
-  const ask = unacknowledgedAsk(store, mega, phase);
+  const ask = await unacknowledgedAsk(store, mega, phase);
   if (ask) return s('pending', `ASK #${ask.id}: waiting for a human to acknowledge it`);
   if (c.level === 'ship') return s('success', 'SHIP: zero risk, merge now');
   if (c.level === 'show') return s('success', 'SHOW: merge, review afterwards');
@@ -66,14 +66,14 @@ export function changeStatus(store: Store, mega: string, phase: string): GateSta
 }
 
 /** Phases above council.gate_points: success when the claim gate is open, pending when none decided; a standing reject is failure at any points. */
-export function councilStatus(store: Store, config: Config, mega: string, phase: string): GateStatus {
+export async function councilStatus(store: Store, config: Config, mega: string, phase: string): Promise<GateStatus> {
   const s = (state: GateState, description: string): GateStatus => ({ context: 'factory/council', state, description: clip(description, 140) });
-  const ref = store.phases.board(mega)[0]?.phases.find((p) => phaseKey(p.id) === phase);
+  const ref = (await store.phases.board(mega))[0]?.phases.find((p) => phaseKey(p.id) === phase);
   const gate = config.council.gate_points;
-  const g = gateState(store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
+  const g = gateState(await store.councils.gateCouncils(mega, phase), { gate: config.council.gate_sources, supersede: config.council.supersede_sources });
   // A reject stands at any points, as in the claim gate: re-planning below the gate does not lift it.
   if (!g.open && g.why === 'rejected') return s('failure', `council #${g.reject.id}: REJECT`);
-  const points = ref ? store.phases.gatePoints(mega, phase, ref.points) : null; // the most it was ever planned with
+  const points = ref ? await store.phases.gatePoints(mega, phase, ref.points) : null; // the most it was ever planned with
   if (points === null || points <= gate) return s('success', `no council needed (${points ?? 0} points, gate above ${gate})`);
   if (g.open) return s('success', `council #${g.by.id}: ${g.by.verdict.toUpperCase()}${g.by.verdict === 'reject' ? ', overridden by a human' : ''}`);
   if (g.why === 'none') return s('pending', `${points} points: a council must decide first (run_council)`);
@@ -90,37 +90,39 @@ const keyOf = (p: StatusPayload) => (p.mega !== undefined && p.phase !== undefin
  * token or with dod.github "off". Tools do not wait for the returned delivery (it never rejects);
  * a CLI about to exit does.
  */
-export function publishGates(deps: StatusDeps, what: StatusPayload): Promise<void> {
-  if (deps.config.dod.github === 'off' || !deps.env.GITHUB_TOKEN) return Promise.resolve();
+export async function publishGates(deps: StatusDeps, what: StatusPayload): Promise<void> {
+  if (deps.config.dod.github === 'off' || !deps.env.GITHUB_TOKEN) return;
   try {
-    const items: StatusPayload[] =
-      what.mega !== undefined && what.phase === undefined && !what.dod
-        ? (deps.store.phases.board(what.mega)[0]?.phases ?? [])
-            .map((p) => phaseKey(p.id))
-            .filter((id) => deps.store.dod.pull(what.mega as string, id))
-            .map((id) => ({ ...what, phase: id }))
-        : [what];
+    let items: StatusPayload[] = [what];
+    if (what.mega !== undefined && what.phase === undefined && !what.dod) {
+      items = [];
+      for (const p of (await deps.store.phases.board(what.mega))[0]?.phases ?? []) {
+        const id = phaseKey(p.id);
+        if (await deps.store.dod.pull(what.mega, id)) items.push({ ...what, phase: id });
+      }
+    }
     for (const item of items) {
       const key = keyOf(item);
       if (!key) continue;
       const fresh = Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined)) as StatusPayload;
       // A newer decision replaces what still waits, but a waiting DoD verdict stays unless a newer one comes.
-      deps.store.outbox.put<StatusPayload>(STATUS_KIND, key, (old) => ({ ...(old?.dod ? { dod: old.dod } : {}), ...fresh }), deps.clock());
+      await deps.store.outbox.put<StatusPayload>(STATUS_KIND, key, (old) => ({ ...(old?.dod ? { dod: old.dod } : {}), ...fresh }), deps.clock());
     }
   } catch (e) {
     deps.logger?.warn(`commit statuses not queued: ${(e as Error).message}`);
-    return Promise.resolve();
+    return;
   }
-  return retryStatuses(deps, { limit: 10 }).then(
-    () => undefined,
-    (e: unknown) => deps.logger?.warn(`commit status delivery failed: ${(e as Error).message}`),
-  );
+  try {
+    await retryStatuses(deps, { limit: 10 });
+  } catch (e) {
+    deps.logger?.warn(`commit status delivery failed: ${(e as Error).message}`);
+  }
 }
 
 /** A human acknowledged an Ask change or a rejected council: its gate opens on GitHub too. */
-export function publishAck(deps: StatusDeps, kind: 'council' | 'change', ref: string): Promise<void> {
-  const item = kind === 'change' ? deps.store.changes.get(Number(ref)) : deps.store.councils.get(Number(ref));
-  if (!item?.mega) return Promise.resolve();
+export async function publishAck(deps: StatusDeps, kind: 'council' | 'change', ref: string): Promise<void> {
+  const item = kind === 'change' ? await deps.store.changes.get(Number(ref)) : await deps.store.councils.get(Number(ref));
+  if (!item?.mega) return;
   return publishGates(deps, { mega: item.mega, ...(item.phase !== null ? { phase: item.phase } : {}) });
 }
 
@@ -134,7 +136,7 @@ export interface StatusRetryResult {
 /** Delivers the queued statuses that are due (all with `force`). */
 export async function retryStatuses(deps: StatusDeps, opts: { limit?: number; force?: boolean } = {}): Promise<StatusRetryResult> {
   const { store } = deps;
-  const before = store.outbox.pending(STATUS_KIND);
+  const before = await store.outbox.pending(STATUS_KIND);
   if (before === 0) return { posted: 0, failed: [], pending: 0, message: 'no commit status waits for GitHub' };
   const { githubClient, resolveGithubRepo, NO_GITHUB_TOKEN, NO_GITHUB_REPO } = await import('../integrations/github.js');
   const octo = githubClient(deps.env);
@@ -156,7 +158,7 @@ export async function retryStatuses(deps: StatusDeps, opts: { limit?: number; fo
       return { message: clip(`${err.status ? `GitHub ${err.status}: ` : ''}${err.message ?? String(e)}`, 300), retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null };
     },
   );
-  const out: StatusRetryResult = { posted: r.delivered.reduce((n, d) => n + d.result, 0), failed: r.failed, pending: store.outbox.pending(STATUS_KIND), message: '' };
+  const out: StatusRetryResult = { posted: r.delivered.reduce((n, d) => n + d.result, 0), failed: r.failed, pending: await store.outbox.pending(STATUS_KIND), message: '' };
   out.message = `posted ${out.posted} status(es), ${out.failed.length} update(s) failed, ${out.pending} still waiting`;
   return out;
 }
@@ -167,14 +169,14 @@ async function deliver(deps: StatusDeps, octo: Octokit, slug: { owner: string; r
   if (p.mega !== undefined && p.phase !== undefined) {
     let sha = p.sha;
     if (!sha) {
-      const branch = deps.store.dod.pull(p.mega, p.phase)?.branch ?? (await currentBranch(p.cwd ?? deps.root));
+      const branch = (await deps.store.dod.pull(p.mega, p.phase))?.branch ?? (await currentBranch(p.cwd ?? deps.root));
       if (branch) {
         const pulls = await octo.rest.pulls.list({ ...slug, head: `${slug.owner}:${branch}`, state: 'open', per_page: 1 });
         sha = pulls.data[0]?.head.sha;
       }
     }
     // No open pull request for the phase: nothing to gate yet (the DoD's next run publishes again).
-    if (sha) for (const status of [changeStatus(deps.store, p.mega, p.phase), councilStatus(deps.store, deps.config, p.mega, p.phase)]) posts.push({ sha, status });
+    if (sha) for (const status of [await changeStatus(deps.store, p.mega, p.phase), await councilStatus(deps.store, deps.config, p.mega, p.phase)]) posts.push({ sha, status });
   }
   if (p.dod) posts.push({ sha: p.dod.sha, status: { context: 'factory/dod', state: p.dod.state, description: p.dod.description } });
   for (const { sha, status } of posts) {

@@ -21,20 +21,24 @@ type ApiContext = Pick<ServiceContext, 'store' | 'config' | 'root' | 'clock' | '
 /** JSON for the dashboard and for other dashboards: /api/board, /api/sessions, /api/operations, /api/metrics, /api/report, /api/health. */
 export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own state for /api/health (open MCP sessions and their limits). */ health?: () => Record<string, unknown> } = {}) {
   const { store } = deps;
-  const agentOfInstance = (instance: string | null) => (instance === null ? null : (store.sessions.get(instance)?.agent ?? null));
+  const agentOfInstance = async (instance: string | null) => (instance === null ? null : ((await store.sessions.get(instance))?.agent ?? null));
   // Kill switch (environment and file; the GitHub variable is read at claims), autonomy, today's cost.
   const governance = new Governance({ config: deps.config, root: deps.root, store, clock: deps.clock, env: deps.env, logger: silentLogger });
-  const routes: Record<string, (u: URL, auth: ApiAuth) => unknown> = {
+  const routes: Record<string, (u: URL, auth: ApiAuth) => Promise<unknown>> = {
     // The board a page at a time, as the board tool pages it (?mega, ?cursor, ?limit); agent names
     // beside instance ids: the board names instances, the sessions know their agents.
-    '/api/board': (u) => {
-      const agents = new Map<string | null, string | null>();
-      const agentOf = (instance: string | null) => {
-        if (!agents.has(instance)) agents.set(instance, agentOfInstance(instance));
-        return agents.get(instance) ?? null;
-      };
+    '/api/board': async (u) => {
       const q = u.searchParams;
-      const page = store.phases.boardPage({ mega: q.get('mega') ?? undefined, cursor: q.get('cursor') ?? undefined, limit: int(q.get('limit'), PAGE.limit, PAGE.maxLimit) });
+      const page = await store.phases.boardPage({ mega: q.get('mega') ?? undefined, cursor: q.get('cursor') ?? undefined, limit: int(q.get('limit'), PAGE.limit, PAGE.maxLimit) });
+      // One read per distinct instance on the page.
+      const instances = new Set<string | null>();
+      for (const m of page.megas) {
+        for (const o of m.owners) instances.add(o.instance);
+        for (const p of m.phases ?? []) instances.add(p.owner).add(p.completed_by);
+      }
+      const agents = new Map<string | null, string | null>();
+      for (const i of instances) agents.set(i, await agentOfInstance(i));
+      const agentOf = (instance: string | null) => agents.get(instance) ?? null;
       return {
         ...page,
         megas: page.megas.map((m) => ({
@@ -44,9 +48,9 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
         })),
       };
     },
-    '/api/governance': (_u, auth) => {
+    '/api/governance': async (_u, auth) => {
       const cap = governance.dailyCapUsd;
-      const today = governance.costToday();
+      const today = await governance.costToday();
       const refusal = ackRefusal(auth);
       return {
         autonomy: governance.autonomy,
@@ -57,12 +61,12 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
         ack: refusal ? { possible: false, reason: refusal } : { possible: true },
       };
     },
-    '/api/memory': (u) => ({ entries: store.memory.read(['status', 'decisions', 'known_issues'], int(u.searchParams.get('limit'), 10, 100)) }),
-    '/api/health': () => ({ ok: true, ...server.health?.() }),
-    '/api/sessions': () => ({
-      sessions: store.sessions.list(int(null, 200)).map((s) => {
-        const claims = store.phases.claimsOf(s.instance).map((p) => ({ mega: p.mega, id: p.id, name: p.name }));
-        const status = sessionStatus(s, store.sessions.liveness(s.instance), claims.length);
+    '/api/memory': async (u) => ({ entries: await store.memory.read(['status', 'decisions', 'known_issues'], int(u.searchParams.get('limit'), 10, 100)) }),
+    '/api/health': async () => ({ ok: true, ...server.health?.() }),
+    '/api/sessions': async () => ({
+      sessions: await mapAsync(await store.sessions.list(int(null, 200)), async (s) => {
+        const claims = (await store.phases.claimsOf(s.instance)).map((p) => ({ mega: p.mega, id: p.id, name: p.name }));
+        const status = sessionStatus(s, await store.sessions.liveness(s.instance), claims.length);
         return {
           instance: s.instance,
           agent: s.agent,
@@ -78,10 +82,10 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
         };
       }),
     }),
-    '/api/operations': (u) => ({ operations: store.operations.recent(int(u.searchParams.get('limit'), 100, 1000)) }),
+    '/api/operations': async (u) => ({ operations: await store.operations.recent(int(u.searchParams.get('limit'), 100, 1000)) }),
     '/api/metrics': (u) => metrics(deps, int(u.searchParams.get('days'), 14, 90)),
-    '/api/councils': (u) => ({
-      councils: store.councils.recent(int(u.searchParams.get('limit'), 20, 200)).map((c) => ({
+    '/api/councils': async (u) => ({
+      councils: await mapAsync(await store.councils.recent(int(u.searchParams.get('limit'), 20, 200)), async (c) => ({
         id: c.id,
         created_at: c.created_at,
         title: c.subject.title,
@@ -95,11 +99,11 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
         adjustments: c.adjustments,
         comment_url: c.comment_url,
         report_markdown: c.report_markdown,
-        acknowledged: store.acks.get('council', String(c.id)) !== undefined,
+        acknowledged: (await store.acks.get('council', String(c.id))) !== undefined,
       })),
     }),
-    '/api/changes': (u) => ({
-      changes: store.changes.recent(int(u.searchParams.get('limit'), 20, 200)).map((c) => ({
+    '/api/changes': async (u) => ({
+      changes: await mapAsync(await store.changes.recent(int(u.searchParams.get('limit'), 20, 200)), async (c) => ({
         id: c.id,
         created_at: c.at,
         mega: c.mega,
@@ -108,29 +112,29 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
         intent: c.intent,
         stats: c.stats,
         reasons: c.reasons,
-        acknowledged: store.acks.get('change', String(c.id)) !== undefined,
+        acknowledged: (await store.acks.get('change', String(c.id))) !== undefined,
       })),
     }),
     '/api/report': (u) => cycleReport(deps, { since: u.searchParams.get('since'), until: u.searchParams.get('until') }),
-    '/api/dod': () => ({
-      runs: store.dod.latestPerPhase().map((r) => ({ id: r.id, at: iso(r.ts), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
+    '/api/dod': async () => ({
+      runs: (await store.dod.latestPerPhase()).map((r) => ({ id: r.id, at: iso(r.ts), mega: r.mega, phase: r.phase, passed: r.passed, score: r.score, cached: r.cached, checks: r.checks })),
     }),
   };
-  routes['/api'] = () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
+  routes['/api'] = async () => ({ routes: Object.keys(routes).filter((r) => r !== '/api') });
   const handler = async (method: string, u: URL, body: unknown, auth: ApiAuth): Promise<ApiResult> => {
     if (u.pathname === '/api/ack') return ack(method, body, auth);
     const route = routes[u.pathname.replace(/\/$/, '')];
     if (!route) return { status: 404, body: { error: `no API route ${u.pathname}`, routes: Object.keys(routes) } };
     if (method !== 'GET') return { status: 405, body: { error: `${u.pathname} only answers GET` } };
     try {
-      return { status: 200, body: route(u, auth) };
+      return { status: 200, body: await route(u, auth) };
     } catch (e) {
       if (e instanceof InputError) return { status: 400, body: { error: e.message } };
       throw e;
     }
   };
 
-  function ack(method: string, body: unknown, auth: ApiAuth): ApiResult {
+  async function ack(method: string, body: unknown, auth: ApiAuth): Promise<ApiResult> {
     if (method !== 'POST') return { status: 405, body: { error: '/api/ack only answers POST' } };
     const refusal = ackRefusal(auth);
     if (refusal) return { status: 403, body: { error: refusal } };
@@ -142,9 +146,9 @@ export function apiRoutes(deps: ApiContext, server: { /** This HTTP server's own
     if (!Number.isSafeInteger(id) || id < 1) return { status: 400, body: { error: 'ref: expected the numeric id of the item' } };
     if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 500)) return { status: 400, body: { error: 'note: expected a string of at most 500 characters' } };
     const ref = String(id);
-    const what = ackTarget(store, b.kind as AckKind, ref);
+    const what = await ackTarget(store, b.kind as AckKind, ref);
     if (!what) return { status: 404, body: { error: `ref: no ${b.kind} ${JSON.stringify(ref)} awaiting a human` } };
-    const r = store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
+    const r = await store.acks.ack(b.kind as 'council' | 'change', ref, (b.note as string | undefined) ?? null, deps.clock(), what);
     if (!r.already) void publishAck(deps, b.kind as AckKind, ref);
     return { status: 200, body: { ...r, kind: b.kind, ref } };
   }
@@ -169,13 +173,20 @@ function ackRefusal(auth: ApiAuth): string | undefined {
 export const ACK_KINDS: readonly AckKind[] = ['council', 'change'];
 
 /** What a human may acknowledge: a rejected council (opens its gate) or an Ask change; null when `ref` is neither. */
-export function ackTarget(store: Store, kind: AckKind, ref: string): string | null {
+export async function ackTarget(store: Store, kind: AckKind, ref: string): Promise<string | null> {
   if (kind === 'council') {
-    const c = store.councils.get(Number(ref));
+    const c = await store.councils.get(Number(ref));
     return c && c.verdict === 'reject' ? `rejected council #${c.id} on "${c.subject.title}"` : null;
   }
-  const c = store.changes.get(Number(ref));
+  const c = await store.changes.get(Number(ref));
   return c && c.level === 'ask' ? `Ask change #${c.id} of ${c.mega}/${c.phase}` : null;
+}
+
+/** `f` over `xs` one at a time, in order (each may read the database). */
+async function mapAsync<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const x of xs) out.push(await f(x));
+  return out;
 }
 
 function int(v: string | null, dflt: number, max = dflt): number {
@@ -184,10 +195,10 @@ function int(v: string | null, dflt: number, max = dflt): number {
 }
 
 /** Throughput per day and totals; more series join as the other practices record them. */
-export function metrics(deps: Pick<ServiceContext, 'store' | 'clock'>, days: number) {
-  const councils = deps.store.metrics.councils(); // counted in SQL: no reports parsed per refresh
+export async function metrics(deps: Pick<ServiceContext, 'store' | 'clock'>, days: number) {
+  const councils = await deps.store.metrics.councils(); // counted in SQL: no reports parsed per refresh
   // PRs and regressions come from each phase's latest Definition-of-Done run, counted on its day.
-  const runs = deps.store.dod.latestPerPhase();
+  const runs = await deps.store.dod.latestPerPhase();
   const status = (r: (typeof runs)[number], id: string) => r.checks.find((c) => c.id === id)?.status;
   const perDay = new Map<string, { prs: number; regressions: number }>();
   for (const r of runs) {
@@ -196,10 +207,10 @@ export function metrics(deps: Pick<ServiceContext, 'store' | 'clock'>, days: num
     if (status(r, 'no_regressions') === 'fail') d.regressions++;
     perDay.set(isoDay(r.ts), d);
   }
-  const series = deps.store.metrics.daily(deps.clock(), days).map((d) => ({ ...d, prs: perDay.get(d.day)?.prs ?? 0, regressions: perDay.get(d.day)?.regressions ?? 0 }));
+  const series = (await deps.store.metrics.daily(deps.clock(), days)).map((d) => ({ ...d, prs: perDay.get(d.day)?.prs ?? 0, regressions: perDay.get(d.day)?.regressions ?? 0 }));
   return {
     days: series,
-    totals: deps.store.metrics.totals(),
+    totals: await deps.store.metrics.totals(),
     kpis: {
       council_pass_rate: councils.n ? councils.passed / councils.n : null,
       councils: councils.n,

@@ -149,12 +149,14 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
   // The human gate checks the enrolled ack token (src/governance/acks.ts): the first server started with
   // FACTORY_ACK_TOKEN enrolls it; a server started with another token, or with none once one is
   // enrolled (then only the agents' HTTP token would be left), acknowledges nothing.
-  const ackCheck = opts.ackToken ? (opts.readOnly ? opts.store.acks.check(opts.ackToken) : opts.store.acks.enroll(opts.ackToken, (opts.clock ?? Date.now)())) : null;
+  const ackCheck = opts.ackToken ? await (opts.readOnly ? opts.store.acks.check(opts.ackToken) : opts.store.acks.enroll(opts.ackToken, (opts.clock ?? Date.now)())) : null;
+  // Whether an ack token is enrolled: read until one is (`factory-mcp ack --enroll` may enroll one while this server runs).
+  let enrolled = false;
   if (ackCheck === 'mismatch') logger.warn('FACTORY_ACK_TOKEN is not the ack token enrolled in this database: this server acknowledges nothing (docs/security.md)');
-  const ackRefusal = (): string | undefined => {
+  const ackRefusal = async (): Promise<string | undefined> => {
     if (opts.readOnly) return 'this server is read-only (--read-only): it acknowledges nothing; use a server started without --read-only, or factory-mcp ack';
     if (ackCheck === 'mismatch') return 'this server was started with a FACTORY_ACK_TOKEN that is not the one enrolled in the database: it acknowledges nothing';
-    if (!opts.ackToken && opts.store.acks.enrolledAt() !== null)
+    if (!opts.ackToken && (enrolled ||= (await opts.store.acks.enrolledAt()) !== null))
       return 'an ack token is enrolled in this database: acknowledging needs a server started with it (FACTORY_ACK_TOKEN); the HTTP token cannot';
     return undefined;
   };
@@ -198,7 +200,7 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
       const r = await api(req.method ?? 'GET', u, body, {
         authorized: gate !== undefined && bearer(req, gate),
         tokenConfigured: gate !== undefined,
-        refusal: u.pathname === '/api/ack' || u.pathname === '/api/governance' ? ackRefusal() : undefined,
+        refusal: u.pathname === '/api/ack' || u.pathname === '/api/governance' ? await ackRefusal() : undefined,
       });
       if (r.status < 400 && req.method === 'POST') watcher.poke();
       return sendJson(res, r.status, r.body);
@@ -271,15 +273,15 @@ export async function startHttp(opts: HttpOptions): Promise<HttpServer> {
     });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
-      factory.cleanup();
+      void factory.cleanup().catch((e: Error) => logger.warn(`closing an MCP session: ${e.message}`));
     };
     await factory.server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
 
-  function handleEvents(req: http.IncomingMessage, res: http.ServerResponse): void {
+  async function handleEvents(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: opts.store.operations.recent(1)[0]?.seq ?? 0 })}\n\n`);
+    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: await opts.store.operations.lastSeq() })}\n\n`);
     sseClients.add(res);
     const off = watcher.on((seq) => res.write(`event: change\ndata: ${JSON.stringify({ seq })}\n\n`));
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);

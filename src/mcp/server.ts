@@ -59,7 +59,7 @@ export interface ServerOptions {
    * `store` is a stand-in (an empty in-memory database): the real one is created by this on the
    * first call of a tool that may write, and everything moves to it. Returns the store and a notice.
    */
-  materialize?: () => { store: Store; notice: string };
+  materialize?: () => Promise<{ store: Store; notice: string }>;
 }
 
 export interface FactoryServer {
@@ -67,7 +67,7 @@ export interface FactoryServer {
   ctx: Context;
   tools: readonly AnyTool[];
   /** Marks the session disconnected; the caller closes the store. */
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 /** Selects the tools for a server; a tool that writes yet claims readOnlyHint is a start-up error. */
@@ -132,7 +132,7 @@ export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call:
   if (!parsed.success) return errorResult(`Invalid arguments for ${tool.name}: ${formatIssues(parsed.error)}`);
   const writes = tool.annotations.readOnlyHint !== true;
   try {
-    const notice = writes ? (ctx.materialize?.() ?? null) : null;
+    const notice = writes && ctx.materialize ? await ctx.materialize() : null;
     // An accepted call of a writing tool refreshes the caller's leases, in the call's own write
     // transaction; reads and refused (malformed) calls write nothing.
     if (writes) ctx.session.touchWithCall();
@@ -140,14 +140,14 @@ export async function callTool(ctx: Context, tool: AnyTool, args: unknown, call:
     try {
       raw = (await tool.handler(ctx, parsed.data, call)) as Record<string, unknown>;
     } catch (e) {
-      if (writes) ctx.session.touchAfterCall(false);
+      if (writes) await ctx.session.touchAfterCall(false);
       throw e;
     }
     const out = CHECK_OUTPUT ? checkOutput(tool, raw) : raw;
     // A call that wrote nothing refreshes the leases alone; a failed refresh never costs the caller its answer.
     if (writes) {
       try {
-        ctx.session.touchAfterCall(true);
+        await ctx.session.touchAfterCall(true);
       } catch (e) {
         ctx.logger.warn(`lease refresh after ${tool.name} failed: ${(e as Error).message}`);
       }
@@ -203,16 +203,24 @@ export function createServer(opts: ServerOptions): FactoryServer {
   );
   if (opts.materialize) {
     const create = opts.materialize;
-    ctx.materialize = () => {
-      delete ctx.materialize;
-      const { store, notice } = create();
-      const stand_in = ctx.store;
-      Object.assign(ctx, governed(store));
-      session.use(store);
-      watcher.moved();
-      stand_in.close();
-      logger.warn(notice);
-      return notice;
+    // Concurrent first writes share one creation; only the first is told where the file went.
+    let created: Promise<string> | null = null;
+    ctx.materialize = async () => {
+      if (created) {
+        await created;
+        return null;
+      }
+      created = (async () => {
+        const { store, notice } = await create();
+        const stand_in = ctx.store;
+        Object.assign(ctx, governed(store));
+        session.use(store);
+        watcher.moved();
+        await stand_in.close();
+        logger.warn(notice);
+        return notice;
+      })();
+      return created;
     };
   }
   // No session is opened here: initialize, tools/list, resources and reads never need an identity.
@@ -232,7 +240,7 @@ export function createServer(opts: ServerOptions): FactoryServer {
       },
     };
     const result = await callTool(ctx, tool, req.params.arguments, call);
-    watcher.check();
+    await watcher.check().catch(() => undefined);
     return result;
   });
 
@@ -262,9 +270,9 @@ export function createServer(opts: ServerOptions): FactoryServer {
       throw invalidParams(uri, e);
     }
   };
-  server.setRequestHandler(SubscribeRequestSchema, (req) => {
+  server.setRequestHandler(SubscribeRequestSchema, async (req) => {
     if (!knownResource(req.params.uri)) throw new McpError(ErrorCode.InvalidParams, `unknown resource ${JSON.stringify(req.params.uri)}`);
-    watcher.subscribe(req.params.uri);
+    await watcher.subscribe(req.params.uri);
     return {};
   });
   server.setRequestHandler(UnsubscribeRequestSchema, (req) => {
@@ -288,10 +296,11 @@ export function createServer(opts: ServerOptions): FactoryServer {
     server,
     ctx,
     tools,
-    cleanup: () => {
+    cleanup: async () => {
       watcher.close();
-      if (!session.started || session.attached !== undefined || !ctx.store.db.open) return;
-      ctx.store.sessionsService.left(session.instance, clock());
+      const instance = session.known;
+      if (!session.started || session.attached !== undefined || instance === null || ctx.store.closed) return;
+      await ctx.store.sessionsService.left(instance, clock());
     },
   };
 }

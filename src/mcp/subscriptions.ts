@@ -43,13 +43,13 @@ export class ResourceWatcher {
   moved(): void {
     this.stop();
     this.seq = 0;
-    if (this.subs.size > 0) this.off = this.store.watch.on(() => this.check());
+    if (this.subs.size > 0) this.off = this.store.watch.on(() => void this.check().catch(() => undefined));
   }
 
-  subscribe(uri: string): void {
-    if (this.subs.size === 0) this.seq = this.store.operations.lastSeq();
+  async subscribe(uri: string): Promise<void> {
+    if (this.subs.size === 0) this.seq = await this.store.operations.lastSeq();
     this.subs.add(uri);
-    this.off ??= this.store.watch.on(() => this.check());
+    this.off ??= this.store.watch.on(() => void this.check().catch(() => undefined));
   }
 
   unsubscribe(uri: string): void {
@@ -57,10 +57,22 @@ export class ResourceWatcher {
     if (this.subs.size === 0) this.stop();
   }
 
-  /** Looks for new operations now; returns the URIs notified. */
-  check(): string[] {
-    if (this.subs.size === 0 || !this.store.db.open) return [];
-    const ops = this.store.operations.kindsAfter(this.seq);
+  private checking: Promise<string[]> | null = null;
+
+  /** Looks for new operations now (one look at a time: a look asked for during one waits for it); returns the URIs notified. */
+  async check(): Promise<string[]> {
+    while (this.checking) await this.checking.catch(() => undefined);
+    this.checking = this.look();
+    try {
+      return await this.checking;
+    } finally {
+      this.checking = null;
+    }
+  }
+
+  private async look(): Promise<string[]> {
+    if (this.subs.size === 0 || this.store.closed) return [];
+    const ops = await this.store.operations.kindsAfter(this.seq);
     if (ops.length === 0) return [];
     this.seq = (ops[ops.length - 1] as { seq: number }).seq;
     const uris = changedUris(ops, this.subs);

@@ -63,14 +63,15 @@ export function jsonBytes(v: unknown): number {
 /**
  * The items of one page: `build` each row in turn until `limit` items, or until the next would take
  * the page past PAGE.bytes of JSON (the first always goes in: one item is bounded by the input limits).
- * `more` says whether rows were left (the caller fetched limit + 1 to know).
+ * `more` says whether rows were left (the caller fetched limit + 1 to know). No I/O of its own: `build` may
+ * read (the board's rows), so it is awaited.
  */
-export function fillPage<R, T>(rows: readonly R[], limit: number, build: (r: R) => T): { items: T[]; last: R | undefined; more: boolean } {
+export async function fillPage<R, T>(rows: readonly R[], limit: number, build: (r: R) => T | Promise<T>): Promise<{ items: T[]; last: R | undefined; more: boolean }> {
   const items: T[] = [];
   let bytes = 0;
   let last: R | undefined;
   for (const r of rows.slice(0, limit)) {
-    const item = build(r);
+    const item = await build(r); // built one at a time: rows past the byte budget are never built (nor read)
     const size = jsonBytes(item);
     if (items.length > 0 && bytes + size > PAGE.bytes) return { items, last, more: true };
     items.push(item);

@@ -59,14 +59,18 @@ export type PhaseStatus = BoardPhase['status'];
 export interface ClaimGuards {
   /** Async preparation before the transaction (governance refreshes its GitHub kill-switch cache). */
   prepare?: () => Promise<void>;
-  beforeClaim?: () => { reason: ClaimReason; message: string } | null;
+  /** Database reads only (it runs in the transaction): no network, no timers. */
+  beforeClaim?: () => Awaitable<{ reason: ClaimReason; message: string } | null>;
   /** Refuses completions (the kill switch, DoD and Ask gates); reads and releases keep working. */
-  beforeComplete?: () => { reason: CompleteRefusal; message: string } | null;
+  beforeComplete?: () => Awaitable<{ reason: CompleteRefusal; message: string } | null>;
   /** `maxPoints`: the most points the phase was ever planned with (its row's, read with it). */
-  phase?: (p: PhaseRef, maxPoints: number | null) => { reason: ClaimReason; message: string } | null;
+  phase?: (p: PhaseRef, maxPoints: number | null) => Awaitable<{ reason: ClaimReason; message: string } | null>;
   /** `phases.reservations` of the config: a claim overlapping another owner's files is refused (default) or warned about. */
   filesMode?: ReservationMode;
 }
+
+/** A guard's answer, computed at once or read from the database. */
+type Awaitable<T> = T | Promise<T>;
 
 /** The files a claim asks to reserve, checked, and what an overlap does. */
 interface FilesRequest {
@@ -100,25 +104,25 @@ export class PhasesService {
     private readonly sessions: SessionsStore,
     private readonly defaultLeaseSeconds: number,
     /** Latest checkpoint per phase key of a MEGA, shown on the board (set by the Store). */
-    private readonly checkpointsOf?: (mega: string) => Map<string, Checkpoint>,
+    private readonly checkpointsOf?: (mega: string) => Promise<Map<string, Checkpoint>>,
   ) {}
 
   /**
    * The points the council gate reads: the most the phase was ever planned with, so a re-plan that
    * lowers (or drops) its points does not take it below council.gate_points.
    */
-  gatePoints(mega: string, id: string, points: number | null): number | null {
-    return gatePoints(this.rows.maxPoints(mega, id), points);
+  async gatePoints(mega: string, id: string, points: number | null): Promise<number | null> {
+    return gatePoints(await this.rows.maxPoints(mega, id), points);
   }
 
   // ---------------------------------------------------------------- planning
 
-  plan(instance: string, input: PlanInput, now: number): PlanResult {
+  async plan(instance: string, input: PlanInput, now: number): Promise<PlanResult> {
     const problem = findPlanProblem(input.phases.map((p) => ({ id: p.id, deps: p.deps ?? [] })));
     if (problem) throw new InputError(problem.field, describePlanProblem(problem));
-    return this.tx(() => {
-      const existing = this.rows.mega(input.key);
-      const before = existing ? this.rows.phasesOf(input.key) : [];
+    return this.tx(async () => {
+      const existing = await this.rows.mega(input.key);
+      const before = existing ? await this.rows.phasesOf(input.key) : [];
       const keep = new Set(input.phases.map((p) => phaseKey(p.id)));
       const removed = before.filter((r) => !keep.has(r.id));
       for (const r of removed) {
@@ -127,13 +131,13 @@ export class PhasesService {
           throw new InputError('phases', `phase ${JSON.stringify(phaseIdFromStore(r.id, r.id_kind))} ${what}; a re-plan must keep it (release it first to drop it)`);
         }
       }
-      this.rows.writePlan(
+      await this.rows.writePlan(
         input,
         existing,
         removed.map((r) => r.id),
         now,
       );
-      this.ops.append(now, {
+      await this.ops.append(now, {
         instance,
         kind: existing ? 'replan' : 'plan',
         mega: input.key,
@@ -145,7 +149,7 @@ export class PhasesService {
         phases: input.phases.length,
         created: !existing,
         removed: removed.map((r) => phaseIdFromStore(r.id, r.id_kind)),
-        ready: this.rows.ready(input.key, -1, 0).map((r) => phaseIdFromStore(r.id, r.id_kind)),
+        ready: (await this.rows.ready(input.key, -1, 0)).map((r) => phaseIdFromStore(r.id, r.id_kind)),
       };
     });
   }
@@ -153,37 +157,37 @@ export class PhasesService {
   // ---------------------------------------------------------------- claims
 
   /** Refreshes every lease a session holds ("any tool call refreshes its leases"). */
-  touch(instance: string, now: number): void {
-    this.tx(() => {
-      this.rows.touchLeases(instance, now);
-      this.sessions.markSeen(instance, now);
+  async touch(instance: string, now: number): Promise<void> {
+    await this.tx(async () => {
+      await this.rows.touchLeases(instance, now);
+      await this.sessions.markSeen(instance, now);
     });
   }
 
-  claim(instance: string, input: ClaimInput, now: number, guards: ClaimGuards = {}): ClaimResult {
+  async claim(instance: string, input: ClaimInput, now: number, guards: ClaimGuards = {}): Promise<ClaimResult> {
     if (input.phase !== undefined && input.mega === undefined) {
       throw new InputError('mega', 'required when phase is given (a phase id is unique only within its MEGA)');
     }
     const leaseSeconds = input.lease_seconds ?? this.defaultLeaseSeconds;
     const files: FilesRequest = { globs: input.files ? checkReservationGlobs('files', input.files) : [], mode: guards.filesMode ?? 'enforce' };
-    return this.tx(() => {
+    return this.tx(async () => {
       // A named claim looks its phase (and MEGA) up first. Claim-next looks the MEGA up only when
       // it takes no phase (a ready row proves the MEGA): an unknown MEGA's InputError then rolls
       // back whatever the transaction did before it, so the answer and the database are as before.
-      const named = input.phase !== undefined ? this.requirePhase(input.mega as string, input.phase) : null;
-      this.releaseStale(instance, now);
-      const blocked = guards.beforeClaim?.();
+      const named = input.phase !== undefined ? await this.requirePhase(input.mega as string, input.phase) : null;
+      await this.releaseStale(instance, now);
+      const blocked = await guards.beforeClaim?.();
       if (blocked) {
-        if (input.mega !== undefined && !named) this.requireMega(input.mega);
-        return { claimed: false, ...blocked, remaining: this.rows.remaining(input.mega) };
+        if (input.mega !== undefined && !named) await this.requireMega(input.mega);
+        return { claimed: false, ...blocked, remaining: await this.rows.remaining(input.mega) };
       }
       // Read again: releaseStale may have just released it.
-      if (named) return this.claimNamed(instance, this.rows.phase(named.mega, named.id) as PhaseRow, leaseSeconds, now, guards, files);
+      if (named) return this.claimNamed(instance, (await this.rows.phase(named.mega, named.id)) as PhaseRow, leaseSeconds, now, guards, files);
       return this.claimNext(instance, input.mega, leaseSeconds, now, guards, files);
     });
   }
 
-  private claimNamed(instance: string, row: PhaseRow, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): ClaimResult {
+  private async claimNamed(instance: string, row: PhaseRow, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): Promise<ClaimResult> {
     const ref = toRef(row);
     const label = `${row.mega}/${row.id}`;
     if (row.completed_at !== null) {
@@ -197,18 +201,18 @@ export class PhasesService {
     }
     if (row.owner === instance && row.token) {
       // A retry by the owner (its answer was lost): hand back the same claim, lease refreshed.
-      const overlap = this.filesRefusal(instance, ref, files, now);
+      const overlap = await this.filesRefusal(instance, ref, files, now);
       if (overlap.refusal) return { ...overlap.refusal, message: `${overlap.refusal.message} (you still hold ${label}; its reservation is unchanged)` };
       const expires = leaseExpiry(now, leaseSeconds);
-      this.rows.setLease(row.mega, row.id, expires);
-      const reserved = this.reserve(row, files, now);
+      await this.rows.setLease(row.mega, row.id, expires);
+      const reserved = await this.reserve(row, files, now);
       return warnedOf(
         { claimed: true, phase: ref, token: row.token, lease_expires_at: iso(expires), owner: instance, ...reserved, message: `you already hold ${label}; lease refreshed` },
         overlap.warned,
       );
     }
     if (row.owner !== null) {
-      const state = this.sessions.ownerState(row.owner);
+      const state = await this.sessions.ownerState(row.owner);
       if (state !== 'live') {
         const how = state === 'parked' ? 'parked it at session_end' : 'was interrupted (gone without session_end)';
         return {
@@ -227,16 +231,16 @@ export class PhasesService {
         message: `${label} is claimed by ${row.owner} until at least ${iso(row.lease_expires_at)}; pick another phase`,
       };
     }
-    const unmet = this.rows.unmetDeps(row.mega, row.id);
+    const unmet = await this.rows.unmetDeps(row.mega, row.id);
     if (unmet.length > 0) {
       const ids = unmet.map((u) => phaseIdFromStore(u.dep, u.id_kind));
       return { claimed: false, reason: 'deps_unmet', phase: ref, unmet_deps: ids, message: `${label} waits on unfinished phases ${ids.map((i) => JSON.stringify(i)).join(', ')}` };
     }
-    const refused = guards.phase?.(ref, row.max_points);
+    const refused = await guards.phase?.(ref, row.max_points);
     if (refused) return { claimed: false, phase: ref, ...refused };
-    const overlap = this.filesRefusal(instance, ref, files, now);
+    const overlap = await this.filesRefusal(instance, ref, files, now);
     if (overlap.refusal) return overlap.refusal;
-    return warnedOf(this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
+    return warnedOf(await this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
   }
 
   /**
@@ -244,42 +248,47 @@ export class PhasesService {
    * files_reserved refusal naming the owners, phases and globs; in warn mode the same as warnings.
    * The overlap does not depend on the phase, so claim-next stops at the first refusal.
    */
-  private filesRefusal(instance: string, ref: PhaseRef, files: FilesRequest | undefined, now: number): { refusal?: ClaimResult; warned?: Pick<ClaimResult, 'reserved_by' | 'warnings'> } {
+  private async filesRefusal(
+    instance: string,
+    ref: PhaseRef,
+    files: FilesRequest | undefined,
+    now: number,
+  ): Promise<{ refusal?: ClaimResult; warned?: Pick<ClaimResult, 'reserved_by' | 'warnings'> }> {
     if (!files?.globs.length || !this.reservations) return {};
-    const { refused, warned } = overlapVerdict(this.reservations.conflicts(instance, files.globs, now), files.mode);
+    const { refused, warned } = overlapVerdict(await this.reservations.conflicts(instance, files.globs, now), files.mode);
     return refused ? { refusal: { claimed: false, reason: 'files_reserved', phase: ref, ...refused } } : warned ? { warned } : {};
   }
 
   /** Records the globs of a claim (added to what it holds); the claim's globs for the answer. */
-  private reserve(row: PhaseRow, files: FilesRequest | undefined, now: number): Pick<ClaimResult, 'files'> {
+  private async reserve(row: PhaseRow, files: FilesRequest | undefined, now: number): Promise<Pick<ClaimResult, 'files'>> {
     if (!this.reservations || !files?.globs.length) return {};
-    return { files: this.reservations.add('files', row.mega, row.id, files.globs, now) };
+    return { files: await this.reservations.add('files', row.mega, row.id, files.globs, now) };
   }
 
-  private claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): ClaimResult {
+  private async claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): Promise<ClaimResult> {
     // Ready phases in plan order, a page at a time (guards may refuse some, e.g. the council gate).
     // The first page is one row: in the common case (no guard refuses) that is all it takes.
     let refusal: { reason: ClaimReason; message: string; phase: PhaseRef } | null = null;
     for (let offset = 0, page = 1; ; offset += page, page = 32) {
-      const rows = this.rows.ready(mega, page, offset);
+      const rows = await this.rows.ready(mega, page, offset);
       for (const row of rows) {
-        const refused = guards.phase?.(toRef(row), row.max_points);
+        const refused = await guards.phase?.(toRef(row), row.max_points);
         if (!refused) {
-          const overlap = this.filesRefusal(instance, toRef(row), files, now);
-          if (overlap.refusal) return { ...overlap.refusal, remaining: this.rows.remaining(mega) };
-          return warnedOf(this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
+          const overlap = await this.filesRefusal(instance, toRef(row), files, now);
+          if (overlap.refusal) return { ...overlap.refusal, remaining: await this.rows.remaining(mega) };
+          return warnedOf(await this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
         }
         refusal ??= { ...refused, phase: toRef(row) };
       }
       if (rows.length < page) break;
     }
-    if (mega !== undefined) this.requireMega(mega);
-    const remaining = this.rows.remaining(mega);
+    if (mega !== undefined) await this.requireMega(mega);
+    const remaining = await this.rows.remaining(mega);
     if (refusal) return { claimed: false, ...refusal, remaining };
     const scope = mega ?? 'any MEGA';
     if (remaining === 0) return { claimed: false, reason: 'no_ready_phase', remaining, message: `every phase of ${scope} is done; nothing left to claim` };
     // Work held by owners that will not come back on their own: say who, and how to adopt it.
-    const stuck = this.adoptableOwners(mega);
+    const stuck = await this.adoptableOwners(mega);
     if (stuck.length) {
       const list = stuck.map((o) => `${o.owner} (${o.state}, ${o.phases} phase${o.phases === 1 ? '' : 's'})`).join(', ');
       const first = stuck[0] as (typeof stuck)[number];
@@ -296,25 +305,25 @@ export class PhasesService {
   }
 
   /** Owners of open claims (in a MEGA, or all) that parked them or are gone, with their claim counts; at most 20 owners looked at. */
-  private adoptableOwners(mega: string | undefined): { owner: string; state: 'parked' | 'interrupted'; phases: number }[] {
+  private async adoptableOwners(mega: string | undefined): Promise<{ owner: string; state: 'parked' | 'interrupted'; phases: number }[]> {
     const out: { owner: string; state: 'parked' | 'interrupted'; phases: number }[] = [];
-    for (const o of this.rows.owners(mega)) {
-      const state = this.sessions.ownerState(o.owner);
+    for (const o of await this.rows.owners(mega)) {
+      const state = await this.sessions.ownerState(o.owner);
       if (state !== 'live') out.push({ owner: o.owner, state, phases: o.n });
     }
     return out;
   }
 
   /** A fresh claim: the epoch moves on and a new token is issued, so every older token is refused. */
-  private take(instance: string, row: PhaseRow, leaseSeconds: number, now: number, adoptedFrom?: string, files?: FilesRequest): ClaimResult {
+  private async take(instance: string, row: PhaseRow, leaseSeconds: number, now: number, adoptedFrom?: string, files?: FilesRequest): Promise<ClaimResult> {
     const epoch = row.epoch + 1;
-    if (!adoptedFrom) this.reservations?.reset(row.mega, row.id); // an adopter keeps the claim's reservation
-    const reserved = this.reserve(row, files, now);
+    if (!adoptedFrom) await this.reservations?.reset(row.mega, row.id); // an adopter keeps the claim's reservation
+    const reserved = await this.reserve(row, files, now);
     const token = `fx${epoch}-${randomUUID().slice(0, 18)}`; // epoch first: tokens of one phase only grow
     const expires = leaseExpiry(now, leaseSeconds);
-    this.rows.setClaim(row.mega, row.id, { owner: instance, token, epoch, claimed_at: now, lease_seconds: leaseSeconds, lease_expires_at: expires });
+    await this.rows.setClaim(row.mega, row.id, { owner: instance, token, epoch, claimed_at: now, lease_seconds: leaseSeconds, lease_expires_at: expires });
     const message = adoptedFrom ? `${instance} adopted ${row.mega}/${row.id} "${row.name}" from session ${adoptedFrom}` : `${instance} claimed ${row.mega}/${row.id} "${row.name}"`;
-    this.ops.append(now, {
+    await this.ops.append(now, {
       instance,
       kind: 'claim',
       mega: row.mega,
@@ -337,29 +346,33 @@ export class PhasesService {
    * Hands every claim of an interrupted session to `instance` with fresh tokens (resume). Runs in
    * the caller's transaction when there is one.
    */
-  adopt(instance: string, from: string, now: number): ClaimResult[] {
-    return this.tx(() => this.rows.claimsOf(from).map((row) => this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from)));
+  async adopt(instance: string, from: string, now: number): Promise<ClaimResult[]> {
+    return this.tx(async () => {
+      const out: ClaimResult[] = [];
+      for (const row of await this.rows.claimsOf(from)) out.push(await this.take(instance, row, row.lease_seconds ?? this.defaultLeaseSeconds, now, from));
+      return out;
+    });
   }
 
   /** Whether a MEGA of that key was planned. */
-  hasMega(key: string): boolean {
-    return this.rows.mega(key) !== undefined;
+  async hasMega(key: string): Promise<boolean> {
+    return (await this.rows.mega(key)) !== undefined;
   }
 
   /** Stored key and id kind of a phase (InputError when unknown). */
-  phaseKeyOf(mega: string, id: PhaseId): { key: string; kind: string } {
-    const row = this.requirePhase(mega, id);
+  async phaseKeyOf(mega: string, id: PhaseId): Promise<{ key: string; kind: string }> {
+    const row = await this.requirePhase(mega, id);
     return { key: row.id, kind: row.id_kind };
   }
 
   /** Import: marks a phase done as the claim file says (who and when), logged as an imported completion. */
-  recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): 'recorded' | 'kept' {
-    return this.tx(() => {
-      const row = this.requirePhase(mega, id);
+  async recordCompletion(instance: string, mega: string, id: PhaseId, p: { by: string; claimed_at: number | null; completed_at: number }, now: number): Promise<'recorded' | 'kept'> {
+    return this.tx(async () => {
+      const row = await this.requirePhase(mega, id);
       // The database wins over a claim file: a live claim or a recorded completion is kept as it is.
       if (row.owner !== null || row.completed_at !== null) return 'kept';
-      this.rows.writeImportedCompletion(mega, row.id, p);
-      this.ops.append(now, {
+      await this.rows.writeImportedCompletion(mega, row.id, p);
+      await this.ops.append(now, {
         instance,
         kind: 'complete',
         mega,
@@ -372,13 +385,13 @@ export class PhasesService {
   }
 
   /** Releases every claim whose lease passed and whose owner is not alive, recording each release. */
-  private releaseStale(instance: string, now: number): void {
-    for (const r of this.rows.expired(now)) {
+  private async releaseStale(instance: string, now: number): Promise<void> {
+    for (const r of await this.rows.expired(now)) {
       if (r.owner === instance || r.lease_expires_at === null) continue;
-      const liveness = this.sessions.liveness(r.owner as string);
+      const liveness = await this.sessions.liveness(r.owner as string);
       if (!isStale(r.lease_expires_at, now, liveness)) continue;
-      this.rows.clearClaim(r.mega, r.id);
-      this.ops.append(now, {
+      await this.rows.clearClaim(r.mega, r.id);
+      await this.ops.append(now, {
         instance,
         kind: 'release',
         mega: r.mega,
@@ -389,28 +402,28 @@ export class PhasesService {
     }
   }
 
-  heartbeat(instance: string, input: TokenInput, now: number): HeartbeatResult {
-    return this.tx(() => {
-      const row = this.requirePhase(input.mega, input.phase);
+  async heartbeat(instance: string, input: TokenInput, now: number): Promise<HeartbeatResult> {
+    return this.tx(async () => {
+      const row = await this.requirePhase(input.mega, input.phase);
       const refused = this.checkToken(row, input.token, instance);
       if (refused) return { ok: false, ...refused };
       const expires = leaseExpiry(now, row.lease_seconds ?? this.defaultLeaseSeconds);
-      this.rows.setLease(row.mega, row.id, expires);
-      this.sessions.markSeen(instance, now);
+      await this.rows.setLease(row.mega, row.id, expires);
+      await this.sessions.markSeen(instance, now);
       return { ok: true, lease_expires_at: iso(expires), message: `lease on ${row.mega}/${row.id} extended to ${iso(expires)}` };
     });
   }
 
-  complete(instance: string, input: z.output<typeof CompletePhaseInput>, now: number, guards: ClaimGuards = {}): CompleteResult {
-    return this.tx(() => {
-      const row = this.requirePhase(input.mega, input.phase);
+  async complete(instance: string, input: z.output<typeof CompletePhaseInput>, now: number, guards: ClaimGuards = {}): Promise<CompleteResult> {
+    return this.tx(async () => {
+      const row = await this.requirePhase(input.mega, input.phase);
       const label = `${row.mega}/${row.id}`;
       if (row.completed_at !== null && row.token === input.token && row.completed_by === instance) {
         // A retry (the first answer was lost). Its chained claim, if it made one, is still held:
         // hand that back rather than claiming a second phase the caller would never hear of.
         const r = { completed: true, phase: toRef(row), message: `${label} was already completed (by this token)` };
         if (!input.chain) return r;
-        const held = this.rows.claimsOf(instance).filter((c) => c.claimed_at !== null && c.claimed_at >= (row.completed_at as number));
+        const held = (await this.rows.claimsOf(instance)).filter((c) => c.claimed_at !== null && c.claimed_at >= (row.completed_at as number));
         const mine = held.find((c) => c.mega === row.mega) ?? held[0];
         if (mine) {
           const expires = iso(mine.lease_expires_at) as string;
@@ -426,14 +439,14 @@ export class PhasesService {
             },
           };
         }
-        return { ...r, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) };
+        return { ...r, next: await this.chainNext(instance, row.mega, input.lease_seconds, now, guards) };
       }
       const refused = this.checkToken(row, input.token, instance);
       if (refused) return { completed: false, phase: toRef(row), ...refused };
-      const stopped = guards.beforeComplete?.();
+      const stopped = await guards.beforeComplete?.();
       if (stopped) return { completed: false, phase: toRef(row), ...stopped };
-      this.rows.complete(row.mega, row.id, instance, now);
-      this.ops.append(now, {
+      await this.rows.complete(row.mega, row.id, instance, now);
+      await this.ops.append(now, {
         instance,
         kind: 'complete',
         mega: row.mega,
@@ -442,17 +455,17 @@ export class PhasesService {
         data: { claimed_at: row.claimed_at, took_ms: row.claimed_at === null ? null : now - row.claimed_at },
       });
       const done = { completed: true, phase: toRef(row), message: `completed ${label}` };
-      return input.chain ? { ...done, next: this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : done;
+      return input.chain ? { ...done, next: await this.chainNext(instance, row.mega, input.lease_seconds, now, guards) } : done;
     });
   }
 
   /** Phase chaining: the next ready phase of the same MEGA, else of any MEGA. */
-  private chainNext(instance: string, mega: string, leaseSeconds: number | undefined, now: number, guards: ClaimGuards): ClaimResult {
-    this.releaseStale(instance, now);
-    const blocked = guards.beforeClaim?.();
-    if (blocked) return { claimed: false, ...blocked, remaining: this.rows.remaining(undefined) };
+  private async chainNext(instance: string, mega: string, leaseSeconds: number | undefined, now: number, guards: ClaimGuards): Promise<ClaimResult> {
+    await this.releaseStale(instance, now);
+    const blocked = await guards.beforeClaim?.();
+    if (blocked) return { claimed: false, ...blocked, remaining: await this.rows.remaining(undefined) };
     const lease = leaseSeconds ?? this.defaultLeaseSeconds;
-    const same = this.claimNext(instance, mega, lease, now, guards);
+    const same = await this.claimNext(instance, mega, lease, now, guards);
     if (same.claimed || (same.remaining ?? 0) > 0) return same;
     return this.claimNext(instance, undefined, lease, now, guards);
   }
@@ -461,32 +474,32 @@ export class PhasesService {
    * Marks phases done because the tracker says so (sync_plan). Claimed phases are left to their
    * owner and returned in `skipped`; already completed ones are unchanged.
    */
-  markDone(instance: string, mega: string, ids: readonly PhaseId[], now: number, source: string): { marked: PhaseId[]; skipped: PhaseId[] } {
-    return this.tx(() => {
+  async markDone(instance: string, mega: string, ids: readonly PhaseId[], now: number, source: string): Promise<{ marked: PhaseId[]; skipped: PhaseId[] }> {
+    return this.tx(async () => {
       const marked: PhaseId[] = [];
       const skipped: PhaseId[] = [];
       for (const id of ids) {
-        const row = this.requirePhase(mega, id);
+        const row = await this.requirePhase(mega, id);
         if (row.completed_at !== null) continue;
         if (row.owner !== null) {
           skipped.push(id);
           continue;
         }
-        this.rows.complete(row.mega, row.id, instance, now);
-        this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${row.mega}/${row.id} "${row.name}" is done in ${source}`, data: { source } });
+        await this.rows.complete(row.mega, row.id, instance, now);
+        await this.ops.append(now, { instance, kind: 'complete', mega: row.mega, phase: row.id, message: `${row.mega}/${row.id} "${row.name}" is done in ${source}`, data: { source } });
         marked.push(id);
       }
       return { marked, skipped };
     });
   }
 
-  release(instance: string, input: z.output<typeof ReleasePhaseInput>, now: number): ReleaseResult {
-    return this.tx(() => {
-      const row = this.requirePhase(input.mega, input.phase);
+  async release(instance: string, input: z.output<typeof ReleasePhaseInput>, now: number): Promise<ReleaseResult> {
+    return this.tx(async () => {
+      const row = await this.requirePhase(input.mega, input.phase);
       const refused = this.checkToken(row, input.token, instance);
       if (refused) return { released: false, ...refused };
-      this.rows.clearClaim(row.mega, row.id);
-      this.ops.append(now, { instance, kind: 'release', mega: row.mega, phase: row.id, message: `${instance} released ${row.mega}/${row.id}: ${input.reason}`, data: { reason: input.reason } });
+      await this.rows.clearClaim(row.mega, row.id);
+      await this.ops.append(now, { instance, kind: 'release', mega: row.mega, phase: row.id, message: `${instance} released ${row.mega}/${row.id}: ${input.reason}`, data: { reason: input.reason } });
       return { released: true, message: `released ${row.mega}/${row.id}; it is claimable again` };
     });
   }
@@ -496,8 +509,8 @@ export class PhasesService {
    * held phase; with its stored key and id kind when it is. Call inside a write transaction.
    * Unknown MEGA or phase: InputError.
    */
-  verifyToken(input: TokenInput, instance: string): { ok: true; phase: PhaseRef; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string } {
-    const row = this.requirePhase(input.mega, input.phase);
+  async verifyToken(input: TokenInput, instance: string): Promise<{ ok: true; phase: PhaseRef; key: string; kind: string } | { ok: false; reason: TokenRefusal; owner?: string; message: string }> {
+    const row = await this.requirePhase(input.mega, input.phase);
     const refused = this.checkToken(row, input.token, instance);
     return refused ? { ok: false, ...refused } : { ok: true, phase: toRef(row), key: row.id, kind: row.id_kind };
   }
@@ -534,33 +547,34 @@ export class PhasesService {
    * with `mega`, that MEGA's summary and a page of its phases in plan order. `cursor` (from the
    * last answer) says where the page starts; every answer stays within PAGE.bytes of items.
    */
-  boardPage(input: BoardQuery): BoardPage {
+  async boardPage(input: BoardQuery): Promise<BoardPage> {
     const limit = input.limit ?? PAGE.limit;
     const at = input.cursor !== undefined ? decodeCursor(input.cursor, input.mega) : null;
     const view = this.boardView();
-    const megasTotal = this.rows.megaCount();
+    const megasTotal = await this.rows.megaCount();
     if (input.mega !== undefined) {
-      const m = this.requireMega(input.mega);
-      const page = fillPage(this.rows.phasesAfter(m.key, at?.kind === 'phases' ? at.ord : -1, limit + 1), limit, (r) => view.phase(r));
+      const m = await this.requireMega(input.mega);
+      const page = await fillPage(await this.rows.phasesAfter(m.key, at?.kind === 'phases' ? at.ord : -1, limit + 1), limit, (r) => view.phase(r));
       const cursor = page.more && page.last ? encodeCursor({ kind: 'phases', mega: m.key, ord: page.last.ord }) : undefined;
-      return { megas: [{ ...this.summary(m), phases: page.items }], megas_total: megasTotal, ...(cursor ? { cursor } : {}) };
+      return { megas: [{ ...(await this.summary(m)), phases: page.items }], megas_total: megasTotal, ...(cursor ? { cursor } : {}) };
     }
-    const page = fillPage(this.rows.megasAfter(at?.kind === 'megas' ? at : null, limit + 1), limit, (m) => this.summary(m));
+    const page = await fillPage(await this.rows.megasAfter(at?.kind === 'megas' ? at : null, limit + 1), limit, (m) => this.summary(m));
     const cursor = page.more && page.last ? encodeCursor({ kind: 'megas', at: page.last.created_at, key: page.last.key }) : undefined;
     // A small board answers as it did before paging: every MEGA with its phases, when they fit one page.
     if (!at && !cursor && page.items.reduce((n, m) => n + m.total, 0) <= PAGE.smallBoard) {
-      const full = page.items.map((m) => ({ ...m, phases: this.rows.phasesOf(m.key).map((r) => view.phase(r)) }));
+      const full: BoardMegaFull[] = [];
+      for (const m of page.items) full.push({ ...m, phases: await view.phases(await this.rows.phasesOf(m.key)) });
       if (jsonBytes(full) <= PAGE.bytes) return { megas: full, megas_total: megasTotal };
     }
     return { megas: page.items, megas_total: megasTotal, ...(cursor ? { cursor } : {}) };
   }
 
   /** Every page of a board query, joined (for a terminal: `factory-mcp status`): the MEGA summaries, or one MEGA with all its phases. */
-  boardPages(mega?: string): BoardMega[] {
+  async boardPages(mega?: string): Promise<BoardMega[]> {
     const out: BoardMega[] = [];
     let cursor: string | undefined;
     do {
-      const page = this.boardPage({ mega, cursor, limit: PAGE.maxLimit });
+      const page = await this.boardPage({ mega, cursor, limit: PAGE.maxLimit });
       const first = out[0];
       if (mega !== undefined && first) first.phases?.push(...(page.megas[0]?.phases ?? []));
       else out.push(...page.megas);
@@ -573,34 +587,36 @@ export class PhasesService {
    * Every MEGA (or one) with all its phases, unpaged: for `factory-mcp export` and for checks on one
    * MEGA inside the server (council subjects, GitHub statuses). Answers page with boardPage.
    */
-  board(mega?: string): BoardMegaFull[] {
+  async board(mega?: string): Promise<BoardMegaFull[]> {
     const view = this.boardView();
-    const megas = mega !== undefined ? [this.requireMega(mega)] : this.rows.megas();
-    return megas.map((m) => ({ ...this.summary(m), phases: this.rows.phasesOf(m.key).map((r) => view.phase(r)) }));
+    const megas = mega !== undefined ? [await this.requireMega(mega)] : await this.rows.megas();
+    const out: BoardMegaFull[] = [];
+    for (const m of megas) out.push({ ...(await this.summary(m)), phases: await view.phases(await this.rows.phasesOf(m.key)) });
+    return out;
   }
 
-  private summary(m: MegaRow): BoardMega {
-    const owners = this.rows.owners(m.key).map((o) => ({ instance: o.owner, phases: o.n }));
-    return { key: m.key, title: m.title, source: m.source, ...this.rows.counts(m.key), owners };
+  private async summary(m: MegaRow): Promise<BoardMega> {
+    const owners = (await this.rows.owners(m.key)).map((o) => ({ instance: o.owner, phases: o.n }));
+    return { key: m.key, title: m.title, source: m.source, ...(await this.rows.counts(m.key)), owners };
   }
 
   /** Phase rows as the board shows them; owners' states and each MEGA's checkpoints read once per answer. */
-  private boardView(): { phase: (r: PhaseRow) => BoardPhase } {
-    const states = new Map<string, ReturnType<SessionsStore['ownerState']>>();
-    const stateOf = (owner: string) => {
+  private boardView(): { phase: (r: PhaseRow) => Promise<BoardPhase>; phases: (rows: readonly PhaseRow[]) => Promise<BoardPhase[]> } {
+    const states = new Map<string, Awaited<ReturnType<SessionsStore['ownerState']>>>();
+    const stateOf = async (owner: string) => {
       let st = states.get(owner);
-      if (st === undefined) states.set(owner, (st = this.sessions.ownerState(owner)));
+      if (st === undefined) states.set(owner, (st = await this.sessions.ownerState(owner)));
       return st;
     };
     const checkpoints = new Map<string, Map<string, Checkpoint> | undefined>();
-    const checkpointsOf = (mega: string) => {
-      if (!checkpoints.has(mega)) checkpoints.set(mega, this.checkpointsOf?.(mega));
+    const checkpointsOf = async (mega: string) => {
+      if (!checkpoints.has(mega)) checkpoints.set(mega, await this.checkpointsOf?.(mega));
       return checkpoints.get(mega);
     };
-    const phase = (r: PhaseRow): BoardPhase => {
+    const phase = async (r: PhaseRow): Promise<BoardPhase> => {
       const status: PhaseStatus = r.completed_at !== null ? 'done' : r.owner !== null ? 'claimed' : r.unmet === 0 ? 'ready' : 'blocked';
-      const state = r.owner !== null ? stateOf(r.owner) : 'live';
-      const cps = checkpointsOf(r.mega);
+      const state = r.owner !== null ? await stateOf(r.owner) : 'live';
+      const cps = await checkpointsOf(r.mega);
       const cp = cps?.get(r.id);
       return {
         ...toRef(r),
@@ -611,27 +627,32 @@ export class PhasesService {
         lease_expires_at: r.owner !== null ? iso(r.lease_expires_at) : null,
         completed_at: iso(r.completed_at),
         completed_by: r.completed_by,
-        ...(status === 'blocked' ? { waits_on: this.rows.unmetDeps(r.mega, r.id).map((u) => phaseIdFromStore(u.dep, u.id_kind)) } : {}),
+        ...(status === 'blocked' ? { waits_on: (await this.rows.unmetDeps(r.mega, r.id)).map((u) => phaseIdFromStore(u.dep, u.id_kind)) } : {}),
         ...(cps ? { checkpoint: cp ? checkpointBrief(cp) : null } : {}),
-        ...(r.owner !== null ? reservedFiles(r) : {}),
+        ...(r.owner !== null ? await reservedFiles(r) : {}),
       };
     };
-    const reservedFiles = (r: PhaseRow): { files?: string[] } => {
-      const files = this.reservations?.ofPhase(r.mega, r.id);
+    const reservedFiles = async (r: PhaseRow): Promise<{ files?: string[] }> => {
+      const files = await this.reservations?.ofPhase(r.mega, r.id);
       return files?.length ? { files } : {};
     };
-    return { phase };
+    const phases = async (rows: readonly PhaseRow[]): Promise<BoardPhase[]> => {
+      const out: BoardPhase[] = [];
+      for (const r of rows) out.push(await phase(r));
+      return out;
+    };
+    return { phase, phases };
   }
 
   /** Open claims of one session, for resume answers and session_end. */
-  claimsOf(instance: string): PhaseRow[] {
+  async claimsOf(instance: string): Promise<PhaseRow[]> {
     return this.rows.claimsOf(instance);
   }
 
-  private requireMega(key: string): MegaRow {
-    const m = this.rows.mega(key);
+  private async requireMega(key: string): Promise<MegaRow> {
+    const m = await this.rows.mega(key);
     if (!m) {
-      const known = this.rows.megas().map((x) => x.key);
+      const known = (await this.rows.megas()).map((x) => x.key);
       throw new InputError(
         'mega',
         `unknown MEGA ${JSON.stringify(key)}${known.length ? ` (known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})` : ' (none planned yet: call plan_mega first)'}`,
@@ -640,11 +661,11 @@ export class PhasesService {
     return m;
   }
 
-  private requirePhase(mega: string, id: PhaseId): PhaseRow {
-    this.requireMega(mega);
-    const row = this.rows.phase(mega, phaseKey(id));
+  private async requirePhase(mega: string, id: PhaseId): Promise<PhaseRow> {
+    await this.requireMega(mega);
+    const row = await this.rows.phase(mega, phaseKey(id));
     if (!row) {
-      const known = this.rows.phasesOf(mega).map((r) => r.id);
+      const known = (await this.rows.phasesOf(mega)).map((r) => r.id);
       throw new InputError('phase', `unknown phase ${JSON.stringify(id)} in MEGA ${mega} (known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? ', …' : ''})`);
     }
     return row;

@@ -1,6 +1,5 @@
-import type { Statement } from 'better-sqlite3';
 import type { z } from 'zod';
-import type { Db } from '../core/db.js';
+import type { Sql, Stmt } from '../core/sql.js';
 import type { PhaseRefSchema } from '../../schemas/common.js';
 import type { PlanMegaInput } from '../../schemas/phases.js';
 import { phaseIdFromStore, phaseIdKind, phaseKey, type PhaseId } from '../core/ids.js';
@@ -70,60 +69,60 @@ export interface ClaimRow {
 export class PhasesStore {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly sql: Sql) {
     this.q = {
-      mega: db.prepare<[string], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE key = ?'),
-      megas: db.prepare<[], MegaRow>('SELECT key, title, source, created_at FROM megas ORDER BY created_at, key'),
+      mega: sql.prepare<[string], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE key = ?'),
+      megas: sql.prepare<[], MegaRow>('SELECT key, title, source, created_at FROM megas ORDER BY created_at, key'),
       // Keyset pages (index megas_page, phases_page): a page costs its own rows, wherever it starts.
-      megasAfter: db.prepare<[number, string, number], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE (created_at, key) > (?, ?) ORDER BY created_at, key LIMIT ?'),
-      megaCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM megas'),
-      counts: db.prepare<[string], MegaCounts>(
+      megasAfter: sql.prepare<[number, string, number], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE (created_at, key) > (?, ?) ORDER BY created_at, key LIMIT ?'),
+      megaCount: sql.prepare<[], { n: number }>('SELECT count(*) AS n FROM megas'),
+      counts: sql.prepare<[string], MegaCounts>(
         `SELECT count(*) AS total, count(completed_at) AS done, count(owner) AS claimed,
                 coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet = 0), 0) AS ready,
                 coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet > 0), 0) AS blocked,
                 coalesce(sum(points), 0) AS points_total, coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done
          FROM phases WHERE mega = ?`,
       ),
-      phasesAfter: db.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND ord > ? ORDER BY ord LIMIT ?'),
-      phase: db.prepare<[string, string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND id = ?'),
-      phasesOf: db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? ORDER BY ord'),
-      unmet: db.prepare<[string, string], { dep: string; id_kind: string }>(
+      phasesAfter: sql.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND ord > ? ORDER BY ord LIMIT ?'),
+      phase: sql.prepare<[string, string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND id = ?'),
+      phasesOf: sql.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? ORDER BY ord'),
+      unmet: sql.prepare<[string, string], { dep: string; id_kind: string }>(
         `SELECT d.dep, q.id_kind FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
          WHERE d.mega = ? AND d.phase = ? AND q.completed_at IS NULL ORDER BY q.ord`,
       ),
       // `unmet` counts unfinished deps, so "ready" is one partial-index range scan.
-      readyIn: db.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?'),
+      readyIn: sql.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?'),
       // Across MEGAs in claim order (MEGAs as planned, then plan order) on one partial index: no MEGA list is read.
-      readyAll: db.prepare<[number, number], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT ? OFFSET ?'),
+      readyAll: sql.prepare<[number, number], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT ? OFFSET ?'),
       // The first ready phase, the common claim: a literal LIMIT 1 lets SQLite stop at the first index entry
       // (a bound LIMIT/OFFSET costs about three times as much per claim).
-      firstIn: db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT 1'),
-      firstAll: db.prepare<[], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1'),
-      remainingIn: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
-      remainingAll: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
-      owners: db.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
-      ownersIn: db.prepare<[string], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL AND mega = ? GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
-      expired: db.prepare<[number], PhaseRow>('SELECT * FROM phases WHERE owner IS NOT NULL AND lease_expires_at <= ?'),
-      setClaim: db.prepare(
+      firstIn: sql.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT 1'),
+      firstAll: sql.prepare<[], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1'),
+      remainingIn: sql.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
+      remainingAll: sql.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
+      owners: sql.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
+      ownersIn: sql.prepare<[string], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL AND mega = ? GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
+      expired: sql.prepare<[number], PhaseRow>('SELECT * FROM phases WHERE owner IS NOT NULL AND lease_expires_at <= ?'),
+      setClaim: sql.prepare(
         `UPDATE phases SET owner = ?, token = ?, epoch = ?, claimed_at = ?, lease_seconds = ?, lease_expires_at = ?
          WHERE mega = ? AND id = ?`,
       ),
-      clearClaim: db.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL WHERE mega = ? AND id = ?'),
-      setLease: db.prepare('UPDATE phases SET lease_expires_at = ? WHERE mega = ? AND id = ?'),
+      clearClaim: sql.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL WHERE mega = ? AND id = ?'),
+      setLease: sql.prepare('UPDATE phases SET lease_expires_at = ? WHERE mega = ? AND id = ?'),
       // A lease set within the last second is fresh (the refresh is throttled to once a second too): not rewritten.
-      touchLeases: db.prepare<[{ now: number; owner: string }]>(
+      touchLeases: sql.prepare<[{ now: number; owner: string }]>(
         'UPDATE phases SET lease_expires_at = @now + lease_seconds * 1000 WHERE owner = @owner AND (lease_expires_at IS NULL OR lease_expires_at < @now + lease_seconds * 1000 - 1000)',
       ),
-      complete: db.prepare('UPDATE phases SET owner = NULL, lease_expires_at = NULL, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?'),
-      unblock: db.prepare<[{ mega: string; dep: string }]>('UPDATE phases SET unmet = unmet - 1 WHERE mega = @mega AND id IN (SELECT phase FROM phase_deps WHERE mega = @mega AND dep = @dep)'),
-      recountUnmet: db.prepare(
+      complete: sql.prepare('UPDATE phases SET owner = NULL, lease_expires_at = NULL, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?'),
+      unblock: sql.prepare<[{ mega: string; dep: string }]>('UPDATE phases SET unmet = unmet - 1 WHERE mega = @mega AND id IN (SELECT phase FROM phase_deps WHERE mega = @mega AND dep = @dep)'),
+      recountUnmet: sql.prepare(
         `UPDATE phases SET unmet = (SELECT count(*) FROM phase_deps d JOIN phases q ON q.mega = d.mega AND q.id = d.dep
                                     WHERE d.mega = phases.mega AND d.phase = phases.id AND q.completed_at IS NULL)
          WHERE mega = ?`,
       ),
-      insertMega: db.prepare('INSERT INTO megas (key, title, source, created_at, updated_at) VALUES (?,?,?,?,?)'),
-      updateMega: db.prepare('UPDATE megas SET title = ?, source = ?, updated_at = ? WHERE key = ?'),
-      upsertPhase: db.prepare(
+      insertMega: sql.prepare('INSERT INTO megas (key, title, source, created_at, updated_at) VALUES (?,?,?,?,?)'),
+      updateMega: sql.prepare('UPDATE megas SET title = ?, source = ?, updated_at = ? WHERE key = ?'),
+      upsertPhase: sql.prepare(
         // max_points: the most points the phase was ever planned with (the council gate reads it, so a
         // re-plan that lowers the points does not take a phase below the gate).
         // mega_at: the MEGA's created_at, the first key of the claim order (index phases_ready_any).
@@ -132,55 +131,56 @@ export class PhasesStore {
            points = excluded.points, tickets = excluded.tickets, deps = excluded.deps,
            max_points = max(coalesce(phases.max_points, phases.points, excluded.points, 0), coalesce(excluded.points, 0))`,
       ),
-      deletePhase: db.prepare('DELETE FROM phases WHERE mega = ? AND id = ?'),
-      maxPoints: db.prepare<[string, string], { max_points: number | null }>('SELECT max_points FROM phases WHERE mega = ? AND id = ?'),
-      deleteDeps: db.prepare('DELETE FROM phase_deps WHERE mega = ?'),
-      insertDep: db.prepare('INSERT INTO phase_deps (mega, phase, dep) VALUES (?,?,?)'),
+      deletePhase: sql.prepare('DELETE FROM phases WHERE mega = ? AND id = ?'),
+      maxPoints: sql.prepare<[string, string], { max_points: number | null }>('SELECT max_points FROM phases WHERE mega = ? AND id = ?'),
+      deleteDeps: sql.prepare('DELETE FROM phase_deps WHERE mega = ?'),
+      insertDep: sql.prepare('INSERT INTO phase_deps (mega, phase, dep) VALUES (?,?,?)'),
+      importCompletion: sql.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?'),
     };
   }
 
   // ---------------------------------------------------------------- reads
 
-  mega(key: string): MegaRow | undefined {
+  async mega(key: string): Promise<MegaRow | undefined> {
     return this.q.mega.get(key);
   }
 
   /** Every MEGA, in the order they were planned. */
-  megas(): MegaRow[] {
+  async megas(): Promise<MegaRow[]> {
     return this.q.megas.all();
   }
 
   /** A phase by its stored key. */
-  phase(mega: string, key: string): PhaseRow | undefined {
+  async phase(mega: string, key: string): Promise<PhaseRow | undefined> {
     return this.q.phase.get(mega, key);
   }
 
   /** The phases of a MEGA in plan order. */
-  phasesOf(mega: string): PhaseRow[] {
+  async phasesOf(mega: string): Promise<PhaseRow[]> {
     return this.q.phasesOf.all(mega);
   }
 
   /** The unfinished dependencies of a phase, in plan order, with their id kinds. */
-  unmetDeps(mega: string, key: string): { dep: string; id_kind: string }[] {
+  async unmetDeps(mega: string, key: string): Promise<{ dep: string; id_kind: string }[]> {
     return this.q.unmet.all(mega, key);
   }
 
   /** Up to `limit` MEGAs after `after` (their created_at and key; null: from the first) in the order they were planned. */
-  megasAfter(after: { at: number; key: string } | null, limit: number): MegaRow[] {
+  async megasAfter(after: { at: number; key: string } | null, limit: number): Promise<MegaRow[]> {
     return this.q.megasAfter.all(after?.at ?? Number.MIN_SAFE_INTEGER, after?.key ?? '', limit);
   }
 
-  megaCount(): number {
-    return this.q.megaCount.get()?.n ?? 0;
+  async megaCount(): Promise<number> {
+    return (await this.q.megaCount.get())?.n ?? 0;
   }
 
   /** A MEGA's phases counted by status, and its points (one range of its phases). */
-  counts(mega: string): MegaCounts {
-    return this.q.counts.get(mega) as MegaCounts;
+  async counts(mega: string): Promise<MegaCounts> {
+    return (await this.q.counts.get(mega)) as MegaCounts;
   }
 
   /** Up to `limit` phases of a MEGA after plan position `ord` (-1: from the first), in plan order. */
-  phasesAfter(mega: string, ord: number, limit: number): PhaseRow[] {
+  async phasesAfter(mega: string, ord: number, limit: number): Promise<PhaseRow[]> {
     return this.q.phasesAfter.all(mega, ord, limit);
   }
 
@@ -189,40 +189,40 @@ export class PhasesStore {
    * from `offset` (limit -1: all); across MEGAs in MEGA order when `mega` is undefined, read from
    * one index whatever the number of MEGAs.
    */
-  ready(mega: string | undefined, limit: number, offset: number): PhaseRow[] {
+  async ready(mega: string | undefined, limit: number, offset: number): Promise<PhaseRow[]> {
     if (limit === 1 && offset === 0) {
-      const first = mega !== undefined ? this.q.firstIn.get(mega) : this.q.firstAll.get();
+      const first = mega !== undefined ? await this.q.firstIn.get(mega) : await this.q.firstAll.get();
       return first ? [first] : [];
     }
     return mega !== undefined ? this.q.readyIn.all(mega, limit, offset) : this.q.readyAll.all(limit, offset);
   }
 
   /** Phases not yet done, in a MEGA or in all. */
-  remaining(mega: string | undefined): number {
-    return (mega !== undefined ? this.q.remainingIn.get(mega) : this.q.remainingAll.get())?.n ?? 0;
+  async remaining(mega: string | undefined): Promise<number> {
+    return (mega !== undefined ? await this.q.remainingIn.get(mega) : await this.q.remainingAll.get())?.n ?? 0;
   }
 
   /** Owners of open claims (in a MEGA, or all) with their claim counts, earliest claim first; at most 20. */
-  owners(mega: string | undefined): { owner: string; n: number }[] {
+  async owners(mega: string | undefined): Promise<{ owner: string; n: number }[]> {
     return mega !== undefined ? this.q.ownersIn.all(mega) : this.q.owners.all();
   }
 
   /** Claims whose lease ended by `now`. */
-  expired(now: number): PhaseRow[] {
+  async expired(now: number): Promise<PhaseRow[]> {
     return this.q.expired.all(now);
   }
 
-  private claimsOfStmt: Statement<[string], PhaseRow> | undefined;
+  private claimsOfStmt: Stmt<[string], PhaseRow> | undefined;
 
   /** Open claims of one session, by MEGA and plan order. */
-  claimsOf(instance: string): PhaseRow[] {
-    this.claimsOfStmt ??= this.db.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord');
+  async claimsOf(instance: string): Promise<PhaseRow[]> {
+    this.claimsOfStmt ??= this.sql.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE owner = ? ORDER BY mega, ord');
     return this.claimsOfStmt.all(instance);
   }
 
   /** The most points the phase was ever planned with. */
-  maxPoints(mega: string, key: string): number | null {
-    return this.q.maxPoints.get(mega, key)?.max_points ?? null;
+  async maxPoints(mega: string, key: string): Promise<number | null> {
+    return (await this.q.maxPoints.get(mega, key))?.max_points ?? null;
   }
 
   // ---------------------------------------------------------------- writes
@@ -231,50 +231,48 @@ export class PhasesStore {
    * Writes a plan: the MEGA row (created, or its title and source updated), its phases in order
    * (upserted), their dependency edges, minus the phases in `removed`; then recounts unmet deps.
    */
-  writePlan(plan: PlanInput, existing: MegaRow | undefined, removed: readonly string[], now: number): void {
-    if (existing) this.q.updateMega.run(plan.title, plan.source ?? existing.source, now, plan.key);
-    else this.q.insertMega.run(plan.key, plan.title, plan.source ?? null, now, now);
+  async writePlan(plan: PlanInput, existing: MegaRow | undefined, removed: readonly string[], now: number): Promise<void> {
+    if (existing) await this.q.updateMega.run(plan.title, plan.source ?? existing.source, now, plan.key);
+    else await this.q.insertMega.run(plan.key, plan.title, plan.source ?? null, now, now);
     const megaAt = existing ? existing.created_at : now;
-    this.q.deleteDeps.run(plan.key);
-    for (const id of removed) this.q.deletePhase.run(plan.key, id);
+    await this.q.deleteDeps.run(plan.key);
+    for (const id of removed) await this.q.deletePhase.run(plan.key, id);
     for (const [i, p] of plan.phases.entries()) {
       const deps = (p.deps ?? []).map(phaseKey);
-      this.q.upsertPhase.run(plan.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []), p.points ?? null, megaAt);
-      for (const d of new Set(deps)) this.q.insertDep.run(plan.key, phaseKey(p.id), d);
+      await this.q.upsertPhase.run(plan.key, phaseKey(p.id), phaseIdKind(p.id), i, p.name, p.points ?? null, JSON.stringify(p.tickets ?? []), JSON.stringify(p.deps ?? []), p.points ?? null, megaAt);
+      for (const d of new Set(deps)) await this.q.insertDep.run(plan.key, phaseKey(p.id), d);
     }
-    this.q.recountUnmet.run(plan.key);
+    await this.q.recountUnmet.run(plan.key);
   }
 
-  setClaim(mega: string, key: string, c: ClaimRow): void {
-    this.q.setClaim.run(c.owner, c.token, c.epoch, c.claimed_at, c.lease_seconds, c.lease_expires_at, mega, key);
+  async setClaim(mega: string, key: string, c: ClaimRow): Promise<void> {
+    await this.q.setClaim.run(c.owner, c.token, c.epoch, c.claimed_at, c.lease_seconds, c.lease_expires_at, mega, key);
   }
 
   /** The phase is unclaimed again (its token is gone). */
-  clearClaim(mega: string, key: string): void {
-    this.q.clearClaim.run(mega, key);
+  async clearClaim(mega: string, key: string): Promise<void> {
+    await this.q.clearClaim.run(mega, key);
   }
 
-  setLease(mega: string, key: string, expires: number): void {
-    this.q.setLease.run(expires, mega, key);
+  async setLease(mega: string, key: string, expires: number): Promise<void> {
+    await this.q.setLease.run(expires, mega, key);
   }
 
   /** Every lease `owner` holds runs its full length again from `now` (those set less than a second ago are left as they are). */
-  touchLeases(owner: string, now: number): void {
-    this.q.touchLeases.run({ now, owner });
+  async touchLeases(owner: string, now: number): Promise<void> {
+    await this.q.touchLeases.run({ now, owner });
   }
 
   /** Marks a phase completed and counts it off its dependents' unmet deps. */
-  complete(mega: string, key: string, by: string, now: number): void {
-    this.q.complete.run(now, by, mega, key);
-    this.q.unblock.run({ mega, dep: key });
+  async complete(mega: string, key: string, by: string, now: number): Promise<void> {
+    await this.q.complete.run(now, by, mega, key);
+    await this.q.unblock.run({ mega, dep: key });
   }
 
   /** An imported completion (who and when, from a claim file); the MEGA's dependents are recounted. */
-  writeImportedCompletion(mega: string, key: string, p: { by: string; claimed_at: number | null; completed_at: number }): void {
-    this.db
-      .prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL, claimed_at = ?, completed_at = ?, completed_by = ? WHERE mega = ? AND id = ?')
-      .run(p.claimed_at, p.completed_at, p.by, mega, key);
-    this.q.recountUnmet.run(mega); // dependents of an imported completion become ready
+  async writeImportedCompletion(mega: string, key: string, p: { by: string; claimed_at: number | null; completed_at: number }): Promise<void> {
+    await this.q.importCompletion.run(p.claimed_at, p.completed_at, p.by, mega, key);
+    await this.q.recountUnmet.run(mega); // dependents of an imported completion become ready
   }
 }
 

@@ -68,20 +68,20 @@ export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?:
   for (const file of files) {
     let store: Store;
     try {
-      store = Store.open(file, { leaseSeconds: 7200, readOnly: true });
+      store = await Store.open(file, { leaseSeconds: 7200, readOnly: true });
     } catch (e) {
       return unreadable(file, e);
     }
     try {
-      const mine = ownInstances(store, opts.env, at);
+      const mine = await ownInstances(store, opts.env, at);
       const reservations = store.phases.reservations;
-      for (const h of reservations ? reservations.holders(staged, opts.now, mine) : []) {
+      for (const h of reservations ? await reservations.holders(staged, opts.now, mine) : []) {
         lines.push(`  ${h.path} — reserved as ${JSON.stringify(h.glob)} by ${h.mega}/${String(h.phase)} "${h.name}", held by ${h.agent ? `${h.owner} (${h.agent})` : h.owner}`);
       }
     } catch (e) {
       return unreadable(file, e);
     } finally {
-      store.close();
+      await store.close();
     }
   }
   if (!lines.length) return { exit: 0, text: '' };
@@ -103,13 +103,13 @@ export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?:
  * is in FACTORY_SESSION (its hash must be stored). Nothing else: an instance id in the environment
  * proves nothing.
  */
-function ownInstances(store: Store, env: NodeJS.ProcessEnv, at: { top: string; main: string }): Set<string> {
+async function ownInstances(store: Store, env: NodeJS.ProcessEnv, at: { top: string; main: string }): Promise<Set<string>> {
   const mine = new Set<string>();
-  const owner = worktreeOwner(store, at.main, at.top);
+  const owner = await worktreeOwner(store, at.main, at.top);
   if (owner) mine.add(owner);
   const key = env.FACTORY_SESSION;
   if (key) {
-    const row = store.sessions.byKeyHash(sessionKeyHash(key));
+    const row = await store.sessions.byKeyHash(sessionKeyHash(key));
     if (row && row.ended_at === null && row.adopted_by === null) mine.add(row.instance);
   }
   return mine;

@@ -100,17 +100,17 @@ export function mergeCommentBody(p: { mega: string; phase: string }, c: MergeCom
 // ---------------------------------------------------------------- queue
 
 /** Queues `target` for each ticket of a phase (and a comment per ticket on merge), then starts a delivery the caller need not wait for. */
-function queue(ctx: Deps, phase: PhaseTickets, target: TicketTarget, comment?: (ticket: string) => MergeComment): { note?: TicketsNote; delivery: Promise<void> } {
+async function queue(ctx: Deps, phase: PhaseTickets, target: TicketTarget, comment?: (ticket: string) => MergeComment): Promise<{ note?: TicketsNote; delivery: Promise<void> }> {
   const tickets = [...new Set(phase.tickets)];
   const none = Promise.resolve();
   if (!tickets.length || !ctx.config.linear.lifecycle) return { delivery: none };
   if (!ctx.env.LINEAR_API_KEY) return { note: { status: 'not_updated', reason: 'LINEAR_API_KEY not set' }, delivery: none };
   const id = phaseKey(phase.id);
   try {
-    ctx.store.tx(() => {
+    await ctx.store.tx(async () => {
       for (const ticket of tickets) {
         const c = comment?.(ticket);
-        ctx.store.outbox.put<TicketPayload>(
+        await ctx.store.outbox.put<TicketPayload>(
           TICKETS_KIND,
           ticket,
           (old) => ({
@@ -133,7 +133,7 @@ function queue(ctx: Deps, phase: PhaseTickets, target: TicketTarget, comment?: (
     () => undefined,
     // A CLI that closed its store meanwhile: what was not delivered stays queued, nothing to warn about.
     (e: unknown) => {
-      if (ctx.store.db.open) ctx.logger.warn(`Linear ticket delivery failed: ${(e as Error).message}`);
+      if (!ctx.store.closed) ctx.logger.warn(`Linear ticket delivery failed: ${(e as Error).message}`);
     },
   );
   inFlight.add(delivery);
@@ -166,9 +166,9 @@ function noteText(note: TicketsNote | undefined, tickets: readonly string[], tar
  * tickets are queued to move to the started state; the answer gets `tickets` and one phrase in its
  * message. Never throws, never waits for Linear. Adoption (session_start resume) does not call it.
  */
-export function onClaimed<T extends Pick<ClaimResult, 'claimed' | 'phase' | 'message' | 'tickets'>>(ctx: Deps, claim: T): T {
+export async function onClaimed<T extends Pick<ClaimResult, 'claimed' | 'phase' | 'message' | 'tickets'>>(ctx: Deps, claim: T): Promise<T> {
   if (!claim.claimed || !claim.phase) return claim;
-  const q = queue(ctx, claim.phase, 'started');
+  const q = await queue(ctx, claim.phase, 'started');
   if (q.note) {
     claim.tickets = q.note;
     claim.message += noteText(q.note, claim.phase.tickets, 'started');
@@ -184,8 +184,12 @@ export function onClaimed<T extends Pick<ClaimResult, 'claimed' | 'phase' | 'mes
  * phrase for its message, and the delivery, which never rejects: a tool does not wait for it; a
  * CLI about to exit may (what it does not deliver stays queued).
  */
-export function onMerged(ctx: Deps, phase: PhaseTickets, pr: { prUrl: string; prNumber: number; mergeCommit?: string | null }): { tickets?: TicketsNote; message: string; delivery: Promise<void> } {
-  const q = queue(ctx, phase, 'completed', (ticket) => ({ id: commentId(ticket, pr.prUrl), pr_url: pr.prUrl, pr_number: pr.prNumber, merge_commit: pr.mergeCommit ?? null }));
+export async function onMerged(
+  ctx: Deps,
+  phase: PhaseTickets,
+  pr: { prUrl: string; prNumber: number; mergeCommit?: string | null },
+): Promise<{ tickets?: TicketsNote; message: string; delivery: Promise<void> }> {
+  const q = await queue(ctx, phase, 'completed', (ticket) => ({ id: commentId(ticket, pr.prUrl), pr_url: pr.prUrl, pr_number: pr.prNumber, merge_commit: pr.mergeCommit ?? null }));
   return { ...(q.note ? { tickets: q.note } : {}), message: noteText(q.note, phase.tickets, 'completed'), delivery: q.delivery };
 }
 
@@ -201,7 +205,7 @@ export interface TicketsRetryResult {
 /** Delivers the queued ticket updates that are due (all with `force`); what fails stays queued with a backoff. */
 export async function deliverTickets(ctx: DeliverDeps, opts: { limit?: number; force?: boolean } = {}): Promise<TicketsRetryResult> {
   const { store } = ctx;
-  const before = store.outbox.pending(TICKETS_KIND);
+  const before = await store.outbox.pending(TICKETS_KIND);
   if (before === 0) return { delivered: [], failed: [], pending: 0, message: 'no ticket update waits for Linear' };
   const L = await linear();
   const client = L.linearClient(ctx.env);
@@ -214,8 +218,8 @@ export async function deliverTickets(ctx: DeliverDeps, opts: { limit?: number; f
     { ...opts, lockMs: LOCK_MS },
     async (item) => {
       const detail = await deliverOne(ctx, L, client, endpoint, item.payload);
-      const op = { instance: actor(ctx), kind: 'linear', mega: item.payload.mega, phase: item.payload.phase, message: detail, data: { ticket: item.key, target: item.payload.target } };
-      store.tx(() => store.operations.append(ctx.clock(), op));
+      const op = { instance: await actor(ctx), kind: 'linear', mega: item.payload.mega, phase: item.payload.phase, message: detail, data: { ticket: item.key, target: item.payload.target } };
+      await store.tx(() => store.operations.append(ctx.clock(), op));
       return detail;
     },
     (e) => {
@@ -229,7 +233,7 @@ export async function deliverTickets(ctx: DeliverDeps, opts: { limit?: number; f
     pending: 0,
     message: '',
   };
-  out.pending = store.outbox.pending(TICKETS_KIND);
+  out.pending = await store.outbox.pending(TICKETS_KIND);
   out.message = `${out.delivered.length} ticket(s) updated in Linear, ${out.failed.length} failed, ${out.pending} still waiting`;
   return out;
 }
@@ -255,8 +259,8 @@ async function deliverOne(ctx: DeliverDeps, L: typeof LinearModule, client: NonN
     done.push(`${p.ticket} moved to ${to.name}${current ? ` from ${current.name}` : ''} in Linear`);
   } else done.push(`${p.ticket} left in ${current?.name ?? to.name} in Linear (already ${p.target === 'started' ? 'started' : 'done'})`);
   if (p.comments.length) {
-    const last = ctx.store.councils.gateCouncils(p.mega, p.phase).at(-1);
-    const c = last ? ctx.store.councils.get(last.id) : undefined;
+    const last = (await ctx.store.councils.gateCouncils(p.mega, p.phase)).at(-1);
+    const c = last ? await ctx.store.councils.get(last.id) : undefined;
     const council = c ? { id: c.id, verdict: c.verdict, url: c.comment_url } : null;
     for (const m of p.comments) done.push(`comment ${await L.commentOnce(client, { id: m.id, issueId: issue.id, body: mergeCommentBody(p, m, council) })}`);
   }

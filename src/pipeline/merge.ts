@@ -54,7 +54,7 @@ async function findPull(octo: Octokit, repo: Repo, ctx: MergeContext, input: Mer
     const list = (await octo.rest.pulls.list({ ...repo, head: `${repo.owner}:${input.pr}`, state: 'all', per_page: 10 })).data as Pull[];
     return list.find((p) => p.state === 'open') ?? list.find((p) => p.merged_at) ?? null;
   }
-  const known = ctx.store.dod.pull(input.mega, phase);
+  const known = await ctx.store.dod.pull(input.mega, phase);
   if (known) return get(known.number);
   const prefix = `factory/${input.mega}-${phase}-`.toLowerCase();
   const open = (await octo.rest.pulls.list({ ...repo, state: 'open', per_page: 100 })).data as Pull[];
@@ -86,7 +86,7 @@ async function filesGate(ctx: MergeContext, base: string | null, head: string): 
   const reservations = ctx.store.phases.reservations;
   if (!reservations) return { gate: 'files', state: 'pass', detail: 'no file reservations in this store' };
   const paths = (await git(ctx.root, ['diff', '--name-only', '-z', '--no-renames', base, head])).split('\0').filter(Boolean);
-  const held = reservations.holders(paths, ctx.clock(), new Set([ctx.session.instance]));
+  const held = await reservations.holders(paths, ctx.clock(), new Set([await ctx.session.ensureInstance()]));
   if (!held.length) return { gate: 'files', state: 'pass', detail: `${paths.length} changed file${paths.length === 1 ? '' : 's'}, none reserved by another live claim` };
   const list = held
     .slice(0, 10)
@@ -100,9 +100,9 @@ async function filesGate(ctx: MergeContext, base: string | null, head: string): 
 }
 
 /** DoD: the last full run of the phase on exactly the tree of the PR's head commit passed. */
-function dodGate(ctx: MergeContext, mega: string, phase: string, head: string, tree: string | null): MergeGate {
+async function dodGate(ctx: MergeContext, mega: string, phase: string, head: string, tree: string | null): Promise<MergeGate> {
   if (!tree) return { gate: 'dod', state: 'fail', detail: `the PR's head ${short(head)} is not in this repository: git fetch, then run check_dod on it` };
-  const run = ctx.store.dod.lastOnTree(mega, phase, tree);
+  const run = await ctx.store.dod.lastOnTree(mega, phase, tree);
   if (!run)
     return {
       gate: 'dod',
@@ -114,9 +114,15 @@ function dodGate(ctx: MergeContext, mega: string, phase: string, head: string, t
 }
 
 /** Ship/Show/Ask: the latest classification of the head, measured from its merge base; an Ask (this one or an earlier one of the phase) needs a human. */
-function changeGate(ctx: MergeContext, mega: string, phase: string, head: string, base: string | null): { gate: MergeGate; c: StoredClassification | null; ask: StoredClassification | null } {
+async function changeGate(
+  ctx: MergeContext,
+  mega: string,
+  phase: string,
+  head: string,
+  base: string | null,
+): Promise<{ gate: MergeGate; c: StoredClassification | null; ask: StoredClassification | null }> {
   const redo = `classify_change {mega, phase, token, head: "${head}"} in a checkout of it (base: default)`;
-  const c = ctx.store.changes.latestOfHead(mega, phase, head);
+  const c = await ctx.store.changes.latestOfHead(mega, phase, head);
   if (!c) return { gate: { gate: 'change', state: 'fail', detail: `no classification of the PR's head ${short(head)}: ${redo}` }, c, ask: null };
   if (!base || c.base !== base)
     return {
@@ -128,7 +134,7 @@ function changeGate(ctx: MergeContext, mega: string, phase: string, head: string
       c,
       ask: null,
     };
-  const ask = unacknowledgedAsk(ctx.store, mega, phase);
+  const ask = await unacknowledgedAsk(ctx.store, mega, phase);
   const level = c.level.toUpperCase();
   if (ask)
     return {
@@ -163,7 +169,7 @@ const REFUSAL: Record<'dod' | 'change' | 'council' | 'files', Refusal> = { dod: 
  */
 export async function mergePhase(ctx: MergeContext, input: MergePhaseArgs): Promise<MergePhaseResult> {
   const gates: MergeGate[] = [];
-  const held = ctx.store.phases.verifyToken(input, ctx.session.instance);
+  const held = await ctx.store.phases.verifyToken(input, await ctx.session.ensureInstance());
   if (!held.ok) return { merged: false, gates, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
   const label = `${input.mega}/${held.key}`;
   const refuse = (reason: Refusal, why: string, more: Partial<MergePhaseResult> = {}): MergePhaseResult => ({ merged: false, ...more, gates, reason, message: `${label} not merged: ${why}` });
@@ -204,10 +210,10 @@ export async function mergePhase(ctx: MergeContext, input: MergePhaseArgs): Prom
 
   // The gates, each judged on its own and all reported.
   const [tree, base] = await Promise.all([treeOf(ctx.root, head), mergeBaseOf(ctx.root, head, branch)]);
-  gates.push(dodGate(ctx, input.mega, held.key, head, tree));
-  const change = changeGate(ctx, input.mega, held.key, head, base);
+  gates.push(await dodGate(ctx, input.mega, held.key, head, tree));
+  const change = await changeGate(ctx, input.mega, held.key, head, base);
   gates.push(change.gate);
-  const council = councilGuards(ctx.store, ctx.config).phase?.(held.phase, ctx.store.phases.gatePoints(input.mega, held.key, held.phase.points)) ?? null;
+  const council = (await councilGuards(ctx.store, ctx.config).phase?.(held.phase, await ctx.store.phases.gatePoints(input.mega, held.key, held.phase.points))) ?? null;
   gates.push(council ? { gate: 'council', state: 'fail', detail: council.message } : { gate: 'council', state: 'pass', detail: 'no council needed, or it decided go/adjust' });
   gates.push(await filesGate(ctx, base, head));
   const tier = change.c?.size ?? undefined;
@@ -291,11 +297,11 @@ async function afterMerge(
   repo: Repo,
   note: string | null,
 ): Promise<MergePhaseResult> {
-  const instance = ctx.session.instance;
+  const instance = await ctx.session.ensureInstance();
   const phase = phaseKey(ref.id);
   const label = `${input.mega}/${phase}`;
-  const done = ctx.store.tx(() => {
-    ctx.store.operations.append(ctx.clock(), {
+  const done = await ctx.store.tx(async () => {
+    await ctx.store.operations.append(ctx.clock(), {
       instance,
       kind: 'merge',
       mega: input.mega,
@@ -303,17 +309,17 @@ async function afterMerge(
       message: `${instance} squash-merged pull request #${merged.pr} of ${label} as ${short(merged.merge_commit)}${merged.level ? ` (${merged.level.toUpperCase()}${merged.size ? `, ${merged.size.tier}` : ''})` : ''}`,
       data: { pr: merged.pr, merge_commit: merged.merge_commit, head: merged.head ?? null, level: merged.level ?? null, size: merged.size ?? null, repo: `${repo.owner}/${repo.repo}` },
     });
-    const r = ctx.store.phases.complete(instance, { mega: input.mega, phase: input.phase, token: input.token, chain: input.chain }, ctx.clock(), ctx.guards);
-    if (r.completed) r.message += noteWeakenings(ctx, 'complete', input.mega, phase);
+    const r = await ctx.store.phases.complete(instance, { mega: input.mega, phase: input.phase, token: input.token, chain: input.chain }, ctx.clock(), ctx.guards);
+    if (r.completed) r.message += await noteWeakenings(ctx, 'complete', input.mega, phase);
     return r;
   });
-  if (done.next) onClaimed(ctx, done.next); // the chained claim's tickets → started
+  if (done.next) await onClaimed(ctx, done.next); // the chained claim's tickets → started
   // The chained claim's worktree starts from origin/HEAD: fetch first, so it holds the commit just merged (a failed fetch only leaves it older).
   if (done.next?.claimed)
     await git(ctx.root, ['fetch', '--quiet', 'origin']).catch((e: unknown) => ctx.logger.warn(`git fetch origin before the chained claim's worktree failed: ${(e as Error).message}`));
   // As complete_phase: the phase's worktree and branch deleted when nothing would be lost (else kept, said in the message), the chained claim given its own.
   await afterComplete(ctx, input, done);
-  const tickets = onMerged(ctx, ref, { prUrl: merged.url ?? `https://github.com/${repo.owner}/${repo.repo}/pull/${merged.pr}`, prNumber: merged.pr, mergeCommit: merged.merge_commit });
+  const tickets = await onMerged(ctx, ref, { prUrl: merged.url ?? `https://github.com/${repo.owner}/${repo.repo}/pull/${merged.pr}`, prNumber: merged.pr, mergeCommit: merged.merge_commit });
   const parts = [`merged #${merged.pr} of ${label} as ${short(merged.merge_commit)}`, note, done.completed ? done.message : `phase NOT completed: ${done.message}`].filter(Boolean);
   return {
     merged: true,

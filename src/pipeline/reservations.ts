@@ -67,6 +67,28 @@ export function overlapVerdict(
   return { refused: { owner: first.owner, reserved_by: conflicts, message: `files you asked for are reserved: ${what}; reserve other files, or wait for that claim to end` } };
 }
 
+/** An open claim's reservation: its owner, phase and globs. */
+export interface LiveClaim {
+  owner: string;
+  agent: string | null;
+  mega: string;
+  phase: PhaseId;
+  key: string;
+  name: string;
+  globs: string[];
+}
+
+/** A path a live reservation covers, with the claim and the glob reserving it. */
+export interface ReservationHolder {
+  path: string;
+  owner: string;
+  agent: string | null;
+  mega: string;
+  phase: PhaseId;
+  name: string;
+  glob: string;
+}
+
 /** The rules over the stored reservations: who conflicts with whom, adding globs to a claim, who holds a path. */
 export class Reservations {
   constructor(
@@ -78,11 +100,11 @@ export class Reservations {
    * Live reservations, grouped by claim: open claims whose owner is not gone past its lease
    * (an interrupted owner's reservation blocks until its lease ends, like its claim).
    */
-  live(now: number): { owner: string; agent: string | null; mega: string; phase: PhaseId; key: string; name: string; globs: string[] }[] {
-    const byClaim = new Map<string, ReturnType<Reservations['live']>[number]>();
+  async live(now: number): Promise<LiveClaim[]> {
+    const byClaim = new Map<string, LiveClaim>();
     const gone = new Map<string, boolean>();
-    for (const r of this.rows.live()) {
-      if (this.isGone(r, now, gone)) continue;
+    for (const r of await this.rows.live()) {
+      if (await this.isGone(r, now, gone)) continue;
       const k = `${r.mega}\u0000${r.phase}`;
       const c = byClaim.get(k);
       if (c) c.globs.push(r.glob);
@@ -91,19 +113,19 @@ export class Reservations {
     return [...byClaim.values()];
   }
 
-  private isGone(r: LiveReservationRow, now: number, memo: Map<string, boolean>): boolean {
+  private async isGone(r: LiveReservationRow, now: number, memo: Map<string, boolean>): Promise<boolean> {
     if (r.lease_expires_at === null || now < r.lease_expires_at) return false;
     let gone = memo.get(r.owner);
-    if (gone === undefined) memo.set(r.owner, (gone = isStale(r.lease_expires_at, now, this.sessions.liveness(r.owner))));
+    if (gone === undefined) memo.set(r.owner, (gone = isStale(r.lease_expires_at, now, await this.sessions.liveness(r.owner))));
     return gone;
   }
 
   /** The claims of owners other than `instance` whose reservations overlap `globs`. */
-  conflicts(instance: string, globs: readonly string[], now: number): ReservationConflict[] {
+  async conflicts(instance: string, globs: readonly string[], now: number): Promise<ReservationConflict[]> {
     if (globs.length === 0) return [];
     const out: ReservationConflict[] = [];
     const budget = overlapBudget(); // one bound on the work of the whole check: it runs in the write transaction
-    for (const c of this.live(now)) {
+    for (const c of await this.live(now)) {
       if (c.owner === instance) continue;
       const found = overlaps(globs, c.globs, budget);
       if (found.length) out.push({ owner: c.owner, agent: c.agent, mega: c.mega, phase: c.phase, name: c.name, overlaps: found });
@@ -112,23 +134,23 @@ export class Reservations {
   }
 
   /** Adds globs to a claim's reservation; InputError (`field`) past the per-claim limit. Returns the claim's globs. */
-  add(field: string, mega: string, key: string, globs: readonly string[], now: number): string[] {
-    const held = this.rows.ofPhase(mega, key);
+  async add(field: string, mega: string, key: string, globs: readonly string[], now: number): Promise<string[]> {
+    const held = await this.rows.ofPhase(mega, key);
     const fresh = globs.filter((g) => !held.includes(g));
     if (held.length + fresh.length > RESERVATION_LIMITS.perClaim) {
       throw new InputError(field, `a claim reserves at most ${RESERVATION_LIMITS.perClaim} globs (it holds ${held.length}); reserve directories instead of files`);
     }
-    this.rows.add(mega, key, fresh, now);
+    await this.rows.add(mega, key, fresh, now);
     return [...held, ...fresh];
   }
 
   /** A fresh claim of a phase starts with no reservation. */
-  reset(mega: string, key: string): void {
-    this.rows.reset(mega, key);
+  async reset(mega: string, key: string): Promise<void> {
+    await this.rows.reset(mega, key);
   }
 
   /** The globs stored for a phase (the board asks for claimed phases only, whose globs are live). */
-  ofPhase(mega: string, key: string): string[] {
+  async ofPhase(mega: string, key: string): Promise<string[]> {
     return this.rows.ofPhase(mega, key);
   }
 
@@ -136,9 +158,9 @@ export class Reservations {
    * The paths of `paths` that live reservations cover, with the claim reserving each; owners in
    * `mine` are skipped (the committing session's own claims).
    */
-  holders(paths: readonly string[], now: number, mine: ReadonlySet<string>): { path: string; owner: string; agent: string | null; mega: string; phase: PhaseId; name: string; glob: string }[] {
-    const out: ReturnType<Reservations['holders']> = [];
-    const claims = this.live(now).filter((c) => !mine.has(c.owner));
+  async holders(paths: readonly string[], now: number, mine: ReadonlySet<string>): Promise<ReservationHolder[]> {
+    const out: ReservationHolder[] = [];
+    const claims = (await this.live(now)).filter((c) => !mine.has(c.owner));
     for (const path of paths) {
       for (const c of claims) {
         const glob = c.globs.find((g) => reserves(g, path));

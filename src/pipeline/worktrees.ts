@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { ensureFactoryGitignore, type Db } from '../core/db.js';
+import { ensureFactoryGitignore } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import { mainCheckout } from '../core/config.js';
 import type { ServiceContext } from '../core/context.js';
 import { phaseKey } from '../core/ids.js';
@@ -33,21 +34,21 @@ interface PhaseState {
 /** The SQL of the worktrees table: which branch each phase got (kept until the branch is deleted). */
 class WorktreesStore {
   readonly q;
-  constructor(db: Db) {
+  constructor(sql: Sql) {
     this.q = {
-      get: db.prepare<[string, string], Row>('SELECT * FROM worktrees WHERE mega = ? AND phase = ?'),
-      byBranch: db.prepare<[string], Row>('SELECT * FROM worktrees WHERE branch = ?'),
-      all: db.prepare<[], Row>('SELECT * FROM worktrees ORDER BY created_at, branch'),
-      insert: db.prepare<[string, string, string, number]>('INSERT INTO worktrees (mega, phase, branch, created_at) VALUES (?, ?, ?, ?)'),
-      remove: db.prepare<[string, string]>('DELETE FROM worktrees WHERE branch = ? AND mega = ?'),
-      phase: db.prepare<[string, string], PhaseState>('SELECT owner, completed_at FROM phases WHERE mega = ? AND id = ?'),
+      get: sql.prepare<[string, string], Row>('SELECT * FROM worktrees WHERE mega = ? AND phase = ?'),
+      byBranch: sql.prepare<[string], Row>('SELECT * FROM worktrees WHERE branch = ?'),
+      all: sql.prepare<[], Row>('SELECT * FROM worktrees ORDER BY created_at, branch'),
+      insert: sql.prepare<[string, string, string, number]>('INSERT INTO worktrees (mega, phase, branch, created_at) VALUES (?, ?, ?, ?)'),
+      remove: sql.prepare<[string, string]>('DELETE FROM worktrees WHERE branch = ? AND mega = ?'),
+      phase: sql.prepare<[string, string], PhaseState>('SELECT owner, completed_at FROM phases WHERE mega = ? AND id = ?'),
     };
   }
 }
-const stores = new WeakMap<Db, WorktreesStore>();
+const stores = new WeakMap<Sql, WorktreesStore>();
 function rows(ctx: Pick<Ctx, 'store'>): WorktreesStore['q'] {
-  let s = stores.get(ctx.store.db);
-  if (!s) stores.set(ctx.store.db, (s = new WorktreesStore(ctx.store.db)));
+  let s = stores.get(ctx.store.sql);
+  if (!s) stores.set(ctx.store.sql, (s = new WorktreesStore(ctx.store.sql)));
   return s.q;
 }
 
@@ -56,7 +57,7 @@ function rows(ctx: Pick<Ctx, 'store'>): WorktreesStore['q'] {
  * made there is that owner's (the pre-commit guard, src/pipeline/guard.ts). The directory is
  * derived from the stored branch, never taken from the environment.
  */
-export function worktreeOwner(store: Pick<Ctx, 'store'>['store'], main: string, top: string): string | null {
+export async function worktreeOwner(store: Pick<Ctx, 'store'>['store'], main: string, top: string): Promise<string | null> {
   const real = (p: string) => {
     try {
       return fs.realpathSync(p);
@@ -66,9 +67,9 @@ export function worktreeOwner(store: Pick<Ctx, 'store'>['store'], main: string, 
   };
   const here = real(top);
   const q = rows({ store });
-  for (const r of q.all.all()) {
+  for (const r of await q.all.all()) {
     if (real(worktreePath(main, r.branch)) !== here) continue;
-    return q.phase.get(r.mega, r.phase)?.owner ?? null;
+    return (await q.phase.get(r.mega, r.phase))?.owner ?? null;
   }
   return null;
 }
@@ -89,18 +90,18 @@ function worktreeGitDir(dir: string): string | null {
 }
 
 /** The branch a phase has, or a new name for it (reserved in the table, so two phases never share one). */
-function reserve(ctx: Ctx, mega: string, phase: string, name: string): Row {
+async function reserve(ctx: Ctx, mega: string, phase: string, name: string): Promise<Row> {
   const q = rows(ctx);
-  const have = q.get.get(mega, phase);
+  const have = await q.get.get(mega, phase);
   if (have) return have;
-  return ctx.store.tx(() => {
-    const again = q.get.get(mega, phase);
+  return ctx.store.tx(async () => {
+    const again = await q.get.get(mega, phase);
     if (again) return again;
     for (let n = 1; ; n++) {
       const branch = branchName(mega, phase, name, n);
-      if (q.byBranch.get(branch)) continue;
+      if (await q.byBranch.get(branch)) continue;
       const now = ctx.clock();
-      q.insert.run(mega, phase, branch, now);
+      await q.insert.run(mega, phase, branch, now);
       return { mega, phase, branch, created_at: now };
     }
   });
@@ -163,7 +164,7 @@ export async function attachWorktree(ctx: Ctx, r: ClaimResult): Promise<ClaimRes
   const main = mainCheckout(ctx.root);
   let row: Row | null = null;
   try {
-    row = reserve(ctx, r.phase.mega, phaseKey(r.phase.id), r.phase.name);
+    row = await reserve(ctx, r.phase.mega, phaseKey(r.phase.id), r.phase.name);
     const dir = worktreePath(main, row.branch);
     await ensureWorktree(main, row.branch, dir);
     r.branch = row.branch;
@@ -183,8 +184,8 @@ export function wantsWorktree(ctx: Pick<Ctx, 'config'>, asked: boolean | undefin
 }
 
 /** Whether the phase has a branch of ours (so its chained successor gets one too). */
-export function hasWorktree(ctx: Pick<Ctx, 'store'>, mega: string, phase: string | number): boolean {
-  return rows(ctx).get.get(mega, phaseKey(phase)) !== undefined;
+export async function hasWorktree(ctx: Pick<Ctx, 'store'>, mega: string, phase: string | number): Promise<boolean> {
+  return (await rows(ctx).get.get(mega, phaseKey(phase))) !== undefined;
 }
 
 interface Inspection {
@@ -229,7 +230,7 @@ async function inspect(ctx: Ctx, main: string, row: Row, dir: string): Promise<I
         () => false,
       ));
   }
-  const phase = rows(ctx).phase.get(row.mega, row.phase);
+  const phase = await rows(ctx).phase.get(row.mega, row.phase);
   const facts: CleanupFacts = {
     claimedBy: phase?.owner ?? null,
     dirty: statusPaths(status),
@@ -285,7 +286,7 @@ async function cleanRow(ctx: Ctx, main: string, row: Row): Promise<{ answer: Wor
   } catch (e) {
     return { answer: { branch: row.branch, path: dir, state: 'kept', reason: `git refused to delete it: ${errorText(e)}` }, ins };
   }
-  ctx.store.tx(() => rows(ctx).remove.run(row.branch, row.mega));
+  await ctx.store.tx(() => rows(ctx).remove.run(row.branch, row.mega));
   return { answer: cleanupAnswer(row, dir, ins.facts, null), ins };
 }
 
@@ -295,7 +296,7 @@ async function cleanRow(ctx: Ctx, main: string, row: Row): Promise<{ answer: Wor
  * the phase has no branch of ours.
  */
 export async function cleanupWorktree(ctx: Ctx, mega: string, phase: string | number): Promise<WorktreeCleanup | undefined> {
-  const row = rows(ctx).get.get(mega, phaseKey(phase));
+  const row = await rows(ctx).get.get(mega, phaseKey(phase));
   if (!row) return undefined;
   return (await cleanRow(ctx, mainCheckout(ctx.root), row)).answer;
 }
@@ -329,7 +330,7 @@ async function listedWorktrees(main: string): Promise<Map<string, string | null>
 export async function listWorktrees(ctx: Ctx, opts: { prune?: boolean } = {}): Promise<WorktreeEntry[]> {
   const main = mainCheckout(ctx.root);
   const listed = await listedWorktrees(main);
-  const known = rows(ctx).all.all();
+  const known = await rows(ctx).all.all();
   const byPath = new Map(known.map((r) => [worktreePath(main, r.branch), r]));
   const entries: WorktreeEntry[] = [];
   const each = [...known.map((r) => ({ row: r as Row | null, dir: worktreePath(main, r.branch), branch: r.branch }))];
@@ -351,7 +352,7 @@ export async function listWorktrees(ctx: Ctx, opts: { prune?: boolean } = {}): P
       });
       continue;
     }
-    const state = rows(ctx).phase.get(row.mega, row.phase);
+    const state = await rows(ctx).phase.get(row.mega, row.phase);
     const status = !state ? 'unknown' : state.owner !== null ? 'claimed' : state.completed_at !== null ? 'completed' : 'released';
     let ins: Inspection | null = null;
     let answer: WorktreeCleanup | null = null;
@@ -382,7 +383,7 @@ export async function listWorktrees(ctx: Ctx, opts: { prune?: boolean } = {}): P
  */
 export async function afterComplete(ctx: Ctx, input: { mega: string; phase: string | number }, r: CompleteResult): Promise<CompleteResult> {
   if (!r.completed) return r;
-  const had = hasWorktree(ctx, input.mega, input.phase);
+  const had = await hasWorktree(ctx, input.mega, input.phase);
   if (had) await afterRelease(ctx, input, r);
   if (r.next?.claimed && (had || ctx.config.phases.worktrees)) r.next = await attachWorktree(ctx, r.next);
   return r;

@@ -17,11 +17,11 @@ Exit codes: 0 the report was printed (also when the period is empty), 2 bad opti
 export const REPORT_OPTIONS = { since: { type: 'string' }, until: { type: 'string' }, markdown: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 
 /** `factory-mcp report`: the same cycleReport as /api/report and the dashboard, printed. */
-export function runReport(store: Store, config: Config, v: Record<string, unknown>, clock: () => number = Date.now): number {
+export async function runReport(store: Store, config: Config, v: Record<string, unknown>, clock: () => number = Date.now): Promise<number> {
   if (v.json && v.markdown) throw new InputError('--json', 'give --json or --markdown, not both');
   let r;
   try {
-    r = cycleReport({ store, config, clock }, { since: v.since as string | undefined, until: v.until as string | undefined });
+    r = await cycleReport({ store, config, clock }, { since: v.since as string | undefined, until: v.until as string | undefined });
   } catch (e) {
     // The options are spelled --since and --until here.
     if (e instanceof InputError && (e.field === 'since' || e.field === 'until')) throw new InputError(`--${e.field}`, e.message.slice(e.field.length + 2));

@@ -1,4 +1,4 @@
-import type { Db } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import { phaseIdFromStore } from '../core/ids.js';
 import { iso } from '../core/time.js';
 
@@ -48,45 +48,55 @@ const FROM = `FROM checkpoints c LEFT JOIN phases p ON p.mega = c.mega AND p.id 
 export class CheckpointsStore {
   private readonly q;
 
-  constructor(db: Db) {
+  constructor(sql: Sql) {
     this.q = {
-      insert: db.prepare('INSERT INTO checkpoints (ts, instance, mega, phase, done, next, percent, files, note) VALUES (?,?,?,?,?,?,?,?,?)'),
-      ofPhaseSince: db.prepare<[string, string, number], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? AND c.ts >= ? ORDER BY c.id`),
-      latestOfPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
-      latestOfInstance: db.prepare<[string], Row>(`SELECT ${COLS} ${FROM} WHERE c.instance = ? ORDER BY c.id DESC LIMIT 1`),
-      latestPerPhase: db.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.id IN (SELECT max(id) FROM checkpoints WHERE mega = ? GROUP BY phase) AND c.mega = ?`),
-      all: db.prepare<[], Row>(`SELECT ${COLS} ${FROM} ORDER BY c.id`),
+      insert: sql.prepare<unknown[], { id: number }>('INSERT INTO checkpoints (ts, instance, mega, phase, done, next, percent, files, note) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id'),
+      ofPhaseSince: sql.prepare<[string, string, number], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? AND c.ts >= ? ORDER BY c.id`),
+      latestOfPhase: sql.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
+      latestOfInstance: sql.prepare<[string], Row>(`SELECT ${COLS} ${FROM} WHERE c.instance = ? ORDER BY c.id DESC LIMIT 1`),
+      latestPerPhase: sql.prepare<[string, string], Row>(`SELECT ${COLS} ${FROM} WHERE c.id IN (SELECT max(id) FROM checkpoints WHERE mega = ? GROUP BY phase) AND c.mega = ?`),
+      all: sql.prepare<[], Row>(`SELECT ${COLS} ${FROM} ORDER BY c.id`),
     };
   }
 
   /** Call inside the caller's write transaction. */
-  add(instance: string, now: number, c: NewCheckpoint): number {
-    const r = this.q.insert.run(now, instance, c.mega ?? null, c.phase?.key ?? null, JSON.stringify(c.done), JSON.stringify(c.next), c.percent ?? null, JSON.stringify(c.files ?? []), c.note ?? null);
-    return Number(r.lastInsertRowid);
+  async add(instance: string, now: number, c: NewCheckpoint): Promise<number> {
+    const r = await this.q.insert.get(
+      now,
+      instance,
+      c.mega ?? null,
+      c.phase?.key ?? null,
+      JSON.stringify(c.done),
+      JSON.stringify(c.next),
+      c.percent ?? null,
+      JSON.stringify(c.files ?? []),
+      c.note ?? null,
+    );
+    return Number((r as { id: number }).id);
   }
 
-  latestOfPhase(mega: string, phase: string): Checkpoint | null {
-    const r = this.q.latestOfPhase.get(mega, phase);
+  async latestOfPhase(mega: string, phase: string): Promise<Checkpoint | null> {
+    const r = await this.q.latestOfPhase.get(mega, phase);
     return r ? toCheckpoint(r) : null;
   }
 
   /** Every checkpoint of a phase from `since` (ms) on, oldest first. */
-  ofPhaseSince(mega: string, phase: string, since: number): Checkpoint[] {
-    return this.q.ofPhaseSince.all(mega, phase, since).map(toCheckpoint);
+  async ofPhaseSince(mega: string, phase: string, since: number): Promise<Checkpoint[]> {
+    return (await this.q.ofPhaseSince.all(mega, phase, since)).map(toCheckpoint);
   }
 
-  latestOfInstance(instance: string): Checkpoint | null {
-    const r = this.q.latestOfInstance.get(instance);
+  async latestOfInstance(instance: string): Promise<Checkpoint | null> {
+    const r = await this.q.latestOfInstance.get(instance);
     return r ? toCheckpoint(r) : null;
   }
 
   /** The latest checkpoint of every phase of a MEGA, by stored phase key (for the board). */
-  latestPerPhase(mega: string): Map<string, Checkpoint> {
-    return new Map(this.q.latestPerPhase.all(mega, mega).map((r) => [r.phase as string, toCheckpoint(r)]));
+  async latestPerPhase(mega: string): Promise<Map<string, Checkpoint>> {
+    return new Map((await this.q.latestPerPhase.all(mega, mega)).map((r) => [r.phase as string, toCheckpoint(r)]));
   }
 
-  all(): Checkpoint[] {
-    return this.q.all.all().map(toCheckpoint);
+  async all(): Promise<Checkpoint[]> {
+    return (await this.q.all.all()).map(toCheckpoint);
   }
 }
 

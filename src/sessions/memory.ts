@@ -1,4 +1,4 @@
-import type { Db } from '../core/db.js';
+import type { Sql } from '../core/sql.js';
 import { iso } from '../core/time.js';
 import type { MemoryEntry, MemorySection } from './domain.js';
 
@@ -17,26 +17,28 @@ interface Row {
 export class MemoryStore {
   private readonly q;
 
-  constructor(db: Db) {
+  constructor(sql: Sql) {
     this.q = {
-      insert: db.prepare('INSERT INTO memory (ts, instance, author, section, text) VALUES (?,?,?,?,?)'),
-      latestIn: db.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM memory WHERE section = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
-      all: db.prepare<[], Row>('SELECT * FROM memory ORDER BY id'),
+      insert: sql.prepare<[number, string, string | null, MemorySection, string], { id: number }>('INSERT INTO memory (ts, instance, author, section, text) VALUES (?,?,?,?,?) RETURNING id'),
+      latestIn: sql.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM memory WHERE section = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      all: sql.prepare<[], Row>('SELECT * FROM memory ORDER BY id'),
     };
   }
 
   /** Call inside the caller's write transaction. */
-  append(instance: string, author: string | null, now: number, section: MemorySection, text: string): number {
-    return Number(this.q.insert.run(now, instance, author, section, text).lastInsertRowid);
+  async append(instance: string, author: string | null, now: number, section: MemorySection, text: string): Promise<number> {
+    return Number((await this.q.insert.get(now, instance, author, section, text))?.id);
   }
 
   /** The latest `limit` entries of each section asked for, oldest first within a section. */
-  read(sections: readonly MemorySection[], limit: number): MemoryEntry[] {
-    return sections.flatMap((s) => this.q.latestIn.all(s, limit).map(toEntry));
+  async read(sections: readonly MemorySection[], limit: number): Promise<MemoryEntry[]> {
+    const out: MemoryEntry[] = [];
+    for (const s of sections) for (const r of await this.q.latestIn.all(s, limit)) out.push(toEntry(r));
+    return out;
   }
 
-  all(): MemoryEntry[] {
-    return this.q.all.all().map(toEntry);
+  async all(): Promise<MemoryEntry[]> {
+    return (await this.q.all.all()).map(toEntry);
   }
 }
 

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Statement } from 'better-sqlite3';
-import { tryWrite, writeTx, type Db } from '../core/db.js';
+import { writeTx } from '../core/db.js';
+import type { Sql, Stmt } from '../core/sql.js';
 import type { Liveness } from '../phases/lease.js';
 import { serverLiveness } from './domain.js';
 import { processAlive } from './store.js';
@@ -45,43 +45,43 @@ export function processStartMs(pid: number): number | null {
 /** The server processes on this database: registration, heartbeats, clean stops, and who is gone. */
 export class ServersStore {
   readonly host = os.hostname();
-  private readonly byId: Statement<[string], ServerRow>;
-  private readonly beatStmt: Statement<[number, string]>;
+  private readonly byId: Stmt<[string], ServerRow>;
+  private readonly beatStmt: Stmt<[number, string]>;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     /** Another host's server is gone once its heartbeat is older than this many of its intervals. */
     private readonly deadAfterBeats = 3,
   ) {
-    this.byId = db.prepare<[string], ServerRow>('SELECT * FROM servers WHERE id = ?');
-    this.beatStmt = db.prepare<[number, string]>('UPDATE servers SET heartbeat_at = ? WHERE id = ? AND stopped_at IS NULL');
+    this.byId = sql.prepare<[string], ServerRow>('SELECT * FROM servers WHERE id = ?');
+    this.beatStmt = sql.prepare<[number, string]>('UPDATE servers SET heartbeat_at = ? WHERE id = ? AND stopped_at IS NULL');
   }
 
   /** Records this process as a server; call inside a write transaction. */
-  register(transport: string, heartbeatMs: number, now: number): string {
+  async register(transport: string, heartbeatMs: number, now: number): Promise<string> {
     const id = `s${crypto.randomBytes(6).toString('hex')}`;
-    this.db
+    await this.sql
       .prepare('INSERT INTO servers (id, host, pid, pid_start, transport, started_at, heartbeat_at, heartbeat_ms) VALUES (?,?,?,?,?,?,?,?)')
       .run(id, this.host, process.pid, processStartMs(process.pid), transport, now, now, heartbeatMs);
     return id;
   }
 
   /** One heartbeat: a single UPDATE that never waits for the write lock (a missed beat is made up by the next). */
-  beat(id: string, now: number): boolean {
-    return tryWrite(this.db, () => this.beatStmt.run(now, id));
+  beat(id: string, now: number): Promise<boolean> {
+    return this.sql.tryRun(this.beatStmt, now, id);
   }
 
-  stop(id: string, now: number): void {
-    writeTx(this.db, () => this.db.prepare('UPDATE servers SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL').run(now, id));
+  async stop(id: string, now: number): Promise<void> {
+    await writeTx(this.sql, () => this.sql.prepare('UPDATE servers SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL').run(now, id));
   }
 
-  get(id: string): ServerRow | undefined {
+  get(id: string): Promise<ServerRow | undefined> {
     return this.byId.get(id);
   }
 
   /** alive, dead (stopped, its process gone or replaced, or its heartbeat too old), or unknown (no row). */
-  liveness(id: string, now: number): Liveness {
-    const s = this.byId.get(id);
+  async liveness(id: string, now: number): Promise<Liveness> {
+    const s = await this.byId.get(id);
     if (!s) return 'unknown';
     const local = s.host === this.host;
     return serverLiveness(s, now, this.deadAfterBeats, local ? { alive: processAlive(s.pid), startMs: processStartMs(s.pid) } : null);
@@ -90,7 +90,7 @@ export class ServersStore {
 
 /** This process as a server on one database: registered on first need, heartbeating until stopped. */
 export class ServerProcess {
-  private id: string | null = null;
+  private id: Promise<string> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -98,27 +98,32 @@ export class ServerProcess {
     private readonly opts: { transport: string; heartbeatMs: number; clock?: () => number },
   ) {}
 
-  /** The server's id, registering it (in the caller's write transaction, if any) the first time. */
-  ensure(): string {
-    if (this.id !== null) return this.id;
+  /**
+   * The server's id, registering it (in the caller's write transaction, if any) the first time.
+   * Concurrent first calls share one registration; a failed one is forgotten (the next call retries).
+   */
+  ensure(): Promise<string> {
+    return (this.id ??= this.register().catch((e: unknown) => {
+      this.id = null;
+      throw e;
+    }));
+  }
+
+  private async register(): Promise<string> {
     const clock = this.opts.clock ?? Date.now;
-    this.id = this.servers.register(this.opts.transport, this.opts.heartbeatMs, clock());
-    const id = this.id;
+    const id = await this.servers.register(this.opts.transport, this.opts.heartbeatMs, clock());
     this.timer = setInterval(() => {
-      try {
-        this.servers.beat(id, clock());
-      } catch {
-        // a closed or broken database: the next beat (or the stop) tells
-      }
+      // Fire and forget, as before: a closed or broken database fails a beat; the next beat (or the stop) tells.
+      void this.servers.beat(id, clock()).catch(() => {});
     }, this.opts.heartbeatMs);
     this.timer.unref();
     return id;
   }
 
   /** A clean shutdown: the server is marked stopped, so its sessions count as gone at once. */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.id !== null) this.servers.stop(this.id, (this.opts.clock ?? Date.now)());
+    if (this.id !== null) await this.servers.stop(await this.id, (this.opts.clock ?? Date.now)());
   }
 }

@@ -52,78 +52,76 @@ export class SessionsService {
    * Sessions whose claims may be adopted now (the caller's own excluded), newest first: unfinished
    * sessions that count as interrupted, then sessions that parked claims at session_end.
    */
-  interrupted(self: string, now: number, defaultLeaseMs: number): { row: SessionRow; why: Interruption }[] {
+  async interrupted(self: string, now: number, defaultLeaseMs: number): Promise<{ row: SessionRow; why: Interruption }[]> {
     const out: { row: SessionRow; why: Interruption }[] = [];
-    for (const row of this.s.sessions.unfinished(self)) {
-      const claims = this.s.phases.claimsOf(row.instance);
+    for (const row of await this.s.sessions.unfinished(self)) {
+      const claims = await this.s.phases.claimsOf(row.instance);
       const leases = claims.map((c) => c.lease_expires_at).filter((x): x is number => x !== null);
-      const why = interruption(row, this.s.sessions.liveness(row.instance), now, defaultLeaseMs, leases.length ? Math.max(...leases) : null);
+      const why = interruption(row, await this.s.sessions.liveness(row.instance), now, defaultLeaseMs, leases.length ? Math.max(...leases) : null);
       if (why) out.push({ row, why });
     }
-    for (const row of this.s.sessions.parked(self)) out.push({ row, why: 'parked' });
+    for (const row of await this.s.sessions.parked(self)) out.push({ row, why: 'parked' });
     return out;
   }
 
-  describe(row: SessionRow, why: Interruption): CrashedSession {
-    return {
-      instance: row.instance,
-      agent: row.agent,
-      why,
-      last_seen: iso(row.last_seen_at),
-      last_checkpoint: this.s.checkpoints.latestOfInstance(row.instance),
-      phases: this.s.phases.claimsOf(row.instance).map((c) => ({
-        ...toRef(c),
-        lease_expires_at: c.lease_expires_at === null ? null : iso(c.lease_expires_at),
-        checkpoint: this.s.checkpoints.latestOfPhase(c.mega, c.id),
-      })),
-    };
+  async describe(row: SessionRow, why: Interruption): Promise<CrashedSession> {
+    const phases: CrashedSession['phases'] = [];
+    for (const c of await this.s.phases.claimsOf(row.instance)) {
+      phases.push({ ...toRef(c), lease_expires_at: c.lease_expires_at === null ? null : iso(c.lease_expires_at), checkpoint: await this.s.checkpoints.latestOfPhase(c.mega, c.id) });
+    }
+    return { instance: row.instance, agent: row.agent, why, last_seen: iso(row.last_seen_at), last_checkpoint: await this.s.checkpoints.latestOfInstance(row.instance), phases };
   }
 
   /**
    * session_start: names the agent, makes sure SESSION-START is logged, lists interrupted sessions
    * and, with `resume`, adopts their claims with fresh tokens (the old tokens are then refused).
    */
-  start(
+  async start(
     instance: string,
     input: { agent?: string | undefined; resume?: true | string | undefined },
     now: number,
     defaultLeaseMs: number,
-  ): { crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] } {
+  ): Promise<{ crashed: CrashedSession[]; crashed_total: number; resumed: Resumed[] }> {
     // Who is interrupted is decided under the write lock, with the adoption: a session that comes
     // back (or another resumer) between the check and the adoption cannot be overtaken.
-    return this.tx(() => {
-      const found = this.interrupted(instance, now, defaultLeaseMs);
+    return this.tx(async () => {
+      const found = await this.interrupted(instance, now, defaultLeaseMs);
       let targets: typeof found = [];
       if (input.resume === true) targets = found;
       else if (typeof input.resume === 'string') {
         const t = found.find((f) => f.row.instance === input.resume);
         if (!t) {
           const why =
-            input.resume === instance ? 'that is this session' : this.s.sessions.get(input.resume) ? 'it ended holding nothing, was adopted already, or may still be running' : 'no such session';
+            input.resume === instance
+              ? 'that is this session'
+              : (await this.s.sessions.get(input.resume))
+                ? 'it ended holding nothing, was adopted already, or may still be running'
+                : 'no such session';
           throw new InputError('resume', `${input.resume} is not an interrupted or parked session (${why}); adoptable: ${found.map((f) => f.row.instance).join(', ') || 'none'}`);
         }
         targets = [t];
       }
-      if (input.agent) this.s.sessions.setAgent(instance, input.agent);
-      if (!this.s.operations.has(instance, 'session_start')) {
-        this.s.operations.append(now, { instance, kind: 'session_start', message: `SESSION-START ${instance}${input.agent ? ` (${input.agent})` : ''}`, data: { agent: input.agent ?? null } });
+      if (input.agent) await this.s.sessions.setAgent(instance, input.agent);
+      if (!(await this.s.operations.has(instance, 'session_start'))) {
+        await this.s.operations.append(now, { instance, kind: 'session_start', message: `SESSION-START ${instance}${input.agent ? ` (${input.agent})` : ''}`, data: { agent: input.agent ?? null } });
       }
       const resumed: Resumed[] = [];
       for (const t of targets) {
-        const claims = this.s.phases.adopt(instance, t.row.instance, now);
-        this.s.sessions.markAdopted(t.row.instance, instance, now);
-        const phases = claims.map((c) => {
+        const claims = await this.s.phases.adopt(instance, t.row.instance, now);
+        await this.s.sessions.markAdopted(t.row.instance, instance, now);
+        const phases: Resumed['phases'] = [];
+        for (const c of claims) {
           const ref = c.phase as PhaseRef;
-          return {
+          phases.push({
             mega: ref.mega,
             id: ref.id,
             name: ref.name,
             token: c.token as string,
             lease_expires_at: c.lease_expires_at as string,
-            checkpoint: this.s.checkpoints.latestOfPhase(ref.mega, String(ref.id)),
-          };
-        });
-        this.s.operations.append(now, {
+            checkpoint: await this.s.checkpoints.latestOfPhase(ref.mega, String(ref.id)),
+          });
+        }
+        await this.s.operations.append(now, {
           instance,
           kind: 'resume',
           message: `${instance} resumed ${t.why === 'parked' ? 'parked' : 'interrupted'} session ${t.row.instance} (${t.why}), adopting ${phases.length} claim${phases.length === 1 ? '' : 's'}`,
@@ -133,26 +131,28 @@ export class SessionsService {
       }
       const adopted = new Set(targets.map((t) => t.row.instance));
       const left = found.filter((f) => !adopted.has(f.row.instance));
-      return { crashed: left.slice(0, CRASHED_SHOWN).map((f) => this.describe(f.row, f.why)), crashed_total: left.length, resumed };
+      const crashed: CrashedSession[] = [];
+      for (const f of left.slice(0, CRASHED_SHOWN)) crashed.push(await this.describe(f.row, f.why));
+      return { crashed, crashed_total: left.length, resumed };
     });
   }
 
   /** session_end: logs SESSION-END; releases the session's claims when asked, else keeps them for a resume. */
-  end(
+  async end(
     instance: string,
     input: { summary?: string | undefined; release?: boolean | undefined },
     now: number,
-  ): { ended: boolean; released: { mega: string; id: PhaseId }[]; kept: { mega: string; id: PhaseId }[]; message: string } {
-    return this.tx(() => {
-      const row = this.s.sessions.get(instance);
+  ): Promise<{ ended: boolean; released: { mega: string; id: PhaseId }[]; kept: { mega: string; id: PhaseId }[]; message: string }> {
+    return this.tx(async () => {
+      const row = await this.s.sessions.get(instance);
       if (row?.ended_at != null) return { ended: false, released: [], kept: [], message: `session ${instance} already ended at ${iso(row.ended_at)}` };
-      const claims = this.s.phases.claimsOf(instance);
+      const claims = await this.s.phases.claimsOf(instance);
       const ids = claims.map((c) => ({ mega: c.mega, id: phaseIdFromStore(c.id, c.id_kind) }));
       if (input.release) {
-        for (const c of claims) this.s.phases.release(instance, { mega: c.mega, phase: c.id, token: c.token as string, reason: 'session ended' }, now);
+        for (const c of claims) await this.s.phases.release(instance, { mega: c.mega, phase: c.id, token: c.token as string, reason: 'session ended' }, now);
       }
-      this.s.sessions.end(instance, now, input.summary ?? null);
-      this.s.operations.append(now, {
+      await this.s.sessions.end(instance, now, input.summary ?? null);
+      await this.s.operations.append(now, {
         instance,
         kind: 'session_end',
         message: `SESSION-END ${instance}${input.summary ? `: ${clip(input.summary, 500)}` : ''}`,
@@ -173,13 +173,13 @@ export class SessionsService {
    * The client went away without session_end. A session holding claims is interrupted (they stay
    * adoptable); one that holds nothing simply ended: there is nothing to recover, nothing to report.
    */
-  left(instance: string, now: number): void {
-    this.tx(() => {
-      const row = this.s.sessions.get(instance);
+  async left(instance: string, now: number): Promise<void> {
+    await this.tx(async () => {
+      const row = await this.s.sessions.get(instance);
       if (!row || row.ended_at !== null) return;
-      if (this.s.phases.claimsOf(instance).length > 0) return this.s.sessions.markDisconnected(instance, now);
-      this.s.sessions.end(instance, now, 'left without session_end, holding nothing');
-      this.s.operations.append(now, {
+      if ((await this.s.phases.claimsOf(instance)).length > 0) return this.s.sessions.markDisconnected(instance, now);
+      await this.s.sessions.end(instance, now, 'left without session_end, holding nothing');
+      await this.s.operations.append(now, {
         instance,
         kind: 'session_end',
         message: `SESSION-END ${instance}: left without session_end, holding nothing`,
@@ -188,7 +188,7 @@ export class SessionsService {
     });
   }
 
-  checkpoint(
+  async checkpoint(
     instance: string,
     input: {
       mega?: string | undefined;
@@ -200,31 +200,39 @@ export class SessionsService {
     },
     now: number,
     reservations: ReservationMode = 'enforce',
-  ): CheckpointResult {
+  ): Promise<CheckpointResult> {
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     if (input.phase !== undefined && input.token === undefined) throw new InputError('token', 'required with phase: the claim token proves you still hold it');
-    if (input.mega !== undefined && input.phase === undefined && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
+    if (input.mega !== undefined && input.phase === undefined && !(await this.s.phases.hasMega(input.mega))) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
     const globs = input.files ? checkReservationGlobs('files', input.files) : [];
     if (globs.length && input.phase === undefined) throw new InputError('files', 'reserves files for a claim: give mega, phase and token');
-    return this.tx(() => {
+    return this.tx(async () => {
       let phase: { key: string; kind: string } | null = null;
       let widened: Pick<CheckpointResult, 'files' | 'reserved_by' | 'warnings'> = {};
       if (input.phase !== undefined) {
-        const held = this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string }, instance);
+        const held = await this.s.phases.verifyToken({ mega: input.mega as string, phase: input.phase, token: input.token as string }, instance);
         if (!held.ok) return { saved: false, reason: held.reason, ...(held.owner ? { owner: held.owner } : {}), message: held.message };
         phase = { key: held.key, kind: held.kind };
         const files = this.s.phases.reservations;
         if (globs.length && files) {
           // Widening a claim's reservation: refused like a claim when it overlaps another owner's (nothing saved).
-          const { refused, warned } = overlapVerdict(files.conflicts(instance, globs, now), reservations);
+          const { refused, warned } = overlapVerdict(await files.conflicts(instance, globs, now), reservations);
           if (refused) return { saved: false, reason: 'files_reserved', ...refused, message: `nothing saved: ${refused.message}` };
-          widened = { files: files.add('files', input.mega as string, held.key, globs, now), ...warned };
+          widened = { files: await files.add('files', input.mega as string, held.key, globs, now), ...warned };
         }
       }
       const p = input.progress;
-      const id = this.s.checkpoints.add(instance, now, { mega: input.mega ?? null, phase, done: p.done, next: p.next, percent: p.percent ?? null, files: p.files ?? [], note: input.note ?? null });
+      const id = await this.s.checkpoints.add(instance, now, {
+        mega: input.mega ?? null,
+        phase,
+        done: p.done,
+        next: p.next,
+        percent: p.percent ?? null,
+        files: p.files ?? [],
+        note: input.note ?? null,
+      });
       const scope = input.mega ? (phase ? `${input.mega}/${phase.key}` : input.mega) : 'session';
-      this.s.operations.append(now, {
+      await this.s.operations.append(now, {
         instance,
         kind: 'checkpoint',
         mega: input.mega ?? null,
@@ -242,59 +250,59 @@ export class SessionsService {
   }
 
   /** `instance` may be lazy: a read needs no identity (and so creates no session). */
-  memory(
-    instance: string | (() => string),
+  async memory(
+    instance: string | (() => Promise<string>),
     input: { op: 'read' | 'append'; section?: MemorySection | undefined; text?: string | undefined; limit?: number | undefined },
     now: number,
-  ): { entries: MemoryEntry[]; appended?: number } {
+  ): Promise<{ entries: MemoryEntry[]; appended?: number }> {
     const limit = input.limit ?? 50;
-    if (input.op === 'read') return { entries: this.s.memory.read(input.section ? [input.section] : MEMORY_SECTIONS, limit) };
+    if (input.op === 'read') return { entries: await this.s.memory.read(input.section ? [input.section] : MEMORY_SECTIONS, limit) };
     if (!input.section) throw new InputError('section', `required for append (${MEMORY_SECTIONS.join(', ')})`);
     if (!input.text) throw new InputError('text', 'required for append');
     const section = input.section;
     const text = input.text;
-    const who = typeof instance === 'string' ? instance : instance();
-    return this.tx(() => {
-      const agent = this.s.sessions.get(who)?.agent ?? null;
-      const id = this.s.memory.append(who, agent, now, section, text);
-      this.s.operations.append(now, { instance: who, kind: 'memory', message: `${who} noted in ${section}: ${clip(text.replace(/\s+/g, ' '), 160)}`, data: { memory_id: id, section } });
-      return { entries: this.s.memory.read([section], limit), appended: id };
+    const who = typeof instance === 'string' ? instance : await instance();
+    return this.tx(async () => {
+      const agent = (await this.s.sessions.get(who))?.agent ?? null;
+      const id = await this.s.memory.append(who, agent, now, section, text);
+      await this.s.operations.append(now, { instance: who, kind: 'memory', message: `${who} noted in ${section}: ${clip(text.replace(/\s+/g, ' '), 160)}`, data: { memory_id: id, section } });
+      return { entries: await this.s.memory.read([section], limit), appended: id };
     });
   }
 
-  log(
+  async log(
     instance: string,
     input: { kind: string; message: string; mega?: string | undefined; phase?: PhaseId | undefined; data?: Record<string, unknown> | undefined },
     now: number,
-  ): { seq: number; message: string } {
+  ): Promise<{ seq: number; message: string }> {
     if (SERVER_KINDS.has(input.kind)) throw new InputError('kind', `${input.kind} is written by the server itself; use another kind (e.g. note)`);
     if (input.phase !== undefined && input.mega === undefined) throw new InputError('mega', 'required when phase is given');
     const data = input.data === undefined ? undefined : JSON.stringify(input.data);
     if (data !== undefined && data.length > 20_000) throw new InputError('data', 'too large (at most 20,000 characters of JSON)');
-    return this.tx(() => {
-      const phase = input.mega !== undefined && input.phase !== undefined ? this.s.phases.phaseKeyOf(input.mega, input.phase).key : null;
-      if (input.mega !== undefined && phase === null && !this.s.phases.hasMega(input.mega)) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
-      const seq = this.s.operations.append(now, { instance, kind: input.kind, mega: input.mega ?? null, phase, message: input.message, data: input.data });
+    return this.tx(async () => {
+      const phase = input.mega !== undefined && input.phase !== undefined ? (await this.s.phases.phaseKeyOf(input.mega, input.phase)).key : null;
+      if (input.mega !== undefined && phase === null && !(await this.s.phases.hasMega(input.mega))) throw new InputError('mega', `unknown MEGA ${JSON.stringify(input.mega)}`);
+      const seq = await this.s.operations.append(now, { instance, kind: input.kind, mega: input.mega ?? null, phase, message: input.message, data: input.data });
       return { seq, message: `logged #${seq}` };
     });
   }
 
-  recordUsage(
+  async recordUsage(
     instance: string,
     input: { tokens: number; cost_usd: number; model?: string | undefined },
     now: number,
-    today: () => number,
-  ): { session_cost_usd: number; session_tokens: number; today_cost_usd: number } {
-    return this.tx(() => {
-      this.s.usage.record(instance, now, input.tokens, input.cost_usd, input.model ?? null);
-      this.s.operations.append(now, {
+    today: () => Promise<number>,
+  ): Promise<{ session_cost_usd: number; session_tokens: number; today_cost_usd: number }> {
+    return this.tx(async () => {
+      await this.s.usage.record(instance, now, input.tokens, input.cost_usd, input.model ?? null);
+      await this.s.operations.append(now, {
         instance,
         kind: 'usage',
         message: `${instance} used ${input.tokens} tokens, $${input.cost_usd.toFixed(4)}${input.model ? ` (${input.model})` : ''}`,
         data: { tokens: input.tokens, cost_usd: input.cost_usd, model: input.model ?? null },
       });
-      const mine = this.s.usage.ofInstance(instance);
-      return { session_cost_usd: mine.cost_usd, session_tokens: mine.tokens, today_cost_usd: today() };
+      const mine = await this.s.usage.ofInstance(instance);
+      return { session_cost_usd: mine.cost_usd, session_tokens: mine.tokens, today_cost_usd: await today() };
     });
   }
 }

@@ -1,6 +1,5 @@
 import os from 'node:os';
-import type { Db } from '../core/db.js';
-import type { Statement } from 'better-sqlite3';
+import type { Sql, Stmt } from '../core/sql.js';
 import { instanceId } from '../core/ids.js';
 import type { Liveness } from '../phases/lease.js';
 import type { ServersStore } from './servers.js';
@@ -39,65 +38,65 @@ export class SessionsStore {
   readonly host = os.hostname();
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly servers?: ServersStore,
     private readonly clock: () => number = Date.now,
   ) {
-    this.insertStmt = db.prepare('INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)');
-    this.byInstance = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
-    this.seen = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
+    this.insertStmt = sql.prepare('INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)');
+    this.byInstance = sql.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
+    this.seen = sql.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
   }
 
   /** Creates a session with a fresh instance id; call inside a write transaction. */
-  create(s: NewSession, now: number, random: () => number = Math.random): SessionRow {
-    const id = this.reserve(random);
-    this.insert(id, s, now);
-    return this.get(id) as SessionRow;
+  async create(s: NewSession, now: number, random: () => number = Math.random): Promise<SessionRow> {
+    const id = await this.reserve(random);
+    await this.insert(id, s, now);
+    return (await this.get(id)) as SessionRow;
   }
 
   /** A fresh instance id, not yet taken; its row is written later by `insert` (see Session). */
-  reserve(random: () => number = Math.random): string {
+  async reserve(random: () => number = Math.random): Promise<string> {
     for (let attempt = 0; attempt < 200; attempt++) {
       const id = instanceId(random, 4 + Math.floor(attempt / 20));
-      if (!this.byInstance.get(id)) return id;
+      if (!(await this.byInstance.get(id))) return id;
     }
     throw new Error('could not allocate a unique instance id');
   }
 
   /** Writes a reserved session's row; call inside a write transaction. */
-  insert(instance: string, s: NewSession, now: number): void {
-    if (this.insertStmt.run(instance, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now, s.server_id ?? null).changes !== 1) {
+  async insert(instance: string, s: NewSession, now: number): Promise<void> {
+    if ((await this.insertStmt.run(instance, s.agent ?? null, s.transport, this.host, s.pid ?? null, now, now, s.server_id ?? null)).changes !== 1) {
       throw new Error(`instance id ${instance} was taken by another process meanwhile; try again`);
     }
   }
 
-  get(instance: string): SessionRow | undefined {
+  get(instance: string): Promise<SessionRow | undefined> {
     return this.byInstance.get(instance);
   }
 
   /** Recent sessions, newest first. */
-  list(limit = 100): SessionRow[] {
-    return this.db.prepare<[number], SessionRow>('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?').all(limit);
+  list(limit = 100): Promise<SessionRow[]> {
+    return this.sql.prepare<[number], SessionRow>('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?').all(limit);
   }
 
-  markSeen(instance: string, now: number): void {
-    this.seen.run(now, instance);
+  async markSeen(instance: string, now: number): Promise<void> {
+    await this.seen.run(now, instance);
   }
 
-  setAgent(instance: string, agent: string): void {
-    this.db.prepare('UPDATE sessions SET agent = ? WHERE instance = ?').run(agent, instance);
+  async setAgent(instance: string, agent: string): Promise<void> {
+    await this.sql.prepare('UPDATE sessions SET agent = ? WHERE instance = ?').run(agent, instance);
   }
 
   /** session_end: the session is over (its claims, if kept, go stale once their lease passes). */
-  end(instance: string, now: number, summary: string | null): void {
-    this.db.prepare('UPDATE sessions SET ended_at = ?, summary = ?, last_seen_at = ? WHERE instance = ?').run(now, summary, now, instance);
+  async end(instance: string, now: number, summary: string | null): Promise<void> {
+    await this.sql.prepare('UPDATE sessions SET ended_at = ?, summary = ?, last_seen_at = ? WHERE instance = ?').run(now, summary, now, instance);
   }
 
-  private unfinishedStmt: Statement<[string], SessionRow> | undefined;
+  private unfinishedStmt: Stmt<[string], SessionRow> | undefined;
 
   /** Sessions that never ended and were not adopted, newest first: candidates for "interrupted". */
-  unfinished(except: string): SessionRow[] {
-    this.unfinishedStmt ??= this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC');
+  unfinished(except: string): Promise<SessionRow[]> {
+    this.unfinishedStmt ??= this.sql.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE ended_at IS NULL AND adopted_by IS NULL AND instance <> ? ORDER BY last_seen_at DESC');
     return this.unfinishedStmt.all(except);
   }
 
@@ -105,43 +104,43 @@ export class SessionsStore {
    * Sessions that ended with session_end but kept claims for a resume (parked), newest first;
    * the partial phases_owner index keeps this to the claimed rows.
    */
-  parked(except: string): SessionRow[] {
-    this.parkedStmt ??= this.db.prepare<[string], SessionRow>(
+  parked(except: string): Promise<SessionRow[]> {
+    this.parkedStmt ??= this.sql.prepare<[string], SessionRow>(
       'SELECT * FROM sessions WHERE instance IN (SELECT owner FROM phases WHERE owner IS NOT NULL) AND ended_at IS NOT NULL AND adopted_by IS NULL AND instance <> ? ORDER BY ended_at DESC',
     );
     return this.parkedStmt.all(except);
   }
 
-  private parkedStmt: Statement<[string], SessionRow> | undefined;
+  private parkedStmt: Stmt<[string], SessionRow> | undefined;
 
   /** Whether a claim's owner is live, parked or interrupted (see ownerState). */
-  ownerState(instance: string): OwnerState {
-    const s = this.get(instance);
-    return ownerState(s, s ? this.liveness(instance) : 'dead');
+  async ownerState(instance: string): Promise<OwnerState> {
+    const s = await this.get(instance);
+    return ownerState(s, s ? await this.liveness(instance) : 'dead');
   }
 
   /** Marks an interrupted session as taken over, so it is reported no more. */
-  markAdopted(instance: string, by: string, now: number): void {
-    this.db.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
+  async markAdopted(instance: string, by: string, now: number): Promise<void> {
+    await this.sql.prepare('UPDATE sessions SET adopted_by = ?, adopted_at = ? WHERE instance = ? AND adopted_by IS NULL').run(by, now, instance);
   }
 
   /** A CLI session's key, as its SHA-256 (src/cli/session.ts); call inside a write transaction. */
-  setKeyHash(instance: string, keyHash: string, now: number): void {
-    this.db.prepare('INSERT INTO session_keys (key_hash, instance, created_at) VALUES (?,?,?)').run(keyHash, instance, now);
+  async setKeyHash(instance: string, keyHash: string, now: number): Promise<void> {
+    await this.sql.prepare('INSERT INTO session_keys (key_hash, instance, created_at) VALUES (?,?,?)').run(keyHash, instance, now);
   }
 
   /** The session whose key hashes to `keyHash`, if any. */
-  byKeyHash(keyHash: string): SessionRow | undefined {
-    return this.db.prepare<[string], SessionRow>('SELECT s.* FROM session_keys k JOIN sessions s ON s.instance = k.instance WHERE k.key_hash = ?').get(keyHash);
+  byKeyHash(keyHash: string): Promise<SessionRow | undefined> {
+    return this.sql.prepare<[string], SessionRow>('SELECT s.* FROM session_keys k JOIN sessions s ON s.instance = k.instance WHERE k.key_hash = ?').get(keyHash);
   }
 
-  all(): SessionRow[] {
-    return this.db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY started_at, instance').all();
+  all(): Promise<SessionRow[]> {
+    return this.sql.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY started_at, instance').all();
   }
 
   /** The client went away without session_end: the session counts as interrupted. */
-  markDisconnected(instance: string, now: number): void {
-    this.db.prepare('UPDATE sessions SET disconnected_at = ? WHERE instance = ? AND ended_at IS NULL').run(now, instance);
+  async markDisconnected(instance: string, now: number): Promise<void> {
+    await this.sql.prepare('UPDATE sessions SET disconnected_at = ? WHERE instance = ? AND ended_at IS NULL').run(now, instance);
   }
 
   /**
@@ -149,14 +148,14 @@ export class SessionsStore {
    * this host is alive exactly while that process runs; otherwise (another host, an HTTP
    * session) it cannot be known and the lease alone decides.
    */
-  liveness(instance: string): Liveness {
-    const s = this.get(instance);
+  async liveness(instance: string): Promise<Liveness> {
+    const s = await this.get(instance);
     if (!s) return 'dead';
     if (s.ended_at !== null) return 'dead';
     if (s.server_id !== null && this.servers) {
       // Its server process decides: gone → the session is gone. A live HTTP server says nothing
       // about its clients (the lease and the idle sweep do); a live stdio server is its one client.
-      const server = this.servers.liveness(s.server_id, this.clock());
+      const server = await this.servers.liveness(s.server_id, this.clock());
       if (server === 'dead') return 'dead';
       if (server === 'alive') return s.transport === 'stdio' ? 'alive' : 'unknown';
     }

@@ -8,23 +8,23 @@ import { InputError } from '../core/errors.js';
 import type { ClaimFile } from '../../schemas/sessions.js';
 
 /** memory.md from the memory table. */
-export function memoryMarkdown(store: Store): string {
-  return renderMemoryMarkdown(store.memory.all());
+export async function memoryMarkdown(store: Store): Promise<string> {
+  return renderMemoryMarkdown(await store.memory.all());
 }
 
 /** plan.md from the board (with the latest checkpoint per phase). */
-export function planMarkdown(store: Store): string {
-  return renderPlanMarkdown(store.phases.board());
+export async function planMarkdown(store: Store): Promise<string> {
+  return renderPlanMarkdown(await store.phases.board());
 }
 
 /** The last `limit` operations as operations.log lines. */
-export function operationsText(store: Store, limit: number): string {
-  return store.operations.recent(limit).map(operationLine).join('\n');
+export async function operationsText(store: Store, limit: number): Promise<string> {
+  return (await store.operations.recent(limit)).map(operationLine).join('\n');
 }
 
 /** One MEGA as a claim file (the format `factory-mcp import` reads). */
-export function claimFiles(store: Store): ClaimFile[] {
-  return store.phases.board().map((m) => ({
+export async function claimFiles(store: Store): Promise<ClaimFile[]> {
+  return (await store.phases.board()).map((m) => ({
     mega: m.key,
     title: m.title,
     ...(m.source !== null ? { source: m.source } : {}),
@@ -112,20 +112,20 @@ function openPlain(file: string): number {
  * Never follows a symbolic link in or as the output folder or its files: every path is checked
  * before anything is written, and each file is opened without following links.
  */
-export function exportState(store: Store, dir: string): string[] {
+export async function exportState(store: Store, dir: string): Promise<string[]> {
   const out = realDirectory(dir);
   realDirectory(path.join(out, 'checkpoints'));
   realDirectory(path.join(out, 'megas'));
   const files: [rel: string, text: string | null][] = [
-    ['memory.md', memoryMarkdown(store)],
-    ['plan.md', planMarkdown(store)],
+    ['memory.md', await memoryMarkdown(store)],
+    ['plan.md', await planMarkdown(store)],
     ['operations.log', null],
   ];
-  for (const c of store.checkpoints.all()) {
+  for (const c of await store.checkpoints.all()) {
     const scope = c.mega ? `${safe(c.mega)}${c.phase !== null ? `-${safe(String(c.phase))}` : ''}` : `session-${c.by}`;
     files.push([path.join('checkpoints', `${String(c.id).padStart(6, '0')}-${scope}.json`), JSON.stringify(c, null, 2)]);
   }
-  for (const f of claimFiles(store)) files.push([path.join('megas', `${safe(f.mega)}.json`), JSON.stringify(f, null, 2)]);
+  for (const f of await claimFiles(store)) files.push([path.join('megas', `${safe(f.mega)}.json`), JSON.stringify(f, null, 2)]);
   for (const [rel] of files) mustBePlain(path.join(out, rel), fs.lstatSync(path.join(out, rel), { throwIfNoEntry: false }));
   for (const [rel, text] of files) {
     const fd = openPlain(path.join(out, rel));
@@ -133,7 +133,7 @@ export function exportState(store: Store, dir: string): string[] {
       if (text !== null) fs.writeSync(fd, text.endsWith('\n') ? text : `${text}\n`);
       else {
         let buf = '';
-        for (const op of store.operations.iterate()) {
+        for await (const op of store.operations.iterate()) {
           buf += `${operationLine(op)}\n`;
           if (buf.length > 1 << 16) {
             fs.writeSync(fd, buf);

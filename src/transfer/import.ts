@@ -42,10 +42,10 @@ export class Importer {
    * claims in the file are not kept as claims — their owners are gone — but logged as released
    * history. All or nothing in one transaction.
    */
-  importClaimFile(instance: string, file: ClaimFile, now: number): ImportResult {
+  async importClaimFile(instance: string, file: ClaimFile, now: number): Promise<ImportResult> {
     const stamps = this.check(file);
-    return this.tx(() => {
-      const plan = this.s.phases.plan(
+    return this.tx(async () => {
+      const plan = await this.s.phases.plan(
         instance,
         {
           key: file.mega,
@@ -61,10 +61,10 @@ export class Importer {
       for (const [i, p] of file.phases.entries()) {
         const st = stamps[i] as { claimed: number | null; completed: number | null };
         if (st.completed !== null) {
-          if (this.s.phases.recordCompletion(instance, file.mega, p.id, { by: p.owner ?? 'unknown', claimed_at: st.claimed, completed_at: st.completed }, now) === 'recorded') completed++;
+          if ((await this.s.phases.recordCompletion(instance, file.mega, p.id, { by: p.owner ?? 'unknown', claimed_at: st.claimed, completed_at: st.completed }, now)) === 'recorded') completed++;
           else kept.push(p.id);
         } else if (p.owner) {
-          this.s.operations.append(now, {
+          await this.s.operations.append(now, {
             instance,
             kind: 'release',
             mega: file.mega,

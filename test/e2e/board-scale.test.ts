@@ -34,7 +34,7 @@ interface Page_ {
 beforeAll(async () => {
   dir = tempDir('factory-scale-');
   const file = path.join(dir, 'factory.db');
-  store = Store.open(file, { leaseSeconds: 7200 });
+  store = await Store.open(file, { leaseSeconds: 7200 });
   seeded = seedBoard(store.db, { megas: 2000, phasesPer: PER, now: Date.now() });
   agent = await stdioAgent(file);
   srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });
@@ -45,7 +45,7 @@ afterAll(async () => {
   await browser?.close();
   await agent?.close();
   await srv?.close(1000);
-  store?.close();
+  await store?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -53,12 +53,12 @@ describe('factory-mcp sync-plan and council (real subprocesses)', () => {
 
   it('council --retry posts a report that failed earlier; council lists and prints it', async () => {
     // A council decided while Linear refused the key: the report waits in the outbox.
-    const store = Store.open(path.join(dir, 'f.db'), { leaseSeconds: 60 });
+    const store = await Store.open(path.join(dir, 'f.db'), { leaseSeconds: 60 });
     const reviews = ['chucky', 'oss_killer', 'archi', 'saul'].map((persona) => ({ persona, score: 8, rationale: 'ok', concerns: [], adjustments: [] }));
     const deps = { store, config: parseConfig({}), root: dir, clock: Date.now, logger: silentLogger, env: { LINEAR_API_KEY: 'wrong', FACTORY_LINEAR_API_URL: linear.apiUrl } };
     const c = await runCouncil(deps, { subject: { title: 'Payments', description: 'Card payments', points: 8, ticket: 'CAB-9' }, reviews });
     expect(c.posted).toMatchObject({ ok: false, reason: 'auth' });
-    store.close();
+    await store.close();
 
     const listed = await cli(['council'], {});
     expect(listed.stdout).toContain(`#${c.council_id}  GO      8.00  Payments  waiting for Linear (CAB-9)`);

@@ -20,7 +20,7 @@ let other: HttpAgent;
 
 beforeAll(async () => {
   dir = tempDir('factory-dash-');
-  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
   // Phase 2 completes with its Ask change unacknowledged, so the page shows the change's ack button.
   srv = await startHttp({ store, config: parseConfig({ changes: { ask_blocks_complete: false }, governance: { daily_cost_cap_usd: 5 } }), root: dir, port: 0 });
   planner = await httpAgent(srv.url, { name: 'planner' });
@@ -48,7 +48,7 @@ afterAll(async () => {
   await planner?.close();
   await other?.close();
   await srv?.close(1000);
-  store?.close();
+  await store?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -137,7 +137,7 @@ describe('the dashboard in headless Chromium', () => {
     await planner.call('memory', { op: 'append', section: 'decisions', text: 'SQLite first, PostgreSQL later' });
     await planner.call('memory', { op: 'append', section: 'known_issues', text: 'flaky e2e on slow CI' });
     await planner.call('record_usage', { tokens: 1000, cost_usd: 1.25 });
-    writeTx(store.db, () =>
+    await writeTx(store.sql, () =>
       store.dod.record(Date.now(), {
         instance: null,
         mega: 'DASH-1',
@@ -206,7 +206,7 @@ describe('the dashboard in headless Chromium', () => {
     const gov = async (url: string) => (await fetch(new URL('/api/governance', url))).json() as Promise<{ ack: { possible: boolean; reason?: string }; kill_switch: { on: boolean; message: string } }>;
     expect((await gov(srv.url)).ack).toEqual({ possible: false, reason: 'acknowledging needs the server started with FACTORY_ACK_TOKEN (or FACTORY_HTTP_TOKEN)' });
     const other = tempDir('factory-dash-gov-');
-    const s2 = Store.open(path.join(other, 'factory.db'), { leaseSeconds: 7200 });
+    const s2 = await Store.open(path.join(other, 'factory.db'), { leaseSeconds: 7200 });
     const h2 = await startHttp({ store: s2, config: parseConfig({}), root: other, port: 0, ackToken: 'a-human-only-token-1234' });
     try {
       expect((await gov(h2.url)).ack).toEqual({ possible: true });
@@ -215,7 +215,7 @@ describe('the dashboard in headless Chromium', () => {
       expect((await gov(h2.url)).kill_switch).toMatchObject({ on: true, message: expect.stringContaining('.factory/KILL exists') });
     } finally {
       await h2.close(1000);
-      s2.close();
+      await s2.close();
       fs.rmSync(other, { recursive: true, force: true });
     }
   });

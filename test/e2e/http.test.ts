@@ -15,15 +15,15 @@ let store: Store;
 let srv: HttpServer | null;
 const agents: HttpAgent[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir('factory-http-');
-  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
   srv = null;
 });
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
   await srv?.close(1000);
-  store.close();
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -206,16 +206,16 @@ describe('factory-mcp http', () => {
       }
     })();
     // another process writes the same database file
-    const other = new Store(new Database(path.join(dir, 'factory.db')), { leaseSeconds: 60 });
+    const other = Store.sqlite(new Database(path.join(dir, 'factory.db')), { leaseSeconds: 60 });
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
-    other.phases.plan('t0001', PLAN, Date.now());
+    await other.phases.plan('t0001', PLAN, Date.now());
     while (!events.join('').includes('event: change') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
     expect(events.join('')).toContain('event: change');
     expect(Date.now() - t0).toBeLessThan(1000);
     ac.abort();
     await pump;
-    other.close();
+    await other.close();
   });
 
   it('the CLI serves until SIGTERM, then stops cleanly and closes its sessions (one holding nothing simply ends)', async () => {

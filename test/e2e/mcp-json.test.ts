@@ -43,7 +43,7 @@ describe('mcp.json, the example client configuration', () => {
     const { Store } = await import('../../src/core/store.js');
     const { parseConfig } = await import('../../src/core/config.js');
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
-    const store = Store.open(path.join(dir, 'h.db'), { leaseSeconds: 60 });
+    const store = await Store.open(path.join(dir, 'h.db'), { leaseSeconds: 60 });
     const srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });
     try {
       const client = new Client({ name: 'mcp-json-http', version: '1' });
@@ -52,7 +52,7 @@ describe('mcp.json, the example client configuration', () => {
       await client.close();
     } finally {
       await srv.close(1000);
-      store.close();
+      await store.close();
     }
   });
 });

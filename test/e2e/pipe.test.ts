@@ -15,14 +15,14 @@ const ENTRIES = 3000;
 let dir: string;
 let db: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('factory-pipe-');
   db = path.join(dir, 'factory.db');
-  const store = Store.open(db, { leaseSeconds: 7200 });
-  writeTx(store.db, () => {
-    for (let i = 0; i < ENTRIES; i++) store.operations.append(Date.UTC(2026, 10, 25) + i, { instance: 't1234', kind: 'note', message: `entry ${i} ${'x'.repeat(200)}` });
+  const store = await Store.open(db, { leaseSeconds: 7200 });
+  await writeTx(store.sql, async () => {
+    for (let i = 0; i < ENTRIES; i++) await store.operations.append(Date.UTC(2026, 10, 25) + i, { instance: 't1234', kind: 'note', message: `entry ${i} ${'x'.repeat(200)}` });
   });
-  store.close();
+  await store.close();
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

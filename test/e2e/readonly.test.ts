@@ -90,7 +90,7 @@ function rpcChild(args: string[], opts: { uid?: number; gid?: number; cwd?: stri
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const n = ++id;
       pending.set(n, resolve);
-      exited.then((code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+      void exited.then((code) => reject(new Error(`server exited ${code}: ${stderr}`)));
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
     });
   return {

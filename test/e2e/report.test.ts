@@ -51,8 +51,8 @@ beforeAll(async () => {
   h.clock.now = D('2026-11-30T10:00:00'); // Monday, week 49
   const c3 = await a.call<{ token: string }>('claim_phase', { mega: 'REP-1', phase: 3 });
   // check_dod's record of a run whose no_regressions check failed (running the real checks needs a repository with tests).
-  writeTx(
-    h.store.db,
+  await writeTx(
+    h.store.sql,
     () =>
       h.store.dod.record(
         h.clock.now,
@@ -83,8 +83,8 @@ afterAll(async () => {
 const deps = () => ({ store: h.store, config: parseConfig({}), clock: h.clock.fn });
 
 describe('the cycle report of a seeded database', () => {
-  it('gives the known figures per ISO week and in total', () => {
-    const r = cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' });
+  it('gives the known figures per ISO week and in total', async () => {
+    const r = await cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' });
     expect(r.cycles).toHaveLength(2);
     expect(r.cycles[0]).toMatchObject({
       cycle: '2026-W48',
@@ -106,8 +106,8 @@ describe('the cycle report of a seeded database', () => {
     ]);
   });
 
-  it('by default covers the last 7 days up to today', () => {
-    const r = cycleReport(deps());
+  it('by default covers the last 7 days up to today', async () => {
+    const r = await cycleReport(deps());
     expect([r.since, r.until]).toEqual(['2026-11-24T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
     expect(r.cycles.map((c) => [c.cycle, c.duration, c.points])).toEqual([
       ['2026-W48', '6d', 8],
@@ -115,8 +115,8 @@ describe('the cycle report of a seeded database', () => {
     ]);
   });
 
-  it('says so for a week with no data', () => {
-    const r = cycleReport(deps(), { since: '2026-10-05', until: '2026-10-11' });
+  it('says so for a week with no data', async () => {
+    const r = await cycleReport(deps(), { since: '2026-10-05', until: '2026-10-11' });
     expect(r).toMatchObject({ empty: true, total: { points: 0, phases_closed: 0, prs_merged: 0 } });
     expect(r.message).toMatch(/^No data from 2026-10-05 – 2026-10-11/);
   });
@@ -146,7 +146,7 @@ describe('factory-mcp report', () => {
   it('--json prints the same figures as the service', async () => {
     const r = await report(['--since', '2026-11-23', '--until', '2026-11-30', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' }));
+    expect(JSON.parse(r.stdout)).toEqual(await cycleReport(deps(), { since: '2026-11-23', until: '2026-11-30' }));
   });
 
   it('--markdown (the default) prints the table, and a period with no data says so', async () => {

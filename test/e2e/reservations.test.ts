@@ -47,14 +47,14 @@ describe('file reservations between real stdio processes', () => {
     expect(cb.reserved_by?.[0]).toMatchObject({ owner: sa.instance, agent: 'alpha-agent', phase: 1, overlaps: [{ mine: 'src/core/glob.ts', theirs: 'src/core/**' }] });
 
     // The dashboard's JSON shows the reservation beside the claim.
-    const store = Store.open(db, { leaseSeconds: 7200, readOnly: true });
+    const store = await Store.open(db, { leaseSeconds: 7200, readOnly: true });
     const srv = await startHttp({ store, config: parseConfig({}), root: dir, port: 0 });
     try {
       const board = JSON.parse((await request(srv.url, { path: '/api/board', headers: { host: new URL(srv.url).host } })).body) as { megas: { phases: { id: number; files?: string[] }[] }[] };
       expect(board.megas[0]?.phases.find((p) => p.id === 1)?.files).toEqual(['src/core/**', 'README.md']);
     } finally {
       await srv.close(1000);
-      store.close();
+      await store.close();
     }
 
     await a.call('complete_phase', { mega: 'E-1', phase: 1, token: ca.token });

@@ -51,15 +51,15 @@ function expectOneLine(r: { code: number; stderr: string }, ...parts: (string | 
 }
 
 /** A sound database with a MEGA of 400 phases, checkpointed into the main file. */
-function goodDb(file: string): void {
-  const s = Store.open(file, { leaseSeconds: 7200 });
-  s.phases.plan(
+async function goodDb(file: string): Promise<void> {
+  const s = await Store.open(file, { leaseSeconds: 7200 });
+  await s.phases.plan(
     't1',
     { key: 'C-1', title: 'c', source: 'test', phases: Array.from({ length: 400 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1} ${'n'.repeat(50)}`, tickets: [], deps: [] })) },
     Date.UTC(2026, 10, 25),
   );
   s.db.pragma('wal_checkpoint(TRUNCATE)');
-  s.close();
+  await s.close();
 }
 
 describe('start-up faults (13.7)', () => {
@@ -76,13 +76,13 @@ describe('start-up faults (13.7)', () => {
 
   it('a corrupted page: status names the file; log --verify checks the pages and fails too', async () => {
     const db = path.join(dir, 'factory.db');
-    goodDb(db);
+    await goodDb(db);
     expect((await cli(['log', '--verify', '--db', db])).code).toBe(0);
     // Overwrite the root page of the phases table (the log's pages stay intact, so the hash chain still verifies).
-    const check = Store.open(db, { leaseSeconds: 7200 });
+    const check = await Store.open(db, { leaseSeconds: 7200 });
     const root = (check.db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'phases'").get() as { rootpage: number }).rootpage;
     const pageSize = check.db.pragma('page_size', { simple: true }) as number;
-    check.close();
+    await check.close();
     const fd = fs.openSync(db, 'r+');
     fs.writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
     fs.closeSync(fd);
@@ -113,7 +113,7 @@ describe('start-up faults (13.7)', () => {
 
   it('a port already in use: one line naming the port, exit 2, the database untouched', async () => {
     const db = path.join(dir, 'factory.db');
-    goodDb(db);
+    await goodDb(db);
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as net.AddressInfo).port;

@@ -103,7 +103,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
   const dbFile = path.join(dir, 'factory.db');
   const config = parseConfig(opts.config ?? {});
-  const store = Store.open(dbFile, { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
+  const store = await Store.open(dbFile, { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
   const clock = new FakeClock();
   const agents: Agent[] = [];
   return {
@@ -130,7 +130,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
         },
         async close() {
           await client.close();
-          server.cleanup();
+          await server.cleanup();
         },
       };
       agents.push(agent);
@@ -138,7 +138,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     },
     async close() {
       await Promise.all(agents.map((a) => a.close()));
-      store.close();
+      await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -148,8 +148,14 @@ export function textOf(r: CallToolResult): string {
   return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
 
-/** A stable dump of every table, to prove that a refused call changed nothing. */
-export function snapshot(store: Store): string {
-  const tables = store.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-  return JSON.stringify(tables.map((t) => [t.name, store.db.prepare(`SELECT * FROM "${t.name}"`).all()]));
+/** A stable dump of every table (rows sorted), on either engine, to prove that a refused call changed nothing. */
+export async function snapshot(store: Store): Promise<string> {
+  const list =
+    store.sql.dialect === 'sqlite'
+      ? "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+      : 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name';
+  const tables = await store.sql.prepare<[], { name: string }>(list).all();
+  const dump: [string, string[]][] = [];
+  for (const t of tables) dump.push([t.name, (await store.sql.prepare(`SELECT * FROM "${t.name}"`).all()).map((r) => JSON.stringify(r)).sort()]);
+  return JSON.stringify(dump);
 }

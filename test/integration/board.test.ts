@@ -119,7 +119,7 @@ describe('board pages', () => {
     const listCursor = (await a.call<Board>('board', { limit: 1 })).cursor as string;
     expect(megaCursor).toBeTruthy();
     expect(listCursor).toBeTruthy();
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ cursor: 'not a cursor!' }, /cursor: not a board cursor/],
       [{ cursor: Buffer.from('["x",1,2]').toString('base64url') }, /cursor: not a board cursor/],
@@ -137,7 +137,7 @@ describe('board pages', () => {
       expect(r.isError, JSON.stringify(args)).toBe(true);
       expect(textOf(r)).toMatch(message);
     }
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 
   it('pages stay small with the largest phases and checkpoints the input limits allow', async () => {

@@ -184,10 +184,10 @@ describe('storing with a claimed phase', () => {
     const claim = await a.call<{ token: string }>('claim_phase', { mega: 'CAB-7', phase: 1 });
     const r = await range('endpoint', { mega: 'CAB-7', phase: 1, token: claim.token });
     expect(r).toMatchObject({ stored: true, level: 'ask' });
-    const saved = h.store.changes.latest('CAB-7', 1);
+    const saved = await h.store.changes.latest('CAB-7', 1);
     expect(saved).toMatchObject({ mega: 'CAB-7', phase: '1', level: 'ask', base: sha.tests, head: sha.endpoint });
     expect(saved?.reasons[0]?.rule).toBe('exported_api');
-    const op = h.store.operations.recent(1)[0];
+    const op = (await h.store.operations.recent(1))[0];
     expect(op).toMatchObject({ kind: 'classify', mega: 'CAB-7', phase: '1' });
     expect(op?.message).toMatch(/classified CAB-7\/1 as ASK/);
 
@@ -195,19 +195,19 @@ describe('storing with a claimed phase', () => {
     const listed = JSON.parse((res.contents[0] as { text: string }).text) as { phase: string; level: string }[];
     expect(listed).toEqual([expect.objectContaining({ phase: '1', level: 'ask' })]);
 
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const stale = await range('docs', { mega: 'CAB-7', phase: 1, token: 'fx9-wrong' });
     expect(stale).toMatchObject({ level: 'ship', stored: false, reason: 'stale_token' });
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 });
 
 describe('bad input is a clear error naming the field, and writes nothing', () => {
   const err = async (args: Record<string, unknown>) => {
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await a.raw('classify_change', args);
     expect(r.isError).toBe(true);
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
     return textOf(r);
   };
 

@@ -94,13 +94,13 @@ describe('run_council', () => {
     // no LINEAR_API_KEY in tests: a clear message, nothing fails
     expect(c.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
     expect(c.posted?.message).toContain('LINEAR_API_KEY');
-    expect(h.store.councils.pendingPosts()).toBe(1); // kept for when the key is set
+    expect(await h.store.councils.pendingPosts()).toBe(1); // kept for when the key is set
     const res = await a.client.readResource({ uri: `factory://council/${c.council_id}` });
     const text = (res.contents[0] as { text: string }).text;
     expect(text).toContain(`## Council #${c.council_id}: API + Gateway`);
     expect(text).toContain('| Persona | Score | Rationale |');
     expect(text).toContain('| Better Call Saul | 9 | saul rationale |');
-    const ops = h.store.operations.recent(5).filter((o) => o.kind === 'council');
+    const ops = (await h.store.operations.recent(5)).filter((o) => o.kind === 'council');
     expect(ops).toHaveLength(1);
     expect(ops[0]).toMatchObject({ mega: 'CAB-1290', phase: '1' });
     await expect(a.client.readResource({ uri: 'factory://council/999' })).rejects.toThrow(/unknown council "999"/);
@@ -110,7 +110,7 @@ describe('run_council', () => {
     h = await harness();
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const bad = reviews([8, 8, 8, 8]);
     bad[2] = { ...bad[2], score: 11 } as (typeof bad)[number];
     const r1 = await a.raw('run_council', { subject: SUBJECT, reviews: bad });
@@ -124,7 +124,7 @@ describe('run_council', () => {
     expect(textOf(r3)).toContain('reviews: missing persona saul');
     const r4 = await a.raw('run_council', { subject: { title: 'x', description: 'y', phase: 1 } });
     expect(textOf(r4)).toContain('subject.mega');
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 
   it('a subject naming a phase must name a planned one; its points default to the phase', async () => {
@@ -138,14 +138,14 @@ describe('run_council', () => {
     const { points: _points, ...noPoints } = SUBJECT;
     const c = await a.call<Decided>('run_council', { subject: { ...noPoints, phase: '1' }, reviews: reviews([8, 8, 8, 8]) });
     expect(c.report_markdown).toContain('MEGA CAB-1290 · phase 1 · 8 points');
-    expect(h.store.councils.get(c.council_id)?.subject).toMatchObject({ phase: 1, points: 8, ticket: 'CAB-1350' });
+    expect((await h.store.councils.get(c.council_id))?.subject).toMatchObject({ phase: 1, points: 8, ticket: 'CAB-1350' });
   });
 
   it('without sampling or a reviewer command answers needs_reviews with the four briefs', async () => {
     h = await harness();
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await a.call<{ status: string; personas: { id: string; brief: string }[]; message: string }>('run_council', { subject: SUBJECT });
     expect(r.status).toBe('needs_reviews');
     expect(r.personas.map((p) => p.id)).toEqual([...PERSONA_IDS]);
@@ -154,7 +154,7 @@ describe('run_council', () => {
     // clients that show only the text still get every brief
     const text = textOf(await a.raw('run_council', { subject: SUBJECT }));
     for (const id of PERSONA_IDS) expect(text).toContain(`--- ${id} ---`);
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 
   it('the briefs are prompts, with config overrides', async () => {
@@ -184,19 +184,19 @@ describe('the Linear outbox', () => {
     h = await harness();
     const { decide, validateReviews } = await import('../../src/council/domain.js');
     const rs = validateReviews(reviews([8, 8, 8, 8]));
-    const c = h.store.councils.record(
+    const c = await h.store.councils.record(
       null,
       { subject: { title: 't', description: 'd', ticket: 'CAB-1' }, sources: ['caller'], reviews: rs, decision: decide(rs), post: true, render: () => 'r' },
       h.clock.now,
     );
     expect(c.post_pending).toBe(true);
     const now = h.clock.now;
-    expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000 }).map((i) => i.council)).toEqual([c.id]);
-    expect(h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000, force: true })).toEqual([]);
-    h.store.councils.markFailed(c.id, 'HTTP 503', now, 600_000);
-    expect(h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000 })).toEqual([]);
-    expect(h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000, force: true })).toHaveLength(1);
-    expect(h.store.councils.pendingPosts()).toBe(1);
+    expect((await h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000 })).map((i) => i.council)).toEqual([c.id]);
+    expect(await h.store.councils.takeDue(now, { limit: 5, lockMs: 60_000, force: true })).toEqual([]);
+    await h.store.councils.markFailed(c.id, 'HTTP 503', now, 600_000);
+    expect(await h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000 })).toEqual([]);
+    expect(await h.store.councils.takeDue(now + 1000, { limit: 5, lockMs: 60_000, force: true })).toHaveLength(1);
+    expect(await h.store.councils.pendingPosts()).toBe(1);
   });
 });
 
@@ -259,7 +259,7 @@ describe('run_council through MCP sampling', () => {
     expect(r.status).toBe('needs_reviews');
     expect(r.message).toContain('malformed JSON twice');
     expect(calls).toBe(8);
-    expect(h.store.councils.recent()).toHaveLength(0);
+    expect(await h.store.councils.recent()).toHaveLength(0);
   });
 });
 

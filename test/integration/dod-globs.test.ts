@@ -80,7 +80,7 @@ describe('one glob engine for the DoD and the change rules', () => {
   it('a directory named in a component owns its files', async () => {
     expect(await dodComponents('docs/guide/a.md')).toEqual(['docs']);
     // The run's log entry keeps the components it checked: the cycle report's "components touched".
-    expect(h.store.operations.recent(1)[0]).toMatchObject({ kind: 'dod', data: { components: ['docs'] } });
+    expect((await h.store.operations.recent(1))[0]).toMatchObject({ kind: 'dod', data: { components: ['docs'] } });
   });
 
   it('a malformed glob is refused at load, naming the field, in both places', () => {

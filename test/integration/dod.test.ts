@@ -62,12 +62,12 @@ describe('check_dod on a real sample repository', () => {
     await agent.call('claim_phase', { mega: 'M-1', phase: 1 });
     await agent.call('claim_phase', { mega: 'M-1', phase: 2 });
     const now = h.clock.now;
-    h.store.phases.claim('t0001', { mega: 'M-1', phase: 3 }, now); // a claim by an instance that never logged SESSION-START
-    const inst = agent.server.ctx.session.instance;
-    writeTx(h.store.db, () => {
-      h.store.operations.append(now, { instance: inst, kind: 'checkpoint', mega: 'M-1', phase: '1', message: 'checkpoint 50%' });
-      h.store.operations.append(now, { instance: inst, kind: 'memory', message: 'decided: square via mul' });
-      h.store.operations.append(now, { instance: 't0001', kind: 'checkpoint', mega: 'M-1', phase: '3', message: 'checkpoint' });
+    await h.store.phases.claim('t0001', { mega: 'M-1', phase: 3 }, now); // a claim by an instance that never logged SESSION-START
+    const inst = await agent.server.ctx.session.ensureInstance();
+    await writeTx(h.store.sql, async () => {
+      await h.store.operations.append(now, { instance: inst, kind: 'checkpoint', mega: 'M-1', phase: '1', message: 'checkpoint 50%' });
+      await h.store.operations.append(now, { instance: inst, kind: 'memory', message: 'decided: square via mul' });
+      await h.store.operations.append(now, { instance: 't0001', kind: 'checkpoint', mega: 'M-1', phase: '3', message: 'checkpoint' });
     });
   });
 
@@ -78,7 +78,7 @@ describe('check_dod on a real sample repository', () => {
   });
 
   it('refuses complete_phase before a passing DoD (dod.require_for_complete)', async () => {
-    const token = h.store.phases.claimsOf(agent.server.ctx.session.instance).find((p) => p.id === '1')?.token;
+    const token = (await h.store.phases.claimsOf(await agent.server.ctx.session.ensureInstance())).find((p) => p.id === '1')?.token;
     const r = await agent.call<{ completed: boolean; reason?: string; message: string }>('complete_phase', { mega: 'M-1', phase: 1, token });
     expect(r).toMatchObject({ completed: false, reason: 'dod_not_passed' });
     expect(r.message).toMatch(/no check_dod run/);
@@ -103,15 +103,15 @@ describe('check_dod on a real sample repository', () => {
     const again = await dod();
     expect(again).toMatchObject({ passed: true, score: '10/10', cached: true });
     expect(again.checks.slice(0, 6).every((c) => c.cached === true)).toBe(true);
-    expect(h.store.dod.last('M-1', '1')).toMatchObject({ passed: true, score: '10/10', cached: true });
-    expect(h.store.operations.recent(5).some((o) => o.kind === 'dod' && o.phase === '1')).toBe(true);
+    expect(await h.store.dod.last('M-1', '1')).toMatchObject({ passed: true, score: '10/10', cached: true });
+    expect((await h.store.operations.recent(5)).some((o) => o.kind === 'dod' && o.phase === '1')).toBe(true);
     const res = await agent.client.readResource({ uri: 'factory://dod' });
     expect(JSON.parse((res.contents[0] as { text: string }).text)).toEqual([expect.objectContaining({ mega: 'M-1', phase: '1', passed: true, score: '10/10', failing: [] })]);
   });
 
   it('lets complete_phase through after the passing DoD', async () => {
     // Other phases' runs do not count for phase 1; the last run of phase 1 passed.
-    const token = h.store.phases.claimsOf(agent.server.ctx.session.instance).find((p) => p.id === '1')?.token;
+    const token = (await h.store.phases.claimsOf(await agent.server.ctx.session.ensureInstance())).find((p) => p.id === '1')?.token;
     const r = await agent.call<{ completed: boolean }>('complete_phase', { mega: 'M-1', phase: 1, token });
     expect(r.completed).toBe(true);
   });
@@ -132,7 +132,7 @@ describe('check_dod on a real sample repository', () => {
     expect(open.checks.at(-1)!.detail).toMatch(/requires: Add rate limiting/);
     expect(open.message).toMatch(/mandatory items open/);
     h.clock.advance(1000);
-    writeTx(h.store.db, () => h.store.checkpoints.add('t0000', h.clock.now, { mega: 'M-1', phase: { key: '1', kind: 'int' }, done: ['add rate limiting'], next: [] }));
+    await writeTx(h.store.sql, () => h.store.checkpoints.add('t0000', h.clock.now, { mega: 'M-1', phase: { key: '1', kind: 'int' }, done: ['add rate limiting'], next: [] }));
     const closed = await dod();
     expect(closed).toMatchObject({ passed: true, score: '10/10' });
     expect(closed.checks.at(-1)).toMatchObject({ id: `mandatory:council${c.council_id}.1`, status: 'pass' });
@@ -239,7 +239,7 @@ describe('check_dod on a real sample repository', () => {
   });
 
   it('refuses bad input before running anything', async () => {
-    const before = h.store.dod.latestPerPhase().length;
+    const before = (await h.store.dod.latestPerPhase()).length;
     const r1 = await agent.raw('check_dod', { mega: 'M-1', phase: 99 });
     expect(r1.isError).toBe(true);
     expect(textOf(r1)).toMatch(/phase: unknown phase 99/);
@@ -250,7 +250,7 @@ describe('check_dod on a real sample repository', () => {
     expect(textOf(r3)).toMatch(/component: unknown component "nope"/);
     const r4 = await agent.raw('check_dod', { only: ['compiles', 'bogus'] });
     expect(textOf(r4)).toMatch(/only\[1\]/);
-    expect(h.store.dod.latestPerPhase().length).toBe(before);
+    expect((await h.store.dod.latestPerPhase()).length).toBe(before);
   });
 });
 

@@ -135,6 +135,6 @@ describe('cost cap and autonomy', () => {
     expect(await a.call('claim_phase', {})).toMatchObject({ claimed: false, reason: 'cost_cap' });
     h.clock.advance(24 * 3600 * 1000);
     expect(await a.call('claim_phase', {})).toMatchObject({ claimed: true });
-    expect(h.store.operations.recent(20).filter((o) => o.kind === 'usage')).toHaveLength(2);
+    expect((await h.store.operations.recent(20)).filter((o) => o.kind === 'usage')).toHaveLength(2);
   });
 });

@@ -23,7 +23,7 @@ const PLAN = {
 const h = useHarness();
 
 const leaseOf = (phase: string) => h.store.db.prepare<[string], { lease_expires_at: number | null }>("SELECT lease_expires_at FROM phases WHERE mega = 'HP-1' AND id = ?").get(phase)?.lease_expires_at;
-const seenOf = (instance: string) => h.store.sessions.get(instance)?.last_seen_at;
+const seenOf = async (instance: string) => (await h.store.sessions.get(instance))?.last_seen_at;
 
 describe('the lease refresh of a writing call', () => {
   it("is written with the claim: the caller's other leases and last_seen_at move to the claim's time", async () => {
@@ -33,9 +33,9 @@ describe('the lease refresh of a writing call', () => {
     h.clock.advance(5_000);
     const c = await a.call<{ claimed: boolean; phase: { id: number } }>('claim_phase', { mega: 'HP-1' });
     expect(c).toMatchObject({ claimed: true, phase: { id: 2 } });
-    const instance = a.server.ctx.session.instance;
+    const instance = await a.server.ctx.session.ensureInstance();
     expect(leaseOf('1')).toBe(h.clock.now + 60_000);
-    expect(seenOf(instance)).toBe(h.clock.now);
+    expect(await seenOf(instance)).toBe(h.clock.now);
   });
 
   it('a refused claim writes nothing, though a lease refresh was due and a stale claim waited to be released', async () => {
@@ -45,15 +45,15 @@ describe('the lease refresh of a writing call', () => {
     await a.call('claim_phase', { mega: 'HP-1', phase: 1, lease_seconds: 5 });
     await b.call('claim_phase', { mega: 'HP-1', phase: 2, lease_seconds: 600 });
     h.clock.advance(6_000); // a's claim is stale; b's refresh is due
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await b.raw('claim_phase', { mega: 'NOPE-1' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/mega: unknown MEGA "NOPE-1" \(known: HP-1\)/);
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
     // The next accepted call writes both.
     expect(await b.call('claim_phase', { mega: 'HP-1', phase: 1 })).toMatchObject({ claimed: true });
     expect(leaseOf('2')).toBe(h.clock.now + 600_000);
-    expect(h.store.operations.recent(5).filter((o) => o.kind === 'release')).toHaveLength(1);
+    expect((await h.store.operations.recent(5)).filter((o) => o.kind === 'release')).toHaveLength(1);
   });
 
   it('a refresh that fails inside the claim (a full disk) costs neither the claim nor its answer, and is logged', async () => {
@@ -66,11 +66,11 @@ describe('the lease refresh of a writing call', () => {
     const c = await a.call<{ claimed: boolean; owner: string; phase: { id: number } }>('claim_phase', { mega: 'HP-1' });
     h.store.db.exec('DROP TRIGGER no_refresh');
     expect(c).toMatchObject({ claimed: true, phase: { id: 2 } });
-    expect(h.store.phases.claimsOf(c.owner).map((r) => r.id)).toEqual(['1', '2']);
+    expect((await h.store.phases.claimsOf(c.owner)).map((r) => r.id)).toEqual(['1', '2']);
     expect(warnings.join('\n')).toMatch(/lease refresh after claim_phase failed: disk full/);
     // The failed refresh is tried again by the next call, not skipped for a second.
     await a.call('log_operation', { kind: 'note', message: 'next' });
-    expect(seenOf(c.owner)).toBe(h.clock.now);
+    expect(await seenOf(c.owner)).toBe(h.clock.now);
   });
 
   it('leaves a lease set less than a second ago as it is (nothing to write), and refreshes the older ones', async () => {

@@ -82,7 +82,7 @@ describe('claim → started', () => {
     expect(textOf(raw).match(/Linear/g)).toHaveLength(1);
     await vi.waitFor(() => expect([stateOf('CAB-1292'), stateOf('CAB-1293')]).toEqual(['Doing', 'Doing']));
     await idle();
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
     const moves = linear.operations().filter((o) => o.name === 'updateIssue');
     expect(moves.map((o) => o.variables)).toEqual([
       { id: 'u-CAB-1292', input: { stateId: 'st-doing' } },
@@ -133,7 +133,7 @@ describe('claim → started', () => {
     // The owner's retried claim (its answer lost) queues the move again: delivered, nothing changes.
     await a.call('claim_phase', { mega: 'CAB-1290', phase: 2 });
     await idle();
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
     expect(linear.operations().filter((o) => o.name === 'updateIssue')).toHaveLength(1);
   });
 });
@@ -152,7 +152,7 @@ describe('merge → completed, with one comment', () => {
     await idle();
     const before = linear.comments.length;
 
-    const m = onMerged(ctx(), claim.phase, PR);
+    const m = await onMerged(ctx(), claim.phase, PR);
     expect(m.tickets).toEqual({ status: 'queued' });
     expect(m.message).toBe('; Linear: CAB-1292, CAB-1293 queued to move to completed');
     await m.delivery;
@@ -165,12 +165,14 @@ describe('merge → completed, with one comment', () => {
       expect(c.body).toContain(`[report #${council.council_id}](${council.posted.url})`);
       expect(c.body).toContain('GO');
     }
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
 
     // The merge hook called again for the same PR (a retried merge_phase): no second comment.
-    await onMerged(ctx(), claim.phase, PR).delivery;
+    await (
+      await onMerged(ctx(), claim.phase, PR)
+    ).delivery;
     expect(linear.comments.slice(before)).toHaveLength(2);
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
   });
 
   it('a phase without a council gets a comment without a council line', async () => {
@@ -179,7 +181,9 @@ describe('merge → completed, with one comment', () => {
     await a.call('plan_mega', PLAN);
     const claim = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     await idle();
-    await onMerged(ctx(), claim.phase, { ...PR, mergeCommit: null }).delivery;
+    await (
+      await onMerged(ctx(), claim.phase, { ...PR, mergeCommit: null })
+    ).delivery;
     expect(stateOf('CAB-1291')).toBe('Shipped');
     expect(linear.comments).toHaveLength(1);
     expect(linear.comments[0]?.body).toContain('Merged: [PR #42](https://github.com/acme/app/pull/42) — phase CAB-1290/1.');
@@ -196,11 +200,11 @@ describe('failures are kept and retried, never lost, never doubled', () => {
     const c = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 2 });
     expect(c).toMatchObject({ claimed: true, tickets: { status: 'queued' } });
     await idle();
-    expect(pending().map((i) => [i.key, i.payload.target, i.attempts])).toEqual([
+    expect((await pending()).map((i) => [i.key, i.payload.target, i.attempts])).toEqual([
       ['CAB-1292', 'started', 1],
       ['CAB-1293', 'started', 1],
     ]);
-    expect(pending()[0]?.last_error).toMatch(/^Linear error \(HTTP 503\): Service unavailable$/);
+    expect((await pending())[0]?.last_error).toMatch(/^Linear error \(HTTP 503\): Service unavailable$/);
     expect(stateOf('CAB-1292')).toBe('Todo');
 
     // Before the backoff nothing is tried again; after it, everything is delivered.
@@ -210,7 +214,7 @@ describe('failures are kept and retried, never lost, never doubled', () => {
     const later = await deliverTickets(ctx());
     expect(later.delivered.map((d) => d.ticket)).toEqual(['CAB-1292', 'CAB-1293']);
     expect([stateOf('CAB-1292'), stateOf('CAB-1293')]).toEqual(['Doing', 'Doing']);
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
   });
 
   it('a comment Linear created but whose answer was lost is not posted again', async () => {
@@ -221,9 +225,11 @@ describe('failures are kept and retried, never lost, never doubled', () => {
     await idle();
     // The create is carried out, its answer fails; then the read of the comment fails too: the delivery fails.
     linear.failNext(2, { operations: ['createComment', 'comment'], applied: true });
-    await onMerged(ctx(), claim.phase, PR).delivery;
+    await (
+      await onMerged(ctx(), claim.phase, PR)
+    ).delivery;
     expect(linear.comments).toHaveLength(1);
-    expect(pending().map((i) => [i.key, i.attempts, i.payload.comments.length])).toEqual([['CAB-1291', 1, 1]]);
+    expect((await pending()).map((i) => [i.key, i.attempts, i.payload.comments.length])).toEqual([['CAB-1291', 1, 1]]);
 
     h.clock.advance(61_000);
     const r = await deliverTickets(ctx());
@@ -231,7 +237,7 @@ describe('failures are kept and retried, never lost, never doubled', () => {
     expect(r.delivered[0]?.detail).toContain(`comment ${linear.comments[0]?.url}`);
     expect(linear.comments).toHaveLength(1);
     expect(stateOf('CAB-1291')).toBe('Shipped');
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
   });
 
   it('a claim while the merge of the same ticket still waits does not undo the completion', async () => {
@@ -241,10 +247,12 @@ describe('failures are kept and retried, never lost, never doubled', () => {
     const claim = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     await idle();
     linear.failNext(2); // the merge's delivery fails, then the one the claim starts
-    await onMerged(ctx(), claim.phase, PR).delivery;
+    await (
+      await onMerged(ctx(), claim.phase, PR)
+    ).delivery;
     await a.call('claim_phase', { mega: 'CAB-1290', phase: 5 });
     await idle();
-    expect(pending().map((i) => [i.key, i.payload.target, i.payload.comments.length])).toEqual([['CAB-1291', 'completed', 1]]);
+    expect((await pending()).map((i) => [i.key, i.payload.target, i.payload.comments.length])).toEqual([['CAB-1291', 'completed', 1]]);
     h.clock.advance(3600_000);
     await deliverTickets(ctx());
     expect(stateOf('CAB-1291')).toBe('Shipped');
@@ -260,10 +268,10 @@ describe('without LINEAR_API_KEY, and configured states', () => {
     const raw = await a.raw('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(raw.structuredContent).toMatchObject({ claimed: true, tickets: { status: 'not_updated', reason: 'LINEAR_API_KEY not set' } });
     expect(textOf(raw).match(/LINEAR_API_KEY not set/g)).toHaveLength(1);
-    const m = onMerged(ctx(), (raw.structuredContent as unknown as Claim).phase, PR);
+    const m = await onMerged(ctx(), (raw.structuredContent as unknown as Claim).phase, PR);
     expect(m.tickets).toEqual({ status: 'not_updated', reason: 'LINEAR_API_KEY not set' });
     await m.delivery;
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
     expect(linear.requests).toHaveLength(0);
   });
 
@@ -274,7 +282,7 @@ describe('without LINEAR_API_KEY, and configured states', () => {
     const c = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(c.claimed).toBe(true);
     expect(c.tickets).toBeUndefined();
-    expect(pending()).toEqual([]);
+    expect(await pending()).toEqual([]);
     expect(linear.requests).toHaveLength(0);
   });
 
@@ -285,7 +293,9 @@ describe('without LINEAR_API_KEY, and configured states', () => {
     const c = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     await vi.waitFor(() => expect(stateOf('CAB-1291')).toBe('Review'));
     await idle();
-    await onMerged(ctx(), c.phase, PR).delivery;
+    await (
+      await onMerged(ctx(), c.phase, PR)
+    ).delivery;
     expect(stateOf('CAB-1291')).toBe('Released');
   });
 
@@ -296,7 +306,7 @@ describe('without LINEAR_API_KEY, and configured states', () => {
     const c = await a.call<Claim>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(c.claimed).toBe(true);
     await idle();
-    expect(pending()[0]?.last_error).toMatch(/no workflow state named "Hacking" \(linear\.states\.started; it has Icebox, Todo, Review, Doing, Shipped, Released\)/);
+    expect((await pending())[0]?.last_error).toMatch(/no workflow state named "Hacking" \(linear\.states\.started; it has Icebox, Todo, Review, Doing, Shipped, Released\)/);
     expect(stateOf('CAB-1291')).toBe('Todo');
   });
 

@@ -63,7 +63,7 @@ describe('council reports on Linear', () => {
     expect(linear.comments[0]?.body).toContain(`## Council #${r.council_id}: Gateway`);
     expect(linear.comments[0]?.body).toContain('**Verdict: GO**');
     expect(linear.comments[0]?.body).toContain('**Self-reviewed:**'); // the caller wrote every review
-    expect(h.store.councils.get(r.council_id)).toMatchObject({ comment_url: r.posted.url, post_pending: false });
+    expect(await h.store.councils.get(r.council_id)).toMatchObject({ comment_url: r.posted.url, post_pending: false });
     const res = await a.client.readResource({ uri: `factory://council/${r.council_id}` });
     expect((res.contents[0] as { text: string }).text).toContain(`Posted to Linear: ${r.posted.url}`);
   });
@@ -73,14 +73,14 @@ describe('council reports on Linear', () => {
     delete env.LINEAR_API_KEY;
     const r1 = await a.call<Posted>('run_council', { subject: subject('CAB-1293'), reviews: reviews(9) });
     expect(r1.posted).toMatchObject({ ok: false, reason: 'no_linear_key' });
-    expect(h.store.councils.pendingPosts()).toBe(1);
+    expect(await h.store.councils.pendingPosts()).toBe(1);
     expect(linear.operations()).toHaveLength(0);
 
     env.LINEAR_API_KEY = linear.apiKey;
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(9) });
     expect(r2.posted.ok).toBe(true);
-    expect(h.store.councils.pendingPosts()).toBe(0);
-    expect(h.store.councils.get(r1.council_id)?.comment_url).toContain('CAB-1293');
+    expect(await h.store.councils.pendingPosts()).toBe(0);
+    expect((await h.store.councils.get(r1.council_id))?.comment_url).toContain('CAB-1293');
   });
 
   it('a 401 is a clear result; the report waits in the outbox and goes out with the next council', async () => {
@@ -90,15 +90,15 @@ describe('council reports on Linear', () => {
     expect(r1.posted).toMatchObject({ ok: false, reason: 'auth' });
     expect(r1.posted.message).toContain('LINEAR_API_KEY');
     expect(r1.posted.message).not.toContain('lin_api_wrong');
-    expect(h.store.councils.pendingPosts()).toBe(1);
+    expect(await h.store.councils.pendingPosts()).toBe(1);
     expect(linear.comments).toHaveLength(0);
 
     env.LINEAR_API_KEY = linear.apiKey;
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(7) });
     expect(r2.posted.ok).toBe(true);
-    expect(h.store.councils.pendingPosts()).toBe(0);
+    expect(await h.store.councils.pendingPosts()).toBe(0);
     expect(linear.comments.map((c) => c.issueId).sort()).toEqual(['u-api', 'u-gw']);
-    expect(h.store.councils.get(r1.council_id)?.comment_url).toContain('CAB-1291');
+    expect((await h.store.councils.get(r1.council_id))?.comment_url).toContain('CAB-1291');
   });
 
   it('a rate limit and a network failure are clear results; a forced retry delivers later', async () => {
@@ -111,7 +111,7 @@ describe('council reports on Linear', () => {
     env.FACTORY_LINEAR_API_URL = 'http://127.0.0.1:1/graphql';
     const r2 = await a.call<Posted>('run_council', { subject: subject('CAB-1292'), reviews: reviews(6) });
     expect(r2.posted).toMatchObject({ ok: false, reason: 'network' });
-    expect(h.store.councils.pendingPosts()).toBe(2);
+    expect(await h.store.councils.pendingPosts()).toBe(2);
 
     // not due yet (backoff): a plain retry posts nothing; --retry (force) posts both
     env.FACTORY_LINEAR_API_URL = linear.apiUrl;
@@ -132,7 +132,7 @@ describe('sync_plan', () => {
     const r = await a.call<{ synced: boolean; mega: string; phases: number; done: number; ready: string[]; plan_markdown: string }>('sync_plan', { key: 'CAB-1290' });
     expect(r).toMatchObject({ synced: true, mega: 'CAB-1290', phases: 4, done: 1 });
     expect(r.ready).toEqual(['CAB-1292', 'CAB-1293']);
-    const [board] = h.store.phases.board('CAB-1290');
+    const [board] = await h.store.phases.board('CAB-1290');
     expect(board?.source).toBe('https://linear.app/fake/issue/CAB-1290');
     expect(board?.phases.map((p) => [p.id, p.points, p.status, p.deps])).toEqual([
       ['CAB-1291', 5, 'done', []],
@@ -161,6 +161,6 @@ describe('sync_plan', () => {
     expect(missing).toMatchObject({ synced: false, reason: 'not_found' });
     linear.failWith = 'auth';
     expect(await a.call('sync_plan', { key: 'CAB-1290' })).toMatchObject({ synced: false, reason: 'auth' });
-    expect(h.store.phases.board()).toHaveLength(0);
+    expect(await h.store.phases.board()).toHaveLength(0);
   });
 });

@@ -87,7 +87,7 @@ async function setup(head: string, opts: { config?: Record<string, unknown>; dod
   const dod = opts.dod ?? 'pass';
   if (dod !== 'none') {
     const instance = (h.store.db.prepare("SELECT owner FROM phases WHERE mega = 'M' AND id = '1'").get() as { owner: string }).owner;
-    h.store.tx(() =>
+    await h.store.tx(() =>
       h!.store.dod.record(h!.clock.now, {
         instance,
         mega: 'M',
@@ -299,15 +299,15 @@ describe('real processes: factory-mcp merge in a CLI session, and a stdio agent'
   afterEach(() => fs.rmSync(cfg(), { force: true }));
 
   /** A passing full DoD run of E/1 on the tree of `head`, written to the database file the processes use. */
-  function passDod(db: string, head: string): void {
-    const store = Store.open(db, { leaseSeconds: 7200 });
+  async function passDod(db: string, head: string): Promise<void> {
+    const store = await Store.open(db, { leaseSeconds: 7200 });
     try {
       const { owner } = store.db.prepare("SELECT owner FROM phases WHERE mega = 'E'").get() as { owner: string };
-      store.tx(() =>
+      await store.tx(() =>
         store.dod.record(Date.now(), { instance: owner, mega: 'E', phase: '1', tree: tree(head), base: sha.base!, passed: true, partial: false, score: '10/10', cached: false, checks: [] }),
       );
     } finally {
-      store.close();
+      await store.close();
     }
   }
 
@@ -326,7 +326,7 @@ describe('real processes: factory-mcp merge in a CLI session, and a stdio agent'
     const token = claim.out.token as string;
     const cls = await cli(['call', 'classify_change', '--args', JSON.stringify({ mega: 'E', phase: 1, token, cwd: repo.dir, head: sha.docs })], key);
     expect(cls.out).toMatchObject({ level: 'ship', stored: true });
-    passDod(db, sha.docs!);
+    await passDod(db, sha.docs!);
     gh.pulls.set(REPO, [{ number: 9, head: { ref: 'factory/E-1-docs', sha: sha.docs! } }]);
     gh.requests.length = 0;
 
@@ -356,7 +356,7 @@ describe('real processes: factory-mcp merge in a CLI session, and a stdio agent'
       gh.pulls.set(REPO, [{ number: 9, head: { ref: 'factory/E-1-docs', sha: sha.docs! } }]);
       expect(await a.call<Merge>('merge_phase', at)).toMatchObject({ merged: false, reason: 'dod_not_passed', pr: 9 });
       expect(writes()).toEqual([]);
-      passDod(db, sha.docs!);
+      await passDod(db, sha.docs!);
       const m = await a.call<Merge>('merge_phase', at);
       expect(m).toMatchObject({ merged: true, pr: 9, level: 'ship', completed: true });
       expect(writes().map((r) => [`${r.method} ${r.path}`, r.body])).toEqual([['PUT /repos/acme/app/pulls/9/merge', { merge_method: 'squash', sha: sha.docs }]]);

@@ -12,11 +12,11 @@ let store: Store;
 let rows: PhasesStore;
 const NOW = Date.UTC(2026, 10, 25, 9, 0, 0);
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir();
-  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
-  rows = new PhasesStore(store.db);
-  rows.writePlan(
+  store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  rows = new PhasesStore(store.sql);
+  await rows.writePlan(
     {
       key: 'A-1',
       title: 'A',
@@ -30,7 +30,7 @@ beforeEach(() => {
     [],
     NOW,
   );
-  rows.writePlan(
+  await rows.writePlan(
     {
       key: 'B-1',
       title: 'B',
@@ -45,26 +45,26 @@ beforeEach(() => {
     NOW + 1,
   );
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const keys = (rs: { mega: string; id: string }[]) => rs.map((r) => `${r.mega}/${r.id}`);
 
 describe('PhasesStore', () => {
-  it('lists ready phases in plan order, per MEGA or across MEGAs a page at a time', () => {
-    expect(keys(rows.ready('A-1', -1, 0))).toEqual(['A-1/1', 'A-1/x']);
-    expect(keys(rows.ready(undefined, 10, 0))).toEqual(['A-1/1', 'A-1/x', 'B-1/1', 'B-1/2']);
-    expect(keys(rows.ready(undefined, 2, 1))).toEqual(['A-1/x', 'B-1/1']);
-    expect(keys(rows.ready(undefined, 1, 3))).toEqual(['B-1/2']);
-    expect(rows.ready(undefined, 5, 4)).toEqual([]);
+  it('lists ready phases in plan order, per MEGA or across MEGAs a page at a time', async () => {
+    expect(keys(await rows.ready('A-1', -1, 0))).toEqual(['A-1/1', 'A-1/x']);
+    expect(keys(await rows.ready(undefined, 10, 0))).toEqual(['A-1/1', 'A-1/x', 'B-1/1', 'B-1/2']);
+    expect(keys(await rows.ready(undefined, 2, 1))).toEqual(['A-1/x', 'B-1/1']);
+    expect(keys(await rows.ready(undefined, 1, 3))).toEqual(['B-1/2']);
+    expect(await rows.ready(undefined, 5, 4)).toEqual([]);
   });
 
-  it('claim-any reads one index in MEGA order (planned first, then key), whatever the number of MEGAs', () => {
+  it('claim-any reads one index in MEGA order (planned first, then key), whatever the number of MEGAs', async () => {
     // Same created_at: the key decides, as in the MEGA list; a re-plan keeps the MEGA's place.
-    rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
-    rows.writePlan(
+    await rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
+    await rows.writePlan(
       {
         key: 'A-1',
         title: 'A',
@@ -74,12 +74,12 @@ describe('PhasesStore', () => {
           { id: 2, name: 'two', deps: [1] },
         ],
       },
-      rows.mega('A-1'),
+      await rows.mega('A-1'),
       [],
       NOW + 9,
     );
-    expect(keys(rows.ready(undefined, 10, 0))).toEqual(['A-1/x', 'A-1/1', 'A-0/1', 'B-1/1', 'B-1/2']);
-    expect(rows.megas().map((m) => m.key)).toEqual(['A-1', 'A-0', 'B-1']);
+    expect(keys(await rows.ready(undefined, 10, 0))).toEqual(['A-1/x', 'A-1/1', 'A-0/1', 'B-1/1', 'B-1/2']);
+    expect((await rows.megas()).map((m) => m.key)).toEqual(['A-1', 'A-0', 'B-1']);
     const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1').all() as {
       detail: string;
     }[];
@@ -87,51 +87,51 @@ describe('PhasesStore', () => {
     expect(plan.map((r) => r.detail).join('\n')).not.toMatch(/TEMP B-TREE|megas/);
   });
 
-  it('pages MEGAs and phases by keyset, and counts a MEGA by status', () => {
-    rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
-    const all = rows.megasAfter(null, 10).map((m) => m.key);
+  it('pages MEGAs and phases by keyset, and counts a MEGA by status', async () => {
+    await rows.writePlan({ key: 'A-0', title: 'A zero', phases: [{ id: 1, name: 'zero' }] }, undefined, [], NOW + 1);
+    const all = (await rows.megasAfter(null, 10)).map((m) => m.key);
     expect(all).toEqual(['A-1', 'A-0', 'B-1']);
-    const first = rows.megasAfter(null, 1)[0]!;
-    expect(rows.megasAfter({ at: first.created_at, key: first.key }, 1).map((m) => m.key)).toEqual(['A-0']);
-    expect(rows.megasAfter({ at: NOW + 1, key: 'A-0' }, 5).map((m) => m.key)).toEqual(['B-1']);
-    expect(rows.megasAfter({ at: NOW + 1, key: 'B-1' }, 5)).toEqual([]);
-    expect(rows.megaCount()).toBe(3);
-    expect(rows.phasesAfter('A-1', -1, 2).map((r) => r.id)).toEqual(['1', '2']);
-    expect(rows.phasesAfter('A-1', 1, 2).map((r) => r.id)).toEqual(['x']);
-    rows.setClaim('A-1', 'x', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
-    expect(rows.counts('A-1')).toEqual({ total: 3, done: 0, claimed: 1, ready: 1, blocked: 1, points_total: 3, points_done: 0 });
-    rows.complete('A-1', '1', 't1000', NOW);
-    expect(rows.counts('A-1')).toEqual({ total: 3, done: 1, claimed: 1, ready: 1, blocked: 0, points_total: 3, points_done: 0 });
+    const first = (await rows.megasAfter(null, 1))[0]!;
+    expect((await rows.megasAfter({ at: first.created_at, key: first.key }, 1)).map((m) => m.key)).toEqual(['A-0']);
+    expect((await rows.megasAfter({ at: NOW + 1, key: 'A-0' }, 5)).map((m) => m.key)).toEqual(['B-1']);
+    expect(await rows.megasAfter({ at: NOW + 1, key: 'B-1' }, 5)).toEqual([]);
+    expect(await rows.megaCount()).toBe(3);
+    expect((await rows.phasesAfter('A-1', -1, 2)).map((r) => r.id)).toEqual(['1', '2']);
+    expect((await rows.phasesAfter('A-1', 1, 2)).map((r) => r.id)).toEqual(['x']);
+    await rows.setClaim('A-1', 'x', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
+    expect(await rows.counts('A-1')).toEqual({ total: 3, done: 0, claimed: 1, ready: 1, blocked: 1, points_total: 3, points_done: 0 });
+    await rows.complete('A-1', '1', 't1000', NOW);
+    expect(await rows.counts('A-1')).toEqual({ total: 3, done: 1, claimed: 1, ready: 1, blocked: 0, points_total: 3, points_done: 0 });
   });
 
-  it('counts a completion off its dependents, so they become ready', () => {
-    expect(rows.unmetDeps('A-1', '2')).toEqual([{ dep: '1', id_kind: 'int' }]);
-    rows.complete('A-1', '1', 't1000', NOW);
-    expect(rows.unmetDeps('A-1', '2')).toEqual([]);
-    expect(keys(rows.ready('A-1', -1, 0))).toEqual(['A-1/2', 'A-1/x']);
-    expect(rows.remaining('A-1')).toBe(2);
-    expect(rows.remaining(undefined)).toBe(4);
-    expect(rows.phase('A-1', '1')).toMatchObject({ completed_at: NOW, completed_by: 't1000', owner: null });
+  it('counts a completion off its dependents, so they become ready', async () => {
+    expect(await rows.unmetDeps('A-1', '2')).toEqual([{ dep: '1', id_kind: 'int' }]);
+    await rows.complete('A-1', '1', 't1000', NOW);
+    expect(await rows.unmetDeps('A-1', '2')).toEqual([]);
+    expect(keys(await rows.ready('A-1', -1, 0))).toEqual(['A-1/2', 'A-1/x']);
+    expect(await rows.remaining('A-1')).toBe(2);
+    expect(await rows.remaining(undefined)).toBe(4);
+    expect(await rows.phase('A-1', '1')).toMatchObject({ completed_at: NOW, completed_by: 't1000', owner: null });
   });
 
-  it('stores a claim, finds it by owner and by lease end, and clears it', () => {
-    rows.setClaim('B-1', '2', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
-    expect(keys(rows.claimsOf('t1000'))).toEqual(['B-1/2']);
-    expect(rows.owners(undefined)).toEqual([{ owner: 't1000', n: 1 }]);
-    expect(rows.owners('A-1')).toEqual([]);
-    expect(rows.expired(NOW + 59_999)).toEqual([]);
-    rows.touchLeases('t1000', NOW + 30_000);
-    expect(rows.phase('B-1', '2')?.lease_expires_at).toBe(NOW + 90_000);
-    expect(keys(rows.expired(NOW + 90_000))).toEqual(['B-1/2']);
-    expect(keys(rows.ready('B-1', -1, 0))).toEqual(['B-1/1']);
-    rows.clearClaim('B-1', '2');
-    expect(rows.claimsOf('t1000')).toEqual([]);
-    expect(rows.phase('B-1', '2')).toMatchObject({ owner: null, token: null, epoch: 1 });
+  it('stores a claim, finds it by owner and by lease end, and clears it', async () => {
+    await rows.setClaim('B-1', '2', { owner: 't1000', token: 'fx1-a', epoch: 1, claimed_at: NOW, lease_seconds: 60, lease_expires_at: NOW + 60_000 });
+    expect(keys(await rows.claimsOf('t1000'))).toEqual(['B-1/2']);
+    expect(await rows.owners(undefined)).toEqual([{ owner: 't1000', n: 1 }]);
+    expect(await rows.owners('A-1')).toEqual([]);
+    expect(await rows.expired(NOW + 59_999)).toEqual([]);
+    await rows.touchLeases('t1000', NOW + 30_000);
+    expect((await rows.phase('B-1', '2'))?.lease_expires_at).toBe(NOW + 90_000);
+    expect(keys(await rows.expired(NOW + 90_000))).toEqual(['B-1/2']);
+    expect(keys(await rows.ready('B-1', -1, 0))).toEqual(['B-1/1']);
+    await rows.clearClaim('B-1', '2');
+    expect(await rows.claimsOf('t1000')).toEqual([]);
+    expect(await rows.phase('B-1', '2')).toMatchObject({ owner: null, token: null, epoch: 1 });
   });
 
-  it('re-plans: drops removed phases, keeps the most points ever planned, maps rows to refs', () => {
-    const existing = rows.mega('A-1');
-    rows.writePlan(
+  it('re-plans: drops removed phases, keeps the most points ever planned, maps rows to refs', async () => {
+    const existing = await rows.mega('A-1');
+    await rows.writePlan(
       {
         key: 'A-1',
         title: 'A again',
@@ -144,12 +144,12 @@ describe('PhasesStore', () => {
       ['2'],
       NOW + 5,
     );
-    expect(rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null, created_at: NOW }); // a re-plan keeps its place in the MEGA order
-    expect(rows.phasesOf('A-1').map(toRef)).toEqual([
+    expect(await rows.mega('A-1')).toEqual({ key: 'A-1', title: 'A again', source: null, created_at: NOW }); // a re-plan keeps its place in the MEGA order
+    expect((await rows.phasesOf('A-1')).map(toRef)).toEqual([
       { mega: 'A-1', id: 'x', name: 'ex', points: 1, tickets: [], deps: [] },
       { mega: 'A-1', id: 1, name: 'one', points: null, tickets: [], deps: [] },
     ]);
-    expect(rows.maxPoints('A-1', 'x')).toBe(3);
-    expect(rows.megas().map((m) => m.key)).toEqual(['A-1', 'B-1']);
+    expect(await rows.maxPoints('A-1', 'x')).toBe(3);
+    expect((await rows.megas()).map((m) => m.key)).toEqual(['A-1', 'B-1']);
   });
 });

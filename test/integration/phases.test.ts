@@ -60,7 +60,7 @@ describe('plan_mega and claim_phase', () => {
 
   it('rejects a cycle naming the phases, and writes nothing', async () => {
     const a = await h.connect();
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await a.raw('plan_mega', {
       key: 'C-1',
       title: 'cyclic',
@@ -73,7 +73,7 @@ describe('plan_mega and claim_phase', () => {
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/phases\[\d\]\.deps: dependency cycle: .*"1".*"3"|cycle/);
     expect(textOf(r)).toContain('cycle');
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 
   it('stale tokens are refused after the claim moved on', async () => {
@@ -100,7 +100,7 @@ describe('complete_phase retried', () => {
     const retry = await a.call<{ completed: boolean; next: { claimed: boolean; token: string; phase: { id: number } } }>('complete_phase', { mega: 'R-1', phase: 1, token: c.token, chain: true });
     expect(retry.completed).toBe(true);
     expect(retry.next).toMatchObject({ claimed: true, token: first.next.token, phase: { id: first.next.phase.id } });
-    expect(h.store.phases.claimsOf(a.server.ctx.session.instance).map((r) => r.id)).toEqual([String(first.next.phase.id)]);
+    expect((await h.store.phases.claimsOf(await a.server.ctx.session.ensureInstance())).map((r) => r.id)).toEqual([String(first.next.phase.id)]);
   });
 });
 
@@ -136,11 +136,11 @@ describe('bad input is an error naming the field, and changes nothing', () => {
     it(label, async () => {
       const a = await h.connect();
       await a.call('plan_mega', PLAN);
-      const before = snapshot(h.store);
+      const before = await snapshot(h.store);
       const r = await a.raw(tool, args);
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(message);
-      expect(snapshot(h.store)).toBe(before);
+      expect(await snapshot(h.store)).toBe(before);
     });
   }
 
@@ -180,10 +180,10 @@ describe('re-planning', () => {
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
     await a.call('claim_phase', { mega: 'CAB-1290', phase: 1 });
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await a.raw('plan_mega', { ...PLAN, phases: [{ id: 2, name: 'Storage' }] });
     expect(textOf(r)).toMatch(/phases: phase 1 is claimed by t\d+/);
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 });
 
@@ -218,9 +218,9 @@ describe('leases, heartbeats, releases', () => {
     await a.call('plan_mega', PLAN);
     const c = await a.call<{ lease_expires_at: string }>('claim_phase', { mega: 'CAB-1290', phase: 1, lease_seconds: 10 });
     h.clock.advance(8_000);
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     await a.call('board', {});
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
     for (let i = 0; i < 3; i++) {
       h.clock.advance(8_000);
       await a.call('log_operation', { kind: 'note', message: `step ${i}` });
@@ -238,7 +238,7 @@ describe('leases, heartbeats, releases', () => {
     h.clock.advance(6_000);
     const cb = await b.call<{ claimed: boolean; owner: string }>('claim_phase', { mega: 'CAB-1290', phase: 1 });
     expect(cb.claimed).toBe(true);
-    const ops = h.store.operations.recent(10).filter((o) => o.kind === 'release');
+    const ops = (await h.store.operations.recent(10)).filter((o) => o.kind === 'release');
     expect(ops).toHaveLength(1);
     expect(ops[0]!.data).toMatchObject({ reason: 'stale', previous_owner: ca.owner });
   });
@@ -260,7 +260,7 @@ describe('leases, heartbeats, releases', () => {
     expect(await a.call('release_phase', { mega: 'CAB-1290', phase: 1, token: c.token, reason: 'blocked on infra' })).toMatchObject({ released: true });
     expect(await b.call('claim_phase', { mega: 'CAB-1290', phase: 1 })).toMatchObject({ claimed: true });
     expect(await a.call('complete_phase', { mega: 'CAB-1290', phase: 1, token: c.token })).toMatchObject({ completed: false, reason: 'stale_token' });
-    expect(h.store.operations.recent(5).some((o) => o.kind === 'release' && o.message.includes('blocked on infra'))).toBe(true);
+    expect((await h.store.operations.recent(5)).some((o) => o.kind === 'release' && o.message.includes('blocked on infra'))).toBe(true);
   });
 
   it('next-ready claim across MEGAs follows plan order and skips blocked phases', async () => {

@@ -39,7 +39,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
     const [a, b, ia] = await twoAgents();
     const ca = await a.call<Claim>('claim_phase', { mega: 'RES-1', phase: 1, files: ['src/api/**', 'docs/api.md'] });
     expect(ca).toMatchObject({ claimed: true, files: ['src/api/**', 'docs/api.md'] });
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const raw = await b.raw('claim_phase', { mega: 'RES-1', phase: 2, files: ['src/storage/**', 'src/api/routes.ts'] });
     const cb = raw.structuredContent as unknown as Claim;
     expect(cb).toMatchObject({ claimed: false, reason: 'files_reserved', owner: ia, phase: { mega: 'RES-1', id: 2 } });
@@ -48,7 +48,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
     ]);
     expect(textOf(raw)).toContain(`RES-1/1 "API" held by ${ia} (claude-code) reserves "src/api/routes.ts" ∩ "src/api/**"`);
     expect(textOf(raw)).toContain('reason: files_reserved');
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
     // Files that do not overlap: claimed, and the board shows both reservations.
     const ok = await b.call<Claim>('claim_phase', { mega: 'RES-1', phase: 2, files: ['src/storage/**', 'src/api.ts'] });
     expect(ok).toMatchObject({ claimed: true, files: ['src/storage/**', 'src/api.ts'] });
@@ -102,7 +102,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
     const [a, b, ia] = await twoAgents();
     await a.call<Claim>('claim_phase', { mega: 'RES-1', phase: 1, files: ['src/api/**'] });
     const cb = await b.call<Claim>('claim_phase', { mega: 'RES-1', phase: 2, files: ['src/storage/**'] });
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const cp = await b.call<{ saved: boolean; reason: string; owner: string; message: string }>('checkpoint', {
       mega: 'RES-1',
       phase: 2,
@@ -112,7 +112,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
     });
     expect(cp).toMatchObject({ saved: false, reason: 'files_reserved', owner: ia });
     expect(cp.message).toContain('nothing saved');
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 
   it('reservations end with the claim: complete, release, and a stale lease release them', async () => {
@@ -151,7 +151,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
   it('bad files are an error naming the field, and nothing changes', async () => {
     const [a] = await twoAgents();
     const c = await a.call<Claim>('claim_phase', { mega: 'RES-1', phase: 1 });
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['claim_phase', { mega: 'RES-1', phase: 2, files: ['/etc/passwd'] }, /files\[0\]: "\/etc\/passwd": must be relative/],
       ['claim_phase', { mega: 'RES-1', phase: 2, files: ['src/ok.ts', '../outside/**'] }, /files\[1\]: .*no "\.\." segment/],
@@ -167,7 +167,7 @@ describe('claim_phase files: reservations that other claims respect', () => {
       expect(r.isError, JSON.stringify(args).slice(0, 80)).toBe(true);
       expect(textOf(r)).toMatch(msg);
     }
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
   });
 });
 

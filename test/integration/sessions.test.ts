@@ -40,10 +40,10 @@ describe('session_start, checkpoints and resume', () => {
     const s = await a.call<Start>('session_start', { agent: 'claude-code' });
     await a.call('session_start', {});
     expect(s).toMatchObject({ crashed: [], crashed_total: 0, resumed: [], autonomy: 3, kill_switch: false });
-    const starts = h.store.operations.recent(50).filter((o) => o.kind === 'session_start' && o.instance === s.instance);
+    const starts = (await h.store.operations.recent(50)).filter((o) => o.kind === 'session_start' && o.instance === s.instance);
     expect(starts).toHaveLength(1);
     expect(starts[0]?.message).toMatch(/^SESSION-START /);
-    expect(h.store.sessions.get(s.instance)?.agent).toBe('claude-code');
+    expect((await h.store.sessions.get(s.instance))?.agent).toBe('claude-code');
   });
 
   it('a disconnected session is reported with its checkpoint and claims; resume adopts them and fences the old tokens', async () => {
@@ -94,7 +94,7 @@ describe('session_start, checkpoints and resume', () => {
     expect(stale).toMatchObject({ saved: false, reason: 'stale_token' });
     expect(await b.call('complete_phase', { mega: 'CAB-1290', phase: 1, token: n1!.token })).toMatchObject({ completed: true });
     expect(await b.call('complete_phase', { mega: 'CAB-1290', phase: 2, token: n2!.token })).toMatchObject({ completed: true });
-    expect(h.store.operations.recent(100).some((o) => o.kind === 'resume' && (o.data as { from: string }).from === sa.instance)).toBe(true);
+    expect((await h.store.operations.recent(100)).some((o) => o.kind === 'resume' && (o.data as { from: string }).from === sa.instance)).toBe(true);
 
     // Adopted: never reported again; resuming it again is an input error.
     const c = await h.connect();
@@ -120,7 +120,7 @@ describe('session_start, checkpoints and resume', () => {
     await a.call('claim_phase', { mega: 'CAB-1290', phase: 1 });
     const kept = await a.call<{ ended: boolean; kept: unknown[] }>('session_end', { summary: 'stopping for today' });
     expect(kept).toMatchObject({ ended: true, kept: [{ mega: 'CAB-1290', id: 1 }] });
-    expect(h.store.operations.recent(1)[0]?.message).toMatch(/^SESSION-END t\d+: stopping for today$/);
+    expect((await h.store.operations.recent(1))[0]?.message).toMatch(/^SESSION-END t\d+: stopping for today$/);
 
     const b = await h.connect();
     await b.call('claim_phase', { mega: 'CAB-1290', phase: 2 });
@@ -133,11 +133,11 @@ describe('session_start, checkpoints and resume', () => {
   it('checkpoint with a phase but no token is an input error that writes nothing', async () => {
     const a = await h.connect();
     await a.call('plan_mega', PLAN);
-    const before = snapshot(h.store);
+    const before = await snapshot(h.store);
     const r = await a.raw('checkpoint', { mega: 'CAB-1290', phase: 1, progress: { done: [], next: [] } });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('token:');
-    expect(snapshot(h.store)).toBe(before);
+    expect(await snapshot(h.store)).toBe(before);
     const s = await a.call<{ saved: boolean }>('checkpoint', { progress: { done: ['read the code'], next: ['plan'] } });
     expect(s.saved).toBe(true);
   });
@@ -160,7 +160,7 @@ describe('memory, log_operation, record_usage', () => {
     const text = (md.contents[0] as { text: string }).text;
     expect(text).toContain('## Decisions\n\n- Use SQLite WAL — claude-code');
     expect(text).toContain('## Status\n\n_(none)_');
-    expect(h.store.operations.recent(5).filter((o) => o.kind === 'memory')).toHaveLength(2);
+    expect((await h.store.operations.recent(5)).filter((o) => o.kind === 'memory')).toHaveLength(2);
     const bad = await a.raw('memory', { op: 'append', text: 'no section' });
     expect(textOf(bad)).toContain('section:');
   });
@@ -168,11 +168,11 @@ describe('memory, log_operation, record_usage', () => {
   it('log_operation appends to the chain but refuses server-written kinds', async () => {
     const a = await h.connect();
     const r = await a.call<{ seq: number }>('log_operation', { kind: 'test_run', message: 'unit tests green', data: { passed: 12 } });
-    expect(h.store.operations.recent(1)[0]).toMatchObject({ seq: r.seq, kind: 'test_run', data: { passed: 12 } });
+    expect((await h.store.operations.recent(1))[0]).toMatchObject({ seq: r.seq, kind: 'test_run', data: { passed: 12 } });
     const forged = await a.raw('log_operation', { kind: 'session_end', message: 'fake' });
     expect(forged.isError).toBe(true);
     expect(textOf(forged)).toContain('kind:');
-    expect(h.store.operations.verify().ok).toBe(true);
+    expect((await h.store.operations.verify()).ok).toBe(true);
   });
 
   it('log_operation cannot forge entries the server writes (ack, council, classify, dod, resume)', async () => {

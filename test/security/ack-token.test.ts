@@ -23,7 +23,7 @@ afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
   await Promise.all(
     servers.splice(0).map((c) => {
-      if (c.exitCode !== null) return undefined;
+      if (c.exitCode !== null) return Promise.resolve();
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');
       return gone;

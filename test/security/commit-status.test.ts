@@ -60,7 +60,7 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
       ['build', 'test', 'lint'].map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
     );
     dir = tempDir('factory-status-');
-    store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+    store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
     srv = await startHttp({ store, config: parseConfig({ dod: sampleConfig() }), root: repo.dir, port: 0, ackToken: 'ack-secret', env: { ...process.env, ...gh.env() } });
     agent = await httpAgent(srv.url);
     await agent.call('session_start', {});
@@ -69,7 +69,7 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
   afterAll(async () => {
     await agent?.close();
     await srv?.close(1000);
-    store?.close();
+    await store?.close();
     await gh?.stop();
     if (repo) fs.rmSync(repo.dir, { recursive: true, force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -90,7 +90,7 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     ({ token } = await agent.call<{ token: string }>('claim_phase', { mega: 'S-1', phase: 1 }));
     const cls = await agent.call<{ level: string; stored: boolean }>('classify_change', { files: [{ path: '.github/workflows/ci.yml', additions: 3, deletions: 0 }], mega: 'S-1', phase: 1, token });
     expect(cls).toMatchObject({ level: 'ask', stored: true });
-    const id = store.changes.latest('S-1', 1)?.id as number;
+    const id = (await store.changes.latest('S-1', 1))?.id as number;
     await statusOn('factory/change', { state: 'pending', description: `ASK #${id}: waiting for a human to acknowledge it` });
     expect((await ack('change', id)).status).toBe(200);
     expect(await statusOn('factory/change', { state: 'success' })).toMatchObject({ description: `ASK #${id}: acknowledged by a human` });
@@ -121,8 +121,8 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     const cls = await agent.call<{ level: string; stored: boolean }>('classify_change', { files: [{ path: 'docs/guide.md', additions: 3, deletions: 0 }], mega: 'S-1', phase: 1, token });
     expect(cls).toMatchObject({ level: 'ship', stored: true });
     // The delivery failed and was kept, with its error, for a retry.
-    for (let i = 0; i < 200 && !store.outbox.list(STATUS_KIND)[0]?.last_error; i++) await new Promise((r) => setTimeout(r, 50));
-    const waiting = store.outbox.list(STATUS_KIND);
+    for (let i = 0; i < 200 && !(await store.outbox.list(STATUS_KIND))[0]?.last_error; i++) await new Promise((r) => setTimeout(r, 50));
+    const waiting = await store.outbox.list(STATUS_KIND);
     expect(waiting.map((w) => w.key)).toEqual(['S-1/1']);
     expect(waiting[0]?.last_error).toMatch(/ECONNREFUSED|fetch failed|connect/i);
     expect(gh.latestStatus(repo.head, 'factory/change')?.description).toMatch(/^ASK/); // not delivered
@@ -132,12 +132,12 @@ describe('the gates as GitHub commit statuses on the pull request head (branch p
     const retry = await cli(['statuses', '--retry', '--json']); // rejects unless it exits 0
     expect(JSON.parse(retry.stdout)).toMatchObject({ posted: 2, failed: [], pending: 0 });
     expect(gh.latestStatus(repo.head, 'factory/change')).toMatchObject({ state: 'success', description: 'SHIP: zero risk, merge now' });
-    expect(store.outbox.pending(STATUS_KIND)).toBe(0);
+    expect(await store.outbox.pending(STATUS_KIND)).toBe(0);
   });
 
   it('a human acknowledging an Ask from the terminal (factory-mcp ack) opens factory/change too', async () => {
     await agent.call('classify_change', { files: [{ path: '.github/workflows/deploy.yml', additions: 3, deletions: 0 }], mega: 'S-1', phase: 1, token });
-    const id = store.changes.latest('S-1', 1)?.id as number;
+    const id = (await store.changes.latest('S-1', 1))?.id as number;
     await statusOn('factory/change', { state: 'pending', description: `ASK #${id}: waiting for a human to acknowledge it` });
     const r = await cli(['ack', 'change', String(id)], { FACTORY_ACK_TOKEN: 'ack-secret' });
     expect(r.stdout).toMatch(/^acknowledged: /);

@@ -114,7 +114,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
     expect(claimState(db)).toEqual(before);
 
     // The dashboard's API marks both councils self-reviewed (the page shows a badge from it).
-    const store = Store.open(db, { leaseSeconds: 7200 });
+    const store = await Store.open(db, { leaseSeconds: 7200 });
     try {
       const api = await apiRoutes({ store, config: parseConfig({}), clock: Date.now, root: dir, env: {} })('GET', new URL('http://127.0.0.1/api/councils'), undefined, {
         authorized: false,
@@ -125,7 +125,7 @@ describe('a self-reviewed council cannot overturn a reject', () => {
         { self_reviewed: true, sources: ['caller'] },
       ]);
     } finally {
-      store.close();
+      await store.close();
     }
 
     // The agent cannot ack from its own shell without the human's token...
@@ -171,11 +171,11 @@ describe('a self-reviewed council cannot overturn a reject', () => {
       expect(claim.message).toContain(`SEC-6/1 has ${points ?? 'no'} points (planned at 8 points before; re-planning it lower does not lift the gate)`);
       expect(claimState(db)).toEqual(before);
     }
-    const store = Store.open(db, { leaseSeconds: 7200 });
+    const store = await Store.open(db, { leaseSeconds: 7200 });
     try {
-      expect(councilStatus(store, parseConfig({}), 'SEC-6', '1')).toMatchObject({ state: 'pending', description: '8 points: a council must decide first (run_council)' });
+      expect(await councilStatus(store, parseConfig({}), 'SEC-6', '1')).toMatchObject({ state: 'pending', description: '8 points: a council must decide first (run_council)' });
     } finally {
-      store.close();
+      await store.close();
     }
     expect((await a.call<{ verdict: string }>('run_council', { subject: SUBJECT, reviews: reviews(9) })).verdict).toBe('go');
     expect(await a.call('claim_phase', { mega: 'SEC-6', phase: 1 })).toMatchObject({ claimed: true });

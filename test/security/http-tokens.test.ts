@@ -19,15 +19,15 @@ let store: Store;
 let srv: HttpServer | null;
 let clock: FakeClock;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir('factory-tokens-');
-  store = Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
+  store = await Store.open(path.join(dir, 'factory.db'), { leaseSeconds: 7200 });
   clock = new FakeClock();
   srv = null;
 });
 afterEach(async () => {
   await srv?.close(1000);
-  store.close();
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

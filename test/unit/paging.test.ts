@@ -34,16 +34,16 @@ describe('board paging (pure)', () => {
     }
   });
 
-  it('a page ends at its limit, or before its items pass the byte budget, and always holds one item', () => {
+  it('a page ends at its limit, or before its items pass the byte budget, and always holds one item', async () => {
     const rows = Array.from({ length: 10 }, (_, i) => i);
-    expect(fillPage(rows, 4, (i) => ({ i }))).toEqual({ items: [0, 1, 2, 3].map((i) => ({ i })), last: 3, more: true });
-    expect(fillPage(rows.slice(0, 4), 4, (i) => ({ i }))).toMatchObject({ last: 3, more: false });
+    expect(await fillPage(rows, 4, (i) => ({ i }))).toEqual({ items: [0, 1, 2, 3].map((i) => ({ i })), last: 3, more: true });
+    expect(await fillPage(rows.slice(0, 4), 4, (i) => ({ i }))).toMatchObject({ last: 3, more: false });
     const big = (i: number) => ({ i, pad: 'x'.repeat(PAGE.bytes / 3) });
-    const cut = fillPage(rows, 10, big);
+    const cut = await fillPage(rows, 10, big);
     expect(cut.items).toHaveLength(2);
     expect(cut).toMatchObject({ last: 1, more: true });
     expect(jsonBytes(cut.items)).toBeLessThanOrEqual(PAGE.bytes + 10);
-    const huge = fillPage(rows, 10, (i) => ({ i, pad: 'x'.repeat(PAGE.bytes * 2) }));
+    const huge = await fillPage(rows, 10, (i) => ({ i, pad: 'x'.repeat(PAGE.bytes * 2) }));
     expect(huge).toMatchObject({ last: 0, more: true });
     expect(huge.items).toHaveLength(1);
   });

@@ -19,7 +19,7 @@ export function baselineOf(run: Run, c: Component): Promise<Baseline | { error: 
 async function measure(run: Run, c: Component): Promise<Baseline | { error: string }> {
   const { store, root, base } = run;
   if (!base) return { error: run.noBase };
-  const have = store.dod.baseline(base, c.key, c.name);
+  const have = await store.dod.baseline(base, c.key, c.name);
   if (have) return have;
   const wt = await tempWorktree(root, base);
   try {
@@ -27,7 +27,7 @@ async function measure(run: Run, c: Component): Promise<Baseline | { error: stri
     if (!fs.existsSync(dir)) {
       // The component is new in this change: nothing passed or warned before it.
       const empty: Baseline = { passed_tests: [], warnings: [] };
-      store.tx(() => store.dod.putBaseline(base, c.key, c.name, empty, run.clock()));
+      await store.tx(() => store.dod.putBaseline(base, c.key, c.name, empty, run.clock()));
       return empty;
     }
     const testsCmd = c.commands.tests;
@@ -44,7 +44,7 @@ async function measure(run: Run, c: Component): Promise<Baseline | { error: stri
       }
     }
     const b: Baseline = { passed_tests: passed, warnings: l ? lintWarnings(l.output, c.warningPattern, [dir, wt.dir]) : null };
-    store.tx(() => store.dod.putBaseline(base, c.key, c.name, b, run.clock()));
+    await store.tx(() => store.dod.putBaseline(base, c.key, c.name, b, run.clock()));
     return b;
   } finally {
     await wt.dispose();

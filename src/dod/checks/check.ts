@@ -47,7 +47,7 @@ export interface Run {
   /** Runs a command of the repository: limited to dod.concurrency at once, allow-listed environment, output capped. */
   exec(argv: string[], cwd: string, timeoutMs: number): Promise<RunResult>;
   /** The pass kept for this check on this tree, config and base; null when none or when the caller asked for a fresh run. */
-  cached(component: string, check: CheckId, config: string): CachedPass | null;
+  cached(component: string, check: CheckId, config: string): Promise<CachedPass | null>;
   /** Keeps a pass for the next runs (written with the run's record). */
   keep(component: string, check: CheckId, config: string, result: CheckResult): void;
   /** Work shared within one run (a baseline, a GitHub lookup): `make` runs once per key. */
@@ -90,7 +90,7 @@ export type DodCheck = ComponentCheck | RepoCheck;
 /** A short hash of the settings a verdict depends on: part of its cache key, so a changed setting runs it again. */
 export const configKey = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
 
-/** Results decided on the spot (no command, no network): one settled promise per wanted id of `ids`. */
-export function decidedNow(want: ReadonlySet<CheckId>, ids: readonly CheckId[], decide: (id: CheckId) => CheckResult): Partial<Record<CheckId, Promise<CheckResult>>> {
+/** Results decided on the spot (no command, no network; at most the store): one promise per wanted id of `ids`. */
+export function decidedNow(want: ReadonlySet<CheckId>, ids: readonly CheckId[], decide: (id: CheckId) => CheckResult | Promise<CheckResult>): Partial<Record<CheckId, Promise<CheckResult>>> {
   return Object.fromEntries(ids.filter((id) => want.has(id)).map((id) => [id, Promise.resolve(decide(id))]));
 }

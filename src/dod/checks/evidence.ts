@@ -7,13 +7,13 @@ import { decidedNow, type RepoCheck, type Run } from './check.js';
 
 const NO_PHASE: Verdict = { status: 'error', detail: 'no phase to judge: pass mega and phase, or hold exactly one claim' };
 
-function judge(run: Run, id: 'state_updated' | 'session_logged'): Verdict {
+async function judge(run: Run, id: 'state_updated' | 'session_logged'): Promise<Verdict> {
   const { phase, store } = run;
   if (!phase) return NO_PHASE;
-  const ps = store.dod.phaseState(phase.mega, phase.id);
+  const ps = await store.dod.phaseState(phase.mega, phase.id);
   const owner = ps?.owner ?? ps?.completed_by ?? null;
   if (!ps || ps.claimed_at === null) return { status: 'fail', detail: `${phase.mega}/${phase.id} was never claimed` };
-  const ops = store.dod.evidence(phase.mega, phase.id, owner, ps.claimed_at);
+  const ops = await store.dod.evidence(phase.mega, phase.id, owner, ps.claimed_at);
   return id === 'state_updated' ? stateVerdict(ops, phase.mega, phase.id, ps.claimed_at) : sessionVerdict(ops, owner, phase.mega, phase.id);
 }
 
@@ -22,9 +22,9 @@ export const evidence: RepoCheck = {
   ids: ['state_updated', 'session_logged'],
   tree: false,
   start: (run, want) =>
-    decidedNow(want, evidence.ids, (id) => {
+    decidedNow(want, evidence.ids, async (id) => {
       const t0 = Date.now();
-      const v = judge(run, id as 'state_updated' | 'session_logged');
+      const v = await judge(run, id as 'state_updated' | 'session_logged');
       return { id, ...v, duration_ms: Date.now() - t0 };
     }),
 };

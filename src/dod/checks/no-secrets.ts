@@ -14,7 +14,7 @@ async function scan(run: Run): Promise<Verdict> {
 
 async function noSecrets(run: Run): Promise<CheckResult> {
   const key = configKey({ secrets: run.config.dod.secrets });
-  const hit = run.cached('*', 'no_secrets', key);
+  const hit = await run.cached('*', 'no_secrets', key);
   if (hit) return { id: 'no_secrets', ...hit, cached: true };
   const t0 = Date.now();
   let v: Verdict & { duration_ms: number };
