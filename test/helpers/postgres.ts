@@ -13,14 +13,18 @@ export function pgAdminUrl(): string {
   return url;
 }
 
-/** Creates a new empty database and returns its `postgres://postgres@127.0.0.1:PORT/<name>` URL. */
-export async function freshDatabase(name?: string): Promise<string> {
+/**
+ * Creates a new empty database and returns its `postgres://postgres@127.0.0.1:PORT/<name>` URL;
+ * `icuLocale` (e.g. 'en-US') gives it that ICU collation instead of the cluster's C.
+ */
+export async function freshDatabase(name?: string, opts: { icuLocale?: string } = {}): Promise<string> {
   const db = name ?? `t_${randomBytes(6).toString('hex')}`;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(db)) throw new Error(`freshDatabase: ${JSON.stringify(db)} is not a plain lower-case identifier`);
   const admin = new pg.Client({ connectionString: pgAdminUrl() });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${db} TEMPLATE template0`);
+    const locale = opts.icuLocale ? ` LOCALE_PROVIDER icu ICU_LOCALE ${pg.escapeLiteral(opts.icuLocale)} LOCALE 'C'` : '';
+    await admin.query(`CREATE DATABASE ${db}${locale} TEMPLATE template0`);
   } finally {
     await admin.end();
   }
