@@ -28,7 +28,7 @@ export interface PgOptions {
   lockTimeoutMs?: number;
   /** Connections in the pool (default 10). */
   max?: number;
-  /** The environment to take PGPASSWORD / PGUSER from when the URL has none (ctx.env; never process.env). */
+  /** The environment to take PGPASSWORD / PGUSER from when the URL has none: ctx.env, never the process's own. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Skip the migration (a read-only server, or tests of the driver alone). */
   migrate?: boolean;
