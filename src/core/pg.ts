@@ -249,30 +249,37 @@ class PgEngine implements PgSql {
   }
 
   prepare<P extends unknown[] = unknown[], R = unknown>(text: string): Stmt<P, R> {
-    let stmt = this.stmts.get(text);
-    if (!stmt) {
-      const t = translateParams(text);
-      const name = `f${++this.named}`;
-      const values = (params: unknown[]): unknown[] => {
-        if (!t.names) {
-          if (params.length !== t.count) throw new RangeError(`the statement takes ${t.count} parameter(s), got ${params.length}: ${text.slice(0, 120)}`);
-          return params.map(bind);
-        }
-        const obj = params[0];
-        if (params.length !== 1 || obj === null || typeof obj !== 'object') throw new TypeError(`the statement takes named parameters (one object): ${text.slice(0, 120)}`);
-        return t.names.map((k) => {
-          if (!(k in obj)) throw new RangeError(`missing named parameter "${k}": ${text.slice(0, 120)}`);
-          return bind((obj as Record<string, unknown>)[k]);
-        });
-      };
-      const query = (params: unknown[]) => this.runner().query({ name, text: t.text, values: values(params) });
-      stmt = {
-        get: async (...p) => (await query(p)).rows[0],
-        all: async (...p) => (await query(p)).rows,
-        run: async (...p): Promise<RunResult> => ({ changes: (await query(p)).rowCount ?? 0 }),
-      };
-      this.stmts.set(text, stmt);
-    }
+    const hit = this.stmts.get(text);
+    if (hit) return hit as unknown as Stmt<P, R>;
+    const t = translateParams(text);
+    const name = `f${++this.named}`;
+    const values = (params: unknown[]): unknown[] => {
+      if (!t.names) {
+        if (params.length !== t.count) throw new RangeError(`the statement takes ${t.count} parameter(s), got ${params.length}: ${text.slice(0, 120)}`);
+        return params.map(bind);
+      }
+      const obj = params[0];
+      if (params.length !== 1 || obj === null || typeof obj !== 'object') throw new TypeError(`the statement takes named parameters (one object): ${text.slice(0, 120)}`);
+      return t.names.map((k) => {
+        if (!(k in obj)) throw new RangeError(`missing named parameter "${k}": ${text.slice(0, 120)}`);
+        return bind((obj as Record<string, unknown>)[k]);
+      });
+    };
+    const query = (params: unknown[]) => this.runner().query({ name, text: t.text, values: values(params) });
+    const stmt: Stmt<unknown[], unknown> = {
+      get: async (...p) => (await query(p)).rows[0],
+      all: async (...p) => (await query(p)).rows,
+      run: async (...p): Promise<RunResult> => {
+        const r = await query(p);
+        // As on SQLite: a statement that only reads changed nothing.
+        return { changes: r.command === 'SELECT' ? 0 : (r.rowCount ?? 0) };
+      },
+      // The rows arrive whole (pg has no cursor without a transaction of its own); yielded one by one.
+      async *iterate(...p) {
+        yield* (await query(p)).rows;
+      },
+    };
+    this.stmts.set(text, stmt);
     return stmt as unknown as Stmt<P, R>;
   }
 

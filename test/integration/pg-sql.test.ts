@@ -38,6 +38,14 @@ describe('statements', () => {
     expect(await ins.run(2, 'two', 2.5, 0)).toEqual({ changes: 1 });
     expect(await sql.prepare('UPDATE t SET d = ? WHERE a >= ?').run(7, 1)).toEqual({ changes: 2 });
     expect(await sql.prepare('UPDATE t SET d = ? WHERE a > ?').run(7, 100)).toEqual({ changes: 0 });
+    // as on SQLite: a read run for its effect changed nothing
+    expect(await sql.prepare('SELECT a FROM t WHERE a >= ?').run(1)).toEqual({ changes: 0 });
+  });
+
+  it('iterate yields the rows one by one', async () => {
+    const seen: unknown[] = [];
+    for await (const r of sql.prepare<[number], { a: number }>('SELECT a FROM t WHERE a >= ? ORDER BY a').iterate(1)) seen.push(r);
+    expect(seen).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
   it('takes @name parameters from one object, a name repeated in places of different types, and says which one is missing', async () => {
