@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const NOOP_HTTP = fileURLToPath(new URL('./noop-http.js', import.meta.url));
 
-export async function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, FACTORY_LOG: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function serve(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { cwd: opts.cwd, env: { ...process.env, FACTORY_LOG: 'silent', ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

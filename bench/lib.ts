@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 export const NOOP = fileURLToPath(new URL('./noop.js', import.meta.url));
@@ -55,4 +60,24 @@ export const fmt = (n: number, d = 2) => n.toFixed(d);
 
 export function isMain(url: string): boolean {
   return process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fileURLToPath(url);
+}
+
+/** A Streamable HTTP MCP server on 127.0.0.1 (a free port), one SDK server from `build` per client session; resolves to its base URL. */
+export async function listenMcpHttp(build: () => Server): Promise<{ server: http.Server; url: string }> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    const sid = req.headers['mcp-session-id'] as string | undefined;
+    let t = sid ? sessions.get(sid) : undefined;
+    if (!t) {
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, transport) });
+      await build().connect(transport);
+      t = transport;
+    }
+    await t.handleRequest(req, res, body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

@@ -10,8 +10,8 @@ import { RawStdioClient } from './rawclient.js';
 import { BARE, CLI, NOOP, connect, cpuNs, fmt, isMain, rssKb, stats, time, tmpDb } from './lib.js';
 import { seedBare } from './bare-claim.js';
 
-async function roundTrip(n: number) {
-  const db = tmpDb();
+/** `db`: a SQLite file (a new one by default) or a `postgres://` URL (bench/pg.ts). */
+export async function roundTrip(n: number, db = tmpDb()) {
   const f = await connect(CLI, { FACTORY_DB: db });
   const noop = await connect(NOOP);
   await f.client.callTool({ name: 'plan_mega', arguments: { key: 'B-1', title: 'bench', phases: Array.from({ length: n + 100 }, (_, i) => ({ id: i + 1, name: `p${i + 1}` })) } });

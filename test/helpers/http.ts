@@ -1,8 +1,12 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach } from 'vitest';
+import { tempDir } from './server.js';
+import { CLI } from './stdio.js';
 
 export interface HttpAgent {
   client: Client;
@@ -59,4 +63,38 @@ export function listeningUrl(child: ChildProcessWithoutNullStreams): Promise<str
     });
     child.once('exit', (code) => reject(new Error(`factory-mcp http exited ${code}`)));
   });
+}
+
+/**
+ * What a test of real processes started, shut down after each test (vitest `afterEach`): MCP
+ * clients closed, server processes still running killed, temporary folders removed.
+ */
+export function useProcesses(): { clients: { close(): Promise<void> }[]; servers: ChildProcess[]; dir(prefix: string): string } {
+  const clients: { close(): Promise<void> }[] = [];
+  const servers: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    for (const c of servers.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    clients,
+    servers,
+    dir(prefix) {
+      const d = tempDir(prefix);
+      dirs.push(d);
+      return d;
+    },
+  };
+}
+
+/**
+ * A real `factory-mcp http` on a free port of 127.0.0.1 with `FACTORY_DB=db` (a file or a
+ * postgres:// URL), started in `cwd` and added to `servers`; resolves once it listens.
+ */
+export async function factoryHttp(db: string, cwd: string, servers: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'http', '--port', '0'], { cwd, env: { ...process.env, FACTORY_DB: db, FACTORY_LOG: 'silent' } });
+  servers.push(child);
+  return { child, url: await listeningUrl(child) };
 }

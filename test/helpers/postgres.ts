@@ -32,3 +32,14 @@ export async function freshDatabase(name?: string, opts: { icuLocale?: string } 
   url.pathname = `/${db}`;
   return url.toString();
 }
+
+/** The rows of one query on `url`'s database, on a connection of its own (checks from outside the servers). */
+export async function pgRows<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
