@@ -9,13 +9,31 @@ import { defineConfig } from 'vitest/config';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-tests-'));
 fs.chmodSync(tmp, 0o1777);
 
+// The store's behaviour tests run again on PostgreSQL (test/helpers/server.ts dbTarget(): a fresh
+// database per harness), except the files that need SQLite itself:
+const SQLITE_ONLY = [
+  'test/integration/oplog.test.ts', // tampers with the database file's bytes and pages (log --verify's page check)
+  'test/integration/phases-store.test.ts', // reads SQLite's EXPLAIN QUERY PLAN
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
     env: { TMPDIR: tmp },
     globalSetup: ['test/helpers/tmp-guard.ts', 'test/helpers/postgres-server.ts'],
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], env: { TMPDIR: tmp } } },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: ['test/integration/**/*.test.ts'],
+          exclude: [...SQLITE_ONLY, 'test/integration/pg-*.test.ts'],
+          env: { TMPDIR: tmp, FACTORY_TEST_ENGINE: 'postgres' },
+        },
+      },
+    ],
   },
 });

@@ -101,9 +101,9 @@ export class Session {
     this.touchedBefore = this.lastTouch;
     beforeNextWrite(this.store.sql, this.touchKey, async () => {
       // A failed refresh (a full disk) must not cost the call its own writes: SQLite undid the
-      // failed statement only, and the error is handed to touchAfterCall.
+      // failed statement only (PostgreSQL: the nested tx is a savepoint), and the error is handed to touchAfterCall.
       try {
-        await this.touchNow();
+        await this.store.sql.tx(() => this.touchNow());
       } catch (e) {
         this.lastTouch = this.touchedBefore;
         this.touchError = e as Error;

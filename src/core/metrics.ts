@@ -24,9 +24,9 @@ export class MetricsStore {
        FROM phases WHERE completed_at >= ? GROUP BY day ORDER BY day`,
     );
     this.councilsPerDay = sql.prepare<[number], { day: number; n: number; passed: number }>(
-      `SELECT (created_at / ${DAY}) * ${DAY} AS day, count(*) AS n, sum(verdict != 'reject') AS passed FROM councils WHERE created_at >= ? GROUP BY day`,
+      `SELECT (created_at / ${DAY}) * ${DAY} AS day, count(*) AS n, sum(CASE WHEN verdict != 'reject' THEN 1 ELSE 0 END) AS passed FROM councils WHERE created_at >= ? GROUP BY day`,
     );
-    this.councilsQ = sql.prepare<[], { n: number; passed: number | null }>("SELECT count(*) AS n, sum(verdict != 'reject') AS passed FROM councils");
+    this.councilsQ = sql.prepare<[], { n: number; passed: number | null }>("SELECT count(*) AS n, sum(CASE WHEN verdict != 'reject' THEN 1 ELSE 0 END) AS passed FROM councils");
     this.totalsQ = sql.prepare<[], { phases: number; done: number; points_done: number; points_total: number }>(
       `SELECT count(*) AS phases, count(completed_at) AS done, coalesce(sum(points), 0) AS points_total,
               coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done FROM phases`,

@@ -37,7 +37,7 @@ export class OutboxStore {
       get: sql.prepare<[string, string], Row>('SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND key = ?'),
       put: sql.prepare(
         `INSERT INTO outbox (kind, key, payload, created_at) VALUES (?,?,?,?)
-         ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, version = version + 1, attempts = 0, last_error = NULL, next_attempt_at = 0`,
+         ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, version = outbox.version + 1, attempts = 0, last_error = NULL, next_attempt_at = 0`,
       ),
       due: sql.prepare<[string, number, number, number], Row>(
         'SELECT key, payload, version, attempts, last_error FROM outbox WHERE kind = ? AND locked_until <= ? AND next_attempt_at <= ? ORDER BY created_at, key LIMIT ?',

@@ -115,6 +115,14 @@ export const PG_MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END $$;
   CREATE TRIGGER operations_head_track AFTER INSERT ON operations FOR EACH ROW EXECUTE FUNCTION factory_operations_head();
+  -- Live updates across servers (src/core/pg.ts listen): one notification per transaction that logged
+  -- an operation, delivered to every LISTENing server when it commits, never for a rollback.
+  CREATE FUNCTION factory_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('factory_changes', '');
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER operations_notify AFTER INSERT ON operations FOR EACH STATEMENT EXECUTE FUNCTION factory_notify_change();
   -- Without its row no transaction would serialize: it is neither deleted nor emptied.
   CREATE FUNCTION factory_keep_lock_row() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN

@@ -42,6 +42,7 @@ export interface PgSql extends Sql {
    * which run before the lock row exists. Statements in `fn`'s call chain run in it.
    */
   lockedTx<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  listen(onChange: () => void): Promise<() => Promise<void>>;
 }
 
 interface Target {
@@ -169,6 +170,8 @@ interface TxState {
   client: pg.PoolClient;
   /** Set when the transaction has ended: a statement still running in its call chain uses the pool. */
   done: boolean;
+  /** Savepoints taken so far (their names). */
+  savepoints: number;
 }
 
 /** Messages for the errors connecting can end in; never the password. */
@@ -197,6 +200,13 @@ class PgEngine implements PgSql {
   private readonly als = new AsyncLocalStorage<TxState>();
   private readonly stmts = new Map<string, Stmt<unknown[], unknown>>();
   private named = 0;
+  private readonly clientConfig: pg.ClientConfig;
+  /** Who hears of commits that logged an operation (`listen`), and the one connection that LISTENs for them. */
+  private readonly listeners = new Set<() => void>();
+  private listener: pg.Client | null = null;
+  private listening: Promise<void> | null = null;
+  private reconnect: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly target: Target,
@@ -221,12 +231,15 @@ class PgEngine implements PgSql {
       types,
     };
     // The connect timeout on each new connection only: waiting for a free pooled connection is not an error.
+    this.clientConfig = { ...config, connectionTimeoutMillis: connectTimeout };
+    const clientConfig = this.clientConfig;
     class Client extends pg.Client {
       constructor() {
-        super({ ...config, connectionTimeoutMillis: connectTimeout });
+        super(clientConfig);
       }
     }
-    this.pool = new pg.Pool({ ...config, Client, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+    // allowExitOnIdle: idle pooled connections never keep a finished process alive.
+    this.pool = new pg.Pool({ ...config, Client, max: opts.max ?? 10, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
     // An idle connection the server dropped (restart, network) is removed from the pool; no crash.
     this.pool.on('error', () => {});
   }
@@ -305,7 +318,8 @@ class PgEngine implements PgSql {
   }
 
   private async transaction<T>(begin: string, args: unknown[], fn: () => Promise<T>, check?: (r: unknown) => void, after?: string): Promise<T> {
-    if (this.inTx()) return fn(); // a transaction inside another joins it
+    const outer = this.als.getStore();
+    if (outer && !outer.done) return this.savepoint(outer, fn);
     const client = await this.pool.connect();
     let broken = false;
     // The server may drop the connection while we hold it (restart, terminate): an error event, not a crash.
@@ -313,7 +327,7 @@ class PgEngine implements PgSql {
       broken = true;
     };
     client.on('error', onError);
-    const state: TxState = { client, done: false };
+    const state: TxState = { client, done: false, savepoints: 0 };
     try {
       try {
         const begun = await client.query(begin); // (not inside check?.(…): an optional call skips its arguments)
@@ -336,13 +350,120 @@ class PgEngine implements PgSql {
     }
   }
 
+  /**
+   * A transaction inside another joins it, as a savepoint: when `fn` fails, only its own writes are
+   * undone and the error goes on, so a caller that catches it can go on writing — as SQLite allows
+   * after a failed statement, where PostgreSQL would refuse every later statement of the transaction.
+   */
+  private async savepoint<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++tx.savepoints}`;
+    await tx.client.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await tx.client.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (e) {
+      if (!tx.done) await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+      throw e;
+    }
+  }
+
   async tryRun<P extends unknown[]>(stmt: Stmt<P, unknown>, ...params: P): Promise<boolean> {
     // Row locks: a writer on other rows never blocks this statement (no table lock as in SQLite).
     await stmt.run(...params);
     return true;
   }
 
+  /**
+   * Calls `onChange` after every commit that logged an operation, on any server (the operations
+   * table's trigger NOTIFYs `factory_changes`; PostgreSQL delivers it at commit). One connection
+   * per Sql LISTENs; dropped, it reconnects with backoff and calls every listener once, as a change
+   * may have been missed meanwhile. Resolves (to the unsubscribe) once LISTEN is in place.
+   */
+  async listen(onChange: () => void): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error(`${this.where} is closed`);
+    this.listeners.add(onChange);
+    try {
+      await (this.listening ??= this.startListener(0));
+    } catch (e) {
+      this.listeners.delete(onChange);
+      throw e;
+    }
+    return async () => {
+      this.listeners.delete(onChange);
+      if (!this.listeners.size) await this.stopListener();
+    };
+  }
+
+  private async startListener(attempt: number): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => {});
+      if (this.closed || !this.listeners.size) return;
+      // Back off 100 ms, 200 ms … up to 5 s between attempts; the timer never keeps the process alive.
+      const delay = Math.min(100 * 2 ** attempt, 5_000);
+      this.reconnect = setTimeout(() => {
+        this.reconnect = null;
+        this.listening = this.startListener(attempt + 1).then(
+          () => this.notifyAll(),
+          () => {},
+        );
+      }, delay);
+      this.reconnect.unref();
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    client.on('notification', () => this.notifyAll());
+    try {
+      await client.connect();
+      await client.query('LISTEN factory_changes');
+    } catch (e) {
+      drop();
+      throw attempt === 0 ? openError(e, this.target) : e;
+    }
+    if (this.closed || !this.listeners.size) {
+      dropped = true;
+      await client.end().catch(() => {});
+      return;
+    }
+    this.listener = client;
+  }
+
+  private notifyAll(): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l();
+      } catch {
+        // one listener's failure is its own
+      }
+    }
+  }
+
+  private async stopListener(): Promise<void> {
+    if (this.reconnect) clearTimeout(this.reconnect);
+    this.reconnect = null;
+    const pending = this.listening;
+    this.listening = null;
+    await pending?.catch(() => {});
+    const client = this.listener;
+    this.listener = null;
+    if (client) {
+      client.removeAllListeners('end');
+      client.removeAllListeners('error');
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.stopListener();
     await this.pool.end();
   }
 }

@@ -21,6 +21,11 @@ import { UsageStore } from '../governance/usage.js';
 import { Reservations } from '../pipeline/reservations.js';
 import { ReservationsStore } from '../pipeline/reservations-store.js';
 
+/** A `postgres://` or `postgresql://` URL (the PostgreSQL engine) rather than a SQLite file. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer
  * the same methods; tools never see SQL.
@@ -83,9 +88,22 @@ export class Store {
     return (this.server ??= new ServerProcess(this.servers, opts));
   }
 
-  /** `readOnly`: an existing database, opened read-only (no migration, no write of any kind). */
-  static async open(file: string, opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number }): Promise<Store> {
-    return Store.sqlite(opts.readOnly ? openDbReadOnly(file) : openDb(file, opts), opts);
+  /**
+   * `target`: a SQLite file, or a `postgres://` / `postgresql://` URL (PostgreSQL: connected and
+   * migrated at once; a bad URL is a DatabaseOpenError naming host:port and database, never the
+   * password; `env` gives PGPASSWORD/PGUSER when the URL has none). `readOnly`: on SQLite an existing
+   * database, opened read-only (no migration, no write of any kind); on PostgreSQL the database is
+   * opened as usual — the server still offers only the read-only tools.
+   */
+  static async open(
+    target: string,
+    opts: { leaseSeconds: number; busyTimeoutMs?: number; readOnly?: boolean; deadAfterHeartbeats?: number; env?: Readonly<Record<string, string | undefined>> },
+  ): Promise<Store> {
+    if (isPostgresUrl(target)) {
+      const { openPg } = await import('./pg.js'); // SQLite-only users never load pg
+      return new Store(await openPg(target, { lockTimeoutMs: opts.busyTimeoutMs, env: opts.env }), opts);
+    }
+    return Store.sqlite(opts.readOnly ? openDbReadOnly(target) : openDb(target, opts), opts);
   }
 
   /** A store on an open SQLite database (tests open `:memory:` ones). */

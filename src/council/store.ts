@@ -85,8 +85,8 @@ export class CouncilsStore {
       ofGate: sql.prepare<[string, string], GateRow>(`${gateSelect} WHERE mega = ? AND (phase = ? OR phase IS NULL) ORDER BY id`),
       lastOnPhase: sql.prepare<[string, string], Row>(`${select} WHERE c.mega = ? AND c.phase = ? ORDER BY c.id DESC LIMIT 1`),
       lastOnMega: sql.prepare<[string], Row>(`${select} WHERE c.mega = ? AND c.phase IS NULL ORDER BY c.id DESC LIMIT 1`),
-      lastOnTitle: sql.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS ? ORDER BY c.id DESC LIMIT 1`),
-      enqueue: sql.prepare('INSERT OR IGNORE INTO council_outbox (council, ticket, created_at) VALUES (?,?,?)'),
+      lastOnTitle: sql.prepare<[string, string | null], Row>(`${select} WHERE c.mega IS NULL AND c.title = ? AND c.ticket IS NOT DISTINCT FROM ? ORDER BY c.id DESC LIMIT 1`),
+      enqueue: sql.prepare('INSERT INTO council_outbox (council, ticket, created_at) VALUES (?,?,?) ON CONFLICT DO NOTHING'),
       // Due: not being posted right now (locked_until) and past its backoff (next_attempt_at) unless forced.
       due: sql.prepare<[number, number, number], OutboxItem>(
         `SELECT o.council, o.ticket, c.report, o.attempts FROM council_outbox o JOIN councils c ON c.id = o.council

@@ -57,11 +57,13 @@ export class DodStore {
       cacheGet: sql.prepare<[string, string, string, string, string], { status: string; detail: string; duration_ms: number }>(
         'SELECT status, detail, duration_ms FROM dod_cache WHERE tree = ? AND config = ? AND base = ? AND component = ? AND check_id = ?',
       ),
-      cachePut: sql.prepare('INSERT OR REPLACE INTO dod_cache (tree, config, base, component, check_id, status, detail, duration_ms, ts) VALUES (?,?,?,?,?,?,?,?,?)'),
+      cachePut: sql.prepare(`INSERT INTO dod_cache (tree, config, base, component, check_id, status, detail, duration_ms, ts) VALUES (?,?,?,?,?,?,?,?,?)
+         ON CONFLICT (tree, config, base, component, check_id) DO UPDATE SET status = excluded.status, detail = excluded.detail, duration_ms = excluded.duration_ms, ts = excluded.ts`),
       baseGet: sql.prepare<[string, string, string], { passed_tests: string | null; warnings: string | null }>(
         'SELECT passed_tests, warnings FROM dod_baselines WHERE base = ? AND config = ? AND component = ?',
       ),
-      basePut: sql.prepare('INSERT OR REPLACE INTO dod_baselines (base, config, component, passed_tests, warnings, ts) VALUES (?,?,?,?,?,?)'),
+      basePut: sql.prepare(`INSERT INTO dod_baselines (base, config, component, passed_tests, warnings, ts) VALUES (?,?,?,?,?,?)
+         ON CONFLICT (base, config, component) DO UPDATE SET passed_tests = excluded.passed_tests, warnings = excluded.warnings, ts = excluded.ts`),
       prune: sql.prepare('DELETE FROM dod_cache WHERE ts < ?'),
       pruneBase: sql.prepare('DELETE FROM dod_baselines WHERE ts < ?'),
       runPut: sql.prepare<unknown[], { id: number | string }>(

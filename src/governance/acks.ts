@@ -30,10 +30,10 @@ export class AcksStore {
     private readonly ops: OperationsStore,
   ) {
     this.q = {
-      insert: sql.prepare('INSERT OR IGNORE INTO acks (kind, ref, note, at) VALUES (?,?,?,?)'),
+      insert: sql.prepare('INSERT INTO acks (kind, ref, note, at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING'),
       get: sql.prepare<[string, string], { kind: AckKind; ref: string; note: string | null; at: number }>('SELECT * FROM acks WHERE kind = ? AND ref = ?'),
       verifier: sql.prepare<[], { verifier: string; set_at: number }>('SELECT verifier, set_at FROM ack_verifier WHERE id = 1'),
-      enroll: sql.prepare('INSERT OR IGNORE INTO ack_verifier (id, verifier, set_at) VALUES (1, ?, ?)'),
+      enroll: sql.prepare('INSERT INTO ack_verifier (id, verifier, set_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING'),
     };
   }
 

@@ -78,8 +78,8 @@ export class PhasesStore {
       megaCount: sql.prepare<[], { n: number }>('SELECT count(*) AS n FROM megas'),
       counts: sql.prepare<[string], MegaCounts>(
         `SELECT count(*) AS total, count(completed_at) AS done, count(owner) AS claimed,
-                coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet = 0), 0) AS ready,
-                coalesce(sum(owner IS NULL AND completed_at IS NULL AND unmet > 0), 0) AS blocked,
+                coalesce(sum(CASE WHEN owner IS NULL AND completed_at IS NULL AND unmet = 0 THEN 1 ELSE 0 END), 0) AS ready,
+                coalesce(sum(CASE WHEN owner IS NULL AND completed_at IS NULL AND unmet > 0 THEN 1 ELSE 0 END), 0) AS blocked,
                 coalesce(sum(points), 0) AS points_total, coalesce(sum(CASE WHEN completed_at IS NOT NULL THEN points END), 0) AS points_done
          FROM phases WHERE mega = ?`,
       ),
@@ -129,7 +129,7 @@ export class PhasesStore {
         `INSERT INTO phases (mega, id, id_kind, ord, name, points, tickets, deps, max_points, mega_at) VALUES (?,?,?,?,?,?,?,?,?,?)
          ON CONFLICT (mega, id) DO UPDATE SET id_kind = excluded.id_kind, ord = excluded.ord, name = excluded.name, mega_at = excluded.mega_at,
            points = excluded.points, tickets = excluded.tickets, deps = excluded.deps,
-           max_points = max(coalesce(phases.max_points, phases.points, excluded.points, 0), coalesce(excluded.points, 0))`,
+           max_points = ${sql.dialect === 'postgres' ? 'GREATEST' : 'max'}(coalesce(phases.max_points, phases.points, excluded.points, 0), coalesce(excluded.points, 0))`,
       ),
       deletePhase: sql.prepare('DELETE FROM phases WHERE mega = ? AND id = ?'),
       maxPoints: sql.prepare<[string, string], { max_points: number | null }>('SELECT max_points FROM phases WHERE mega = ? AND id = ?'),
@@ -194,7 +194,8 @@ export class PhasesStore {
       const first = mega !== undefined ? await this.q.firstIn.get(mega) : await this.q.firstAll.get();
       return first ? [first] : [];
     }
-    return mega !== undefined ? this.q.readyIn.all(mega, limit, offset) : this.q.readyAll.all(limit, offset);
+    const n = limit < 0 ? Number.MAX_SAFE_INTEGER : limit; // LIMIT -1 means all on SQLite only
+    return mega !== undefined ? this.q.readyIn.all(mega, n, offset) : this.q.readyAll.all(n, offset);
   }
 
   /** Phases not yet done, in a MEGA or in all. */

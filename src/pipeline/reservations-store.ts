@@ -31,7 +31,7 @@ export class ReservationsStore {
       ),
       ofPhase: sql.prepare<[string, string], { glob: string }>('SELECT glob FROM reservations WHERE mega = ? AND phase = ? ORDER BY ord'),
       count: sql.prepare<[string, string], { n: number; top: number | null }>('SELECT count(*) AS n, max(ord) AS top FROM reservations WHERE mega = ? AND phase = ?'),
-      insert: sql.prepare('INSERT OR IGNORE INTO reservations (mega, phase, glob, ord, added_at) VALUES (?,?,?,?,?)'),
+      insert: sql.prepare('INSERT INTO reservations (mega, phase, glob, ord, added_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING'),
       reset: sql.prepare('DELETE FROM reservations WHERE mega = ? AND phase = ?'),
       sweep: sql.prepare('DELETE FROM reservations WHERE NOT EXISTS (SELECT 1 FROM phases p WHERE p.mega = reservations.mega AND p.id = reservations.phase AND p.owner IS NOT NULL)'),
     };

@@ -21,7 +21,11 @@ export class ReportStore {
       changes: sql.prepare<[number, number], { ts: number; reasons: string }>('SELECT ts, reasons FROM classifications WHERE ts >= ? AND ts < ? ORDER BY id'),
       dod: sql.prepare<[number, number], { id: number; ts: number; mega: string | null; phase: string | null; regression: number }>(
         `SELECT id, ts, mega, phase,
-                EXISTS (SELECT 1 FROM json_each(dod_runs.checks) c WHERE json_extract(c.value, '$.id') = 'no_regressions' AND json_extract(c.value, '$.status') = 'fail') AS regression
+                EXISTS (${
+                  sql.dialect === 'postgres'
+                    ? "SELECT 1 FROM json_array_elements(dod_runs.checks::json) c WHERE c->>'id' = 'no_regressions' AND c->>'status' = 'fail'"
+                    : "SELECT 1 FROM json_each(dod_runs.checks) c WHERE json_extract(c.value, '$.id') = 'no_regressions' AND json_extract(c.value, '$.status') = 'fail'"
+                }) AS regression
          FROM dod_runs WHERE ts >= ? AND ts < ? ORDER BY id`,
       ),
     };

@@ -20,7 +20,7 @@ export class MemoryStore {
   constructor(sql: Sql) {
     this.q = {
       insert: sql.prepare<[number, string, string | null, MemorySection, string], { id: number }>('INSERT INTO memory (ts, instance, author, section, text) VALUES (?,?,?,?,?) RETURNING id'),
-      latestIn: sql.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM memory WHERE section = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      latestIn: sql.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM memory WHERE section = ? ORDER BY id DESC LIMIT ?) AS latest ORDER BY id'),
       all: sql.prepare<[], Row>('SELECT * FROM memory ORDER BY id'),
     };
   }

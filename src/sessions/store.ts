@@ -42,7 +42,7 @@ export class SessionsStore {
     private readonly servers?: ServersStore,
     private readonly clock: () => number = Date.now,
   ) {
-    this.insertStmt = sql.prepare('INSERT OR IGNORE INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?)');
+    this.insertStmt = sql.prepare('INSERT INTO sessions (instance, agent, transport, host, pid, started_at, last_seen_at, server_id) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING');
     this.byInstance = sql.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE instance = ?');
     this.seen = sql.prepare('UPDATE sessions SET last_seen_at = ? WHERE instance = ?');
   }

@@ -8,6 +8,7 @@ import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/s
 import { parseConfig } from '../../src/core/config.js';
 import { createServer, type FactoryServer, type ServerOptions } from '../../src/mcp/server.js';
 import { Store } from '../../src/core/store.js';
+import { freshDatabase } from './postgres.js';
 
 export function tempDir(prefix = 'factory-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -103,7 +104,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
   const dbFile = path.join(dir, 'factory.db');
   const config = parseConfig(opts.config ?? {});
-  const store = await Store.open(dbFile, { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
+  const store = await Store.open(await dbTarget(dbFile), { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
   const clock = new FakeClock();
   const agents: Agent[] = [];
   return {
@@ -142,6 +143,25 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Makes every refresh of a session's last_seen_at fail as on a full disk, on either engine; resolves to the undo. */
+export async function failSessionRefresh(store: Store): Promise<() => Promise<void>> {
+  if (store.sql.dialect === 'sqlite') {
+    await store.sql.exec("CREATE TRIGGER no_refresh BEFORE UPDATE OF last_seen_at ON sessions BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    return () => store.sql.exec('DROP TRIGGER no_refresh');
+  }
+  await store.sql.exec(`CREATE FUNCTION no_refresh() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+    CREATE TRIGGER no_refresh BEFORE UPDATE OF last_seen_at ON sessions FOR EACH ROW EXECUTE FUNCTION no_refresh()`);
+  return () => store.sql.exec('DROP TRIGGER no_refresh ON sessions; DROP FUNCTION no_refresh()');
+}
+
+/** The engine this test run's stores use: `postgres` in the vitest project of that name (FACTORY_TEST_ENGINE), else SQLite. */
+export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.FACTORY_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Where a test's store lives: `file` (SQLite), or a fresh database on the run's PostgreSQL server when the engine is postgres. */
+export async function dbTarget(file: string): Promise<string> {
+  return TEST_ENGINE === 'postgres' ? freshDatabase() : file;
 }
 
 export function textOf(r: CallToolResult): string {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useHarness, snapshot, textOf } from '../helpers/server.js';
+import { failSessionRefresh, useHarness, snapshot, textOf } from '../helpers/server.js';
 
 /**
  * The per-call work of a writing tool (issue 14, "a faster hot path"): the lease refresh rides in
@@ -22,7 +22,8 @@ const PLAN = {
 
 const h = useHarness();
 
-const leaseOf = (phase: string) => h.store.db.prepare<[string], { lease_expires_at: number | null }>("SELECT lease_expires_at FROM phases WHERE mega = 'HP-1' AND id = ?").get(phase)?.lease_expires_at;
+const leaseOf = async (phase: string) =>
+  (await h.store.sql.prepare<[string], { lease_expires_at: number | null }>("SELECT lease_expires_at FROM phases WHERE mega = 'HP-1' AND id = ?").get(phase))?.lease_expires_at;
 const seenOf = async (instance: string) => (await h.store.sessions.get(instance))?.last_seen_at;
 
 describe('the lease refresh of a writing call', () => {
@@ -34,7 +35,7 @@ describe('the lease refresh of a writing call', () => {
     const c = await a.call<{ claimed: boolean; phase: { id: number } }>('claim_phase', { mega: 'HP-1' });
     expect(c).toMatchObject({ claimed: true, phase: { id: 2 } });
     const instance = await a.server.ctx.session.ensureInstance();
-    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
+    expect(await leaseOf('1')).toBe(h.clock.now + 60_000);
     expect(await seenOf(instance)).toBe(h.clock.now);
   });
 
@@ -52,7 +53,7 @@ describe('the lease refresh of a writing call', () => {
     expect(await snapshot(h.store)).toBe(before);
     // The next accepted call writes both.
     expect(await b.call('claim_phase', { mega: 'HP-1', phase: 1 })).toMatchObject({ claimed: true });
-    expect(leaseOf('2')).toBe(h.clock.now + 600_000);
+    expect(await leaseOf('2')).toBe(h.clock.now + 600_000);
     expect((await h.store.operations.recent(5)).filter((o) => o.kind === 'release')).toHaveLength(1);
   });
 
@@ -61,10 +62,10 @@ describe('the lease refresh of a writing call', () => {
     const a = await h.connect({ logger: { info() {}, error() {}, warn: (m) => warnings.push(m) } });
     await a.call('plan_mega', PLAN);
     await a.call('claim_phase', { mega: 'HP-1', phase: 1 });
-    h.store.db.exec("CREATE TRIGGER no_refresh BEFORE UPDATE OF last_seen_at ON sessions BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const undo = await failSessionRefresh(h.store);
     h.clock.advance(2_000);
     const c = await a.call<{ claimed: boolean; owner: string; phase: { id: number } }>('claim_phase', { mega: 'HP-1' });
-    h.store.db.exec('DROP TRIGGER no_refresh');
+    await undo();
     expect(c).toMatchObject({ claimed: true, phase: { id: 2 } });
     expect((await h.store.phases.claimsOf(c.owner)).map((r) => r.id)).toEqual(['1', '2']);
     expect(warnings.join('\n')).toMatch(/lease refresh after claim_phase failed: disk full/);
@@ -79,14 +80,14 @@ describe('the lease refresh of a writing call', () => {
     await a.call('claim_phase', { mega: 'HP-1', phase: 1, lease_seconds: 60 });
     h.clock.advance(1_500);
     await a.call('log_operation', { kind: 'note', message: 'refresh' });
-    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
+    expect(await leaseOf('1')).toBe(h.clock.now + 60_000);
     h.clock.advance(300);
     await a.call('claim_phase', { mega: 'HP-1', phase: 2, lease_seconds: 60 });
     const second = h.clock.now + 60_000;
     h.clock.advance(900); // 1.2 s since the last refresh, 0.9 s since the second claim
     await a.call('log_operation', { kind: 'note', message: 'refresh again' });
-    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
-    expect(leaseOf('2')).toBe(second);
+    expect(await leaseOf('1')).toBe(h.clock.now + 60_000);
+    expect(await leaseOf('2')).toBe(second);
   });
 
   it('a call that writes nothing else still refreshes, in a transaction of its own', async () => {
@@ -95,7 +96,7 @@ describe('the lease refresh of a writing call', () => {
     await a.call('claim_phase', { mega: 'HP-1', phase: 1, lease_seconds: 60 });
     h.clock.advance(3_000);
     await a.call('memory', { op: 'read' });
-    expect(leaseOf('1')).toBe(h.clock.now + 60_000);
+    expect(await leaseOf('1')).toBe(h.clock.now + 60_000);
   });
 });
 

@@ -49,7 +49,7 @@ const ctx = () => ({ store: h.store, config: parseConfig(config), clock: h.clock
 const stateOf = (identifier: string) => linear.states.find((s) => s.id === linear.issues.find((i) => i.identifier === identifier)?.stateId)?.name;
 const pending = () => h.store.outbox.list<TicketPayload>(TICKETS_KIND);
 /** The background delivery is over: nothing in flight, nothing queued that was not tried. */
-const idle = () => vi.waitFor(() => expect(h.store.db.prepare('SELECT count(*) AS n FROM outbox WHERE locked_until > 0 OR attempts = 0').get()).toEqual({ n: 0 }));
+const idle = () => vi.waitFor(async () => expect(await h.store.sql.prepare('SELECT count(*) AS n FROM outbox WHERE locked_until > 0 OR attempts = 0').get()).toEqual({ n: 0 }));
 
 beforeEach(async () => {
   linear = await new FakeLinear().start();
@@ -91,7 +91,7 @@ describe('claim → started', () => {
     // The team's workflow is read once per process, not once per ticket.
     expect(linear.operations().filter((o) => o.name === 'workflowStates')).toHaveLength(1);
     expect(linear.operations().find((o) => o.name === 'workflowStates')?.variables).toMatchObject({ filter: { team: { id: { eq: 'team-1' } } } });
-    const log = h.store.db.prepare("SELECT message FROM operations WHERE kind = 'linear' ORDER BY seq").all() as { message: string }[];
+    const log = await h.store.sql.prepare<[], { message: string }>("SELECT message FROM operations WHERE kind = 'linear' ORDER BY seq").all();
     expect(log.map((l) => l.message)).toEqual(['CAB-1292 moved to Doing from Todo in Linear', 'CAB-1293 moved to Doing from Todo in Linear']);
   });
 

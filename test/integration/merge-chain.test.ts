@@ -41,7 +41,7 @@ it("merge_phase {chain}: the chained claim's worktree starts from a main that ho
       body: JSON.stringify({ title: 'one', head: c.branch, base: 'main' }),
     });
     expect(opened.status).toBe(201);
-    const owner = (h.store.db.prepare("SELECT owner FROM phases WHERE mega = 'M' AND id = '1'").get() as { owner: string }).owner;
+    const owner = ((await h.store.sql.prepare("SELECT owner FROM phases WHERE mega = 'M' AND id = '1'").get()) as { owner: string }).owner;
     const tree = git(c.worktree, 'rev-parse', 'HEAD^{tree}');
     await h.store.tx(() => h.store.dod.record(h.clock.now, { instance: owner, mega: 'M', phase: '1', tree, base: null, passed: true, partial: false, score: '10/10', cached: false, checks: [] }));
     expect(await a.call('classify_change', { mega: 'M', phase: 1, token: c.token, cwd: c.worktree, head })).toMatchObject({ level: 'ship' });

@@ -86,7 +86,7 @@ async function setup(head: string, opts: { config?: Record<string, unknown>; dod
   const at = { mega: 'M', phase: 1, token: claim.token };
   const dod = opts.dod ?? 'pass';
   if (dod !== 'none') {
-    const instance = (h.store.db.prepare("SELECT owner FROM phases WHERE mega = 'M' AND id = '1'").get() as { owner: string }).owner;
+    const instance = ((await h.store.sql.prepare("SELECT owner FROM phases WHERE mega = 'M' AND id = '1'").get()) as { owner: string }).owner;
     await h.store.tx(() =>
       h!.store.dod.record(h!.clock.now, {
         instance,
@@ -110,7 +110,7 @@ async function setup(head: string, opts: { config?: Record<string, unknown>; dod
 
 const merge = (a: Agent, at: object, extra: object = {}) => a.call<Merge>('merge_phase', { ...at, ...extra });
 const gate = (m: Merge, g: string) => m.gates.find((x) => x.gate === g);
-const phaseOwner = () => h!.store.db.prepare("SELECT owner, completed_at FROM phases WHERE mega = 'M' AND id = '1'").get() as { owner: string | null; completed_at: number | null };
+const phaseOwner = async () => (await h!.store.sql.prepare("SELECT owner, completed_at FROM phases WHERE mega = 'M' AND id = '1'").get()) as { owner: string | null; completed_at: number | null };
 
 describe('merge_phase: Ship and Show merge at the head SHA', () => {
   it('Ship: squash-merged now with the head SHA, the phase completed, the log names the PR and merge commit; no labels', async () => {
@@ -122,10 +122,10 @@ describe('merge_phase: Ship and Show merge at the head SHA', () => {
     expect(put.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /repos/acme/app/pulls/7/merge']);
     expect(put[0]!.body).toEqual({ merge_method: 'squash', sha: sha.docs });
     expect(m.merge_commit).toBe(gh.pulls.get(REPO)![0]!.merge_commit_sha);
-    const log = h!.store.db.prepare("SELECT kind, data FROM operations WHERE kind IN ('merge', 'complete') ORDER BY seq").all() as { kind: string; data: string }[];
+    const log = await h!.store.sql.prepare<[], { kind: string; data: string }>("SELECT kind, data FROM operations WHERE kind IN ('merge', 'complete') ORDER BY seq").all();
     expect(log.map((l) => l.kind)).toEqual(['merge', 'complete']);
     expect(JSON.parse(log[0]!.data)).toMatchObject({ pr: 7, merge_commit: m.merge_commit, head: sha.docs, level: 'ship', size: { tier: 's' } });
-    expect(phaseOwner().completed_at).not.toBeNull();
+    expect((await phaseOwner()).completed_at).not.toBeNull();
     // The Linear hook ran (onMerged): without LINEAR_API_KEY the answer says the ticket was not moved.
     expect(m).toMatchObject({ tickets: { status: 'not_updated', reason: 'LINEAR_API_KEY not set' } });
     expect(m.message).toContain('Linear tickets not updated (LINEAR_API_KEY not set)');
@@ -151,7 +151,7 @@ describe('merge_phase: each gate blocks on its own, and nothing is written to Gi
     expect(m).toMatchObject({ merged: false, reason: 'dod_not_passed' });
     expect(gate(m, 'dod')?.detail).toMatch(/scored 9\/10/);
     expect(writes()).toEqual([]);
-    expect(phaseOwner().completed_at).toBeNull();
+    expect((await phaseOwner()).completed_at).toBeNull();
   });
 
   it('a passing DoD of another tree (not the PR head) does not count; nor does no run at all', async () => {
@@ -205,7 +205,7 @@ describe('merge_phase: each gate blocks on its own, and nothing is written to Gi
     expect(m.message).toMatch(/would squash-merge #7 at .* and label it "show", requesting alice, acme\/core/);
     expect(asked().length).toBeGreaterThan(0);
     expect(writes()).toEqual([]);
-    expect(phaseOwner().completed_at).toBeNull();
+    expect((await phaseOwner()).completed_at).toBeNull();
   });
 
   it('a PR that changes a file another live claim reserved → files_reserved, naming it (the hook can be skipped; this cannot)', async () => {
@@ -217,7 +217,7 @@ describe('merge_phase: each gate blocks on its own, and nothing is written to Gi
     expect(gate(m, 'files')).toMatchObject({ state: 'fail' });
     expect(gate(m, 'files')!.detail).toContain('README.md (reserved as "README.md" by M/2');
     expect(writes()).toEqual([]);
-    expect(phaseOwner().completed_at).toBeNull();
+    expect((await phaseOwner()).completed_at).toBeNull();
   });
 
   it('a PR aimed at another branch than the default → wrong_base, nothing merged', async () => {
@@ -248,8 +248,8 @@ describe("merge_phase: GitHub's refusals come back as merged:false with GitHub's
       const m = await merge(a, at);
       expect(m).toMatchObject({ merged: false, reason: 'github_refused', pr: 7 });
       expect(m.message).toContain(`${status} ${message}`);
-      expect(phaseOwner()).toMatchObject({ completed_at: null, owner: expect.any(String) });
-      expect(h!.store.db.prepare("SELECT count(*) AS n FROM operations WHERE kind = 'merge'").get()).toEqual({ n: 0 });
+      expect(await phaseOwner()).toMatchObject({ completed_at: null, owner: expect.any(String) });
+      expect(await h!.store.sql.prepare("SELECT count(*) AS n FROM operations WHERE kind = 'merge'").get()).toEqual({ n: 0 });
     });
   }
 });
@@ -302,7 +302,7 @@ describe('real processes: factory-mcp merge in a CLI session, and a stdio agent'
   async function passDod(db: string, head: string): Promise<void> {
     const store = await Store.open(db, { leaseSeconds: 7200 });
     try {
-      const { owner } = store.db.prepare("SELECT owner FROM phases WHERE mega = 'E'").get() as { owner: string };
+      const { owner } = (await store.sql.prepare("SELECT owner FROM phases WHERE mega = 'E'").get()) as { owner: string };
       await store.tx(() =>
         store.dod.record(Date.now(), { instance: owner, mega: 'E', phase: '1', tree: tree(head), base: sha.base!, passed: true, partial: false, score: '10/10', cached: false, checks: [] }),
       );

@@ -146,6 +146,21 @@ describe('transactions', () => {
     expect(await count(sql, 'nested')).toBeUndefined();
   });
 
+  it('a tx inside a tx is a savepoint: a failure inside it undoes its own writes only, and the outer one goes on and commits', async () => {
+    await sql.tx(async () => {
+      await sql.prepare('INSERT INTO n (k, v) VALUES (?, ?)').run('outer-before', 1);
+      await expect(
+        sql.tx(async () => {
+          await sql.prepare('INSERT INTO n (k, v) VALUES (?, ?)').run('inner', 1);
+          await sql.prepare('INSERT INTO n (k, v) VALUES (?, ?)').run('outer-before', 2); // duplicate key
+        }),
+      ).rejects.toThrow(/duplicate key/);
+      // without the savepoint PostgreSQL would refuse this: "current transaction is aborted"
+      await sql.prepare('INSERT INTO n (k, v) VALUES (?, ?)').run('outer-after', 1);
+    });
+    expect([await count(sql, 'outer-before'), await count(sql, 'inner'), await count(sql, 'outer-after')]).toEqual([1, undefined, 1]);
+  });
+
   it('the transaction follows its async call chain: another chain sees nothing of it until it commits, and waits to write', async () => {
     const inside = gate();
     const release = gate();

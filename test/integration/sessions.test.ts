@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useHarness, snapshot, textOf } from '../helpers/server.js';
+import { failSessionRefresh, useHarness, snapshot, textOf } from '../helpers/server.js';
 
 const PLAN = {
   key: 'CAB-1290',
@@ -27,12 +27,12 @@ describe('session_start, checkpoints and resume', () => {
     const a = await h.connect();
     await a.call('memory', { op: 'append', section: 'status', text: 'kept' }); // the session now has a row
     // The refresh after the next call fails (as on a full disk); the answer must still arrive.
-    h.store.db.exec("CREATE TRIGGER no_refresh BEFORE UPDATE OF last_seen_at ON sessions BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const undo = await failSessionRefresh(h.store);
     h.clock.advance(2000);
     const r = await a.raw('memory', { op: 'read' });
     expect(r.isError).toBeFalsy();
     expect(textOf(r) + JSON.stringify(r.structuredContent)).toContain('kept');
-    h.store.db.exec('DROP TRIGGER no_refresh');
+    await undo();
   });
 
   it('names the agent and logs SESSION-START exactly once', async () => {
