@@ -50,6 +50,14 @@ export const ConfigSchema = z.strictObject({
     .default(7200)
     .describe('default claim lease'),
   autonomy: z.int().min(1).max(5).default(3).describe('autonomy level 1 (ask for everything) to 5 (fully autonomous)'),
+  database: z
+    .string()
+    .min(1)
+    .refine((v) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/i.test(v), {
+      message: 'holds a password: a config file is committed and read by agents; give the password in PGPASSWORD (or ~/.pgpass) instead',
+    })
+    .optional()
+    .describe('where the store lives when neither --db nor FACTORY_DB says: a SQLite file (relative to the repository) or postgres://user@host:port/db (no password here)'),
   phases: z
     .strictObject({
       reservations: z

@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findRepoRoot, loadConfig, resolveDbPath } from './core/config.js';
+import { findRepoRoot, loadConfig, resolveDbPath, shownTarget } from './core/config.js';
 import type { Config } from '../schemas/config.js';
 import { stderrLogger } from './core/logger.js';
 import { renderBoardLines } from './phases/render.js';
@@ -496,7 +496,8 @@ Commands:
 ${lines.join('\n')}
 
 Common options:
-  --db FILE    database file (default: $FACTORY_DB, else .factory/factory.db at the git root)
+  --db FILE|URL  the store: a SQLite file or postgres://user@host:port/db (default: $FACTORY_DB,
+               else the config's "database", else .factory/factory.db at the git root)
   --cwd DIR    act as if started in DIR
   -h, --help   help for a command: factory-mcp <command> --help
   --version    print the version
@@ -514,9 +515,10 @@ const scene: FaultScene = {};
 async function open(v: Record<string, unknown>): Promise<{ store: Store; root: string; config: ReturnType<typeof loadConfig> }> {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
   const config = loadConfig(root);
-  scene.db = resolveDbPath(root, v.db as string | undefined);
+  const target = resolveDbPath(root, v.db as string | undefined, ENV, config);
+  scene.db = shownTarget(target); // a PostgreSQL password is never printed
   // --read-only: the database is opened read-only (no migration, no write of any kind).
-  const store = await Store.open(scene.db, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
+  const store = await Store.open(target, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
   return { store, root, config };
 }
 
@@ -533,10 +535,10 @@ function serving(store: Store, transport: 'stdio' | 'http', config: ReturnType<t
  */
 async function openDeferred(v: Record<string, unknown>): Promise<{ store: Store; root: string; config: ReturnType<typeof loadConfig>; materialize?: () => Promise<{ store: Store; notice: string }> }> {
   const root = findRepoRoot((v.cwd as string | undefined) ?? process.cwd());
-  const file = resolveDbPath(root, v.db as string | undefined);
-  const explicit = v.db !== undefined || Boolean(ENV.FACTORY_DB);
-  if (v['read-only'] === true || explicit || fs.existsSync(path.join(root, '.git')) || fs.existsSync(file)) return open(v);
   const config = loadConfig(root);
+  const file = resolveDbPath(root, v.db as string | undefined, ENV, config);
+  const explicit = v.db !== undefined || Boolean(ENV.FACTORY_DB) || config.database !== undefined;
+  if (v['read-only'] === true || explicit || fs.existsSync(path.join(root, '.git')) || fs.existsSync(file)) return open(v);
   return {
     store: await Store.open(':memory:', { leaseSeconds: config.lease_seconds }),
     root,
@@ -742,8 +744,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof InputError || e instanceof SchemaTooNewError || e instanceof ReadOnlyOpenError) {
-      process.stderr.write(`factory-mcp ${name}: ${e.message}\n`);
+    // DatabaseOpenError (src/core/pg.ts, loaded only for PostgreSQL): an unreachable server, a bad host or login, one line naming the host.
+    if (e instanceof ConfigError || e instanceof InputError || e instanceof SchemaTooNewError || e instanceof ReadOnlyOpenError || (e as Error | null)?.name === 'DatabaseOpenError') {
+      process.stderr.write(`factory-mcp ${name}: ${(e as Error).message}\n`);
       return 2;
     }
     const fault = startupFault(e, scene);

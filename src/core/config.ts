@@ -59,13 +59,26 @@ export function mainCheckout(root: string): string {
   }
 }
 
+/** Whether a database target is a PostgreSQL URL (else it is a SQLite file). */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+/** A database target fit to print: a PostgreSQL URL without its password (a file path as it is). */
+export function shownTarget(target: string): string {
+  return isPostgresUrl(target) ? target.replace(/^(postgres(?:ql)?:\/\/[^/@:]*):[^/@]*@/i, '$1@') : target;
+}
+
 /**
- * Where the database lives: --db, then FACTORY_DB, then .factory/factory.db in the main checkout
- * (a server started inside a claim's worktree shares the repository's database, not one of its own).
+ * Where the database lives: --db, then FACTORY_DB, then the config's `database`, then
+ * .factory/factory.db in the main checkout (a server started inside a claim's worktree shares the
+ * repository's database, not one of its own). A PostgreSQL URL is returned as it is; a relative
+ * file in the config is relative to the repository.
  */
-export function resolveDbPath(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveDbPath(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env, config?: Pick<Config, 'database'>): string {
   const chosen = flag ?? env.FACTORY_DB;
-  if (chosen) return path.resolve(chosen);
+  if (chosen) return isPostgresUrl(chosen) ? chosen : path.resolve(chosen);
+  if (config?.database) return isPostgresUrl(config.database) ? config.database : path.resolve(mainCheckout(root), config.database);
   return path.join(mainCheckout(root), '.factory', 'factory.db');
 }
 

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Store } from '../core/store.js';
+import { isPostgresUrl, loadConfig, shownTarget } from '../core/config.js';
 import { git } from '../integrations/git.js';
 import { worktreeOwner } from './worktrees.js';
 import { childEnv } from '../integrations/run.js';
@@ -41,7 +42,7 @@ async function checkout(cwd: string, env: NodeJS.ProcessEnv): Promise<{ top: str
 
 const unreadable = (file: string, e: unknown): GuardOutcome => ({
   exit: 2,
-  text: `factory-mcp guard: cannot read ${file}: ${(e as Error).message}\n(git commit --no-verify skips this hook, knowingly)\n`,
+  text: `factory-mcp guard: cannot read ${shownTarget(file)}: ${(e as Error).message}\n(git commit --no-verify skips this hook, knowingly)\n`,
 });
 
 export interface GuardOutcome {
@@ -51,16 +52,17 @@ export interface GuardOutcome {
 }
 
 /**
- * The pre-commit check. Databases looked at: --db, FACTORY_DB and the repository's own
- * .factory/factory.db, each that exists (pointing FACTORY_DB elsewhere does not hide the
- * repository's). None: exit 0 quietly (a repository without factory-mcp).
+ * The pre-commit check. Databases looked at: --db, FACTORY_DB, the config's `database` and the
+ * repository's own .factory/factory.db, each that exists (pointing FACTORY_DB elsewhere does not
+ * hide the repository's; a PostgreSQL URL is always read). None: exit 0 quietly (a repository without factory-mcp).
  */
 export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?: string | undefined; now: number }): Promise<GuardOutcome> {
   const at = await checkout(opts.cwd, opts.env);
   if (!at) return { exit: 0, text: '' };
-  const files = [...new Set([opts.db, opts.env.FACTORY_DB, path.join(at.main, '.factory', 'factory.db')].filter((f): f is string => Boolean(f)).map((f) => path.resolve(opts.cwd, f)))].filter((f) =>
-    fs.existsSync(f),
-  );
+  // A PostgreSQL store (--db, FACTORY_DB or the config's `database`) is always looked at; a file only when it exists.
+  const configured = loadConfig(at.main).database;
+  const named = [opts.db, opts.env.FACTORY_DB, configured && !isPostgresUrl(configured) ? path.resolve(at.main, configured) : configured, path.join(at.main, '.factory', 'factory.db')];
+  const files = [...new Set(named.filter((f): f is string => Boolean(f)).map((f) => (isPostgresUrl(f) ? f : path.resolve(opts.cwd, f))))].filter((f) => isPostgresUrl(f) || fs.existsSync(f));
   if (files.length === 0) return { exit: 0, text: '' };
   const staged = (await git(opts.cwd, ['diff', '--cached', '--name-only', '-z', '--no-renames'], { setEnv: hookGitEnv(opts.env) })).split('\0').filter(Boolean);
   if (staged.length === 0) return { exit: 0, text: '' };
