@@ -518,7 +518,7 @@ async function open(v: Record<string, unknown>): Promise<{ store: Store; root: s
   const target = resolveDbPath(root, v.db as string | undefined, ENV, config);
   scene.db = shownTarget(target); // a PostgreSQL password is never printed
   // --read-only: the database is opened read-only (no migration, no write of any kind).
-  const store = await Store.open(target, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats });
+  const store = await Store.open(target, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats, env: ENV });
   return { store, root, config };
 }
 

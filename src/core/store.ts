@@ -1,5 +1,7 @@
 import { openDb, openDbReadOnly, writeTx, type Db, type Tx } from './db.js';
 import type { Sql } from './sql.js';
+import { isPostgresUrl } from './config.js';
+export { isPostgresUrl };
 import { SqliteSql } from './sqlite.js';
 import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from '../council/store.js';
@@ -20,11 +22,6 @@ import { Importer } from '../transfer/import.js';
 import { UsageStore } from '../governance/usage.js';
 import { Reservations } from '../pipeline/reservations.js';
 import { ReservationsStore } from '../pipeline/reservations-store.js';
-
-/** A `postgres://` or `postgresql://` URL (the PostgreSQL engine) rather than a SQLite file. */
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(target);
-}
 
 /**
  * Everything the tools can read or write, behind one object. A PostgreSQL store would offer

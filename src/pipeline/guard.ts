@@ -70,7 +70,7 @@ export async function runGuard(opts: { cwd: string; env: NodeJS.ProcessEnv; db?:
   for (const file of files) {
     let store: Store;
     try {
-      store = await Store.open(file, { leaseSeconds: 7200, readOnly: true });
+      store = await Store.open(file, { leaseSeconds: 7200, readOnly: true, env: opts.env });
     } catch (e) {
       return unreadable(file, e);
     }
