@@ -52,7 +52,7 @@ describe('choosing PostgreSQL from the command line (FACTORY_DB, --db, config da
     expect(missing).not.toContain('not-the-pw');
   });
 
-  it('a config whose database holds a password is refused, naming the field; one without opens the store', async () => {
+  it('a config whose database holds a password is refused, naming the field; one without works: plan, status and log --verify from anywhere', async () => {
     const url = await freshDatabase();
     const withPw = url.replace('postgres://', 'postgres://postgres:pw-in-config@');
     fs.writeFileSync(path.join(dir, 'factory.config.json'), JSON.stringify({ database: withPw }));
@@ -61,8 +61,34 @@ describe('choosing PostgreSQL from the command line (FACTORY_DB, --db, config da
     expect(r).toMatch(/PGPASSWORD/);
     expect(r).not.toContain('pw-in-config');
     fs.writeFileSync(path.join(dir, 'factory.config.json'), JSON.stringify({ database: url }));
+    const plan = path.join(dir, 'plan.json');
+    fs.writeFileSync(
+      plan,
+      JSON.stringify({
+        key: 'PG-1',
+        title: 'on postgres',
+        phases: [
+          { id: 1, name: 'one' },
+          { id: 2, name: 'two', deps: [1] },
+        ],
+      }),
+    );
+    const planned = await cli(['plan', plan]);
+    expect(planned.code, planned.stderr).toBe(0);
     const status = await cli(['status', '--json']);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ megas: [] });
+    const board = JSON.parse(status.stdout) as { megas: { key: string; total: number; ready: number; blocked: number }[] };
+    expect(board.megas).toEqual([expect.objectContaining({ key: 'PG-1', total: 2, ready: 1, blocked: 1 })]);
+    // The same database, reached by FACTORY_DB from another directory: one store, wherever the command runs.
+    const elsewhere = tempDir('factory-pgcli-b-');
+    try {
+      const r2 = await runCli(['status', '--json'], { cwd: elsewhere, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: url } });
+      expect(JSON.parse(r2.stdout).megas[0].key).toBe('PG-1');
+      const verify = await runCli(['log', '--verify'], { cwd: elsewhere, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: url } });
+      expect(verify.exitCode, verify.stderr).toBe(0);
+      expect(verify.stdout).toMatch(/hash chain intact/);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
