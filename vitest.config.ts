@@ -13,7 +13,6 @@ fs.chmodSync(tmp, 0o1777);
 // database per harness), except the files that need SQLite itself:
 const SQLITE_ONLY = [
   'test/integration/oplog.test.ts', // tampers with the database file's bytes and pages (log --verify's page check)
-  'test/integration/phases-store.test.ts', // reads SQLite's EXPLAIN QUERY PLAN
 ];
 
 export default defineConfig({

@@ -618,8 +618,10 @@ async function runLog(store: Store, v: Record<string, unknown>): Promise<number>
     }
     const r = await store.operations.verify();
     const ms = performance.now() - t0;
-    if (v.json) process.stdout.write(`${JSON.stringify({ ...r, ms: Math.round(ms) })}\n`);
-    else if (r.ok) process.stdout.write(`ok: ${r.entries} entries, hash chain intact (${Math.round(ms)} ms)\n`);
+    // PostgreSQL keeps (and checksums) its own pages: only the chain is checked there.
+    const pages = store.sql.dialect === 'sqlite' ? 'checked' : 'not checked (PostgreSQL)';
+    if (v.json) process.stdout.write(`${JSON.stringify({ ...r, pages, ms: Math.round(ms) })}\n`);
+    else if (r.ok) process.stdout.write(`ok: ${r.entries} entries, hash chain intact${store.sql.dialect === 'sqlite' ? '' : '; pages not checked (PostgreSQL)'} (${Math.round(ms)} ms)\n`);
     else process.stdout.write(`TAMPERED: entry #${r.problem?.seq} ${r.problem?.problem}: ${r.problem?.detail}\n`);
     return r.ok ? 0 : 1;
   }

@@ -70,6 +70,9 @@ export class PhasesStore {
   private readonly q;
 
   constructor(private readonly sql: Sql) {
+    // PostgreSQL: the claim-next read takes its row the claim-queue way, skipping rows another
+    // transaction holds (write transactions also serialize on the log's head row, src/core/pg.ts).
+    const claimLock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     this.q = {
       mega: sql.prepare<[string], MegaRow>('SELECT key, title, source, created_at FROM megas WHERE key = ?'),
       megas: sql.prepare<[], MegaRow>('SELECT key, title, source, created_at FROM megas ORDER BY created_at, key'),
@@ -91,13 +94,15 @@ export class PhasesStore {
          WHERE d.mega = ? AND d.phase = ? AND q.completed_at IS NULL ORDER BY q.ord`,
       ),
       // `unmet` counts unfinished deps, so "ready" is one partial-index range scan.
-      readyIn: sql.prepare<[string, number, number], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?'),
+      readyIn: sql.prepare<[string, number, number], PhaseRow>(
+        'SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT ? OFFSET ?' + claimLock,
+      ),
       // Across MEGAs in claim order (MEGAs as planned, then plan order) on one partial index: no MEGA list is read.
-      readyAll: sql.prepare<[number, number], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT ? OFFSET ?'),
+      readyAll: sql.prepare<[number, number], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT ? OFFSET ?' + claimLock),
       // The first ready phase, the common claim: a literal LIMIT 1 lets SQLite stop at the first index entry
       // (a bound LIMIT/OFFSET costs about three times as much per claim).
-      firstIn: sql.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT 1'),
-      firstAll: sql.prepare<[], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1'),
+      firstIn: sql.prepare<[string], PhaseRow>('SELECT * FROM phases WHERE mega = ? AND owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY ord LIMIT 1' + claimLock),
+      firstAll: sql.prepare<[], PhaseRow>('SELECT * FROM phases WHERE owner IS NULL AND completed_at IS NULL AND unmet = 0 ORDER BY mega_at, mega, ord LIMIT 1' + claimLock),
       remainingIn: sql.prepare<[string], { n: number }>('SELECT count(*) AS n FROM phases WHERE mega = ? AND completed_at IS NULL'),
       remainingAll: sql.prepare<[], { n: number }>('SELECT count(*) AS n FROM phases WHERE completed_at IS NULL'),
       owners: sql.prepare<[], { owner: string; n: number }>('SELECT owner, count(*) AS n FROM phases WHERE owner IS NOT NULL GROUP BY owner ORDER BY min(claimed_at) LIMIT 20'),
@@ -105,7 +110,7 @@ export class PhasesStore {
       expired: sql.prepare<[number], PhaseRow>('SELECT * FROM phases WHERE owner IS NOT NULL AND lease_expires_at <= ?'),
       setClaim: sql.prepare(
         `UPDATE phases SET owner = ?, token = ?, epoch = ?, claimed_at = ?, lease_seconds = ?, lease_expires_at = ?
-         WHERE mega = ? AND id = ?`,
+         WHERE mega = ? AND id = ? AND epoch = ?`,
       ),
       clearClaim: sql.prepare('UPDATE phases SET owner = NULL, token = NULL, lease_expires_at = NULL WHERE mega = ? AND id = ?'),
       setLease: sql.prepare('UPDATE phases SET lease_expires_at = ? WHERE mega = ? AND id = ?'),
@@ -246,8 +251,13 @@ export class PhasesStore {
     await this.q.recountUnmet.run(plan.key);
   }
 
+  /**
+   * A conditional update: it writes only over the claim it was decided on (the epoch before this one),
+   * so a claim can never overwrite another that got in first, on any engine or server.
+   */
   async setClaim(mega: string, key: string, c: ClaimRow): Promise<void> {
-    await this.q.setClaim.run(c.owner, c.token, c.epoch, c.claimed_at, c.lease_seconds, c.lease_expires_at, mega, key);
+    const r = await this.q.setClaim.run(c.owner, c.token, c.epoch, c.claimed_at, c.lease_seconds, c.lease_expires_at, mega, key, c.epoch - 1);
+    if (r.changes !== 1) throw new Error(`the claim of ${mega}/${key} lost a race: the phase changed after it was read (nothing was written)`);
   }
 
   /** The phase is unclaimed again (its token is gone). */
