@@ -80,10 +80,27 @@ async function race(url: string, cwd: string, procs: number, phases: number, ser
     await Promise.all(agents.map((a) => a.close()));
     const distinct = new Set(all).size;
     const owned = server === 'bare' ? await barePgOwned(url) : await count(url, "SELECT count(*) AS n FROM phases WHERE mega = 'R-1' AND owner IS NOT NULL");
-    return { claimsPerSecond: all.length / seconds, double: all.length - distinct, lost: phases - distinct + Math.abs(owned - distinct), perProcess: got.map((g) => g.length), cpuPerClaimUs };
+    return {
+      claimsPerSecond: all.length / seconds,
+      double: all.length - distinct,
+      lost: phases - distinct + Math.abs(owned - distinct),
+      perProcess: got.map((g) => g.length),
+      cpuPerClaimUs,
+      claims: all.length,
+    };
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => (s.child.exitCode !== null ? r(null) : (s.child.once('exit', r), s.child.kill('SIGTERM'))))));
   }
+}
+
+/** Transactions committed on `url`'s database so far (the servers' backends report theirs as they exit). */
+const commits = (url: string) => count(url, 'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+
+/** A race on a fresh database, with the transactions it committed per claim (start-up, plan and migrations included). */
+async function raceOn(url: string, cwd: string, server: 'factory' | 'bare') {
+  const r = await race(url, cwd, 8, 500, server);
+  await new Promise((res) => setTimeout(res, 1200)); // statistics reach the shared counters within a second
+  return { ...r, commitsPerClaim: (await commits(url)) / r.claims };
 }
 
 export async function benchPg(opts: { quick?: boolean } = {}) {
@@ -99,12 +116,12 @@ export async function benchPg(opts: { quick?: boolean } = {}) {
     const onPg = await roundTrip(n, await fresh());
     const onSqlite = await roundTrip(n);
     const rounds = opts.quick ? 1 : 3;
-    const factory: Awaited<ReturnType<typeof race>>[] = [];
-    const bare: Awaited<ReturnType<typeof race>>[] = [];
+    const factory: Awaited<ReturnType<typeof raceOn>>[] = [];
+    const bare: Awaited<ReturnType<typeof raceOn>>[] = [];
     for (let i = 0; i < rounds; i++) {
       // Alternated, each on a fresh database of the same server, so load hits both alike.
-      factory.push(await race(await fresh(), cwd, 8, 500, 'factory'));
-      bare.push(await race(await fresh(), cwd, 8, 500, 'bare'));
+      factory.push(await raceOn(await fresh(), cwd, 'factory'));
+      bare.push(await raceOn(await fresh(), cwd, 'bare'));
     }
     const median = (rs: { claimsPerSecond: number }[]) => stats(rs.map((r) => r.claimsPerSecond)).p50;
     const cpu = (rs: { cpuPerClaimUs: number }[]) => stats(rs.map((r) => r.cpuPerClaimUs)).p50;
@@ -118,7 +135,7 @@ export async function benchPg(opts: { quick?: boolean } = {}) {
         const b = bare[i]!;
         return `8 agents over 2 HTTP servers racing on 500 phases, round ${i + 1}: factory-mcp ${fmt(f.claimsPerSecond, 0)} claims/s (double ${f.double}, lost ${f.lost}; per agent ${f.perProcess.join('/')}), bare SKIP LOCKED server ${fmt(b.claimsPerSecond, 0)} claims/s (double ${b.double}, lost ${b.lost})`;
       }),
-      `  ratio of medians ${fmt(ratio)}x the bare SKIP LOCKED claim server (target >= 0.6x); server CPU per claim ${fmt(cpu(factory), 0)} µs vs ${fmt(cpu(bare), 0)} µs`,
+      `  ratio of medians ${fmt(ratio)}x the bare SKIP LOCKED claim server (target >= 0.6x); server CPU per claim ${fmt(cpu(factory), 0)} µs vs ${fmt(cpu(bare), 0)} µs; transactions per claim ${fmt(stats(factory.map((r) => r.commitsPerClaim)).p50)} vs ${fmt(stats(bare.map((r) => r.commitsPerClaim)).p50)}`,
       `load average ${load0.map((l) => fmt(l, 1)).join(' ')} at the start, ${load1.map((l) => fmt(l, 1)).join(' ')} at the end (${os.cpus().length} cores)`,
     ];
     return { onPg, onSqlite, factory, bare, ratio, lines };
