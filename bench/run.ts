@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['phases', 'board', 'http', 'sessions', 'council', 'classify', 'dod', 'worktrees', 'merge'];
+const benches = ['phases', 'pg', 'board', 'http', 'sessions', 'council', 'classify', 'dod', 'worktrees', 'merge'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const b of only.length ? only : benches) {
   console.log(`\n## ${b}`);
