@@ -3,7 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findRepoRoot, loadConfig, resolveDbPath, shownTarget } from './core/config.js';
+import { findRepoRoot, loadConfig, resolveDbPath, shownTarget, urlPassword } from './core/config.js';
+import { holdSecrets } from './core/secrets.js';
 import type { Config } from '../schemas/config.js';
 import { stderrLogger } from './core/logger.js';
 import { renderBoardLines } from './phases/render.js';
@@ -517,6 +518,8 @@ async function open(v: Record<string, unknown>): Promise<{ store: Store; root: s
   const config = loadConfig(root);
   const target = resolveDbPath(root, v.db as string | undefined, ENV, config);
   scene.db = shownTarget(target); // a PostgreSQL password is never printed
+  const password = urlPassword(target);
+  if (password) holdSecrets({ PGPASSWORD: password }); // and redacted wherever text is logged or stored
   // --read-only: the database is opened read-only (no migration, no write of any kind).
   const store = await Store.open(target, { leaseSeconds: config.lease_seconds, readOnly: v['read-only'] === true, deadAfterHeartbeats: config.sessions.dead_after_heartbeats, env: ENV });
   return { store, root, config };

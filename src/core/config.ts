@@ -69,6 +69,17 @@ export function shownTarget(target: string): string {
   return isPostgresUrl(target) ? target.replace(/^(postgres(?:ql)?:\/\/[^/@:]*):[^/@]*@/i, '$1@') : target;
 }
 
+/** The password a PostgreSQL URL carries (decoded), or null. */
+export function urlPassword(target: string): string | null {
+  if (!isPostgresUrl(target)) return null;
+  try {
+    const pw = new URL(target).password;
+    return pw ? decodeURIComponent(pw) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Where the database lives: --db, then FACTORY_DB, then the config's `database`, then
  * .factory/factory.db in the main checkout (a server started inside a claim's worktree shares the

@@ -70,10 +70,12 @@ const NEVER = new Set(['NODE_OPTIONS', 'npm_config_node_options']);
  * Whether the variable `name` reaches child processes: allow-listed (PATH, HOME, locale, temp dirs,
  * terminal, CI, Node/npm settings, read-only git settings) and not secret-looking, or named in
  * `pass` (from the config). The server's own secrets (FACTORY_ACK_TOKEN, FACTORY_HTTP_TOKEN,
- * GITHUB_TOKEN, LINEAR_API_KEY) never pass, named or not: the config is a file an agent can edit.
+ * GITHUB_TOKEN, LINEAR_API_KEY, PGPASSWORD) and FACTORY_DB never pass, named or not: the config is a
+ * file an agent can edit.
  */
 export function passesToChild(name: string, pass: readonly string[] = []): boolean {
-  if (isServerSecret(name)) return false;
+  // FACTORY_DB may be a postgres:// URL with a password in it: the store's login is the server's alone.
+  if (isServerSecret(name) || name === 'FACTORY_DB') return false;
   if (pass.includes(name)) return true;
   if (looksSecret(name) || NEVER.has(name)) return false;
   const key = process.platform === 'win32' ? name.toUpperCase() : name;

@@ -16,6 +16,8 @@ const SERVER_ENV: NodeJS.ProcessEnv = {
   NODE_ENV: 'test',
   NODE_OPTIONS: '--require /tmp/evil.js',
   NODE_AUTH_TOKEN: 'npm-publish-token-123',
+  PGPASSWORD: 'pg-store-login-000007',
+  FACTORY_DB: 'postgres://factory:inline-pw-000008@db.internal/factory',
   npm_config_registry: 'https://registry.npmjs.org/',
   'npm_config_//registry.npmjs.org/:_authToken': 'npm-auth-token-456',
   npm_config_node_options: '--require /tmp/evil.js',
@@ -78,9 +80,11 @@ describe('the environment of child processes (allow-list)', () => {
 
   it("passes names the config lists, except the server's own secrets; values it sets come last", () => {
     const env = childEnv(SERVER_ENV, {
-      pass: ['MY_API_SECRET', 'SOME_RANDOM_SETTING', 'FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN'],
+      pass: ['MY_API_SECRET', 'SOME_RANDOM_SETTING', 'FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN', 'PGPASSWORD', 'FACTORY_DB'],
       set: { NO_COLOR: '1', CI: 'false' },
     });
+    // The store's login (PGPASSWORD, or a password inside a postgres:// FACTORY_DB) never reaches a command, listed or not.
+    for (const k of ['PGPASSWORD', 'FACTORY_DB']) expect(env[k], k).toBeUndefined();
     expect(env).toMatchObject({ MY_API_SECRET: 'my-api-secret-000005', SOME_RANDOM_SETTING: 'x', NO_COLOR: '1', CI: 'false' });
     for (const k of ['FACTORY_ACK_TOKEN', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'FACTORY_HTTP_TOKEN']) expect(env[k], k).toBeUndefined();
   });
