@@ -163,6 +163,9 @@ function bind(v: unknown): unknown {
   return typeof v === 'boolean' ? (v ? 1 : 0) : v;
 }
 
+/** Rows fetched per round trip by `iterate`. */
+const CURSOR_BATCH = 500;
+
 /** The write lock every transaction takes first: the head row of the operations log. */
 const WRITE_LOCK = 'BEGIN; SELECT id FROM oplog_head WHERE id = 1 FOR UPDATE';
 
@@ -200,6 +203,7 @@ class PgEngine implements PgSql {
   private readonly als = new AsyncLocalStorage<TxState>();
   private readonly stmts = new Map<string, Stmt<unknown[], unknown>>();
   private named = 0;
+  private cursors = 0;
   private readonly clientConfig: pg.ClientConfig;
   /** Who hears of commits that logged an operation (`listen`), and the one connection that LISTENs for them. */
   private readonly listeners = new Set<() => void>();
@@ -287,13 +291,48 @@ class PgEngine implements PgSql {
         // As on SQLite: a statement that only reads changed nothing.
         return { changes: r.command === 'SELECT' ? 0 : (r.rowCount ?? 0) };
       },
-      // The rows arrive whole (pg has no cursor without a transaction of its own); yielded one by one.
-      async *iterate(...p) {
-        yield* (await query(p)).rows;
-      },
+      iterate: (...p) => this.cursor(t.text, values(p)),
     };
     this.stmts.set(text, stmt);
     return stmt as unknown as Stmt<P, R>;
+  }
+
+  /**
+   * Rows a batch at a time through a server-side cursor (never all in memory): in the caller's
+   * transaction, or in a read-only one of its own on a pooled connection, ended (and the connection
+   * returned) when the loop ends, however it ends.
+   */
+  private async *cursor(text: string, values: unknown[]): AsyncGenerator<unknown> {
+    const outer = this.als.getStore();
+    const own = !outer || outer.done;
+    const client = own ? await this.pool.connect() : outer.client;
+    const name = `fcur${++this.cursors}`;
+    let finished = false;
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    if (own) client.on('error', onError);
+    try {
+      if (own) await client.query('BEGIN READ ONLY');
+      await client.query({ text: `DECLARE ${name} NO SCROLL CURSOR FOR ${text}`, values });
+      for (;;) {
+        const batch = await client.query(`FETCH ${CURSOR_BATCH} FROM ${name}`);
+        for (const row of batch.rows) yield row;
+        if (batch.rows.length < CURSOR_BATCH) break;
+      }
+      finished = true;
+    } finally {
+      // A loop left early (break, an error) closes the cursor too.
+      const end = own ? (finished ? 'COMMIT' : 'ROLLBACK') : `CLOSE ${name}`;
+      await client.query(end).catch(() => {
+        broken = true;
+      });
+      if (own) {
+        client.off('error', onError);
+        client.release(broken || undefined);
+      }
+    }
   }
 
   async exec(text: string): Promise<void> {
@@ -368,10 +407,23 @@ class PgEngine implements PgSql {
     }
   }
 
+  /**
+   * Writers of other rows never block this statement (row locks, not SQLite's one write lock); one
+   * that holds the row itself (a sweep of the servers table) would: then it gives up at once
+   * (`lock_timeout` 1 ms, in a transaction of its own that takes no store lock) and answers false.
+   */
   async tryRun<P extends unknown[]>(stmt: Stmt<P, unknown>, ...params: P): Promise<boolean> {
-    // Row locks: a writer on other rows never blocks this statement (no table lock as in SQLite).
-    await stmt.run(...params);
-    return true;
+    if (this.inTx()) {
+      await stmt.run(...params);
+      return true;
+    }
+    try {
+      await this.transaction("BEGIN; SET LOCAL lock_timeout = '1ms'", [], () => stmt.run(...params));
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === '55P03') return false; // lock_not_available
+      throw e;
+    }
   }
 
   /**

@@ -48,6 +48,25 @@ describe('statements', () => {
     expect(seen).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
+  it('iterate reads through a cursor a batch at a time, in order; a loop left early gives its connection back', async () => {
+    const one = await open(await freshDatabase(), { max: 1 });
+    await one.exec('CREATE TABLE big (n BIGINT PRIMARY KEY)');
+    await one.prepare('INSERT INTO big SELECT g FROM generate_series(1, ?) g').run(1234);
+    const all: number[] = [];
+    for await (const r of one.prepare<[number], { n: number }>('SELECT n FROM big WHERE n >= ? ORDER BY n').iterate(1)) all.push(r.n);
+    expect(all).toEqual(Array.from({ length: 1234 }, (_, i) => i + 1));
+    for await (const r of one.prepare<[], { n: number }>('SELECT n FROM big ORDER BY n').iterate()) if (r.n === 3) break;
+    // the pool's only connection is free again, and no transaction was left open on it
+    expect(await one.prepare("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in%'").get()).toEqual({ n: 0 });
+    // inside a transaction it reads that transaction's own writes
+    await one.tx(async () => {
+      await one.prepare('DELETE FROM big WHERE n > 2').run();
+      const seen: number[] = [];
+      for await (const r of one.prepare<[], { n: number }>('SELECT n FROM big ORDER BY n').iterate()) seen.push(r.n);
+      expect(seen).toEqual([1, 2]);
+    });
+  });
+
   it('takes @name parameters from one object, a name repeated in places of different types, and says which one is missing', async () => {
     const ins = sql.prepare<[{ a: number; b: string }]>('INSERT INTO t (a, b, c, d) VALUES (@a, @b, @a * 1.0, @a)');
     await ins.run({ a: 3, b: 'three' });
@@ -87,6 +106,24 @@ describe('statements', () => {
     const st = sql.prepare<[string]>('INSERT INTO u (x) VALUES (?)');
     expect(await sql.tryRun(st, 'beat')).toBe(true);
     expect(await sql.prepare('SELECT x FROM u').all()).toEqual([{ x: 'beat' }]);
+  });
+
+  it('tryRun never waits for a writer holding its row: false at once, nothing written; a writer of other rows does not stop it', async () => {
+    const held = gate();
+    const release = gate();
+    const other = sql.tx(async () => {
+      await sql.prepare("UPDATE u SET x = 'held' WHERE x = 'beat'").run();
+      held.open();
+      await release.wait;
+    });
+    await held.wait;
+    const t0 = Date.now();
+    expect(await sql.tryRun(sql.prepare<[string]>('UPDATE u SET x = ? WHERE x IS NOT NULL'), 'beat 2')).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await sql.tryRun(sql.prepare<[string]>('INSERT INTO t (b) VALUES (?)'), 'another row')).toBe(true);
+    release.open();
+    await other;
+    expect(await sql.prepare('SELECT x FROM u').all()).toEqual([{ x: 'held' }]);
   });
 
   it("a failing statement is an error with PostgreSQL's reason, and the pool goes on", async () => {
