@@ -28,7 +28,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'postgres',
-          include: ['test/integration/**/*.test.ts'],
+          // … and the race and crash tests of real processes, each on its own fresh database
+          include: ['test/integration/**/*.test.ts', 'test/e2e/race.test.ts', 'test/e2e/crash.test.ts'],
           exclude: [...SQLITE_ONLY, 'test/integration/pg-*.test.ts'],
           env: { TMPDIR: tmp, FACTORY_TEST_ENGINE: 'postgres' },
         },

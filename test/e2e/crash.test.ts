@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/server.js';
+import { dbTarget, tempDir } from '../helpers/server.js';
 import { stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 const open: StdioAgent[] = [];
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 /** A real `factory-mcp` stdio server process on the database, with an MCP client attached. */
 async function spawn(db: string, agent: string): Promise<StdioAgent> {
-  const p = await stdioAgent(db, { name: agent, cwd: path.dirname(db) });
+  const p = await stdioAgent(db, { name: agent, cwd: dir });
   open.push(p);
   return p;
 }
@@ -21,7 +21,7 @@ async function spawn(db: string, agent: string): Promise<StdioAgent> {
 describe('crash recovery across real processes', () => {
   it('a server killed with SIGKILL holding two claims and a checkpoint is reported, resumed, and its old tokens refused', async () => {
     dir = tempDir('factory-crash-');
-    const db = path.join(dir, 'factory.db');
+    const db = await dbTarget(path.join(dir, 'factory.db'));
     const a = await spawn(db, 'claude-code');
     const sa = await a.call<{ instance: string }>('session_start', { agent: 'claude-code' });
     await a.call('plan_mega', {
@@ -77,7 +77,7 @@ describe('crash recovery across real processes', () => {
 
   it('a stdio client that disconnects without session_end leaves an interrupted session whose claims stay held', async () => {
     dir = tempDir('factory-crash-');
-    const db = path.join(dir, 'factory.db');
+    const db = await dbTarget(path.join(dir, 'factory.db'));
     const a = await spawn(db, 'aider');
     const sa = await a.call<{ instance: string }>('session_start', {});
     await a.call('plan_mega', { key: 'D-1', title: 'Disconnect', phases: [{ id: 1, name: 'one' }] });

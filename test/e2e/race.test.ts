@@ -1,17 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/server.js';
+import { dbTarget, readRows, tempDir } from '../helpers/server.js';
 import { rawStdio, stdioAgent, type StdioAgent } from '../helpers/stdio.js';
 
 let dir: string;
 let db: string;
 let agents: StdioAgent[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir('factory-e2e-');
-  db = path.join(dir, 'factory.db');
+  db = await dbTarget(path.join(dir, 'factory.db'));
   agents = [];
 });
 afterEach(async () => {
@@ -56,17 +55,12 @@ describe('real stdio processes on one database', () => {
     expect(all).toEqual(phases.map((p) => p.id));
     expect(results.filter((r) => r.length > 0).length).toBeGreaterThan(1);
 
-    const check = new Database(db, { readonly: true });
-    try {
-      const rows = check.prepare('SELECT id, completed_by, owner FROM phases WHERE mega = ?').all('RACE-1') as { id: string; completed_by: string; owner: string | null }[];
-      expect(rows.every((r) => r.completed_by !== null && r.owner === null)).toBe(true);
-      const claims = check.prepare("SELECT phase, count(*) AS n FROM operations WHERE kind = 'claim' GROUP BY phase HAVING n > 1").all();
-      expect(claims).toEqual([]); // no phase was ever claimed twice
-      const completes = check.prepare("SELECT count(*) AS n FROM operations WHERE kind = 'complete'").get() as { n: number };
-      expect(completes.n).toBe(300);
-    } finally {
-      check.close();
-    }
+    const rows = await readRows<{ id: string; completed_by: string; owner: string | null }>(db, 'SELECT id, completed_by, owner FROM phases WHERE mega = ?', 'RACE-1');
+    expect(rows).toHaveLength(300);
+    expect(rows.every((r) => r.completed_by !== null && r.owner === null)).toBe(true);
+    const claims = await readRows(db, "SELECT phase, count(*) AS n FROM operations WHERE kind = 'claim' GROUP BY phase HAVING count(*) > 1");
+    expect(claims).toEqual([]); // no phase was ever claimed twice
+    expect(await readRows(db, "SELECT count(*) AS n FROM operations WHERE kind = 'complete'")).toEqual([{ n: 300 }]);
   });
 
   it('an owner killed with SIGKILL leaves the database intact and its claims recoverable once stale', async () => {
@@ -87,10 +81,8 @@ describe('real stdio processes on one database', () => {
     process.kill(victim.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 1200)); // past the 1 s lease
 
-    const check = new Database(db, { readonly: true });
-    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
-    const held = check.prepare('SELECT id, owner FROM phases WHERE owner IS NOT NULL ORDER BY id').all() as { id: string; owner: string }[];
-    check.close();
+    if (!db.startsWith('postgres')) expect(await readRows(db, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]); // PostgreSQL keeps its own pages
+    const held = await readRows<{ id: string; owner: string }>(db, 'SELECT id, owner FROM phases WHERE owner IS NOT NULL ORDER BY id');
     expect(held.map((r) => r.id)).toEqual(['1', '2']);
     expect(new Set(held.map((r) => r.owner))).toEqual(new Set([c1.owner]));
 
@@ -99,9 +91,7 @@ describe('real stdio processes on one database', () => {
     expect([r1.claimed, r2.claimed]).toEqual([true, true]);
     expect(r1.owner).not.toBe(c1.owner);
     expect(c2.token).not.toBe(r2.token);
-    const ops = new Database(db, { readonly: true });
-    const releases = ops.prepare("SELECT phase, data FROM operations WHERE kind = 'release' ORDER BY seq").all() as { phase: string; data: string }[];
-    ops.close();
+    const releases = await readRows<{ phase: string; data: string }>(db, "SELECT phase, data FROM operations WHERE kind = 'release' ORDER BY seq");
     expect(releases.map((r) => r.phase)).toEqual(['1', '2']);
     expect(JSON.parse(releases[0]!.data)).toMatchObject({ reason: 'stale', previous_owner: c1.owner, owner_liveness: 'dead' });
   });
@@ -110,21 +100,17 @@ describe('real stdio processes on one database', () => {
     const seed = await stdioAgent(db);
     await seed.call('plan_mega', { key: 'M-1', title: 'm', phases: [{ id: 1, name: 'a' }] });
     await seed.close();
-    const dump = () => {
-      const c = new Database(db, { readonly: true });
-      try {
-        // The session row and SESSION-START opened at initialize are allowed; nothing else may change.
-        const tables = ['megas', 'phases', 'phase_deps'].map((t) => c.prepare(`SELECT * FROM ${t}`).all());
-        return JSON.stringify([tables, c.prepare("SELECT * FROM operations WHERE kind != 'session_start'").all()]);
-      } finally {
-        c.close();
-      }
-    };
+    // The session row and SESSION-START opened at initialize are allowed; nothing else may change.
+    const dump = async () =>
+      JSON.stringify([
+        await Promise.all(['megas', 'phases', 'phase_deps'].map((t) => readRows(db, `SELECT * FROM ${t}`))),
+        await readRows(db, "SELECT * FROM operations WHERE kind != 'session_start' ORDER BY seq"),
+      ]);
     const raw = rawStdio(db);
     raw.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
     expect((await raw.next()).id).toBe(1);
     raw.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-    const before = dump();
+    const before = await dump();
     raw.send('this is not json');
     raw.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'claim_phase', arguments: { mega: 'M-1', phase: { nested: true } } } }));
     raw.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'plan_mega', arguments: { key: 'M-1', title: 't', phases: [{ id: 1, name: 'a', deps: [1] }] } } }));
@@ -138,7 +124,7 @@ describe('real stdio processes on one database', () => {
     expect(results.map((r) => (r.result as { isError?: boolean }).isError)).toEqual([true, true, true]);
     expect(JSON.stringify(results[1])).toContain('depends on itself');
     expect(JSON.stringify(results[2])).toContain('token: too long');
-    expect(dump()).toBe(before);
+    expect(await dump()).toBe(before);
     await raw.close();
   });
 });

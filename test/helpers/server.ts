@@ -145,6 +145,16 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   };
 }
 
+/** Rows of a query on a database (a SQLite file or a PostgreSQL URL), read through a read-only store of its own. */
+export async function readRows<R>(target: string, text: string, ...params: unknown[]): Promise<R[]> {
+  const store = await Store.open(target, { leaseSeconds: 7200, readOnly: true });
+  try {
+    return await store.sql.prepare<unknown[], R>(text).all(...params);
+  } finally {
+    await store.close();
+  }
+}
+
 /** Makes every refresh of a session's last_seen_at fail as on a full disk, on either engine; resolves to the undo. */
 export async function failSessionRefresh(store: Store): Promise<() => Promise<void>> {
   if (store.sql.dialect === 'sqlite') {
