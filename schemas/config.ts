@@ -53,7 +53,7 @@ export const ConfigSchema = z.strictObject({
   database: z
     .string()
     .min(1)
-    .refine((v) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/i.test(v), {
+    .refine((v) => !/^postgres(ql)?:\/\/[^/@]*:[^/]*@/i.test(v) && !/[?&]password=/i.test(v), {
       message: 'holds a password: a config file is committed and read by agents; give the password in PGPASSWORD (or ~/.pgpass) instead',
     })
     .optional()

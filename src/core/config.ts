@@ -66,15 +66,21 @@ export function isPostgresUrl(target: string): boolean {
 
 /** A database target fit to print: a PostgreSQL URL without its password (a file path as it is). */
 export function shownTarget(target: string): string {
-  return isPostgresUrl(target) ? target.replace(/^(postgres(?:ql)?:\/\/[^/@:]*):[^/@]*@/i, '$1@') : target;
+  const m = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/is.exec(target);
+  if (!m) return target;
+  let authority = m[2] as string;
+  const at = authority.lastIndexOf('@'); // a raw @ may sit inside the password: the host follows the last one
+  if (at >= 0) authority = `${(authority.slice(0, at).split(':')[0] as string) || ''}@${authority.slice(at + 1)}`;
+  return `${m[1]}${authority}${(m[3] as string).replace(/([?&])password=[^&#]*/gi, '$1password=***')}`;
 }
 
 /** The password a PostgreSQL URL carries (decoded), or null. */
 export function urlPassword(target: string): string | null {
   if (!isPostgresUrl(target)) return null;
   try {
-    const pw = new URL(target).password;
-    return pw ? decodeURIComponent(pw) : null;
+    const u = new URL(target);
+    const pw = u.password ? decodeURIComponent(u.password) : u.searchParams.get('password');
+    return pw || null;
   } catch {
     return null;
   }

@@ -58,10 +58,14 @@ export class Session {
 
   private async reserve(): Promise<string> {
     const id = await this.store.sessions.reserve(this.random);
+    // The server registers now, in a write of its own: registered inside the first call's
+    // transaction, a refused call's rollback would take its row back while it goes on heartbeating
+    // a row that is not there (and its sessions would have no server to be found dead by).
+    const serverId = this.store.sql.inTx() ? null : ((await this.store.server?.ensure()) ?? null);
     this.id = id;
     beforeNextWrite(this.store.sql, this, async () => {
       const now = this.clock();
-      await this.store.sessions.insert(id, { ...this.info, server_id: (await this.store.server?.ensure()) ?? null }, now);
+      await this.store.sessions.insert(id, { ...this.info, server_id: serverId ?? (await this.store.server?.ensure()) ?? null }, now);
       await this.store.operations.append(now, {
         instance: id,
         kind: 'session_start',

@@ -1,4 +1,4 @@
-import { SchemaTooNewError } from './db.js';
+import { ReadOnlyOpenError, SchemaTooNewError } from './db.js';
 import type { PgSql } from './pg.js';
 
 /**
@@ -335,4 +335,23 @@ export async function migratePg(sql: PgSql): Promise<void> {
     for (let v = found; v < PG_SCHEMA_VERSION; v++) await sql.exec(PG_MIGRATIONS[v] as string);
     await sql.prepare('INSERT INTO factory_schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version').run(PG_SCHEMA_VERSION);
   });
+}
+
+/**
+ * For a read-only open (`--read-only`, the pre-commit guard): no migration and no write; the
+ * schema must be this code's. A database older than the code is refused (a writing server
+ * migrates it), one newer too.
+ */
+export async function checkPgSchema(sql: PgSql): Promise<void> {
+  let found = 0;
+  try {
+    found = (await sql.prepare<[], { version: number }>('SELECT version FROM factory_schema WHERE id = 1').get())?.version ?? 0;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '42P01') throw e; // undefined_table: no schema yet
+  }
+  if (found > PG_SCHEMA_VERSION) throw new SchemaTooNewError(sql.where, found, PG_SCHEMA_VERSION);
+  if (found < PG_SCHEMA_VERSION)
+    throw new ReadOnlyOpenError(
+      `database ${sql.where} is at schema version ${found}, older than this factory-mcp (${PG_SCHEMA_VERSION}); a read-only server does not migrate: run factory-mcp once without --read-only (nothing was changed)`,
+    );
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { migratePg } from './pg-migrations.js';
+import { checkPgSchema, migratePg } from './pg-migrations.js';
 import type { RunResult, Sql, Stmt } from './sql.js';
 
 /**
@@ -167,7 +167,9 @@ function bind(v: unknown): unknown {
 const CURSOR_BATCH = 500;
 
 /** The write lock every transaction takes first: the head row of the operations log. */
-const WRITE_LOCK = 'BEGIN; SELECT id FROM oplog_head WHERE id = 1 FOR UPDATE';
+// READ COMMITTED named: a database whose default is REPEATABLE READ or SERIALIZABLE would otherwise fail
+// claims with serialization errors (40001) where the lock already serializes every writer.
+const WRITE_LOCK = 'BEGIN ISOLATION LEVEL READ COMMITTED; SELECT id FROM oplog_head WHERE id = 1 FOR UPDATE';
 
 interface TxState {
   client: pg.PoolClient;
@@ -353,7 +355,7 @@ class PgEngine implements PgSql {
   }
 
   lockedTx<T>(key: number, fn: () => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN', [key], fn, undefined, 'SELECT pg_advisory_xact_lock($1)');
+    return this.transaction('BEGIN ISOLATION LEVEL READ COMMITTED', [key], fn, undefined, 'SELECT pg_advisory_xact_lock($1)');
   }
 
   private async transaction<T>(begin: string, args: unknown[], fn: () => Promise<T>, check?: (r: unknown) => void, after?: string): Promise<T> {
@@ -438,7 +440,9 @@ class PgEngine implements PgSql {
     try {
       await (this.listening ??= this.startListener(0));
     } catch (e) {
+      // Not registered: the caller falls back to polling. The next listen() tries to connect afresh.
       this.listeners.delete(onChange);
+      this.listening = null;
       throw e;
     }
     return async () => {
@@ -527,13 +531,11 @@ class PgEngine implements PgSql {
 export async function openPg(url: string, opts: PgOptions = {}): Promise<PgSql> {
   const engine = new PgEngine(parsePgUrl(url, opts.env), opts);
   await engine.connect();
-  if (opts.migrate !== false) {
-    try {
-      await migratePg(engine);
-    } catch (e) {
-      await engine.close().catch(() => {});
-      throw e;
-    }
+  try {
+    await (opts.migrate !== false ? migratePg(engine) : checkPgSchema(engine));
+  } catch (e) {
+    await engine.close().catch(() => {});
+    throw e;
   }
   return engine;
 }

@@ -6,7 +6,7 @@
  */
 
 /** The server's own secrets: never passed to a child process, whatever the config says. */
-export const SERVER_SECRETS = ['FACTORY_ACK_TOKEN', 'FACTORY_HTTP_TOKEN', 'FACTORY_SESSION', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'PGPASSWORD'] as const;
+export const SERVER_SECRETS = ['FACTORY_ACK_TOKEN', 'FACTORY_HTTP_TOKEN', 'FACTORY_SESSION', 'GITHUB_TOKEN', 'LINEAR_API_KEY', 'PGPASSWORD', 'PGPASSFILE'] as const;
 
 const SECRET_NAME = /TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|AUTH(?!OR)|PRIVATE|COOKIE|API_?KEY|(?:^|_)(?:KEY|KEYS|PASS|PAT|PWD|DSN)(?:_|$)/i;
 

@@ -19,7 +19,7 @@ export interface Stmt<P extends unknown[] = unknown[], R = unknown> {
   get(...params: P): Promise<R | undefined>;
   all(...params: P): Promise<R[]>;
   run(...params: P): Promise<RunResult>;
-  /** Rows one by one (exports, the log's verification): never all in memory at once on SQLite. */
+  /** Rows one by one (exports, the log's verification). */
   iterate(...params: P): AsyncIterable<R>;
 }
 

@@ -78,9 +78,19 @@ export class SqliteSql implements Sql {
     while (this.blocked()) await this.busy;
   }
 
-  /** Runs a statement now when no other chain's transaction is open (one settled promise), else once it has ended. */
+  /**
+   * Runs a statement now when no other chain's transaction is open (one settled promise), else once
+   * it has ended — checked again at the moment it runs: another chain's transaction may have opened
+   * in the microtask between the wait ending and the statement running.
+   */
   private now<T>(step: () => T): Promise<T> {
-    return this.blocked() ? this.turn().then(step) : settle(() => Promise.resolve(step()));
+    return this.blocked() ? this.turn().then(() => this.now(step)) : settle(() => Promise.resolve(step()));
+  }
+
+  /** Waits until no other chain's transaction is open, checked again after each wake-up (see `now`). */
+  private async clear(): Promise<void> {
+    do await this.turn();
+    while (this.blocked());
   }
 
   prepare<P extends unknown[] = unknown[], R = unknown>(text: string): Stmt<P, R> {
@@ -103,10 +113,13 @@ export class SqliteSql implements Sql {
     return stmt;
   }
 
-  /** Rows one by one; the statement starts once no other chain's transaction is open. */
+  /** Rows one by one, read once no other chain's transaction is open. */
   private async *rows<R>(start: () => IterableIterator<R>): AsyncGenerator<R> {
-    await this.turn();
-    yield* start();
+    await this.clear();
+    // Read whole, at once: between two rows yielded to an async consumer another chain may run a
+    // statement, which better-sqlite3 refuses while an iterator is open on the connection (and which
+    // could open a transaction whose uncommitted rows the iterator would then read).
+    yield* [...start()];
   }
 
   exec(text: string): Promise<void> {
@@ -116,7 +129,7 @@ export class SqliteSql implements Sql {
   }
 
   async tryRun<P extends unknown[]>(stmt: Stmt<P, unknown>, ...params: P): Promise<boolean> {
-    await this.turn();
+    await this.clear();
     if (this.db.inTransaction) {
       await stmt.run(...params);
       return true;

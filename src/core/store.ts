@@ -89,8 +89,8 @@ export class Store {
    * `target`: a SQLite file, or a `postgres://` / `postgresql://` URL (PostgreSQL: connected and
    * migrated at once; a bad URL is a DatabaseOpenError naming host:port and database, never the
    * password; `env` gives PGPASSWORD/PGUSER when the URL has none). `readOnly`: on SQLite an existing
-   * database, opened read-only (no migration, no write of any kind); on PostgreSQL the database is
-   * opened as usual — the server still offers only the read-only tools.
+   * database, opened read-only (no migration, no write of any kind); on PostgreSQL no migration
+   * either (a read-only role works), and the schema must be this code's.
    */
   static async open(
     target: string,
@@ -98,7 +98,7 @@ export class Store {
   ): Promise<Store> {
     if (isPostgresUrl(target)) {
       const { openPg } = await import('./pg.js'); // SQLite-only users never load pg
-      return new Store(await openPg(target, { lockTimeoutMs: opts.busyTimeoutMs, env: opts.env }), opts);
+      return new Store(await openPg(target, { lockTimeoutMs: opts.busyTimeoutMs, env: opts.env, migrate: opts.readOnly !== true }), opts);
     }
     return Store.sqlite(opts.readOnly ? openDbReadOnly(target) : openDb(target, opts), opts);
   }

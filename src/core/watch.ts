@@ -37,12 +37,22 @@ export class ChangeWatcher {
   }
 
   private start(): void {
-    void this.read();
+    void this.read().catch(() => undefined); // a database that went away: the next poke tells
     if (this.sql.listen) {
       const stop = this.sql.listen(() => this.poke());
       this.unlisten = async () => (await stop)();
+      // PostgreSQL unreachable for LISTEN (restarting, out of connections): poll instead, as on SQLite.
+      stop.catch(() => {
+        if (this.listeners.size === 0 || this.timer) return;
+        this.unlisten = null;
+        this.poll();
+      });
       return;
     }
+    this.poll();
+  }
+
+  private poll(): void {
     this.timer = setInterval(() => this.poke(), this.intervalMs);
     this.timer.unref();
   }
@@ -76,7 +86,7 @@ export class ChangeWatcher {
     this.timer = null;
     const off = this.unlisten;
     this.unlisten = null;
-    if (off) void off().catch(() => undefined);
+    if (off) void off().catch(() => undefined); // a listen that never connected has nothing to undo
   }
 
   private async read(): Promise<void> {
