@@ -29,7 +29,7 @@ export default defineConfig({
         test: {
           name: 'postgres',
           // … and the race and crash tests of real processes, each on its own fresh database
-          include: ['test/integration/**/*.test.ts', 'test/e2e/race.test.ts', 'test/e2e/crash.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/e2e/race.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/report.test.ts'],
           exclude: [...SQLITE_ONLY, 'test/integration/pg-*.test.ts'],
           env: { TMPDIR: tmp, FACTORY_TEST_ENGINE: 'postgres' },
         },

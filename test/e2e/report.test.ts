@@ -13,7 +13,7 @@ const D = (s: string) => Date.parse(`${s}Z`);
 let h: Harness;
 
 /**
- * A week of work through the real tools on a real SQLite file, at known times (the harness clock
+ * A week of work through the real tools on a real database (SQLite, or PostgreSQL in that project), at known times (the harness clock
  * starts Wednesday 2026-11-25 09:00 UTC, ISO week 48): phases 1 and 2 done in week 48, phase 3
  * on Monday of week 49 with a regression on main found by its DoD run, phase 4 never done.
  */
@@ -135,7 +135,7 @@ describe('the cycle report of a seeded database', () => {
 /** `factory-mcp report` in its own process on the seeded database file. */
 async function report(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await promisify(execFile)(process.execPath, [CLI, 'report', '--db', h.dbFile, ...args], { cwd: h.dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '' } });
+    const r = await promisify(execFile)(process.execPath, [CLI, 'report', '--db', h.db, ...args], { cwd: h.dir, env: { ...process.env, FACTORY_LOG: 'silent', FACTORY_DB: '' } });
     return { code: 0, ...r };
   } catch (e) {
     return e as { code: number; stdout: string; stderr: string };

@@ -26,6 +26,8 @@ export class FakeClock {
 export interface Harness {
   dir: string;
   dbFile: string;
+  /** Where the store lives: `dbFile`, or a PostgreSQL URL in the postgres project (for `--db`). */
+  db: string;
   store: Store;
   clock: FakeClock;
   /** A new MCP client with its own server session on the shared store. */
@@ -89,6 +91,9 @@ export function useHarness(opts: HarnessOptions = {}): Harness {
     get dbFile() {
       return get().dbFile;
     },
+    get db() {
+      return get().db;
+    },
     get store() {
       return get().store;
     },
@@ -104,12 +109,14 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
   const dbFile = path.join(dir, 'factory.db');
   const config = parseConfig(opts.config ?? {});
-  const store = await Store.open(await dbTarget(dbFile), { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
+  const db = await dbTarget(dbFile);
+  const store = await Store.open(db, { leaseSeconds: opts.leaseSeconds ?? config.lease_seconds });
   const clock = new FakeClock();
   const agents: Agent[] = [];
   return {
     dir,
     dbFile,
+    db,
     store,
     clock,
     async connect(o: ConnectOptions = {}) {
