@@ -138,10 +138,20 @@ export async function startPostgres(): Promise<PgCluster> {
   }
 }
 
+/** The run's one cluster, shared by every vitest project (each runs this globalSetup), stopped after the last. */
+interface Shared {
+  cluster: Promise<PgCluster>;
+  users: number;
+}
+const SHARED = Symbol.for('factory-mcp.test-postgres');
+const shared = globalThis as { [SHARED]?: Shared };
+
 export default async function setup(project: TestProject): Promise<() => void> {
+  const s = (shared[SHARED] ??= { cluster: startPostgres(), users: 0 });
+  s.users++;
   let cluster: PgCluster | undefined;
   try {
-    cluster = await startPostgres();
+    cluster = await s.cluster;
   } catch (e) {
     // Only the PostgreSQL tests need it: they fail with this reason; the rest of the run goes on.
     project.provide('pgAdminUrl', '');
@@ -154,6 +164,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
   process.once('exit', onExit);
   return () => {
     process.off('exit', onExit);
+    if (--s.users > 0) return;
+    delete shared[SHARED];
     cluster?.stop();
   };
 }
