@@ -13,6 +13,7 @@ fs.chmodSync(tmp, 0o1777);
 // database per harness), except the files that need SQLite itself:
 const SQLITE_ONLY = [
   'test/integration/oplog.test.ts', // tampers with the database file's bytes and pages (log --verify's page check)
+  'test/integration/sqlite-tx.test.ts', // the SQLite engine's own transactions
 ];
 
 export default defineConfig({

@@ -156,20 +156,32 @@ export type Tx = <T>(fn: () => Promise<T>) => Promise<T>;
 /**
  * Runs `fn` in one write transaction of `sql`, with the writes deferred by `beforeNextWrite`
  * first: all of it is written, or none of it (a rolled-back deferred write waits for the next).
+ * Nothing deferred (most calls): `fn` itself is the transaction's function, no frame around it.
+ * Inside the chain's transaction `fn` runs in it as it is (no savepoint on PostgreSQL).
  */
-export async function writeTx<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
-  const pending = pendingWrites.get(sql);
+export function writeTx<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
   if (sql.inTx()) {
-    if (pending?.size) await takePending(pending);
-    return fn();
-  }
-  return sql.tx(async () => {
-    const ran = pending?.size ? await takePending(pending) : [];
+    const pending = pendingWrites.get(sql);
+    if (pending?.size) return takePending(pending).then(fn);
     try {
-      return await fn();
+      return fn();
     } catch (e) {
-      for (const [k, f] of ran) if (!pending?.has(k)) pending?.set(k, f);
-      throw e;
+      return Promise.reject(e as Error);
     }
+  }
+  return sql.tx(() => {
+    const pending = pendingWrites.get(sql);
+    return pending?.size ? withPending(pending, fn) : fn();
   });
+}
+
+/** A new transaction's deferred writes, then `fn`; when it throws they are put back for the next. */
+async function withPending<T>(pending: Map<object, () => Promise<void>>, fn: () => Promise<T>): Promise<T> {
+  const ran = await takePending(pending);
+  try {
+    return await fn();
+  } catch (e) {
+    for (const [k, f] of ran) if (!pending.has(k)) pending.set(k, f);
+    throw e;
+  }
 }

@@ -246,23 +246,21 @@ export class PhasesService {
   /**
    * Whether the globs a claim asks for overlap another owner's live reservation: in enforce mode a
    * files_reserved refusal naming the owners, phases and globs; in warn mode the same as warnings.
-   * The overlap does not depend on the phase, so claim-next stops at the first refusal.
+   * The overlap does not depend on the phase, so claim-next stops at the first refusal. A claim
+   * without files (most) gets a settled answer, no async frame (issue 14's hot path).
    */
-  private async filesRefusal(
-    instance: string,
-    ref: PhaseRef,
-    files: FilesRequest | undefined,
-    now: number,
-  ): Promise<{ refusal?: ClaimResult; warned?: Pick<ClaimResult, 'reserved_by' | 'warnings'> }> {
-    if (!files?.globs.length || !this.reservations) return {};
-    const { refused, warned } = overlapVerdict(await this.reservations.conflicts(instance, files.globs, now), files.mode);
-    return refused ? { refusal: { claimed: false, reason: 'files_reserved', phase: ref, ...refused } } : warned ? { warned } : {};
+  private filesRefusal(instance: string, ref: PhaseRef, files: FilesRequest | undefined, now: number): Promise<{ refusal?: ClaimResult; warned?: Pick<ClaimResult, 'reserved_by' | 'warnings'> }> {
+    if (!files?.globs.length || !this.reservations) return Promise.resolve({});
+    return this.reservations.conflicts(instance, files.globs, now).then((conflicts) => {
+      const { refused, warned } = overlapVerdict(conflicts, files.mode);
+      return refused ? { refusal: { claimed: false, reason: 'files_reserved', phase: ref, ...refused } } : warned ? { warned } : {};
+    });
   }
 
   /** Records the globs of a claim (added to what it holds); the claim's globs for the answer. */
-  private async reserve(row: PhaseRow, files: FilesRequest | undefined, now: number): Promise<Pick<ClaimResult, 'files'>> {
-    if (!this.reservations || !files?.globs.length) return {};
-    return { files: await this.reservations.add('files', row.mega, row.id, files.globs, now) };
+  private reserve(row: PhaseRow, files: FilesRequest | undefined, now: number): Promise<Pick<ClaimResult, 'files'>> {
+    if (!this.reservations || !files?.globs.length) return Promise.resolve({});
+    return this.reservations.add('files', row.mega, row.id, files.globs, now).then((added) => ({ files: added }));
   }
 
   private async claimNext(instance: string, mega: string | undefined, leaseSeconds: number, now: number, guards: ClaimGuards, files?: FilesRequest): Promise<ClaimResult> {
@@ -272,13 +270,14 @@ export class PhasesService {
     for (let offset = 0, page = 1; ; offset += page, page = 32) {
       const rows = await this.rows.ready(mega, page, offset);
       for (const row of rows) {
-        const refused = await guards.phase?.(toRef(row), row.max_points);
+        const ref = toRef(row);
+        const refused = await guards.phase?.(ref, row.max_points);
         if (!refused) {
-          const overlap = await this.filesRefusal(instance, toRef(row), files, now);
+          const overlap = await this.filesRefusal(instance, ref, files, now);
           if (overlap.refusal) return { ...overlap.refusal, remaining: await this.rows.remaining(mega) };
           return warnedOf(await this.take(instance, row, leaseSeconds, now, undefined, files), overlap.warned);
         }
-        refusal ??= { ...refused, phase: toRef(row) };
+        refusal ??= { ...refused, phase: ref };
       }
       if (rows.length < page) break;
     }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Sql, Stmt } from '../core/sql.js';
+import type { RunResult, Sql, Stmt } from '../core/sql.js';
 import type { PhaseRefSchema } from '../../schemas/common.js';
 import type { PlanMegaInput } from '../../schemas/phases.js';
 import { phaseIdFromStore, phaseIdKind, phaseKey, type PhaseId } from '../core/ids.js';
@@ -64,7 +64,8 @@ export interface ClaimRow {
 /**
  * The SQL of the phase tables (megas, phases, phase_deps): prepared statements and row mapping,
  * no rules. The rules (who may claim, fencing, chaining) are PhasesService's; call every write
- * inside its transaction.
+ * inside its transaction. The claim path's methods hand back the statement's own promise (no async
+ * frame of their own: issue 14's hot path).
  */
 export class PhasesStore {
   private readonly q;
@@ -146,7 +147,7 @@ export class PhasesStore {
 
   // ---------------------------------------------------------------- reads
 
-  async mega(key: string): Promise<MegaRow | undefined> {
+  mega(key: string): Promise<MegaRow | undefined> {
     return this.q.mega.get(key);
   }
 
@@ -156,7 +157,7 @@ export class PhasesStore {
   }
 
   /** A phase by its stored key. */
-  async phase(mega: string, key: string): Promise<PhaseRow | undefined> {
+  phase(mega: string, key: string): Promise<PhaseRow | undefined> {
     return this.q.phase.get(mega, key);
   }
 
@@ -166,7 +167,7 @@ export class PhasesStore {
   }
 
   /** The unfinished dependencies of a phase, in plan order, with their id kinds. */
-  async unmetDeps(mega: string, key: string): Promise<{ dep: string; id_kind: string }[]> {
+  unmetDeps(mega: string, key: string): Promise<{ dep: string; id_kind: string }[]> {
     return this.q.unmet.all(mega, key);
   }
 
@@ -194,18 +195,15 @@ export class PhasesStore {
    * from `offset` (limit -1: all); across MEGAs in MEGA order when `mega` is undefined, read from
    * one index whatever the number of MEGAs.
    */
-  async ready(mega: string | undefined, limit: number, offset: number): Promise<PhaseRow[]> {
-    if (limit === 1 && offset === 0) {
-      const first = mega !== undefined ? await this.q.firstIn.get(mega) : await this.q.firstAll.get();
-      return first ? [first] : [];
-    }
+  ready(mega: string | undefined, limit: number, offset: number): Promise<PhaseRow[]> {
+    if (limit === 1 && offset === 0) return (mega !== undefined ? this.q.firstIn.get(mega) : this.q.firstAll.get()).then((first) => (first ? [first] : []));
     const n = limit < 0 ? Number.MAX_SAFE_INTEGER : limit; // LIMIT -1 means all on SQLite only
     return mega !== undefined ? this.q.readyIn.all(mega, n, offset) : this.q.readyAll.all(n, offset);
   }
 
   /** Phases not yet done, in a MEGA or in all. */
-  async remaining(mega: string | undefined): Promise<number> {
-    return (mega !== undefined ? await this.q.remainingIn.get(mega) : await this.q.remainingAll.get())?.n ?? 0;
+  remaining(mega: string | undefined): Promise<number> {
+    return (mega !== undefined ? this.q.remainingIn.get(mega) : this.q.remainingAll.get()).then((r) => r?.n ?? 0);
   }
 
   /** Owners of open claims (in a MEGA, or all) with their claim counts, earliest claim first; at most 20. */
@@ -214,7 +212,7 @@ export class PhasesStore {
   }
 
   /** Claims whose lease ended by `now`. */
-  async expired(now: number): Promise<PhaseRow[]> {
+  expired(now: number): Promise<PhaseRow[]> {
     return this.q.expired.all(now);
   }
 
@@ -261,17 +259,17 @@ export class PhasesStore {
   }
 
   /** The phase is unclaimed again (its token is gone). */
-  async clearClaim(mega: string, key: string): Promise<void> {
-    await this.q.clearClaim.run(mega, key);
+  clearClaim(mega: string, key: string): Promise<RunResult> {
+    return this.q.clearClaim.run(mega, key);
   }
 
-  async setLease(mega: string, key: string, expires: number): Promise<void> {
-    await this.q.setLease.run(expires, mega, key);
+  setLease(mega: string, key: string, expires: number): Promise<RunResult> {
+    return this.q.setLease.run(expires, mega, key);
   }
 
   /** Every lease `owner` holds runs its full length again from `now` (those set less than a second ago are left as they are). */
-  async touchLeases(owner: string, now: number): Promise<void> {
-    await this.q.touchLeases.run({ now, owner });
+  touchLeases(owner: string, now: number): Promise<RunResult> {
+    return this.q.touchLeases.run({ now, owner });
   }
 
   /** Marks a phase completed and counts it off its dependents' unmet deps. */
