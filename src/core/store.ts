@@ -1,7 +1,6 @@
 import { openDb, openDbReadOnly, writeTx, type Db, type Tx } from './db.js';
 import type { Sql } from './sql.js';
 import { isPostgresUrl } from './config.js';
-export { isPostgresUrl };
 import { SqliteSql } from './sqlite.js';
 import { ChangeWatcher } from './watch.js';
 import { CouncilsStore } from '../council/store.js';

@@ -1,23 +1,12 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/core/store.js';
 import { ReadOnlyOpenError } from '../../src/core/db.js';
-import { freshDatabase } from '../helpers/postgres.js';
+import { freshDatabase, pgRows } from '../helpers/postgres.js';
 
 const stores: Store[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close().catch(() => {})));
 });
-
-async function asSuperuser(url: string, text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('a read-only store on PostgreSQL (--read-only, the pre-commit guard)', () => {
   it('neither migrates nor writes: a role that may only SELECT reads the board; a database with no schema is refused, unchanged', async () => {
@@ -27,7 +16,7 @@ describe('a read-only store on PostgreSQL (--read-only, the pre-commit guard)', 
     await writer.phases.plan('t1', { key: 'RO-1', title: 'read me', phases: [{ id: 1, name: 'one' }] }, Date.now());
     const db = new URL(url).pathname.slice(1);
     const role = `ro_${db}`.slice(0, 60);
-    await asSuperuser(url, `CREATE ROLE "${role}" LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"`);
+    await pgRows(url, `CREATE ROLE "${role}" LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"`);
     const u = new URL(url);
     u.username = role;
     const reader = await Store.open(u.toString(), { leaseSeconds: 60, readOnly: true });
@@ -36,13 +25,7 @@ describe('a read-only store on PostgreSQL (--read-only, the pre-commit guard)', 
 
     const empty = await freshDatabase();
     await expect(Store.open(empty, { leaseSeconds: 60, readOnly: true })).rejects.toThrow(ReadOnlyOpenError);
-    const c = new pg.Client({ connectionString: empty });
-    await c.connect();
-    try {
-      const tables = await c.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");
-      expect(tables.rows[0].n, 'nothing was created').toBe(0);
-    } finally {
-      await c.end();
-    }
+    const tables = await pgRows<{ n: number }>(empty, "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");
+    expect(tables[0]?.n, 'nothing was created').toBe(0);
   });
 });

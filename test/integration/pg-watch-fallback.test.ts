@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/core/store.js';
-import { freshDatabase } from '../helpers/postgres.js';
+import { freshDatabase, pgAdminUrl, pgRows } from '../helpers/postgres.js';
 
 /** The change watcher on PostgreSQL when LISTEN cannot connect: it polls instead, and nothing crashes. */
 
@@ -10,25 +9,14 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close().catch(() => {})));
 });
 
-/** Runs `text` as the superuser, on `url`'s database (or on `postgres` with `onAdminDb`). */
-async function admin(url: string, text: string, onAdminDb = true): Promise<void> {
-  const c = new pg.Client({ connectionString: onAdminDb ? url.replace(/\/[^/]*$/, '/postgres') : url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
 describe('ChangeWatcher on PostgreSQL', () => {
   it('a LISTEN connection refused (database out of connections) falls back to polling: changes still arrive, the process lives', async () => {
     const su = await freshDatabase();
     const db = new URL(su).pathname.slice(1);
     // A role of its own: connection limits do not bind a superuser.
     const role = `r_${db}`.slice(0, 60);
-    await admin(su, `CREATE ROLE "${role}" LOGIN; ALTER DATABASE "${db}" OWNER TO "${role}"`);
-    await admin(su, `ALTER SCHEMA public OWNER TO "${role}"`, false);
+    await pgRows(pgAdminUrl(), `CREATE ROLE "${role}" LOGIN; ALTER DATABASE "${db}" OWNER TO "${role}"`);
+    await pgRows(su, `ALTER SCHEMA public OWNER TO "${role}"`);
     const u = new URL(su);
     u.username = role;
     const url = u.toString();
@@ -38,7 +26,7 @@ describe('ChangeWatcher on PostgreSQL', () => {
     await b.operations.lastSeq(); // b's pool holds a connection it can write with
     await a.operations.lastSeq();
     // No new connection to this database from now on: a's LISTEN connection is refused.
-    await admin(su, `ALTER DATABASE "${db}" CONNECTION LIMIT 0`);
+    await pgRows(pgAdminUrl(), `ALTER DATABASE "${db}" CONNECTION LIMIT 0`);
     try {
       const seen: number[] = [];
       const off = a.watch.on((seq) => seen.push(seq));
@@ -50,7 +38,7 @@ describe('ChangeWatcher on PostgreSQL', () => {
       expect(seen.length, 'the change made through b reached a by polling').toBeGreaterThan(0);
       expect(seen.at(-1)).toBe(await b.operations.lastSeq());
     } finally {
-      await admin(su, `ALTER DATABASE "${db}" CONNECTION LIMIT -1`);
+      await pgRows(pgAdminUrl(), `ALTER DATABASE "${db}" CONNECTION LIMIT -1`);
     }
   });
 });
